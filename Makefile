@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both set up what they
+# need first (Debian packages, a virtualenv, the package in editable mode).
+SHELL := /bin/bash
+VENV ?= .venv
+STAMP := $(VENV)/.dialtone-installed
+BIN := $(VENV)/bin
+
+.PHONY: setup run test lint typecheck unit clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh $(VENV)
+	touch $(STAMP)
+
+## The main job: the worker when LIVEKIT_URL is set, else a simulated call (offline).
+run: $(STAMP)
+	$(BIN)/dialtone run
+
+## Lint, type check, then the whole test suite.
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,3 @@
+"""dialtone: phone calls for LiveKit voice agents."""
+
+__version__ = "0.1.0"

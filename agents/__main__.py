@@ -1,0 +1,114 @@
+"""The `dialtone` command line.
+
+Worker commands (`console`, `dev`, `start`, `connect`, `download-files`) are handed to
+livekit-agents' own CLI unchanged, so its flags and behaviour are the documented ones.
+Heavy imports happen inside each command: `dialtone trunks validate` should not pay the
+seconds it takes to import the speech stack.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .config import ConfigError, load_settings
+from .trunkspec.cli import app as trunks_app
+
+app = typer.Typer(
+    help="dialtone: phone calls for LiveKit voice agents.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(trunks_app, name="trunks")
+
+_PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+DEFAULT_SCENARIO = Path("tests/scenarios/receptionist_message.yaml")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _run_worker(command: str, extra: list[str]) -> None:
+    try:
+        settings = load_settings()
+        from .worker import build_server
+
+        server = build_server(settings)
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    from livekit.agents import cli
+
+    sys.argv = ["dialtone", command, *extra]
+    cli.run_app(server)
+
+
+def _worker_command(name: str, doc: str) -> None:
+    def command(ctx: typer.Context) -> None:
+        _run_worker(name, list(ctx.args))
+
+    command.__doc__ = doc
+    app.command(name, context_settings=_PASSTHROUGH)(command)
+
+
+_worker_command("console", "Talk to the receptionist in this terminal (livekit-agents console).")
+_worker_command("dev", "Run the worker against LIVEKIT_URL with auto-reload.")
+_worker_command("start", "Run the worker in production mode.")
+_worker_command("connect", "Connect the worker to one existing room.")
+_worker_command("download-files", "Fetch the plugins' model files ahead of time.")
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[Path, typer.Argument(help="A scenario YAML file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Directory for the recording and report.")
+    ] = None,
+) -> None:
+    """Play a simulated phone call through the real agent pipeline; exit 1 if it fails."""
+    from .simulate.cli import run_simulation
+
+    try:
+        ok = run_simulation(scenario, as_json=as_json, out_dir=out)
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Option(help="Scenario for the keyless demo.")] = (
+        DEFAULT_SCENARIO
+    ),
+) -> None:
+    """The main job: the worker when LiveKit is configured, else a simulated call."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    if settings.has_livekit:
+        _run_worker("dev", [])
+        return
+    typer.secho(
+        "LIVEKIT_URL is not set: playing a simulated call to the receptionist instead "
+        f"({scenario}, profile {settings.resolved_profile.value}).",
+        fg=typer.colors.CYAN,
+        err=True,
+    )
+    simulate(scenario, as_json=False, out=Path("out"))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

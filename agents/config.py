@@ -1,0 +1,150 @@
+"""Every setting dialtone reads, in one place.
+
+Settings come from the environment or a `.env` file in the working directory. Nothing
+else in the package reads `os.environ` for configuration: a setting that is missing or
+malformed must fail at start-up with the variable's name, not minutes later in the
+middle of a phone call. Secrets are held as `SecretStr` so that a stray `repr()` or log
+line prints `**********` instead of a SIP or API password.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Profile(StrEnum):
+    """Which speech and language providers a call uses."""
+
+    AUTO = "auto"
+    CLOUD = "cloud"
+    OFFLINE = "offline"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable to fix."""
+
+
+class Settings(BaseSettings):
+    """dialtone's settings; `.env.example` documents each variable."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # LiveKit server (Cloud or self-hosted)
+    livekit_url: str = Field("", validation_alias="LIVEKIT_URL")
+    livekit_api_key: str = Field("", validation_alias="LIVEKIT_API_KEY")
+    livekit_api_secret: SecretStr = Field(SecretStr(""), validation_alias="LIVEKIT_API_SECRET")
+
+    # Providers for the cloud profile
+    openai_api_key: SecretStr = Field(SecretStr(""), validation_alias="OPENAI_API_KEY")
+    openai_base_url: str = Field("", validation_alias="OPENAI_BASE_URL")
+    deepgram_api_key: SecretStr = Field(SecretStr(""), validation_alias="DEEPGRAM_API_KEY")
+
+    profile: Profile = Field(Profile.AUTO, validation_alias="DIALTONE_PROFILE")
+    llm_model: str = Field("gpt-4.1-mini", validation_alias="DIALTONE_LLM_MODEL")
+    llm_fallback_model: str = Field("gpt-4o-mini", validation_alias="DIALTONE_LLM_FALLBACK_MODEL")
+    stt_model: str = Field("nova-2-phonecall", validation_alias="DIALTONE_STT_MODEL")
+    stt_language: str = Field("en-US", validation_alias="DIALTONE_STT_LANGUAGE")
+    tts_model: str = Field("gpt-4o-mini-tts", validation_alias="DIALTONE_TTS_MODEL")
+    tts_voice: str = Field("", validation_alias="DIALTONE_TTS_VOICE")
+
+    persona_dir: Path = Field(Path("personas"), validation_alias="DIALTONE_PERSONA_DIR")
+    default_persona: str = Field("receptionist", validation_alias="DIALTONE_DEFAULT_PERSONA")
+    data_dir: Path = Field(Path("data"), validation_alias="DIALTONE_DATA_DIR")
+    log_level: str = Field("INFO", validation_alias="DIALTONE_LOG_LEVEL")
+
+    @field_validator("livekit_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if value and not value.startswith(("ws://", "wss://", "http://", "https://")):
+            raise ValueError("must start with ws://, wss://, http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return upper
+
+    @property
+    def has_livekit(self) -> bool:
+        """True when every LiveKit credential is set: the worker can register."""
+        return bool(
+            self.livekit_url and self.livekit_api_key and self.livekit_api_secret.get_secret_value()
+        )
+
+    def require_livekit(self) -> None:
+        """Fail with the names of the LiveKit variables that are missing."""
+        missing = [
+            name
+            for name, value in (
+                ("LIVEKIT_URL", self.livekit_url),
+                ("LIVEKIT_API_KEY", self.livekit_api_key),
+                ("LIVEKIT_API_SECRET", self.livekit_api_secret.get_secret_value()),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(
+                f"{', '.join(missing)} not set: the LiveKit server URL and API key pair "
+                "are needed (see .env.example)"
+            )
+
+    @cached_property
+    def resolved_profile(self) -> Profile:
+        """`auto` becomes `cloud` only when every provider key is there, else `offline`.
+
+        Half a set of keys is an error rather than a silent fallback: an operator who set
+        OPENAI_API_KEY and forgot DEEPGRAM_API_KEY would otherwise answer real callers
+        with the offline stand-in voice.
+        """
+        has_llm = bool(self.openai_api_key.get_secret_value() or self.openai_base_url)
+        has_stt = bool(self.deepgram_api_key.get_secret_value())
+        has_tts = bool(self.openai_api_key.get_secret_value() or self.openai_base_url)
+        if self.profile is Profile.OFFLINE:
+            return Profile.OFFLINE
+        if has_llm and has_stt and has_tts:
+            return Profile.CLOUD
+        if self.profile is Profile.CLOUD or has_llm or has_stt:
+            missing = []
+            if not has_stt:
+                missing.append("DEEPGRAM_API_KEY")
+            if not has_llm:
+                missing.append("OPENAI_API_KEY (or OPENAI_BASE_URL for a compatible server)")
+            raise ConfigError(
+                f"the cloud profile needs {' and '.join(missing)}; set it, or set "
+                "DIALTONE_PROFILE=offline to run without providers"
+            )
+        return Profile.OFFLINE
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning pydantic's errors into one message per variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per bad variable: its environment name, what it holds, what is expected."""
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        spec = Settings.model_fields.get(field)
+        alias = spec.validation_alias if spec is not None else None
+        name = alias if isinstance(alias, str) else field
+        lines.append(f"{name}: {error['msg']}")
+    return "invalid settings:\n  " + "\n  ".join(lines)

@@ -1,0 +1,203 @@
+"""Personas: who answers the phone, loaded from validated YAML files.
+
+A persona is everything that differs between two businesses running the same agent:
+what it says first, what it knows, how it sounds, whom it can hand a caller to, and the
+phrases the keyless offline profile understands. Operators edit these files, so every
+validation error names the file and the field to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from .config import ConfigError
+from .yamlfile import load_yaml_model
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class PersonaError(ConfigError):
+    """A persona file is missing or invalid; the message names file and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Voice(_Strict):
+    """The agent's voice per profile; each profile ignores the other's value."""
+
+    cloud: str = "alloy"
+    offline: str = "en-us+f3"
+    speed: Annotated[float, Field(gt=0.5, le=2.0)] = 1.0
+
+
+class TransferTarget(_Strict):
+    """A human the agent may hand a caller to (transfers themselves come with call control)."""
+
+    name: str
+    phone: str | None = None
+    sip_uri: str | None = None
+    outbound_trunk: str | None = None
+    kind: Literal["warm", "cold"] = "warm"
+    hours: str | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        if value is not None and not E164.match(value):
+            raise ValueError(f"{value!r} is not an E.164 number such as +15551230000")
+        return value
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> TransferTarget:
+        if bool(self.phone) == bool(self.sip_uri):
+            raise ValueError("set exactly one of phone or sip_uri")
+        if self.sip_uri and not self.sip_uri.startswith(("sip:", "sips:", "tel:")):
+            raise ValueError("sip_uri must start with sip:, sips: or tel:")
+        return self
+
+
+class Intent(_Strict):
+    """One thing an offline caller may ask for, recognised from example phrases."""
+
+    examples: list[str] = Field(min_length=1)
+    reply: str = ""
+
+
+class OfflineDialogue(_Strict):
+    """The rule-based dialogue of the offline profile (which has no LLM).
+
+    The built-in intents are `hours`, `message`, `transfer` and `goodbye`; a persona may
+    add its own intents that just answer with a reply. `message_prompt` asks for the
+    message; `message_saved` confirms it; `fallback` answers anything else.
+    """
+
+    intents: dict[str, Intent] = Field(default_factory=dict)
+    message_prompt: str = "Sure. What message would you like me to pass on?"
+    message_saved: str = "Thank you, I've passed your message on. Anything else?"
+    fallback: str = "Sorry, I didn't catch that. I can tell you our hours or take a message."
+    extra_phrases: list[str] = Field(default_factory=list)
+
+    @field_validator("intents")
+    @classmethod
+    def _builtin_replies(cls, intents: dict[str, Intent]) -> dict[str, Intent]:
+        for name, intent in intents.items():
+            if name not in {"message", "transfer"} and not intent.reply:
+                raise ValueError(f"intent {name!r} needs a reply")
+        return intents
+
+
+class Persona(_Strict):
+    """A validated persona; `name` is the file's stem unless given."""
+
+    name: str
+    display_name: str
+    greeting: str
+    instructions: str
+    goodbye: str = "Thank you for calling. Goodbye!"
+    numbers: list[str] = Field(default_factory=list)
+    voice: Voice = Voice()
+    facts: dict[str, str] = Field(default_factory=dict)
+    transfer_targets: list[TransferTarget] = Field(default_factory=list)
+    offline: OfflineDialogue = OfflineDialogue()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME.match(value):
+            raise ValueError("use lower-case letters, digits, '-' and '_' (max 63)")
+        return value
+
+    @field_validator("numbers")
+    @classmethod
+    def _numbers(cls, numbers: list[str]) -> list[str]:
+        for number in numbers:
+            if not E164.match(number):
+                raise ValueError(f"{number!r} is not an E.164 number such as +15551230000")
+        return numbers
+
+    def system_prompt(self) -> str:
+        """The LLM instructions: the persona's own, then its facts, then phone etiquette."""
+        facts = "\n".join(f"- {key}: {value}" for key, value in self.facts.items())
+        parts = [self.instructions.strip()]
+        if facts:
+            parts.append("Facts you may share with callers:\n" + facts)
+        parts.append(
+            "You are on a phone call. Keep answers short and spoken: no lists, no markdown, "
+            "no emoji. Read numbers the way a person says them. When the caller is done, say "
+            "goodbye and use end_call. To leave a message for the staff, use take_message."
+        )
+        return "\n\n".join(parts)
+
+    def phrases(self) -> list[str]:
+        """Every sentence the offline recogniser should expect a caller to say."""
+        phrases = [p for intent in self.offline.intents.values() for p in intent.examples]
+        return phrases + list(self.offline.extra_phrases)
+
+
+def load_persona(path: Path) -> Persona:
+    """Read one persona file; errors carry the path and the dotted field."""
+    try:
+        return load_yaml_model(path, Persona, defaults={"name": path.stem})
+    except ConfigError as exc:
+        raise PersonaError(str(exc)) from None
+
+
+class PersonaBook:
+    """All personas of a directory, and the rule that picks one for a call."""
+
+    def __init__(self, personas: dict[str, Persona], default: str) -> None:
+        if default not in personas:
+            known = ", ".join(sorted(personas)) or "none"
+            raise PersonaError(
+                f"default persona {default!r} not found (DIALTONE_DEFAULT_PERSONA); known: {known}"
+            )
+        self.personas = personas
+        self.default = default
+        self._by_number: dict[str, str] = {}
+        for persona in personas.values():
+            for number in persona.numbers:
+                other = self._by_number.setdefault(number, persona.name)
+                if other != persona.name:
+                    raise PersonaError(
+                        f"number {number} is claimed by personas {other!r} and {persona.name!r}"
+                    )
+
+    @classmethod
+    def load(cls, directory: Path, default: str) -> PersonaBook:
+        files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+        if not files:
+            raise PersonaError(f"{directory}: no persona files (*.yaml); set DIALTONE_PERSONA_DIR")
+        personas: dict[str, Persona] = {}
+        for file in files:
+            persona = load_persona(file)
+            if persona.name in personas:
+                raise PersonaError(f"{file}: persona name {persona.name!r} is used twice")
+            personas[persona.name] = persona
+        return cls(personas, default)
+
+    def pick(self, *, requested: str | None = None, dialed_number: str | None = None) -> Persona:
+        """Dispatch metadata wins, then the dialed DID, then the default.
+
+        An unknown requested name is an error rather than a silent default: a dispatch
+        rule that names a persona nobody wrote is a configuration bug worth hearing about.
+        """
+        if requested:
+            if requested not in self.personas:
+                raise PersonaError(f"persona {requested!r} requested by dispatch is not defined")
+            return self.personas[requested]
+        if dialed_number and dialed_number in self._by_number:
+            return self.personas[self._by_number[dialed_number]]
+        return self.personas[self.default]

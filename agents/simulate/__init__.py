@@ -1,0 +1,1 @@
+"""Simulated phone calls: synthesized caller audio through the real agent pipeline."""

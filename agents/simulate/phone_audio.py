@@ -1,0 +1,68 @@
+"""What a phone line does to a voice: 8 kHz, band-limited, G.711 μ-law.
+
+A simulated caller has to sound like a real one to the agent, or the simulator tests a
+pipeline no caller will ever reach. Carriers deliver narrowband PCMU; the LiveKit SIP
+service decodes it and the agent hears the result. So the caller's synthesized voice is
+resampled to 8 kHz and passed through a μ-law encode/decode round trip, which adds the
+same quantisation noise the real path adds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+PHONE_RATE = 8000
+_MU = 255.0
+_PCM_MAX = 32768.0
+
+Int16Array = npt.NDArray[np.int16]
+
+
+def resample(samples: Int16Array, src_rate: int, dst_rate: int) -> Int16Array:
+    """Resample mono int16 audio with linear interpolation after a moving-average low-pass.
+
+    Good enough for speech into an 8 kHz channel (the band above 3.4 kHz is what a phone
+    line throws away anyway); not a general-purpose resampler.
+    """
+    if src_rate == dst_rate or samples.size == 0:
+        return samples.astype(np.int16, copy=True)
+    data = samples.astype(np.float64)
+    if dst_rate < src_rate:
+        width = max(1, round(src_rate / dst_rate))
+        kernel = np.ones(width) / width
+        data = np.convolve(data, kernel, mode="same")
+    duration = data.size / src_rate
+    count = max(1, round(duration * dst_rate))
+    positions = np.arange(count) * (src_rate / dst_rate)
+    out = np.interp(positions, np.arange(data.size), data)
+    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
+
+
+def mulaw_encode(samples: Int16Array) -> npt.NDArray[np.uint8]:
+    """G.711 μ-law companding of int16 PCM to 8-bit codes (continuous-curve form)."""
+    x = samples.astype(np.float64) / _PCM_MAX
+    y = np.sign(x) * np.log1p(_MU * np.abs(x)) / np.log1p(_MU)
+    codes = np.round((y + 1.0) / 2.0 * 255.0)
+    return np.clip(codes, 0, 255).astype(np.uint8)
+
+
+def mulaw_decode(codes: npt.NDArray[np.uint8]) -> Int16Array:
+    """Inverse of `mulaw_encode`."""
+    y = codes.astype(np.float64) / 255.0 * 2.0 - 1.0
+    x = np.sign(y) * np.expm1(np.abs(y) * np.log1p(_MU)) / _MU
+    return np.clip(np.round(x * _PCM_MAX), -32768, 32767).astype(np.int16)
+
+
+def to_phone_line(samples: Int16Array, sample_rate: int) -> Int16Array:
+    """Speech at any rate → what the agent receives from a PCMU call, at 8 kHz."""
+    narrow = resample(samples, sample_rate, PHONE_RATE)
+    return mulaw_decode(mulaw_encode(narrow))
+
+
+def trim_silence(samples: Int16Array, threshold: int = 300) -> Int16Array:
+    """Drop leading and trailing near-silence, so speech timing is what the script says."""
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > threshold)
+    if loud.size == 0:
+        return samples[:0]
+    return samples[loud[0] : loud[-1] + 1]

@@ -1,0 +1,73 @@
+"""The call's clock and its two-channel recording (caller left, agent right).
+
+Both directions are written at the call time their audio was heard, so silences, talk
+over and gaps are in the file exactly where a listener on the line would hear them.
+"""
+
+from __future__ import annotations
+
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from .phone_audio import Int16Array, resample
+
+RECORDING_RATE = 16000
+
+
+class CallClock:
+    """Seconds since the call started, on the monotonic clock."""
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+
+    def now(self) -> float:
+        return time.monotonic() - self._start
+
+    def deadline_in(self, at: float) -> float:
+        """Seconds to wait until call time `at` (0 when it has passed)."""
+        return max(0.0, at - self.now())
+
+
+class Track:
+    """One channel, grown as audio arrives; a write lands at its call time."""
+
+    def __init__(self) -> None:
+        self._chunks: list[tuple[int, Int16Array]] = []
+
+    def write(self, at: float, samples: Int16Array, sample_rate: int) -> None:
+        if samples.size:
+            data = resample(samples, sample_rate, RECORDING_RATE)
+            self._chunks.append((round(at * RECORDING_RATE), data))
+
+    def render(self, length: int) -> Int16Array:
+        out = np.zeros(length, dtype=np.int32)
+        for offset, data in self._chunks:
+            end = min(length, offset + data.size)
+            if end > offset:
+                out[offset:end] += data[: end - offset]
+        return np.clip(out, -32768, 32767).astype(np.int16)
+
+    @property
+    def end(self) -> int:
+        return max((offset + data.size for offset, data in self._chunks), default=0)
+
+
+class Recording:
+    """Caller and agent tracks of one simulated call."""
+
+    def __init__(self) -> None:
+        self.caller = Track()
+        self.agent = Track()
+
+    def save(self, path: Path) -> None:
+        length = max(self.caller.end, self.agent.end)
+        stereo = np.stack([self.caller.render(length), self.agent.render(length)], axis=1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with wave.open(str(path), "wb") as out:
+            out.setnchannels(2)
+            out.setsampwidth(2)
+            out.setframerate(RECORDING_RATE)
+            out.writeframes(stereo.astype("<i2").tobytes())

@@ -1,0 +1,146 @@
+"""The report of a simulated call: transcript, tools, latency, barge-in, verdict."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .scenario import Expect
+
+
+@dataclass
+class Line:
+    at: float
+    speaker: str  # "caller" | "agent" | "heard"
+    text: str
+
+
+@dataclass
+class ToolCall:
+    at: float
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass
+class Turn:
+    """One caller line and how fast the agent's audio answered it."""
+
+    turn: int
+    caller_text: str
+    speech_end: float
+    latency_ms: float | None
+
+
+@dataclass
+class BargeIn:
+    at: float
+    reaction_ms: float | None  # caller speech onset → agent audio stopped; None: not stopped
+
+
+@dataclass
+class CallReport:
+    scenario: str
+    persona: str
+    profile: str
+    duration_s: float = 0.0
+    transcript: list[Line] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
+    caller_turns_heard: int = 0
+    barge_ins: list[BargeIn] = field(default_factory=list)
+    false_interruptions_resumed: int = 0
+    hung_up: bool = False
+    hang_up_reason: str | None = None
+    recording: str | None = None
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def latency_summary(self) -> dict[str, float | None]:
+        values = sorted(t.latency_ms for t in self.turns if t.latency_ms is not None)
+        if not values:
+            return {"median_ms": None, "p95_ms": None, "max_ms": None}
+        p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+        return {"median_ms": statistics.median(values), "p95_ms": p95, "max_ms": values[-1]}
+
+    def check(self, expect: Expect) -> None:
+        """Append a failure for every expectation the call did not meet."""
+        agent_text = " ".join(line.text.lower() for line in self.transcript if line.speaker == "agent")
+        for phrase in expect.phrases:
+            if phrase.lower() not in agent_text:
+                self.failures.append(f"the agent never said {phrase!r}")
+        called = [call.name for call in self.tool_calls]
+        for name in expect.tool_calls:
+            if name not in called:
+                self.failures.append(f"tool {name!r} was not called (called: {called or 'none'})")
+        if expect.hang_up is not None and expect.hang_up != self.hung_up:
+            self.failures.append(
+                "the agent did not hang up" if expect.hang_up else "the call was hung up"
+            )
+        if expect.caller_turns is not None and expect.caller_turns != self.caller_turns_heard:
+            self.failures.append(
+                f"the agent heard {self.caller_turns_heard} caller turns, "
+                f"expected {expect.caller_turns}"
+            )
+        if expect.max_barge_in_ms is not None:
+            if not self.barge_ins:
+                self.failures.append("no barge-in happened while the agent was speaking")
+            for barge in self.barge_ins:
+                if barge.reaction_ms is None or barge.reaction_ms > expect.max_barge_in_ms:
+                    self.failures.append(
+                        f"agent audio did not stop within {expect.max_barge_in_ms:.0f} ms of "
+                        f"the caller talking over it at {barge.at:.1f}s "
+                        f"(reaction: {barge.reaction_ms})"
+                    )
+        if expect.false_interruption_resumed is not None:
+            resumed = self.false_interruptions_resumed > 0
+            if resumed != expect.false_interruption_resumed:
+                self.failures.append(
+                    "the agent did not resume after a false interruption"
+                    if expect.false_interruption_resumed
+                    else "the agent resumed after an interruption"
+                )
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["passed"] = self.passed
+        data["latency"] = self.latency_summary()
+        return json.dumps(data, indent=2)
+
+    def to_text(self) -> str:
+        out = [f"Simulated call {self.scenario!r}: persona {self.persona}, profile {self.profile}"]
+        for line in sorted(self.transcript, key=lambda item: item.at):
+            label = {"caller": "caller", "agent": "agent ", "heard": "  (agent heard)"}[
+                line.speaker
+            ]
+            out.append(f"  {line.at:6.1f}s  {label}  {line.text}")
+        out.append("")
+        for call in self.tool_calls:
+            args = ", ".join(f"{k}={v!r}" for k, v in call.arguments.items())
+            out.append(f"  tool    {call.at:6.1f}s  {call.name}({args})")
+        for turn in self.turns:
+            value = "no reply" if turn.latency_ms is None else f"{turn.latency_ms:.0f} ms"
+            out.append(f"  turn {turn.turn}: {value}  ({turn.caller_text})")
+        summary = self.latency_summary()
+        if summary["median_ms"] is not None:
+            out.append(
+                f"  latency (end of caller speech -> first agent audio): median "
+                f"{summary['median_ms']:.0f} ms, p95 {summary['p95_ms']:.0f} ms"
+            )
+        for barge in self.barge_ins:
+            value = "agent kept talking" if barge.reaction_ms is None else f"{barge.reaction_ms:.0f} ms"
+            out.append(f"  barge-in at {barge.at:.1f}s: agent audio stopped after {value}")
+        if self.false_interruptions_resumed:
+            out.append(f"  false interruptions resumed: {self.false_interruptions_resumed}")
+        ended = f"hung up by the agent ({self.hang_up_reason})" if self.hung_up else "not hung up"
+        out.append(f"  call: {self.duration_s:.1f}s, {ended}")
+        if self.recording:
+            out.append(f"  recording: {self.recording} (caller left, agent right)")
+        out.append("  result: PASS" if self.passed else "  result: FAIL")
+        out.extend(f"    - {failure}" for failure in self.failures)
+        return "\n".join(out)

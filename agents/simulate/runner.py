@@ -1,0 +1,259 @@
+"""Run one scenario through the real AgentSession, with no room and no network.
+
+The agent, its tools, the turn handling and the VAD are the production ones; only the
+room is replaced by `CallerLine`/`AgentEar`. Caller lines are synthesized before the
+call starts, so synthesis time never shows up as caller hesitation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from livekit.agents import AgentSession
+from livekit.agents.llm import ChatMessage
+from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionToolsExecutedEvent
+
+from ..config import Settings
+from ..offline.espeak import synthesize
+from ..personas import Persona, PersonaBook
+from ..pipeline import Pipeline, build_pipeline, load_vad
+from ..receptionist import CallContext, Receptionist
+from ..store.db import make_engine, sqlite_url
+from ..store.messages import MessageStore
+from ..telephony.caller import CallerInfo
+from ..turn_metrics import TurnMetricsRecorder
+from .call_io import AgentEar, CallerLine, Utterance
+from .phone_audio import Int16Array, to_phone_line, trim_silence
+from .recording import CallClock, Recording
+from .report import BargeIn, CallReport, Line, ToolCall, Turn
+from .scenario import Scenario, Step
+
+logger = logging.getLogger("dialtone.simulate")
+
+PipelineFactory = Callable[[Persona], Pipeline]
+POLL = 0.02
+SYNTH_RATE = 16000
+
+
+class SimulatedCallControl:
+    """Hang-up for a simulated call: remember it, and let the runner end the call."""
+
+    def __init__(self) -> None:
+        self.hung_up = asyncio.Event()
+        self.reason: str | None = None
+
+    async def hang_up(self, reason: str) -> None:
+        self.reason = reason
+        self.hung_up.set()
+
+
+async def _synthesize_step(step: Step, voice: str, speed: float) -> Int16Array:
+    """The caller's line on the phone line: parts joined by `pause`, at 8 kHz μ-law."""
+    import numpy as np
+
+    pieces: list[Int16Array] = []
+    for index, part in enumerate(step.parts):
+        audio = trim_silence(
+            await synthesize(part, voice=voice, speed=speed, sample_rate=SYNTH_RATE)
+        )
+        if index:
+            pieces.append(np.zeros(round(step.pause * SYNTH_RATE), dtype=np.int16))
+        pieces.append(audio)
+    return to_phone_line(np.concatenate(pieces), SYNTH_RATE)
+
+
+class _Call:
+    """The state of one running simulation, shared by the script and the listeners."""
+
+    def __init__(self, scenario: Scenario, session: AgentSession, report: CallReport) -> None:
+        self.scenario = scenario
+        self.session = session
+        self.report = report
+        self.clock = CallClock()
+        self.recording = Recording()
+        self.line = CallerLine(self.clock, self.recording)
+        self.ear = AgentEar(self.clock, self.recording)
+        self.control = SimulatedCallControl()
+        self.spoken: list[tuple[Step, Utterance]] = []
+        session.on("conversation_item_added", self._on_item)
+        session.on("function_tools_executed", self._on_tools)
+
+    def _on_item(self, event: ConversationItemAddedEvent) -> None:
+        item = event.item
+        if isinstance(item, ChatMessage) and item.text_content:
+            speaker = "heard" if item.role == "user" else "agent"
+            if item.role == "user":
+                self.report.caller_turns_heard += 1
+            if item.role in ("user", "assistant"):
+                self.report.transcript.append(Line(self.clock.now(), speaker, item.text_content))
+
+    def _on_tools(self, event: FunctionToolsExecutedEvent) -> None:
+        import json
+
+        for call in event.function_calls:
+            try:
+                arguments = json.loads(call.arguments or "{}")
+            except json.JSONDecodeError:
+                arguments = {"raw": call.arguments}
+            self.report.tool_calls.append(ToolCall(self.clock.now(), call.name, arguments))
+
+    def agent_busy(self) -> bool:
+        return self.ear.playing or self.session.agent_state in ("thinking", "speaking")
+
+    async def wait_agent_reply(self, since: float, quiet_for: float) -> bool:
+        """Wait until the agent has answered after `since` and gone quiet for `quiet_for`."""
+        deadline = self.clock.now() + self.scenario.agent_reply_timeout
+        quiet_since: float | None = None
+        while self.clock.now() < deadline and not self.control.hung_up.is_set():
+            replied = any(start > since for start in self.ear.starts)
+            if replied and not self.agent_busy():
+                quiet_since = quiet_since if quiet_since is not None else self.clock.now()
+                if self.clock.now() - quiet_since >= quiet_for:
+                    return True
+            else:
+                quiet_since = None
+            await asyncio.sleep(POLL)
+        return self.control.hung_up.is_set()
+
+    async def wait_agent_audio(self, since: float) -> bool:
+        deadline = self.clock.now() + self.scenario.agent_reply_timeout
+        while self.clock.now() < deadline:
+            if any(start > since for start in self.ear.starts):
+                return True
+            await asyncio.sleep(POLL)
+        return False
+
+    async def play_script(self, audio: list[Int16Array | None]) -> None:
+        last_end = -1.0
+        for index, (step, samples) in enumerate(zip(self.scenario.steps, audio, strict=True)):
+            if self.control.hung_up.is_set():
+                self.report.failures.append(f"step {index + 1} never ran: the call had ended")
+                return
+            if step.when == "after_agent":
+                if not await self.wait_agent_reply(last_end, step.gap):
+                    self.report.failures.append(
+                        f"step {index + 1}: the agent did not answer within "
+                        f"{self.scenario.agent_reply_timeout:.0f}s"
+                    )
+                    return
+            elif step.when == "during_agent":
+                if not await self.wait_agent_audio(last_end):
+                    self.report.failures.append(f"step {index + 1}: the agent never spoke")
+                    return
+                await asyncio.sleep(step.offset)
+            if samples is None:
+                await asyncio.sleep(step.silence or 0.0)
+                last_end = self.clock.now()
+                continue
+            text = " ... ".join(step.parts)
+            utterance = self.line.speak(samples, text)
+            await utterance.done.wait()
+            assert utterance.start is not None and utterance.end is not None
+            self.report.transcript.append(Line(utterance.start, "caller", text))
+            self.spoken.append((step, utterance))
+            last_end = utterance.end
+        # Let the agent answer the last line (or hang up) before the call is scored.
+        await self.wait_agent_reply(last_end, 1.0)
+
+    def measure(self) -> None:
+        """Turn latency and barge-in reaction, from what the caller's ear recorded."""
+        starts = sorted(self.ear.starts)
+        utterances = [u for _, u in self.spoken]
+        for index, (step, utt) in enumerate(self.spoken):
+            assert utt.start is not None and utt.end is not None
+            next_start = utterances[index + 1].start if index + 1 < len(utterances) else None
+            reply = next(
+                (s for s in starts if s > utt.end and (next_start is None or s < next_start)),
+                None,
+            )
+            latency = None if reply is None else round((reply - utt.end) * 1000, 1)
+            self.report.turns.append(Turn(index + 1, utt.text, round(utt.end, 3), latency))
+            if step.when == "during_agent":
+                stop = next((s.at for s in self.ear.stops if s.at >= utt.start), None)
+                reaction = None if stop is None else round((stop - utt.start) * 1000, 1)
+                self.report.barge_ins.append(BargeIn(round(utt.start, 3), reaction))
+        self.report.false_interruptions_resumed = len(self.ear.resumes)
+
+
+async def simulate_call(
+    scenario: Scenario,
+    *,
+    settings: Settings,
+    out_dir: Path | None = None,
+    pipeline_factory: PipelineFactory | None = None,
+) -> CallReport:
+    """Play `scenario` against the receptionist and return the scored report."""
+    book = PersonaBook.load(settings.persona_dir, settings.default_persona)
+    persona = book.pick(requested=scenario.persona, dialed_number=scenario.caller.dialed)
+    profile = "custom" if pipeline_factory is not None else settings.resolved_profile.value
+    if pipeline_factory is None:
+        vad_model = load_vad()
+
+        def default_factory(p: Persona) -> Pipeline:
+            return build_pipeline(settings, p, vad_model)
+
+        pipeline_factory = default_factory
+    pipeline = pipeline_factory(persona)
+    report = CallReport(scenario=scenario.name, persona=persona.name, profile=profile)
+
+    audio: list[Int16Array | None] = []
+    for step in scenario.steps:
+        audio.append(
+            await _synthesize_step(step, scenario.caller.voice, scenario.caller.speed)
+            if step.say is not None
+            else None
+        )
+
+    with tempfile.TemporaryDirectory() as scratch:
+        data_dir = out_dir if out_dir is not None else Path(scratch)
+        store = MessageStore(make_engine(sqlite_url(data_dir)))
+        session: AgentSession = AgentSession(**pipeline.session_kwargs())
+        call = _Call(scenario, session, report)
+        caller = CallerInfo(
+            phone_number=scenario.caller.number,
+            dialed_number=scenario.caller.dialed,
+            call_id=f"SCL_sim_{scenario.name}",
+        )
+        TurnMetricsRecorder(session, call_id=caller.call_id)
+        context = CallContext(
+            persona=persona,
+            caller=caller,
+            room=f"sim-{scenario.name}",
+            messages=store,
+            control=call.control,
+        )
+        session.input.audio = call.line
+        session.output.audio = call.ear
+        call.ear.start()
+        try:
+            await session.start(agent=Receptionist(context), record=False)
+            try:
+                await asyncio.wait_for(call.play_script(audio), scenario.max_duration)
+            except TimeoutError:
+                report.failures.append(f"the call ran past {scenario.max_duration:.0f}s")
+        finally:
+            report.duration_s = round(call.clock.now(), 2)
+            call.line.close()
+            with contextlib.suppress(Exception):
+                await session.aclose()
+            await call.ear.aclose()
+            for part in (pipeline.stt, pipeline.tts, pipeline.llm):
+                with contextlib.suppress(Exception):
+                    await part.aclose()
+
+    report.hung_up = call.control.hung_up.is_set()
+    report.hang_up_reason = call.control.reason
+    call.measure()
+    if out_dir is not None:
+        wav = out_dir / f"{scenario.name}.wav"
+        call.recording.save(wav)
+        report.recording = str(wav)
+    report.check(scenario.expect)
+    if out_dir is not None:
+        (out_dir / f"{scenario.name}.json").write_text(report.to_json(), encoding="utf-8")
+    return report

@@ -1,0 +1,74 @@
+"""Scenario files: what the simulated caller says and when, and what must happen.
+
+A step is one caller action. `say` speaks a line (a list of parts is one sentence with
+`pause` seconds between parts: the "Yes, ... I can make it on Tuesday" case); `when`
+chooses the moment: `after_agent` waits until the agent has answered and gone quiet,
+`during_agent` talks over the agent `offset` seconds after its next reply starts
+(barge-in), `now` speaks at once. `silence` holds the line quiet. `expect` lists what
+the call must show for the scenario to pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..yamlfile import load_yaml_model
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Caller(_Strict):
+    number: str = "+15551230000"
+    dialed: str | None = None
+    voice: str = "en-us+m3"
+    speed: Annotated[float, Field(gt=0.5, le=2.0)] = 1.0
+
+
+class Step(_Strict):
+    say: str | list[str] | None = None
+    pause: Annotated[float, Field(ge=0, le=5)] = 0.45
+    silence: Annotated[float, Field(gt=0, le=60)] | None = None
+    when: Literal["after_agent", "during_agent", "now"] = "after_agent"
+    offset: Annotated[float, Field(ge=0, le=30)] = 1.0
+    gap: Annotated[float, Field(ge=0, le=10)] = 0.4
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Step:
+        if (self.say is None) == (self.silence is None):
+            raise ValueError("a step has exactly one of say or silence")
+        return self
+
+    @property
+    def parts(self) -> list[str]:
+        if self.say is None:
+            return []
+        return [self.say] if isinstance(self.say, str) else list(self.say)
+
+
+class Expect(_Strict):
+    phrases: list[str] = Field(default_factory=list)
+    tool_calls: list[str] = Field(default_factory=list)
+    hang_up: bool | None = None
+    caller_turns: int | None = None
+    max_barge_in_ms: float | None = None
+    false_interruption_resumed: bool | None = None
+
+
+class Scenario(_Strict):
+    name: str
+    persona: str | None = None
+    caller: Caller = Caller()
+    steps: list[Step] = Field(min_length=1)
+    expect: Expect = Expect()
+    agent_reply_timeout: Annotated[float, Field(gt=0, le=120)] = 25.0
+    max_duration: Annotated[float, Field(gt=0, le=900)] = 180.0
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario; errors name the file and the field."""
+    return load_yaml_model(path, Scenario, defaults={"name": path.stem})

@@ -1,0 +1,1 @@
+"""Telephony concerns that do not depend on the worker: caller identity, SIP details."""

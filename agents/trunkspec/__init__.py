@@ -1,0 +1,1 @@
+"""Declarative SIP trunks and dispatch rules (`dialtone trunks ...`)."""

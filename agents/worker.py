@@ -1,0 +1,96 @@
+"""The livekit-agents worker: registers `receptionist` and answers each dispatched call.
+
+A dispatch rule (see `trunks/`) puts each inbound caller in a room and dispatches this
+agent, with `{"persona": ...}` as job metadata when the rule names one. The entrypoint
+runs in a job process of its own; the VAD model is loaded once per process in
+`prewarm` so a call does not wait for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from livekit import rtc
+from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess
+
+from . import names
+from .config import Settings, load_settings
+from .personas import PersonaBook
+from .pipeline import build_pipeline, load_vad
+from .receptionist import CallContext, Receptionist
+from .store.db import make_engine, sqlite_url
+from .store.messages import MessageStore
+from .telephony.caller import CallerInfo
+from .turn_metrics import TurnMetricsRecorder
+
+logger = logging.getLogger("dialtone.worker")
+
+
+class RoomCallControl:
+    """Hangs up a real call by deleting its room, which drops the SIP leg at once."""
+
+    def __init__(self, ctx: JobContext, session: AgentSession) -> None:
+        self._ctx = ctx
+        self._session = session
+
+    async def hang_up(self, reason: str) -> None:
+        logger.info("hanging up", extra={"room": self._ctx.room.name, "reason": reason})
+        self._session.shutdown(drain=True)
+        await self._ctx.delete_room()
+        self._ctx.shutdown(reason=reason)
+
+
+def requested_persona(job_metadata: str) -> str | None:
+    """The persona a dispatch rule asked for, from the job's JSON metadata, if any."""
+    if not job_metadata.strip():
+        return None
+    try:
+        data = json.loads(job_metadata)
+    except json.JSONDecodeError:
+        logger.warning("job metadata is not JSON; using the default persona")
+        return None
+    persona = data.get("persona") if isinstance(data, dict) else None
+    return persona if isinstance(persona, str) and persona else None
+
+
+def prewarm(proc: JobProcess) -> None:
+    proc.userdata["vad"] = load_vad()
+
+
+async def receptionist_entrypoint(ctx: JobContext) -> None:
+    settings = load_settings()
+    book = PersonaBook.load(settings.persona_dir, settings.default_persona)
+    await ctx.connect()
+    caller = CallerInfo()
+    if not ctx.is_fake_job():
+        participant = await ctx.wait_for_participant(kind=rtc.ParticipantKind.PARTICIPANT_KIND_SIP)
+        caller = CallerInfo.from_attributes(participant.attributes)
+    persona = book.pick(
+        requested=requested_persona(ctx.job.metadata), dialed_number=caller.dialed_number
+    )
+    logger.info(
+        "call answered",
+        extra={"call_id": caller.call_id, "persona": persona.name, "room": ctx.room.name},
+    )
+    pipeline = build_pipeline(settings, persona, ctx.proc.userdata["vad"])
+    session: AgentSession = AgentSession(**pipeline.session_kwargs())
+    TurnMetricsRecorder(session, call_id=caller.call_id)
+    store = MessageStore(make_engine(sqlite_url(settings.data_dir)))
+    call = CallContext(
+        persona=persona,
+        caller=caller,
+        room=ctx.room.name,
+        messages=store,
+        control=RoomCallControl(ctx, session),
+    )
+    await session.start(agent=Receptionist(call), room=ctx.room)
+
+
+def build_server(settings: Settings) -> AgentServer:
+    """The worker; settings are checked here so a bad profile fails before registering."""
+    _ = settings.resolved_profile
+    PersonaBook.load(settings.persona_dir, settings.default_persona)
+    server = AgentServer(setup_fnc=prewarm, log_level=settings.log_level)
+    server.rtc_session(receptionist_entrypoint, agent_name=names.RECEPTIONIST)
+    return server

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what dialtone needs on a fresh Debian/Ubuntu machine, then the package itself.
+# Debian packages: espeak-ng (the offline voice and the simulated caller's voice) and
+# libportaudio2 (livekit-agents' console imports sounddevice, which needs PortAudio).
+set -euo pipefail
+venv="${1:-.venv}"
+
+need=()
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+dpkg -s libportaudio2 >/dev/null 2>&1 || need+=(libportaudio2)
+if ((${#need[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing Debian packages: ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+python3 -m venv "$venv"
+"$venv/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+"$venv/bin/python" -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+"$venv/bin/python" -c "import agents, livekit.agents, pocketsphinx" \
+  || { echo "setup failed: the Python packages did not install" >&2; exit 1; }
