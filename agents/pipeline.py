@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from livekit.agents import llm, stt, tts, vad
+from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.voice.turn import TurnHandlingOptions
 
 from .config import Profile, Settings
@@ -112,7 +113,7 @@ def _cloud(settings: Settings, persona: Persona, vad_model: vad.VAD) -> Pipeline
 
     local_stt, local_llm, local_tts = _offline_parts(persona)
     openai_key = settings.openai_api_key.get_secret_value() or "unused"
-    base_url = settings.openai_base_url or None
+    base_url: NotGivenOr[str] = settings.openai_base_url or NOT_GIVEN
     primary_stt = deepgram.STT(
         model=settings.stt_model,
         language=settings.stt_language,

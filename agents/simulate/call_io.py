@@ -34,6 +34,7 @@ class Utterance:
 
     samples: Int16Array
     text: str
+    parts: list[tuple[str, int]] = field(default_factory=list)  # (words, end sample)
     start: float | None = None
     end: float | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -51,10 +52,17 @@ class CallerLine(io.AudioInput):
         self._next_at = clock.now()
         self._closed = False
         self.utterances: list[Utterance] = []
+        self.heard_parts: list[tuple[float, str]] = []
 
-    def speak(self, samples: Int16Array, text: str) -> Utterance:
-        """Queue 8 kHz speech; it plays after anything already queued."""
-        utterance = Utterance(samples=samples, text=text)
+    def speak(
+        self, samples: Int16Array, text: str, parts: list[tuple[str, int]] | None = None
+    ) -> Utterance:
+        """Queue 8 kHz speech; it plays after anything already queued.
+
+        `parts` marks where each spoken phrase ends (in samples), so that a test's
+        scripted recogniser can know which words have actually been heard so far.
+        """
+        utterance = Utterance(samples=samples, text=text, parts=parts or [(text, samples.size)])
         self._queue.append(utterance)
         self.utterances.append(utterance)
         return utterance
@@ -93,6 +101,9 @@ class CallerLine(io.AudioInput):
             chunk = current.samples[self._offset : self._offset + count - filled]
             out[filled : filled + chunk.size] = chunk
             filled += chunk.size
+            for words, end in current.parts:
+                if self._offset < end <= self._offset + chunk.size:
+                    self.heard_parts.append((at + filled / PHONE_RATE, words))
             self._offset += chunk.size
             if self._offset >= current.samples.size:
                 current.end = at + filled / PHONE_RATE

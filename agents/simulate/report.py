@@ -70,7 +70,9 @@ class CallReport:
 
     def check(self, expect: Expect) -> None:
         """Append a failure for every expectation the call did not meet."""
-        agent_text = " ".join(line.text.lower() for line in self.transcript if line.speaker == "agent")
+        agent_text = " ".join(
+            line.text.lower() for line in self.transcript if line.speaker == "agent"
+        )
         for phrase in expect.phrases:
             if phrase.lower() not in agent_text:
                 self.failures.append(f"the agent never said {phrase!r}")
@@ -133,7 +135,9 @@ class CallReport:
                 f"{summary['median_ms']:.0f} ms, p95 {summary['p95_ms']:.0f} ms"
             )
         for barge in self.barge_ins:
-            value = "agent kept talking" if barge.reaction_ms is None else f"{barge.reaction_ms:.0f} ms"
+            value = (
+                "agent kept talking" if barge.reaction_ms is None else f"{barge.reaction_ms:.0f} ms"
+            )
             out.append(f"  barge-in at {barge.at:.1f}s: agent audio stopped after {value}")
         if self.false_interruptions_resumed:
             out.append(f"  false interruptions resumed: {self.false_interruptions_resumed}")

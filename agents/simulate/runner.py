@@ -12,8 +12,10 @@ import contextlib
 import logging
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from livekit.agents import AgentSession
 from livekit.agents.llm import ChatMessage
 from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionToolsExecutedEvent
@@ -28,14 +30,16 @@ from ..store.messages import MessageStore
 from ..telephony.caller import CallerInfo
 from ..turn_metrics import TurnMetricsRecorder
 from .call_io import AgentEar, CallerLine, Utterance
-from .phone_audio import Int16Array, to_phone_line, trim_silence
+from .phone_audio import PHONE_RATE, Int16Array, to_phone_line, trim_silence
 from .recording import CallClock, Recording
 from .report import BargeIn, CallReport, Line, ToolCall, Turn
 from .scenario import Scenario, Step
 
 logger = logging.getLogger("dialtone.simulate")
 
-PipelineFactory = Callable[[Persona], Pipeline]
+# Builds the providers for a call; it is given the caller's line so that a test can
+# plug in a recogniser that knows what the caller said.
+PipelineFactory = Callable[[Persona, CallerLine], Pipeline]
 POLL = 0.02
 SYNTH_RATE = 16000
 
@@ -52,27 +56,39 @@ class SimulatedCallControl:
         self.hung_up.set()
 
 
-async def _synthesize_step(step: Step, voice: str, speed: float) -> Int16Array:
-    """The caller's line on the phone line: parts joined by `pause`, at 8 kHz μ-law."""
-    import numpy as np
+@dataclass
+class CallerSpeech:
+    """One step's audio on the phone line, and where each of its phrases ends."""
 
+    samples: Int16Array
+    parts: list[tuple[str, int]]
+
+
+async def _synthesize_step(step: Step, voice: str, speed: float) -> CallerSpeech:
+    """The caller's line on the phone line: parts joined by `pause`, at 8 kHz μ-law."""
     pieces: list[Int16Array] = []
+    parts: list[tuple[str, int]] = []
+    length = 0
     for index, part in enumerate(step.parts):
-        audio = trim_silence(
-            await synthesize(part, voice=voice, speed=speed, sample_rate=SYNTH_RATE)
+        audio = to_phone_line(
+            trim_silence(await synthesize(part, voice=voice, speed=speed, sample_rate=SYNTH_RATE)),
+            SYNTH_RATE,
         )
         if index:
-            pieces.append(np.zeros(round(step.pause * SYNTH_RATE), dtype=np.int16))
+            gap = np.zeros(round(step.pause * PHONE_RATE), dtype=np.int16)
+            pieces.append(gap)
+            length += gap.size
         pieces.append(audio)
-    return to_phone_line(np.concatenate(pieces), SYNTH_RATE)
+        length += audio.size
+        parts.append((part, length))
+    return CallerSpeech(np.concatenate(pieces), parts)
 
 
 class _Call:
     """The state of one running simulation, shared by the script and the listeners."""
 
-    def __init__(self, scenario: Scenario, session: AgentSession, report: CallReport) -> None:
+    def __init__(self, scenario: Scenario, report: CallReport) -> None:
         self.scenario = scenario
-        self.session = session
         self.report = report
         self.clock = CallClock()
         self.recording = Recording()
@@ -80,6 +96,9 @@ class _Call:
         self.ear = AgentEar(self.clock, self.recording)
         self.control = SimulatedCallControl()
         self.spoken: list[tuple[Step, Utterance]] = []
+
+    def attach(self, session: AgentSession) -> None:
+        self.session = session
         session.on("conversation_item_added", self._on_item)
         session.on("function_tools_executed", self._on_tools)
 
@@ -128,9 +147,9 @@ class _Call:
             await asyncio.sleep(POLL)
         return False
 
-    async def play_script(self, audio: list[Int16Array | None]) -> None:
+    async def play_script(self, audio: list[CallerSpeech | None]) -> None:
         last_end = -1.0
-        for index, (step, samples) in enumerate(zip(self.scenario.steps, audio, strict=True)):
+        for index, (step, speech) in enumerate(zip(self.scenario.steps, audio, strict=True)):
             if self.control.hung_up.is_set():
                 self.report.failures.append(f"step {index + 1} never ran: the call had ended")
                 return
@@ -146,12 +165,12 @@ class _Call:
                     self.report.failures.append(f"step {index + 1}: the agent never spoke")
                     return
                 await asyncio.sleep(step.offset)
-            if samples is None:
+            if speech is None:
                 await asyncio.sleep(step.silence or 0.0)
                 last_end = self.clock.now()
                 continue
             text = " ... ".join(step.parts)
-            utterance = self.line.speak(samples, text)
+            utterance = self.line.speak(speech.samples, text, speech.parts)
             await utterance.done.wait()
             assert utterance.start is not None and utterance.end is not None
             self.report.transcript.append(Line(utterance.start, "caller", text))
@@ -194,14 +213,13 @@ async def simulate_call(
     if pipeline_factory is None:
         vad_model = load_vad()
 
-        def default_factory(p: Persona) -> Pipeline:
+        def default_factory(p: Persona, _line: CallerLine) -> Pipeline:
             return build_pipeline(settings, p, vad_model)
 
         pipeline_factory = default_factory
-    pipeline = pipeline_factory(persona)
     report = CallReport(scenario=scenario.name, persona=persona.name, profile=profile)
 
-    audio: list[Int16Array | None] = []
+    audio: list[CallerSpeech | None] = []
     for step in scenario.steps:
         audio.append(
             await _synthesize_step(step, scenario.caller.voice, scenario.caller.speed)
@@ -212,8 +230,10 @@ async def simulate_call(
     with tempfile.TemporaryDirectory() as scratch:
         data_dir = out_dir if out_dir is not None else Path(scratch)
         store = MessageStore(make_engine(sqlite_url(data_dir)))
+        call = _Call(scenario, report)
+        pipeline = pipeline_factory(persona, call.line)
         session: AgentSession = AgentSession(**pipeline.session_kwargs())
-        call = _Call(scenario, session, report)
+        call.attach(session)
         caller = CallerInfo(
             phone_number=scenario.caller.number,
             dialed_number=scenario.caller.dialed,

@@ -1,0 +1,101 @@
+"""Turn-taking on simulated phone audio: real silero VAD, real AgentSession and turn
+handling, real phone-band caller audio; scripted words (ScriptedSTT), a tone voice and a
+scripted LLM so that what is tested is timing, not recognition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from livekit.agents.llm import ChatContext
+
+from agents.config import Settings, load_settings
+from agents.personas import Persona
+from agents.pipeline import Pipeline, load_vad
+from agents.simulate.call_io import CallerLine
+from agents.simulate.report import CallReport
+from agents.simulate.runner import simulate_call
+from agents.simulate.scenario import Scenario, load_scenario
+from tests.fakes import Reply, ScriptedLLM, ScriptedSTT, ToneTTS, last_user_text
+
+pytestmark = pytest.mark.audio
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+LONG_REPLY = (
+    "Of course. We are open Monday to Friday from eight in the morning to five in the "
+    "afternoon, we are at one twenty Maple Street, and parking is free behind the building."
+)
+
+
+def respond(chat_ctx: ChatContext) -> Reply:
+    text = last_user_text(chat_ctx)
+    if "bye" in text:
+        return Reply("Goodbye!", tool_calls=[("end_call", {})])
+    if "everything" in text:
+        return Reply(LONG_REPLY)
+    if "tuesday" in text:
+        return Reply("Great, Tuesday it is.")
+    if "hours" in text:
+        return Reply("We are open Monday to Friday, eight to five.")
+    return Reply("Okay.")
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return load_settings(persona_dir=SCENARIOS.parents[1] / "personas")
+
+
+async def run(scenario: Scenario, settings: Settings, tmp_path: Path) -> CallReport:
+    vad = load_vad()
+
+    def factory(_persona: Persona, line: CallerLine) -> Pipeline:
+        return Pipeline(
+            vad=vad,
+            stt=ScriptedSTT(line, unheard=frozenset({"mm hmm"})),
+            llm=ScriptedLLM(respond),
+            tts=ToneTTS(),
+        )
+
+    return await simulate_call(
+        scenario, settings=settings, out_dir=tmp_path, pipeline_factory=factory
+    )
+
+
+async def test_a_question_is_answered(settings: Settings, tmp_path: Path) -> None:
+    report = await run(load_scenario(SCENARIOS / "turn_answered.yaml"), settings, tmp_path)
+    assert report.passed, report.failures
+    assert report.caller_turns_heard == 1
+    latency = report.turns[0].latency_ms
+    assert latency is not None and 0 < latency < 2500
+    assert (tmp_path / "turn_answered.wav").stat().st_size > 16000 * 4
+
+
+async def test_barge_in_stops_agent_audio_within_a_second(
+    settings: Settings, tmp_path: Path
+) -> None:
+    report = await run(load_scenario(SCENARIOS / "barge_in.yaml"), settings, tmp_path)
+    assert report.passed, report.failures
+    (barge,) = report.barge_ins
+    assert barge.reaction_ms is not None and barge.reaction_ms < 1000
+
+
+async def test_false_interruption_resumes(settings: Settings, tmp_path: Path) -> None:
+    report = await run(load_scenario(SCENARIOS / "false_interruption.yaml"), settings, tmp_path)
+    assert report.passed, report.failures
+    assert report.false_interruptions_resumed >= 1
+    assert report.caller_turns_heard == 1  # the "mm hmm" did not become a turn
+
+
+async def test_split_sentence_stays_one_turn(settings: Settings, tmp_path: Path) -> None:
+    report = await run(load_scenario(SCENARIOS / "split_sentence.yaml"), settings, tmp_path)
+    assert report.passed, report.failures
+    heard = [line.text for line in report.transcript if line.speaker == "heard"]
+    assert heard == ["yes i can make it on tuesday"]
+
+
+async def test_end_call_hangs_up_after_goodbye(settings: Settings, tmp_path: Path) -> None:
+    report = await run(load_scenario(SCENARIOS / "end_call.yaml"), settings, tmp_path)
+    assert report.passed, report.failures
+    assert report.hung_up and report.hang_up_reason == "agent ended the call"
+    goodbye_heard = [line for line in report.transcript if line.text == "Goodbye!"]
+    assert goodbye_heard and report.duration_s >= goodbye_heard[0].at

@@ -1,0 +1,75 @@
+"""Settings: profile resolution and errors that name the variable to fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.config import ConfigError, Profile, load_settings
+
+PROVIDER_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DEEPGRAM_API_KEY", "DIALTONE_PROFILE")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    for name in (*PROVIDER_VARS, "LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(str(tmp_path))  # no stray .env
+
+
+def test_auto_without_keys_is_offline() -> None:
+    assert load_settings().resolved_profile is Profile.OFFLINE
+
+
+def test_auto_with_every_key_is_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("DEEPGRAM_API_KEY", "dg-test")
+    assert load_settings().resolved_profile is Profile.CLOUD
+
+
+def test_half_a_set_of_keys_names_the_missing_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with pytest.raises(ConfigError, match="DEEPGRAM_API_KEY"):
+        _ = load_settings().resolved_profile
+
+
+def test_cloud_forced_without_keys_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIALTONE_PROFILE", "cloud")
+    with pytest.raises(ConfigError, match="DEEPGRAM_API_KEY and OPENAI_API_KEY"):
+        _ = load_settings().resolved_profile
+
+
+def test_offline_forced_ignores_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIALTONE_PROFILE", "offline")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert load_settings().resolved_profile is Profile.OFFLINE
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DIALTONE_PROFILE", "fast"),
+        ("LIVEKIT_URL", "livekit.example.com"),
+        ("DIALTONE_LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_malformed_setting_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        load_settings()
+
+
+def test_livekit_credentials_missing_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVEKIT_URL", "wss://example.livekit.cloud")
+    settings = load_settings()
+    assert not settings.has_livekit
+    with pytest.raises(ConfigError, match="LIVEKIT_API_KEY, LIVEKIT_API_SECRET"):
+        settings.require_livekit()
+
+
+def test_secrets_do_not_appear_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVEKIT_API_SECRET", "very-secret-value-123")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret-456")
+    text = repr(load_settings())
+    assert "very-secret-value-123" not in text and "sk-very-secret-456" not in text

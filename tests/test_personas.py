@@ -1,0 +1,77 @@
+"""Persona files: validation errors name file and field; the dialed DID picks the persona."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agents.personas import PersonaBook, PersonaError, load_persona
+
+SHIPPED = Path(__file__).resolve().parents[1] / "personas"
+
+MINIMAL = """\
+display_name: Test Co
+greeting: Hello
+instructions: Be nice.
+"""
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_persona_is_valid_and_has_offline_phrases() -> None:
+    book = PersonaBook.load(SHIPPED, "receptionist")
+    persona = book.pick()
+    assert persona.name == "receptionist"
+    assert "hours" in persona.offline.intents
+    assert "what are your hours" in persona.phrases()
+    assert "Facts you may share" in persona.system_prompt()
+
+
+def test_bad_number_names_file_and_field(tmp_path: Path) -> None:
+    path = write(tmp_path, "clinic", MINIMAL + 'numbers: ["555-0100"]\n')
+    with pytest.raises(PersonaError, match=r"clinic\.yaml: numbers: .*E\.164"):
+        load_persona(path)
+
+
+def test_unknown_field_is_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, "clinic", MINIMAL + "greting: typo\n")
+    with pytest.raises(PersonaError, match="greting"):
+        load_persona(path)
+
+
+def test_transfer_target_needs_one_destination(tmp_path: Path) -> None:
+    text = MINIMAL + "transfer_targets:\n  - name: desk\n"
+    with pytest.raises(PersonaError, match=r"transfer_targets\.0"):
+        load_persona(write(tmp_path, "clinic", text))
+
+
+def test_pick_prefers_dispatch_then_did_then_default(tmp_path: Path) -> None:
+    write(tmp_path, "main", MINIMAL)
+    write(tmp_path, "salon", MINIMAL + 'numbers: ["+15550100200"]\n')
+    write(tmp_path, "spa", MINIMAL)
+    book = PersonaBook.load(tmp_path, "main")
+    assert book.pick(requested="spa", dialed_number="+15550100200").name == "spa"
+    assert book.pick(dialed_number="+15550100200").name == "salon"
+    assert book.pick(dialed_number="+15559999999").name == "main"
+    with pytest.raises(PersonaError, match="'nobody' requested"):
+        book.pick(requested="nobody")
+
+
+def test_one_number_two_personas_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "a", MINIMAL + 'numbers: ["+15550100200"]\n')
+    write(tmp_path, "b", MINIMAL + 'numbers: ["+15550100200"]\n')
+    with pytest.raises(PersonaError, match=r"\+15550100200 is claimed by personas 'a' and 'b'"):
+        PersonaBook.load(tmp_path, "a")
+
+
+def test_unknown_default_and_empty_directory(tmp_path: Path) -> None:
+    with pytest.raises(PersonaError, match="DIALTONE_PERSONA_DIR"):
+        PersonaBook.load(tmp_path, "main")
+    write(tmp_path, "main", MINIMAL)
+    with pytest.raises(PersonaError, match="DIALTONE_DEFAULT_PERSONA"):
+        PersonaBook.load(tmp_path, "other")
