@@ -11,6 +11,7 @@ simulator must exercise the settings that answer real calls.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,8 @@ from livekit.agents.voice.turn import TurnHandlingOptions
 
 from .config import Profile, Settings
 from .personas import Persona
+
+logger = logging.getLogger("dialtone.pipeline")
 
 # Silence (s) the VAD waits before it calls speech over. 0.55 s keeps "Yes, ... I can
 # make it on Tuesday" one turn; the framework's 0.25 s default split it in two and the
@@ -72,6 +75,15 @@ class Pipeline:
     stt: stt.STT
     llm: llm.LLM
     tts: tts.TTS
+
+    async def aclose(self) -> None:
+        """Close the providers: AgentSession does not close models it was given, and
+        the offline recogniser owns a worker process."""
+        for part in (self.stt, self.llm, self.tts):
+            try:
+                await part.aclose()
+            except Exception:  # closing must not mask why the call ended
+                logger.exception("closing %s failed", type(part).__name__)
 
     def session_kwargs(self) -> dict[str, Any]:
         return {

@@ -74,6 +74,7 @@ async def receptionist_entrypoint(ctx: JobContext) -> None:
         extra={"call_id": caller.call_id, "persona": persona.name, "room": ctx.room.name},
     )
     pipeline = build_pipeline(settings, persona, ctx.proc.userdata["vad"])
+    ctx.add_shutdown_callback(pipeline.aclose)
     session: AgentSession = AgentSession(**pipeline.session_kwargs())
     TurnMetricsRecorder(session, call_id=caller.call_id)
     store = MessageStore(make_engine(sqlite_url(settings.data_dir)))

@@ -100,9 +100,11 @@ class ScriptedSTT(stt.STT):
     only the words are known instead of decoded, which makes audio tests deterministic.
     """
 
-    def __init__(self, line: CallerLine) -> None:
+    def __init__(self, line: CallerLine, *, unheard: frozenset[str] = frozenset()) -> None:
+        """`unheard` phrases produce no words, like a backchannel a real STT drops."""
         super().__init__(capabilities=stt.STTCapabilities(streaming=False, interim_results=False))
         self._line = line
+        self._unheard = unheard
         self._cursor = 0
 
     async def _recognize_impl(

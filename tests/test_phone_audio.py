@@ -4,9 +4,9 @@ import numpy as np
 
 from agents.simulate.phone_audio import (
     PHONE_RATE,
+    interpolate,
     mulaw_decode,
     mulaw_encode,
-    resample,
     to_phone_line,
     trim_silence,
 )
@@ -25,9 +25,9 @@ def test_mulaw_round_trip_keeps_relative_error_small() -> None:
     assert mulaw_encode(signal).dtype == np.uint8
 
 
-def test_resample_keeps_duration_and_pitch() -> None:
+def test_interpolate_keeps_duration_and_pitch() -> None:
     wide = tone(300, 16000, 1.0)
-    narrow = resample(wide, 16000, PHONE_RATE)
+    narrow = interpolate(wide, 16000, PHONE_RATE)
     assert narrow.size == PHONE_RATE
     spectrum = np.abs(np.fft.rfft(narrow))
     assert abs(np.argmax(spectrum) * PHONE_RATE / narrow.size - 300) < 2

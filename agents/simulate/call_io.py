@@ -18,7 +18,7 @@ import numpy as np
 from livekit import rtc
 from livekit.agents.voice import io
 
-from .phone_audio import PHONE_RATE, Int16Array, resample
+from .phone_audio import PHONE_RATE, Int16Array, interpolate
 from .recording import CallClock, Recording
 
 FRAME_SECONDS = 0.02
@@ -188,7 +188,7 @@ class AgentEar(io.AudioOutput):
         if frame.num_channels > 1:
             samples = samples[:: frame.num_channels]
         if frame.sample_rate != AGENT_RATE:
-            samples = resample(samples, frame.sample_rate, AGENT_RATE)
+            samples = interpolate(samples, frame.sample_rate, AGENT_RATE)
         self._capturing.chunks.append(samples)
 
     def flush(self) -> None:

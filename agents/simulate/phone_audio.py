@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from ..offline.audio import resample
+
 PHONE_RATE = 8000
 _MU = 255.0
 _PCM_MAX = 32768.0
@@ -19,32 +21,17 @@ _PCM_MAX = 32768.0
 Int16Array = npt.NDArray[np.int16]
 
 
-def lowpass(
-    samples: npt.NDArray[np.float64], cutoff_hz: float, rate: int
-) -> npt.NDArray[np.float64]:
-    """Windowed-sinc FIR low-pass (101 taps, Hamming): removes what would alias."""
-    taps = 101
-    n = np.arange(taps) - (taps - 1) / 2
-    kernel = np.sinc(2 * cutoff_hz / rate * n) * np.hamming(taps)
-    kernel /= kernel.sum()
-    filtered: npt.NDArray[np.float64] = np.convolve(samples, kernel, mode="same")
-    return filtered
+def interpolate(samples: Int16Array, src_rate: int, dst_rate: int) -> Int16Array:
+    """Linear rate change for short chunks of a stream (20 ms frames into the recording).
 
-
-def resample(samples: Int16Array, src_rate: int, dst_rate: int) -> Int16Array:
-    """Resample mono int16 audio: low-pass below the new Nyquist, then interpolate.
-
-    Good enough for speech into and out of an 8 kHz channel; not a general-purpose
-    resampler.
+    Whole utterances go through the band-limited `resample`; a per-chunk FFT would
+    click at every chunk edge.
     """
     if src_rate == dst_rate or samples.size == 0:
         return samples.astype(np.int16, copy=True)
-    data = samples.astype(np.float64)
-    if dst_rate < src_rate:
-        data = lowpass(data, 0.45 * dst_rate, src_rate)
-    count = max(1, round(data.size / src_rate * dst_rate))
+    count = max(1, round(samples.size * dst_rate / src_rate))
     positions = np.arange(count) * (src_rate / dst_rate)
-    out = np.interp(positions, np.arange(data.size), data)
+    out = np.interp(positions, np.arange(samples.size), samples.astype(np.float64))
     result: Int16Array = np.clip(np.round(out), -32768, 32767).astype(np.int16)
     return result
 
@@ -68,7 +55,7 @@ def mulaw_decode(codes: npt.NDArray[np.uint8]) -> Int16Array:
 
 def to_phone_line(samples: Int16Array, sample_rate: int) -> Int16Array:
     """Speech at any rate → what the agent receives from a PCMU call, at 8 kHz."""
-    narrow = resample(samples, sample_rate, PHONE_RATE)
+    narrow = resample(samples, sample_rate, PHONE_RATE)  # band-limited: drops > 4 kHz
     return mulaw_decode(mulaw_encode(narrow))
 
 

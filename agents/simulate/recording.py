@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .phone_audio import Int16Array, resample
+from .phone_audio import Int16Array, interpolate
 
 RECORDING_RATE = 16000
 
@@ -39,7 +39,7 @@ class Track:
 
     def write(self, at: float, samples: Int16Array, sample_rate: int) -> None:
         if samples.size:
-            data = resample(samples, sample_rate, RECORDING_RATE)
+            data = interpolate(samples, sample_rate, RECORDING_RATE)
             self._chunks.append((round(at * RECORDING_RATE), data))
 
     def render(self, length: int) -> Int16Array:

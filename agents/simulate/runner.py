@@ -108,8 +108,17 @@ class _Call:
             speaker = "heard" if item.role == "user" else "agent"
             if item.role == "user":
                 self.report.caller_turns_heard += 1
-            if item.role in ("user", "assistant"):
-                self.report.transcript.append(Line(self.clock.now(), speaker, item.text_content))
+            if item.role not in ("user", "assistant"):
+                return
+            now = self.clock.now()
+            text = item.text_content
+            at = now
+            if item.role == "assistant":
+                # The item arrives when the reply has finished; place it where its audio began.
+                at = max((start for start in self.ear.starts if start <= now), default=now)
+                if item.interrupted:
+                    text += " [interrupted]"
+            self.report.transcript.append(Line(at, speaker, text))
 
     def _on_tools(self, event: FunctionToolsExecutedEvent) -> None:
         import json
@@ -262,9 +271,7 @@ async def simulate_call(
             with contextlib.suppress(Exception):
                 await session.aclose()
             await call.ear.aclose()
-            for part in (pipeline.stt, pipeline.tts, pipeline.llm):
-                with contextlib.suppress(Exception):
-                    await part.aclose()
+            await pipeline.aclose()
 
     report.hung_up = call.control.hung_up.is_set()
     report.hang_up_reason = call.control.reason

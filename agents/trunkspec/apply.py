@@ -81,12 +81,20 @@ class ApplyReport:
         }
 
 
+# livekit-api's client sets no timeout of its own on these calls (it passes
+# timeout=None to aiohttp), so a hung server would hang `apply` for ever. A call that
+# times out may still have been applied: the ownership marker makes the re-run see it.
+CALL_TIMEOUT_S = 30.0
+
+
 def describe_error(exc: BaseException) -> str:
     """The server's code and message (they name ids and numbers, never secrets)."""
     code = getattr(exc, "code", None)
     message = getattr(exc, "message", None)
     if isinstance(code, str) and isinstance(message, str):
         return f"{code}: {message}"
+    if isinstance(exc, TimeoutError):
+        return f"no answer from LiveKit within {CALL_TIMEOUT_S:g}s"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
@@ -104,7 +112,9 @@ async def apply_plan(
     report = ApplyReport()
     for index, change in enumerate(ordered):
         try:
-            new_id = await _execute(change, state, sip, trunk_ids, fingerprints)
+            new_id = await asyncio.wait_for(
+                _execute(change, state, sip, trunk_ids, fingerprints), CALL_TIMEOUT_S
+            )
         except Exception as exc:  # any failure stops the run; the report says where
             report.failed = change
             report.error = describe_error(exc)

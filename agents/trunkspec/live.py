@@ -7,6 +7,7 @@ real client pointed at the API double).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from livekit.protocol.sip import (
 )
 
 from ..config import ConfigError, load_settings
+
+LIST_TIMEOUT_S = 30.0
 
 
 class SipApi(Protocol):
@@ -77,10 +80,19 @@ class LiveState:
 
 
 async def read_live(sip: SipApi) -> LiveState:
-    """Three List calls without a page: the server then returns every object."""
-    inbound = await sip.list_inbound_trunk(ListSIPInboundTrunkRequest())
-    outbound = await sip.list_outbound_trunk(ListSIPOutboundTrunkRequest())
-    rules = await sip.list_dispatch_rule(ListSIPDispatchRuleRequest())
+    """Three List calls without a page: the server then returns every object.
+
+    Bounded by `LIST_TIMEOUT_S`: the client sets no timeout of its own.
+    """
+    inbound = await asyncio.wait_for(
+        sip.list_inbound_trunk(ListSIPInboundTrunkRequest()), LIST_TIMEOUT_S
+    )
+    outbound = await asyncio.wait_for(
+        sip.list_outbound_trunk(ListSIPOutboundTrunkRequest()), LIST_TIMEOUT_S
+    )
+    rules = await asyncio.wait_for(
+        sip.list_dispatch_rule(ListSIPDispatchRuleRequest()), LIST_TIMEOUT_S
+    )
     return LiveState(list(inbound.items), list(outbound.items), list(rules.items))
 
 

@@ -443,3 +443,22 @@ def test_a_create_whose_answer_was_lost_is_not_made_twice(
     assert report.ok
     assert [(c.action.value, c.name) for c in plan.changes] == [("create", "main-line")]
     assert len(livekit_double.state.outbound_trunks) == 1
+
+
+def test_a_hung_server_times_out_and_rerun_converges(
+    write: Writer, cli: Runner, livekit_double: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agents.trunkspec.apply as apply_module
+
+    monkeypatch.setattr(apply_module, "CALL_TIMEOUT_S", 0.3)
+    write(BASE)
+    livekit_double.faults.inject(method="CreateSIPOutboundTrunk", nth=1, delay=3.0)
+    result = cli("apply", "--yes")
+    assert result.exit_code == 1
+    assert "FAILED: no answer from LiveKit within 0.3s" in result.stderr
+    assert "Not applied (stopped at the failure):\n  + dispatch rule 'main-line'" in result.stderr
+
+    monkeypatch.setattr(apply_module, "CALL_TIMEOUT_S", 30.0)
+    rerun = cli("apply", "--yes")
+    assert rerun.exit_code == 0, rerun.output
+    assert cli("plan").exit_code == 0
