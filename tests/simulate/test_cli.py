@@ -1,0 +1,59 @@
+"""`dialtone simulate` end to end on the real offline stack (espeak-ng caller, silero VAD,
+pocketsphinx, rule-based dialogue, espeak-ng agent): the command a new user runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agents.__main__ import app
+
+pytestmark = pytest.mark.audio
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("DIALTONE_PROFILE", "offline")
+
+
+def test_demo_call_passes_and_reports_json(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["simulate", "tests/scenarios/receptionist_message.yaml", "--json", "--out", str(tmp_path)],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout[result.stdout.index("{") :])
+    assert report["passed"] and report["profile"] == "offline"
+    assert [call["name"] for call in report["tool_calls"]] == ["take_message", "end_call"]
+    assert len(report["turns"]) == 4
+    assert all(isinstance(turn["latency_ms"], float) for turn in report["turns"])
+    assert report["hung_up"] is True
+    assert (tmp_path / "receptionist_message.wav").stat().st_size > 16000 * 4 * 10
+    # The message was stored in the simulation's own database, with the caller's number.
+    assert (tmp_path / "dialtone.db").exists()
+
+
+def test_failed_expectation_exits_non_zero(tmp_path: Path) -> None:
+    scenario = tmp_path / "closed.yaml"
+    scenario.write_text(
+        "steps:\n  - say: what are your hours\nexpect:\n  phrases: [we are closed forever]\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["simulate", str(scenario)])
+    assert result.exit_code == 1
+    assert "the agent never said 'we are closed forever'" in result.stdout
+    assert "result: FAIL" in result.stdout
+
+
+def test_bad_scenario_names_the_field(tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text("steps:\n  - say: hi\n    when: later\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["simulate", str(scenario)])
+    assert result.exit_code == 1
+    assert "bad.yaml: steps.0.when" in result.output
