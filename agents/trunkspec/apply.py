@@ -93,7 +93,7 @@ def describe_error(exc: BaseException) -> str:
     message = getattr(exc, "message", None)
     if isinstance(code, str) and isinstance(message, str):
         return f"{code}: {message}"
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, TimeoutError) and not str(exc):
         return f"no answer from LiveKit within {CALL_TIMEOUT_S:g}s"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 

@@ -4,6 +4,7 @@ scripted LLM so that what is tested is timing, not recognition."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -61,13 +62,22 @@ async def run(scenario: Scenario, settings: Settings, tmp_path: Path) -> CallRep
     )
 
 
-async def test_a_question_is_answered(settings: Settings, tmp_path: Path) -> None:
+async def test_a_question_is_answered(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="dialtone.turns")
     report = await run(load_scenario(SCENARIOS / "turn_answered.yaml"), settings, tmp_path)
     assert report.passed, report.failures
     assert report.caller_turns_heard == 1
     latency = report.turns[0].latency_ms
     assert latency is not None and 0 < latency < 2500
     assert (tmp_path / "turn_answered.wav").stat().st_size > 16000 * 4
+    # One structured "turn metrics" record per agent reply: the greeting, then the answer.
+    turns = [r.__dict__ for r in caplog.records if r.name == "dialtone.turns"]
+    assert [t["turn"] for t in turns] == [1, 2]
+    answer = turns[1]
+    assert answer["end_of_turn_delay"] is not None and answer["e2e_latency"] is not None
+    assert answer["tts_ttfb"] is not None and answer["llm_ttft"] is not None
 
 
 async def test_barge_in_stops_agent_audio_within_a_second(

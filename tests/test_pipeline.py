@@ -1,0 +1,51 @@
+"""Provider selection per profile; nothing here touches the network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from livekit.agents import llm, stt, tts
+
+from agents.config import load_settings
+from agents.offline.dialogue import RuleBasedLLM
+from agents.offline.stt import PocketSphinxSTT
+from agents.offline.tts import EspeakTTS
+from agents.personas import Persona, PersonaBook
+from agents.pipeline import build_pipeline, load_vad
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def persona() -> Persona:
+    return PersonaBook.load(ROOT / "personas", "receptionist").pick()
+
+
+async def test_offline_profile_uses_only_local_parts(persona: Persona) -> None:
+    pipeline = build_pipeline(load_settings(profile="offline"), persona, load_vad())
+    try:
+        assert isinstance(pipeline.stt, PocketSphinxSTT)
+        assert isinstance(pipeline.llm, RuleBasedLLM)
+        assert isinstance(pipeline.tts, EspeakTTS)
+    finally:
+        await pipeline.aclose()
+
+
+async def test_cloud_profile_falls_back_to_the_local_parts(persona: Persona) -> None:
+    settings = load_settings(openai_api_key="sk-test", deepgram_api_key="dg-test")
+    pipeline = build_pipeline(settings, persona, load_vad())
+    try:
+        assert isinstance(pipeline.llm, llm.FallbackAdapter)
+        assert isinstance(pipeline.stt, stt.FallbackAdapter)
+        assert isinstance(pipeline.tts, tts.FallbackAdapter)
+        # The last link of every chain runs on this machine: no dead air on an outage.
+        assert isinstance(pipeline.llm._llm_instances[-1], RuleBasedLLM)
+        assert [type(x).__name__ for x in pipeline.tts._tts_instances][-1] == "EspeakTTS"
+        assert [type(x).__name__ for x in pipeline.llm._llm_instances] == [
+            "LLM",
+            "LLM",
+            "RuleBasedLLM",
+        ]
+    finally:
+        await pipeline.aclose()
