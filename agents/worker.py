@@ -14,6 +14,10 @@ import logging
 from livekit import rtc
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess
 
+# livekit-agents requires plugins to register on the main thread; console mode runs the
+# job on another thread, so they are imported here, when the worker module loads.
+from livekit.plugins import deepgram, openai, silero  # noqa: F401
+
 from . import names
 from .config import Settings, load_settings
 from .personas import PersonaBook

@@ -86,8 +86,13 @@ class PocketSphinxSTT(stt.STT):
                 initializer=init_worker,
                 initargs=(self._phrases, str(self._cache_dir) if self._cache_dir else None),
             )
-            loop = asyncio.get_running_loop()
-            self._ready = loop.run_in_executor(self._pool, dropped_words)
+            pool = self._pool
+            # Starting the first worker can block for seconds (the forkserver starts and
+            # re-imports the main module). Submitting from a thread keeps that stall off
+            # the event loop, which is playing the greeting meanwhile.
+            self._ready = asyncio.ensure_future(
+                asyncio.to_thread(lambda: pool.submit(dropped_words).result())
+            )
             self._ready.add_done_callback(self._log_worker_ready)
         return self._pool
 
@@ -104,6 +109,9 @@ class PocketSphinxSTT(stt.STT):
     async def recognize_pcm(self, pcm: PCM) -> Recognition:
         """Decode 16 kHz mono int16 samples in the worker (also used by the benchmark)."""
         pool = self._ensure_pool()
+        if self._ready is not None and not self._ready.done():
+            # Wait for the worker to exist, so `submit` below cannot block the loop.
+            await asyncio.wait([self._ready])
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(pool, decode, pcm.tobytes())
