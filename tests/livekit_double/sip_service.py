@@ -152,6 +152,37 @@ _IN_LISTS = ("numbers", "allowed_addresses", "allowed_numbers")
 _IN_SCALARS = ("auth_username", "auth_password", "auth_realm", "name", "metadata")
 
 
+def _update_action(
+    req: Any, target_id: str, label: str, id_field: str, check: Any, lists: tuple[str, ...]
+) -> str:
+    """Validate an Update request before taking the lock; returns "replace" or "update"."""
+    if not target_id:
+        raise TwirpError("invalid_argument", f"{label} id must be set")
+    action: str | None = req.WhichOneof("action")
+    if action is None:
+        raise TwirpError("invalid_argument", "missing or unsupported update action")
+    if action == "replace":
+        own = getattr(req.replace, id_field)
+        if own and own != target_id:
+            raise TwirpError(
+                "invalid_argument",
+                f"{label} id in the info must be empty or match the id in the update",
+            )
+        _raise(check(req.replace))
+    else:
+        _check_list_updates(req.update, lists)
+    return action
+
+
+def _replaced(old: _M, replace: _M, id_field: str, target_id: str) -> _M:
+    """The full replacement, keeping the id and the original creation time."""
+    new = _copy(replace)
+    setattr(new, id_field, target_id)
+    if old.HasField("created_at") and not new.HasField("created_at"):
+        new.created_at.CopyFrom(old.created_at)  # type: ignore[attr-defined]
+    return new
+
+
 async def create_inbound(ctx: HandlerContext, req: CreateSIPInboundTrunkRequest) -> Message:
     _require_sip(ctx)
     if not req.HasField("trunk"):
@@ -174,30 +205,13 @@ async def create_inbound(ctx: HandlerContext, req: CreateSIPInboundTrunkRequest)
 async def update_inbound(ctx: HandlerContext, req: UpdateSIPInboundTrunkRequest) -> Message:
     _require_sip(ctx)
     tid: str = req.sip_trunk_id
-    if not tid:
-        raise TwirpError("invalid_argument", "trunk id must be set")
-    action = req.WhichOneof("action")
-    if action is None:
-        raise TwirpError("invalid_argument", "missing or unsupported update action")
-    if action == "replace":
-        replace: SIPInboundTrunkInfo = req.replace
-        if replace.sip_trunk_id and replace.sip_trunk_id != tid:
-            raise TwirpError(
-                "invalid_argument",
-                "trunk id in the info must be empty or match the id in the update",
-            )
-        _raise(check_inbound(replace))
-    else:
-        _check_list_updates(req.update, _IN_LISTS)
+    action = _update_action(req, tid, "trunk", "sip_trunk_id", check_inbound, _IN_LISTS)
     with ctx.state.lock:
         old = ctx.state.inbound_trunks.get(tid)
         if old is None:
             raise TwirpError("not_found", TRUNK_NOT_FOUND)
         if action == "replace":
-            new = _copy(req.replace)
-            new.sip_trunk_id = tid
-            if old.HasField("created_at") and not new.HasField("created_at"):
-                new.created_at.CopyFrom(old.created_at)
+            new = _replaced(old, req.replace, "sip_trunk_id", tid)
         else:
             update = req.update
             new = _copy(old)
@@ -270,30 +284,13 @@ async def create_outbound(ctx: HandlerContext, req: CreateSIPOutboundTrunkReques
 async def update_outbound(ctx: HandlerContext, req: UpdateSIPOutboundTrunkRequest) -> Message:
     _require_sip(ctx)
     tid: str = req.sip_trunk_id
-    if not tid:
-        raise TwirpError("invalid_argument", "trunk id must be set")
-    action = req.WhichOneof("action")
-    if action is None:
-        raise TwirpError("invalid_argument", "missing or unsupported update action")
-    if action == "replace":
-        replace: SIPOutboundTrunkInfo = req.replace
-        if replace.sip_trunk_id and replace.sip_trunk_id != tid:
-            raise TwirpError(
-                "invalid_argument",
-                "trunk id in the info must be empty or match the id in the update",
-            )
-        _raise(check_outbound(replace))
-    else:
-        _check_list_updates(req.update, ("numbers",))
+    action = _update_action(req, tid, "trunk", "sip_trunk_id", check_outbound, ("numbers",))
     with ctx.state.lock:
         old = ctx.state.outbound_trunks.get(tid)
         if old is None:
             raise TwirpError("not_found", TRUNK_NOT_FOUND)
         if action == "replace":
-            new = _copy(req.replace)
-            new.sip_trunk_id = tid
-            if old.HasField("created_at") and not new.HasField("created_at"):
-                new.created_at.CopyFrom(old.created_at)
+            new = _replaced(old, req.replace, "sip_trunk_id", tid)
         else:
             update = req.update
             new = _copy(old)
@@ -386,30 +383,13 @@ async def create_rule(ctx: HandlerContext, req: CreateSIPDispatchRuleRequest) ->
 async def update_rule(ctx: HandlerContext, req: UpdateSIPDispatchRuleRequest) -> Message:
     _require_sip(ctx)
     rid: str = req.sip_dispatch_rule_id
-    if not rid:
-        raise TwirpError("invalid_argument", "rule id must be set")
-    action = req.WhichOneof("action")
-    if action is None:
-        raise TwirpError("invalid_argument", "missing or unsupported update action")
-    if action == "replace":
-        replace: SIPDispatchRuleInfo = req.replace
-        if replace.sip_dispatch_rule_id and replace.sip_dispatch_rule_id != rid:
-            raise TwirpError(
-                "invalid_argument",
-                "rule id in the info must be empty or match the id in the update",
-            )
-        _raise(check_rule(replace))
-    else:
-        _check_list_updates(req.update, ("trunk_ids",))
+    action = _update_action(req, rid, "rule", "sip_dispatch_rule_id", check_rule, ("trunk_ids",))
     with ctx.state.lock:
         old = ctx.state.dispatch_rules.get(rid)
         if old is None:
             raise TwirpError("not_found", RULE_NOT_FOUND)
         if action == "replace":
-            new = _copy(req.replace)
-            new.sip_dispatch_rule_id = rid
-            if old.HasField("created_at") and not new.HasField("created_at"):
-                new.created_at.CopyFrom(old.created_at)
+            new = _replaced(old, req.replace, "sip_dispatch_rule_id", rid)
         else:
             update = req.update
             new = _copy(old)
