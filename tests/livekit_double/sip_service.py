@@ -231,14 +231,18 @@ async def update_inbound(ctx: HandlerContext, req: UpdateSIPInboundTrunkRequest)
         return _out(new, ctx)
 
 
-async def get_inbound(ctx: HandlerContext, req: GetSIPInboundTrunkRequest) -> Message:
+def _get_trunk(ctx: HandlerContext, store: dict[str, _Trunk], trunk_id: str) -> _Trunk:
     _require_sip(ctx)
-    if not req.sip_trunk_id:
+    if not trunk_id:
         raise TwirpError("invalid_argument", "trunk ID is required")
-    info = ctx.state.inbound_trunks.get(req.sip_trunk_id)
+    info = store.get(trunk_id)
     if info is None:
         raise TwirpError("not_found", TRUNK_NOT_FOUND)
-    return GetSIPInboundTrunkResponse(trunk=_out(info, ctx))
+    return _out(info, ctx)
+
+
+async def get_inbound(ctx: HandlerContext, req: GetSIPInboundTrunkRequest) -> Message:
+    return GetSIPInboundTrunkResponse(trunk=_get_trunk(ctx, ctx.state.inbound_trunks, req.sip_trunk_id))
 
 
 async def list_inbound(ctx: HandlerContext, req: ListSIPInboundTrunkRequest) -> Message:
@@ -304,13 +308,7 @@ async def update_outbound(ctx: HandlerContext, req: UpdateSIPOutboundTrunkReques
 
 
 async def get_outbound(ctx: HandlerContext, req: GetSIPOutboundTrunkRequest) -> Message:
-    _require_sip(ctx)
-    if not req.sip_trunk_id:
-        raise TwirpError("invalid_argument", "trunk ID is required")
-    info = ctx.state.outbound_trunks.get(req.sip_trunk_id)
-    if info is None:
-        raise TwirpError("not_found", TRUNK_NOT_FOUND)
-    return GetSIPOutboundTrunkResponse(trunk=_out(info, ctx))
+    return GetSIPOutboundTrunkResponse(trunk=_get_trunk(ctx, ctx.state.outbound_trunks, req.sip_trunk_id))
 
 
 async def list_outbound(ctx: HandlerContext, req: ListSIPOutboundTrunkRequest) -> Message:
