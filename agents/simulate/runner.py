@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import tempfile
 from collections.abc import Callable
@@ -121,8 +122,6 @@ class _Call:
             self.report.transcript.append(Line(at, speaker, text))
 
     def _on_tools(self, event: FunctionToolsExecutedEvent) -> None:
-        import json
-
         for call in event.function_calls:
             try:
                 arguments = json.loads(call.arguments or "{}")

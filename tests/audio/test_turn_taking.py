@@ -5,8 +5,10 @@ scripted LLM so that what is tested is timing, not recognition."""
 from __future__ import annotations
 
 import logging
+import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 from livekit.agents.llm import ChatContext
 
@@ -14,6 +16,7 @@ from agents.config import Settings, load_settings
 from agents.personas import Persona
 from agents.pipeline import Pipeline, load_vad
 from agents.simulate.call_io import CallerLine
+from agents.simulate.recording import RECORDING_RATE
 from agents.simulate.report import CallReport
 from agents.simulate.runner import simulate_call
 from agents.simulate.scenario import Scenario, load_scenario
@@ -46,6 +49,19 @@ def settings() -> Settings:
     return load_settings(persona_dir=SCENARIOS.parents[1] / "personas")
 
 
+def channels(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with wave.open(str(path)) as recording:
+        assert (recording.getnchannels(), recording.getframerate()) == (2, RECORDING_RATE)
+        frames = np.frombuffer(recording.readframes(recording.getnframes()), dtype="<i2")
+    stereo = frames.reshape(-1, 2).astype(np.float64)
+    return stereo[:, 0], stereo[:, 1]
+
+
+def rms(track: np.ndarray, start: float, end: float) -> float:
+    window = track[round(start * RECORDING_RATE) : round(end * RECORDING_RATE)]
+    return float(np.sqrt(np.mean(window**2))) if window.size else 0.0
+
+
 async def run(scenario: Scenario, settings: Settings, tmp_path: Path) -> CallReport:
     vad = load_vad()
 
@@ -71,7 +87,13 @@ async def test_a_question_is_answered(
     assert report.caller_turns_heard == 1
     latency = report.turns[0].latency_ms
     assert latency is not None and 0 < latency < 2500
-    assert (tmp_path / "turn_answered.wav").stat().st_size > 16000 * 4
+    left, right = channels(tmp_path / "turn_answered.wav")
+    asked = next(line.at for line in report.transcript if line.speaker == "caller")
+    ended = report.turns[0].speech_end
+    answered = ended + latency / 1000
+    # Caller on the left while they ask, agent on the right when it answers, not mixed.
+    assert rms(left, asked, ended) > 300 and rms(right, asked, ended) < 30
+    assert rms(right, answered, answered + 0.5) > 300 and rms(left, answered, answered + 0.5) < 30
     # One structured "turn metrics" record per agent reply: the greeting, then the answer.
     turns = [r.__dict__ for r in caplog.records if r.name == "dialtone.turns"]
     assert [t["turn"] for t in turns] == [1, 2]
