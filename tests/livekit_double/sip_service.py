@@ -242,7 +242,9 @@ def _get_trunk(ctx: HandlerContext, store: dict[str, _Trunk], trunk_id: str) -> 
 
 
 async def get_inbound(ctx: HandlerContext, req: GetSIPInboundTrunkRequest) -> Message:
-    return GetSIPInboundTrunkResponse(trunk=_get_trunk(ctx, ctx.state.inbound_trunks, req.sip_trunk_id))
+    return GetSIPInboundTrunkResponse(
+        trunk=_get_trunk(ctx, ctx.state.inbound_trunks, req.sip_trunk_id)
+    )
 
 
 async def list_inbound(ctx: HandlerContext, req: ListSIPInboundTrunkRequest) -> Message:
@@ -308,7 +310,9 @@ async def update_outbound(ctx: HandlerContext, req: UpdateSIPOutboundTrunkReques
 
 
 async def get_outbound(ctx: HandlerContext, req: GetSIPOutboundTrunkRequest) -> Message:
-    return GetSIPOutboundTrunkResponse(trunk=_get_trunk(ctx, ctx.state.outbound_trunks, req.sip_trunk_id))
+    return GetSIPOutboundTrunkResponse(
+        trunk=_get_trunk(ctx, ctx.state.outbound_trunks, req.sip_trunk_id)
+    )
 
 
 async def list_outbound(ctx: HandlerContext, req: ListSIPOutboundTrunkRequest) -> Message:
