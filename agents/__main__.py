@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from .campaigns.cli import app as campaigns_app
 from .config import ConfigError, load_settings
 from .trunkspec.cli import app as trunks_app
 
@@ -23,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(trunks_app, name="trunks")
+app.add_typer(campaigns_app, name="campaigns")
 
 _PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 DEFAULT_SCENARIO = Path("tests/scenarios/receptionist_message.yaml")

@@ -9,6 +9,7 @@ line prints `**********` instead of a SIP or API password.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -63,6 +64,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), validation_alias="DIALTONE_DATA_DIR")
     log_level: str = Field("INFO", validation_alias="DIALTONE_LOG_LEVEL")
 
+    # Campaign API and dialer (agents/campaigns)
+    api_token: SecretStr = Field(SecretStr(""), validation_alias="DIALTONE_API_TOKEN")
+    database_url: str = Field("", validation_alias="DIALTONE_DATABASE_URL")
+    allowed_country_codes: str = Field("1", validation_alias="DIALTONE_ALLOWED_COUNTRY_CODES")
+
     @field_validator("livekit_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
@@ -77,6 +83,43 @@ class Settings(BaseSettings):
         if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return upper
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("sqlite:", "postgresql:", "postgresql+")):
+            raise ValueError(
+                "must be a SQLAlchemy URL starting with sqlite:// or postgresql+psycopg://"
+            )
+        return value
+
+    @field_validator("allowed_country_codes")
+    @classmethod
+    def _check_country_codes(cls, value: str) -> str:
+        codes = [c.strip().lstrip("+") for c in value.split(",") if c.strip()]
+        if not codes:
+            raise ValueError("must list at least one country calling code, e.g. 1 or 1,44")
+        for code in codes:
+            # 1-3 digits is an ITU country code; "1" plus 3 digits re-allows one NANP area
+            # code that is refused by default (the Caribbean ones bill internationally).
+            if not re.fullmatch(r"[1-9]\d{0,2}|1\d{3}", code):
+                raise ValueError(
+                    f"{code!r} is not a country calling code (1-3 digits, or 1 + an area code)"
+                )
+        return ",".join(codes)
+
+    @property
+    def country_codes(self) -> tuple[str, ...]:
+        """`DIALTONE_ALLOWED_COUNTRY_CODES` as a tuple of digit strings."""
+        return tuple(self.allowed_country_codes.split(","))
+
+    @property
+    def resolved_database_url(self) -> str:
+        """`DIALTONE_DATABASE_URL`, else the SQLite file under `DIALTONE_DATA_DIR`."""
+        from .store.db import sqlite_url
+
+        return self.database_url or sqlite_url(self.data_dir)
 
     @property
     def has_livekit(self) -> bool:

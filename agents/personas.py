@@ -44,7 +44,12 @@ class Voice(_Strict):
 
 
 class TransferTarget(_Strict):
-    """A human the agent may hand a caller to (transfers themselves come with call control)."""
+    """A human the agent may hand a caller to (see `agents/telephony/transfer.py`).
+
+    `hours` is when a person is there ("Mon-Fri 08:00-17:00 America/New_York"; none means
+    always); `extension` is the key(s) a caller may press to reach this target; `dtmf` is
+    digits sent on the human's leg after they answer (their phone menu, e.g. "ww123#").
+    """
 
     name: str
     phone: str | None = None
@@ -52,6 +57,31 @@ class TransferTarget(_Strict):
     outbound_trunk: str | None = None
     kind: Literal["warm", "cold"] = "warm"
     hours: str | None = None
+    extension: str | None = None
+    dtmf: str | None = None
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value is not None:
+            from .telephony.hours import parse_hours
+
+            parse_hours(value)
+        return value
+
+    @field_validator("extension")
+    @classmethod
+    def _extension(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9]{1,6}", value):
+            raise ValueError("extension must be 1-6 digits")
+        return value
+
+    @field_validator("dtmf")
+    @classmethod
+    def _dtmf(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9*#wW]{1,32}", value):
+            raise ValueError("dtmf may use 0-9, *, # and w (a half-second pause)")
+        return value
 
     @field_validator("phone")
     @classmethod

@@ -15,9 +15,13 @@ from typing import Protocol
 from livekit.agents import Agent, RunContext, function_tool
 from livekit.agents.voice.speech_handle import SpeechHandle
 
-from .personas import Persona
+from .personas import Persona, TransferTarget
 from .store.messages import MessageStore
 from .telephony.caller import CallerInfo
+from .telephony.dtmf import DigitBuffer
+from .telephony.hold import hold_music
+from .telephony.outcomes import TransferOutcome, TransferResult
+from .telephony.transfer import TransferDesk
 
 logger = logging.getLogger("dialtone.receptionist")
 
@@ -26,6 +30,20 @@ class CallControl(Protocol):
     """How this call is ended; the worker and the simulator implement it."""
 
     async def hang_up(self, reason: str) -> None: ...
+
+
+class LeaveControl(Protocol):
+    """How the agent leaves a call it handed to a human, without ending the call."""
+
+    async def leave(self, reason: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Transfers:
+    """Transfers for one call: the desk that runs them and how the agent leaves after."""
+
+    desk: TransferDesk
+    control: LeaveControl
 
 
 @dataclass(frozen=True)
@@ -37,6 +55,7 @@ class CallContext:
     room: str | None
     messages: MessageStore
     control: CallControl
+    transfers: Transfers | None = None
 
 
 class Receptionist(Agent):
@@ -82,3 +101,156 @@ class Receptionist(Agent):
             self._hang_up = asyncio.ensure_future(self.call.control.hang_up("agent ended the call"))
 
         context.speech_handle.add_done_callback(_after_goodbye)
+
+
+_FAILED = {
+    TransferOutcome.NO_ANSWER: "did not answer",
+    TransferOutcome.BUSY: "is on another call",
+    TransferOutcome.DECLINED: "could not take the call",
+    TransferOutcome.VOICEMAIL: "did not pick up (their voicemail answered)",
+    TransferOutcome.TRUNK_FAILURE: "could not be reached because of a phone line problem",
+    TransferOutcome.DROPPED_AFTER_CONNECT: "was disconnected",
+    TransferOutcome.REFER_REFUSED: "could not be reached",
+}
+
+
+class TransferReceptionist(Receptionist):
+    """A receptionist that can also hand the caller to a human (persona transfer targets).
+
+    The tools only exist on this class, so a persona without targets never offers them.
+    It is the `CallSide` of a transfer: hold audio goes through the session's own audio
+    output (the same channel the caller hears the agent on), so it is recorded and tested
+    like speech; the brief is spoken once the human is in the room, then the agent leaves.
+    """
+
+    def __init__(self, call: CallContext) -> None:
+        if call.transfers is None or not call.persona.transfer_targets:
+            raise ValueError("TransferReceptionist needs transfer targets and a transfer desk")
+        super().__init__(call)
+        self.transfers = call.transfers
+        self.results: list[TransferResult] = []
+        self._hold: SpeechHandle | None = None
+        self._last_said: SpeechHandle | None = None
+        self._keys = DigitBuffer(call.persona.transfer_targets)
+        self._key_task: asyncio.Task[None] | None = None
+        self._leaving: asyncio.Task[None] | None = None
+
+    # --- CallSide -------------------------------------------------------------------
+    async def start_hold(self) -> None:
+        self._hold = self.session.say(
+            "", audio=hold_music(), allow_interruptions=False, add_to_chat_ctx=False
+        )
+
+    async def stop_hold(self) -> None:
+        if self._hold is not None:
+            self._hold.interrupt(force=True)
+            self._hold = None
+
+    async def say(self, text: str) -> None:
+        self._last_said = self.session.say(text, allow_interruptions=False, add_to_chat_ctx=False)
+
+    async def leave(self) -> None:
+        control = self.transfers.control
+
+        async def _leave_after_speech() -> None:
+            if self._last_said is not None:
+                await self._last_said.wait_for_playout()
+            await control.leave("handed the caller to a human")
+
+        self._leaving = asyncio.ensure_future(_leave_after_speech())
+
+    # --- choosing and running --------------------------------------------------------
+    def _target(self, name: str, *, cold_only: bool = False) -> TransferTarget | None:
+        targets = [
+            t for t in self.call.persona.transfer_targets if not cold_only or t.kind == "cold"
+        ]
+        wanted = name.strip().lower()
+        for target in targets:
+            if wanted and (wanted in target.name.lower() or target.name.lower() in wanted):
+                return target
+        return targets[0] if targets else None
+
+    def _brief(self, target: TransferTarget, reason: str) -> str:
+        who = self.call.caller.phone_number or "a caller"
+        about = reason.strip().rstrip(".") or "a question"
+        return (
+            f"Hi {target.name}, this is the receptionist. I have {who} on the line "
+            f"about {about}. You're connected now."
+        )
+
+    async def _run(self, target: TransferTarget, reason: str) -> TransferResult:
+        desk = self.transfers.desk
+        brief = self._brief(target, reason)
+        if target.kind == "cold":
+            result = await desk.cold(target, self, brief)
+        else:
+            result = await desk.warm(target, self, brief)
+        self.results.append(result)
+        return result
+
+    def _tell_llm(self, target: TransferTarget, result: TransferResult) -> str | None:
+        if result.outcome is TransferOutcome.COMPLETED:
+            return None  # the human has the caller; the agent says nothing more
+        if result.outcome is TransferOutcome.AFTER_HOURS:
+            when = self.transfers.desk.callback_phrase(target)
+            return (
+                f"Nobody from {target.name} is available right now. Tell the caller that "
+                f"someone will call back {when}, and offer to take a message (take_message)."
+            )
+        return (
+            f"{target.name} {_FAILED.get(result.outcome, 'could not be reached')}. The caller "
+            "is still with you: tell them so and offer to take a message (take_message)."
+        )
+
+    @function_tool
+    async def transfer_to_human(
+        self, context: RunContext, target: str = "", reason: str = ""
+    ) -> str | None:
+        """Connect the caller to a person on the staff. Tell the caller to hold first.
+
+        Args:
+            target: Which person or team to reach, by name; empty for the default.
+            reason: One sentence for the person: who is calling and what they need.
+        """
+        chosen = self._target(target)
+        if chosen is None:
+            return "There is nobody to transfer to. Offer to take a message."
+        return self._tell_llm(chosen, await self._run(chosen, reason))
+
+    @function_tool
+    async def transfer_call(
+        self, context: RunContext, target: str = "", reason: str = ""
+    ) -> str | None:
+        """Hand the caller straight over to a number marked for direct (cold) transfer.
+
+        Args:
+            target: Which person or team to reach, by name; empty for the default.
+            reason: One sentence about what the caller needs.
+        """
+        chosen = self._target(target, cold_only=True)
+        if chosen is None:
+            return "No direct transfer is configured. Use transfer_to_human instead."
+        return self._tell_llm(chosen, await self._run(chosen, reason))
+
+    # --- keys the caller presses ------------------------------------------------------
+    def on_caller_key(self, key: str) -> None:
+        """A DTMF key from the caller (the worker wires `sip_dtmf_received` here)."""
+        chosen = self._keys.press(key)
+        if chosen is None or (self._key_task is not None and not self._key_task.done()):
+            return
+        self._key_task = asyncio.ensure_future(self._transfer_by_key(chosen))
+
+    async def _transfer_by_key(self, target: TransferTarget) -> None:
+        self.session.interrupt()
+        await self.say(f"Connecting you to {target.name}. Please hold.")
+        result = await self._run(target, "the caller pressed a key to reach you")
+        if result.outcome is TransferOutcome.COMPLETED:
+            return
+        self.session.generate_reply(instructions=self._tell_llm(target, result) or "")
+
+
+def make_receptionist(call: CallContext) -> Receptionist:
+    """The agent for a call: with transfer tools only when the persona has targets."""
+    if call.transfers is not None and call.persona.transfer_targets:
+        return TransferReceptionist(call)
+    return Receptionist(call)

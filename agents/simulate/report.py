@@ -54,6 +54,8 @@ class CallReport:
     false_interruptions_resumed: int = 0
     hung_up: bool = False
     hang_up_reason: str | None = None
+    left_call: bool = False
+    max_agent_gap_s: float | None = None
     recording: str | None = None
     failures: list[str] = field(default_factory=list)
 
@@ -99,6 +101,19 @@ class CallReport:
                         f"the caller talking over it at {barge.at:.1f}s "
                         f"(reaction: {barge.reaction_ms})"
                     )
+        if expect.left_call is not None and expect.left_call != self.left_call:
+            self.failures.append(
+                "the agent did not hand the call over"
+                if expect.left_call
+                else "the agent left the call"
+            )
+        if expect.max_agent_gap_s is not None and (
+            self.max_agent_gap_s is None or self.max_agent_gap_s > expect.max_agent_gap_s
+        ):
+            self.failures.append(
+                f"silence of {self.max_agent_gap_s}s in the agent channel "
+                f"(allowed {expect.max_agent_gap_s}s)"
+            )
         if expect.false_interruption_resumed is not None:
             resumed = self.false_interruptions_resumed > 0
             if resumed != expect.false_interruption_resumed:

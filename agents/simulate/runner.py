@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import tempfile
@@ -25,10 +26,11 @@ from ..config import Settings
 from ..offline.espeak import synthesize
 from ..personas import Persona, PersonaBook
 from ..pipeline import Pipeline, build_pipeline, load_vad
-from ..receptionist import CallContext, Receptionist
+from ..receptionist import CallContext, Transfers, make_receptionist
 from ..store.db import make_engine, sqlite_url
 from ..store.messages import MessageStore
 from ..telephony.caller import CallerInfo
+from ..telephony.transfer import TransferDesk
 from ..turn_metrics import TurnMetricsRecorder
 from .call_io import AgentEar, CallerLine, Utterance
 from .phone_audio import PHONE_RATE, Int16Array, to_phone_line, trim_silence
@@ -42,6 +44,7 @@ logger = logging.getLogger("dialtone.simulate")
 # plug in a recogniser that knows what the caller said.
 PipelineFactory = Callable[[Persona, CallerLine], Pipeline]
 POLL = 0.02
+FRAME_S = 0.02
 SYNTH_RATE = 16000
 
 
@@ -51,10 +54,15 @@ class SimulatedCallControl:
     def __init__(self) -> None:
         self.hung_up = asyncio.Event()
         self.reason: str | None = None
+        self.left_reason: str | None = None
 
     async def hang_up(self, reason: str) -> None:
         self.reason = reason
         self.hung_up.set()
+
+    async def leave(self, reason: str) -> None:
+        """The agent handed the caller to a human and leaves; the call goes on."""
+        self.left_reason = reason
 
 
 @dataclass
@@ -205,6 +213,11 @@ class _Call:
                 reaction = None if stop is None else round((stop - utt.start) * 1000, 1)
                 self.report.barge_ins.append(BargeIn(round(utt.start, 3), reaction))
         self.report.false_interruptions_resumed = len(self.ear.resumes)
+        if self.spoken:
+            last_end = self.spoken[-1][1].end or 0.0
+            frames = [t for t in self.ear.frame_times if t > last_end]
+            gaps = [b - a - FRAME_S for a, b in itertools.pairwise(frames)]
+            self.report.max_agent_gap_s = round(max(gaps, default=0.0), 3) if frames else None
 
 
 async def simulate_call(
@@ -213,8 +226,13 @@ async def simulate_call(
     settings: Settings,
     out_dir: Path | None = None,
     pipeline_factory: PipelineFactory | None = None,
+    transfer_desk: TransferDesk | None = None,
 ) -> CallReport:
-    """Play `scenario` against the receptionist and return the scored report."""
+    """Play `scenario` against the receptionist and return the scored report.
+
+    With `transfer_desk` (and persona transfer targets) the agent can transfer; hold
+    audio goes through the same simulated earpiece, so its gaps are measured.
+    """
     book = PersonaBook.load(settings.persona_dir, settings.default_persona)
     persona = book.pick(requested=scenario.persona, dialed_number=scenario.caller.dialed)
     profile = "custom" if pipeline_factory is not None else settings.resolved_profile.value
@@ -254,12 +272,13 @@ async def simulate_call(
             room=f"sim-{scenario.name}",
             messages=store,
             control=call.control,
+            transfers=None if transfer_desk is None else Transfers(transfer_desk, call.control),
         )
         session.input.audio = call.line
         session.output.audio = call.ear
         call.ear.start()
         try:
-            await session.start(agent=Receptionist(context), record=False)
+            await session.start(agent=make_receptionist(context), record=False)
             try:
                 await asyncio.wait_for(call.play_script(audio), scenario.max_duration)
             except TimeoutError:
@@ -274,6 +293,7 @@ async def simulate_call(
 
     report.hung_up = call.control.hung_up.is_set()
     report.hang_up_reason = call.control.reason
+    report.left_call = call.control.left_reason is not None
     call.measure()
     if out_dir is not None:
         wav = out_dir / f"{scenario.name}.wav"

@@ -59,6 +59,11 @@ class Expect(_Strict):
     caller_turns: int | None = None
     max_barge_in_ms: float | None = None
     false_interruption_resumed: bool | None = None
+    #: True: the agent left the call to a human (a completed transfer); False: it stayed.
+    left_call: bool | None = None
+    #: The longest silence allowed in the agent channel from its first sound after the
+    #: caller's last line to its last sound (e.g. hold audio during a transfer).
+    max_agent_gap_s: Annotated[float, Field(gt=0, le=30)] | None = None
 
 
 class Scenario(_Strict):

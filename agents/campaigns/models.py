@@ -1,0 +1,465 @@
+"""What a campaign is made of, as validated models, and the checks that need the settings.
+
+Validation happens in two layers so that one upload reports every problem at once:
+pydantic checks each contact's own fields (E.164 phone, IANA time zone, variable
+sizes), then `check_contacts` applies what needs context: the toll-fraud guard (allowed
+country calling codes, premium-rate prefixes) and duplicates within the upload. Every
+problem becomes a `RowError(row, field, reason)`; a campaign with any error is not
+created at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import time
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+E164 = re.compile(r"\+[1-9]\d{1,14}")
+_SEPARATORS = re.compile(r"[\s\-().]")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+MAX_CONTACTS = 100_000
+MAX_VARIABLES = 50
+MAX_VARIABLE_CHARS = 1_000
+
+# --- outcomes and states --------------------------------------------------------------
+
+
+class Outcome(StrEnum):
+    """How one call attempt ended (reported by the reminder agent, or decided here)."""
+
+    COMPLETED = "completed"  # reached the person, the reminder was delivered
+    VOICEMAIL = "voicemail"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    DECLINED = "declined"  # the callee rejected the call (SIP 603/607/608)
+    INVALID_NUMBER = "invalid_number"  # SIP 404/484/604: the number does not exist
+    OPTED_OUT = "opted_out"  # asked not to be called again: goes on the do-not-call list
+    FAILED = "failed"  # trunk or network failure on our side
+    UNKNOWN = "unknown"  # no report within the outcome deadline (agent crashed?)
+
+
+#: Outcomes after which the contact is never called again, whatever the retry policy says.
+FINAL_OUTCOMES = frozenset({Outcome.COMPLETED, Outcome.INVALID_NUMBER, Outcome.OPTED_OUT})
+RETRYABLE_OUTCOMES = frozenset(Outcome) - FINAL_OUTCOMES
+
+DEFAULT_RETRY_DELAYS: dict[Outcome, int | None] = {
+    Outcome.NO_ANSWER: 3600,
+    Outcome.BUSY: 900,
+    Outcome.VOICEMAIL: 4 * 3600,
+    Outcome.DECLINED: 2 * 3600,
+    Outcome.FAILED: 600,
+    Outcome.UNKNOWN: 3600,
+}
+
+
+class ContactState(StrEnum):
+    """pending -> in_flight -> (retry_wait -> in_flight ...) -> one terminal state."""
+
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    RETRY_WAIT = "retry_wait"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    DNC = "dnc"
+    CANCELLED = "cancelled"
+    EXHAUSTED = "exhausted"
+
+    @property
+    def terminal(self) -> bool:
+        return self not in (ContactState.PENDING, ContactState.IN_FLIGHT, ContactState.RETRY_WAIT)
+
+
+TERMINAL_STATES = frozenset(s for s in ContactState if s.terminal)
+WAITING_STATES = (ContactState.PENDING, ContactState.RETRY_WAIT)
+
+
+class CampaignStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+
+class AttemptStatus(StrEnum):
+    """dispatching (row written before the API call) -> dispatched -> finished.
+
+    `not_dispatched`: it is certain LiveKit never received a dispatch for it (a guard
+    refused at dial time, or the server refused the request); the contact goes back to
+    waiting and the attempt does not count. `rejected`: refused for this contact only.
+    """
+
+    DISPATCHING = "dispatching"
+    DISPATCHED = "dispatched"
+    FINISHED = "finished"
+    NOT_DISPATCHED = "not_dispatched"
+    REJECTED = "rejected"
+
+
+# --- toll-fraud guard -----------------------------------------------------------------
+
+#: Always refused: premium-rate and special-rate services, where a compromised or mistyped
+#: campaign turns into a bill. A floor, not an exhaustive list; only matters for a country
+#: code that DIALTONE_ALLOWED_COUNTRY_CODES allows.
+PREMIUM_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("+1900", "US premium-rate (900)"),
+    ("+1976", "US premium-rate (976)"),
+    ("+449", "UK premium-rate (09)"),
+    ("+4487", "UK special-rate (087)"),
+    ("+4470", "UK personal numbering (070)"),
+    ("+3389", "French premium-rate (089)"),
+    ("+49900", "German premium-rate (0900)"),
+    ("+49137", "German televoting (0137)"),
+    ("+6119", "Australian premium-rate (19)"),
+    ("+64900", "New Zealand premium-rate (0900)"),
+    ("+34803", "Spanish premium-rate (803)"),
+    ("+34806", "Spanish premium-rate (806)"),
+    ("+34807", "Spanish premium-rate (807)"),
+    ("+3989", "Italian premium-rate (89)"),
+    ("+870", "Inmarsat satellite"),
+    ("+881", "global satellite service"),
+    ("+882", "international networks"),
+    ("+883", "international networks"),
+    ("+979", "international premium-rate"),
+)
+
+#: NANP area codes outside the USA and Canada: "+1" numbers billed as international calls,
+#: the classic one-ring toll-fraud destinations. Refused unless "1" + the area code is
+#: listed in DIALTONE_ALLOWED_COUNTRY_CODES. US territories (787, 939, 340, 671, ...) are
+#: domestic and not listed.
+NANP_INTERNATIONAL_AREAS = frozenset(
+    (
+        *("242", "246", "264", "268", "284", "345", "441", "473", "649", "658", "664"),
+        *("721", "758", "767", "784", "809", "829", "849", "868", "869", "876"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class DestinationPolicy:
+    """Which numbers campaigns may dial (from DIALTONE_ALLOWED_COUNTRY_CODES)."""
+
+    allowed_codes: tuple[str, ...] = ("1",)
+
+    def refusal(self, phone: str) -> str | None:
+        """Why `phone` (already E.164) may not be dialled, or None if it may."""
+        for prefix, what in PREMIUM_PREFIXES:
+            if phone.startswith(prefix):
+                return f"{phone} is a {what} number ({prefix}); premium destinations are refused"
+        digits = phone[1:]
+        if digits.startswith("1") and digits[1:4] in NANP_INTERNATIONAL_AREAS:
+            if digits[:4] not in self.allowed_codes:
+                return (
+                    f"{phone} is in NANP area code {digits[1:4]}, billed as an international "
+                    f"call; add 1{digits[1:4]} to DIALTONE_ALLOWED_COUNTRY_CODES to allow it"
+                )
+            return None
+        if not any(digits.startswith(code) for code in self.allowed_codes if len(code) <= 3):
+            return (
+                f"{phone} is outside the allowed country calling codes "
+                f"(+{', +'.join(self.allowed_codes)}); see DIALTONE_ALLOWED_COUNTRY_CODES"
+            )
+        return None
+
+
+def normalize_phone(value: str) -> str:
+    """Drop the separators people type ("+1 (555) 010-0100"), then insist on E.164."""
+    cleaned = _SEPARATORS.sub("", value.strip())
+    if not E164.fullmatch(cleaned):
+        raise ValueError(
+            f"{value!r} is not an E.164 phone number (a + then the country code and number, "
+            "at most 15 digits, e.g. +15550100100)"
+        )
+    return cleaned
+
+
+def check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{value!r} is not an IANA time zone name (e.g. America/New_York)"
+        ) from None
+    return value
+
+
+# --- request models -------------------------------------------------------------------
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+    @property
+    def number(self) -> int:
+        """Monday = 0, as `datetime.weekday()`."""
+        return list(Weekday).index(self)
+
+
+class CallingWindow(BaseModel):
+    """Local wall-clock hours in each contact's own zone; `end` is exclusive.
+
+    An `end` earlier than `start` crosses midnight (20:00-02:00): it opens on the listed
+    days and closes on the next morning.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: time = Field(time(9, 0), description="Opening time, HH:MM")
+    end: time = Field(time(20, 0), description="Closing time, HH:MM (exclusive)")
+    days: list[Weekday] = Field(
+        default_factory=lambda: [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI],
+        description="Days on which the window opens",
+    )
+
+    @field_validator("start", "end")
+    @classmethod
+    def _no_zone(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("a wall-clock time without offset: it is read in each contact's zone")
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> CallingWindow:
+        if self.start == self.end:
+            raise ValueError("start and end are equal: the window would be empty")
+        if not self.days:
+            raise ValueError("days is empty: the window would never open")
+        if len(set(self.days)) != len(self.days):
+            raise ValueError("days lists a day twice")
+        return self
+
+    @property
+    def day_indexes(self) -> frozenset[int]:
+        return frozenset(d.number for d in self.days)
+
+
+class RetryPolicy(BaseModel):
+    """How many calls a contact may get, and how long to wait after each outcome."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_attempts: int = Field(3, ge=1, le=10)
+    delays: dict[Outcome, int | None] = Field(
+        default_factory=lambda: dict(DEFAULT_RETRY_DELAYS),
+        description="Seconds to wait before calling again after each retryable outcome; "
+        "null = do not call again after it. Unlisted outcomes keep their default.",
+    )
+
+    @field_validator("delays")
+    @classmethod
+    def _delays(cls, value: dict[Outcome, int | None]) -> dict[Outcome, int | None]:
+        for outcome, seconds in value.items():
+            if outcome in FINAL_OUTCOMES:
+                raise ValueError(f"{outcome.value} is final: a contact is never called after it")
+            if seconds is not None and not 60 <= seconds <= 14 * 86400:
+                raise ValueError(f"{outcome.value}: between 60 seconds and 14 days, or null")
+        return {**DEFAULT_RETRY_DELAYS, **value}
+
+    def delay_after(self, outcome: Outcome) -> int | None:
+        if outcome in FINAL_OUTCOMES:
+            return None
+        return self.delays.get(outcome, DEFAULT_RETRY_DELAYS.get(outcome))
+
+
+Scalar = str | int | float | bool
+
+
+class ContactIn(BaseModel):
+    """One person to call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str = Field(description="E.164, e.g. +15550100100")
+    name: str = Field("", max_length=200)
+    timezone: str | None = Field(
+        None, description="IANA zone; default: the campaign's timezone", max_length=64
+    )
+    variables: dict[str, Scalar] = Field(
+        default_factory=dict, description="Free values for the agent, e.g. appointment time"
+    )
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalize_phone(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return check_zone(value.strip())
+
+    @field_validator("variables")
+    @classmethod
+    def _variables(cls, value: dict[str, Scalar]) -> dict[str, Scalar]:
+        if len(value) > MAX_VARIABLES:
+            raise ValueError(f"at most {MAX_VARIABLES} variables")
+        for key, item in value.items():
+            if not _VARIABLE.fullmatch(key):
+                raise ValueError(f"variable name {key!r}: letters, digits and _, max 64")
+            if isinstance(item, str) and len(item) > MAX_VARIABLE_CHARS:
+                raise ValueError(f"variable {key!r}: at most {MAX_VARIABLE_CHARS} characters")
+        return value
+
+
+class CampaignSettings(BaseModel):
+    """A campaign without its contacts: what is stored as the campaign's spec."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    persona: str = Field(description="Persona the reminder agent speaks as")
+    outbound_trunk: str = Field(min_length=1, max_length=128, description="SIP outbound trunk id")
+    caller_id: str = Field(description="E.164 number the callee sees")
+    timezone: str = Field(
+        "UTC", description="Default zone for contacts without one; the daily cap's day"
+    )
+    window: CallingWindow = Field(default_factory=CallingWindow)
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    max_concurrent: int = Field(5, ge=1, le=200)
+    daily_cap: int = Field(1000, ge=1, le=1_000_000, description="Calls per day at most")
+    webhook_url: str | None = Field(None, max_length=2000)
+
+    @field_validator("persona")
+    @classmethod
+    def _persona(cls, value: str) -> str:
+        if not _NAME.fullmatch(value):
+            raise ValueError("a persona name: letters, digits, _ . -, max 64")
+        return value
+
+    @field_validator("caller_id")
+    @classmethod
+    def _caller_id(cls, value: str) -> str:
+        return normalize_phone(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_zone(value)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+class CampaignCreate(CampaignSettings):
+    """`POST /v1/campaigns` as JSON. `contacts` rows are validated one by one."""
+
+    contacts: list[ContactIn] = Field(min_length=1, max_length=MAX_CONTACTS)
+
+
+class AdhocCall(BaseModel):
+    """`POST /v1/calls`: one call, stored as a one-contact campaign."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact: ContactIn
+    persona: str
+    outbound_trunk: str = Field(min_length=1, max_length=128)
+    caller_id: str
+    window: CallingWindow = Field(
+        default_factory=lambda: CallingWindow(start=time(8, 0), end=time(21, 0), days=list(Weekday))
+    )
+    max_attempts: int = Field(1, ge=1, le=10)
+    webhook_url: str | None = None
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem: `row` is the contact's number in the upload (None: a campaign field)."""
+
+    row: int | None
+    field: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "reason": self.reason}
+
+
+class SpecError(Exception):
+    """The request is invalid; nothing was created."""
+
+    def __init__(self, errors: Sequence[RowError]) -> None:
+        super().__init__(f"{len(errors)} problem(s)")
+        self.errors = list(errors)
+
+
+def _loc(loc: Iterable[int | str]) -> str:
+    return ".".join(str(p) for p in loc) or "(body)"
+
+
+def settings_errors(exc: ValidationError) -> list[RowError]:
+    return [RowError(None, _loc(e["loc"]), strip_value_error(e["msg"])) for e in exc.errors()]
+
+
+def parse_campaign(
+    raw: dict[str, Any], rows: Sequence[tuple[int, dict[str, Any]]], policy: DestinationPolicy
+) -> tuple[CampaignSettings, list[ContactIn]]:
+    """Validate the campaign fields and every contact; raise `SpecError` listing all problems.
+
+    `rows` pairs each raw contact with the row number to report (the CSV line, or the
+    1-based position in the JSON list).
+    """
+    errors: list[RowError] = []
+    settings: CampaignSettings | None = None
+    try:
+        settings = CampaignSettings.model_validate(raw)
+    except ValidationError as exc:
+        errors.extend(settings_errors(exc))
+    if not rows:
+        errors.append(RowError(None, "contacts", "at least one contact is needed"))
+    if len(rows) > MAX_CONTACTS:
+        raise SpecError([RowError(None, "contacts", f"at most {MAX_CONTACTS} contacts")])
+    contacts: list[ContactIn] = []
+    seen: dict[str, int] = {}
+    for row, item in rows:
+        try:
+            contact = ContactIn.model_validate(item)
+        except ValidationError as exc:
+            errors.extend(
+                RowError(row, _loc(e["loc"]), strip_value_error(e["msg"])) for e in exc.errors()
+            )
+            continue
+        refusal = policy.refusal(contact.phone)
+        if refusal is not None:
+            errors.append(RowError(row, "phone", refusal))
+            continue
+        if contact.phone in seen:
+            errors.append(
+                RowError(row, "phone", f"{contact.phone} is already row {seen[contact.phone]}")
+            )
+            continue
+        seen[contact.phone] = row
+        contacts.append(contact)
+    if errors or settings is None:
+        raise SpecError(errors)
+    return settings, contacts
+
+
+def strip_value_error(message: str) -> str:
+    """pydantic prefixes our ValueError messages with "Value error, "."""
+    return message.removeprefix("Value error, ")

@@ -1,0 +1,189 @@
+"""The campaign loop: each tick settles old attempts, claims due contacts, dispatches them.
+
+One tick, in order:
+1. `expire_unreported`: dispatched attempts with no outcome after the outcome deadline
+   end as `unknown` (the retry policy decides what follows);
+2. `take_over_abandoned`: `dispatching` attempts whose dialer lease ran out (a crash, a
+   kill -9, a dialer that gave up) are dispatched again, after the dialer looks for the
+   room's existing dispatch: this is the reconciliation with LiveKit, and it runs on the
+   first tick after a start;
+3. `claim_due`: contacts due and inside their window, within the global and campaign
+   concurrency, the daily cap and the trunk's pace, each written as an attempt;
+4. each claim is dispatched in its own task at its pacing slot; the tick does not wait
+   for them (`drain` does), so one slow LiveKit call does not stop the next tick.
+
+Time comes from an injectable clock and sleep, so tests drive the loop deterministically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from .dialer import Dialer, DispatchKind, DispatchResult
+from .store import CampaignStore, Claim, ClaimLimits
+
+logger = logging.getLogger("dialtone.scheduler")
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    tick_seconds: float = 1.0
+    global_max_concurrent: int = 20
+    calls_per_second: float = 1.0  # per outbound trunk
+    outcome_deadline: timedelta = timedelta(minutes=45)
+    #: after a dispatch failure that certainly created nothing: 30 s, 60 s, ... capped
+    retry_backoff: timedelta = timedelta(seconds=30)
+    retry_backoff_max: timedelta = timedelta(minutes=15)
+    #: overrides the lease derived from the dialer's worst case (tests use short ones)
+    lease: timedelta | None = None
+
+    def __post_init__(self) -> None:
+        if self.calls_per_second <= 0:
+            raise ValueError("calls_per_second must be positive")
+        if self.global_max_concurrent < 1:
+            raise ValueError("global_max_concurrent must be at least 1")
+
+
+@dataclass
+class TickReport:
+    claimed: list[Claim] = field(default_factory=list)
+    resumed: list[Claim] = field(default_factory=list)
+    expired: int = 0
+    completed_campaigns: list[str] = field(default_factory=list)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: CampaignStore,
+        dialer: Dialer,
+        config: SchedulerConfig | None = None,
+        *,
+        clock: Clock = utc_now,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.store = store
+        self.dialer = dialer
+        self.config = config or SchedulerConfig()
+        self.clock = clock
+        self._sleep = sleep
+        lease = self.config.lease or timedelta(seconds=2 * dialer.config.worst_case() + 30)
+        self.limits = ClaimLimits(
+            global_max_concurrent=self.config.global_max_concurrent,
+            calls_per_second=self.config.calls_per_second,
+            pace_horizon=timedelta(seconds=max(self.config.tick_seconds, 0.001)),
+            lease=lease,
+        )
+        self._tasks: set[asyncio.Task[DispatchResult | None]] = set()
+        self.results: list[tuple[Claim, DispatchResult]] = []
+
+    async def tick(self) -> TickReport:
+        report = TickReport()
+        now = self.clock()
+        report.expired = await asyncio.to_thread(
+            self.store.expire_unreported, now, self.config.outcome_deadline
+        )
+        report.resumed = await asyncio.to_thread(
+            self.store.take_over_abandoned, now, self.limits.lease
+        )
+        report.claimed = await asyncio.to_thread(self.store.claim_due, now, self.limits)
+        for claim in [*report.resumed, *report.claimed]:
+            task = asyncio.create_task(self._dispatch(claim), name=f"dispatch-{claim.attempt_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        report.completed_campaigns = await asyncio.to_thread(self.store.complete_finished, now)
+        if report.claimed or report.resumed:
+            logger.info(
+                "tick: %d claimed, %d resumed, %d expired",
+                len(report.claimed),
+                len(report.resumed),
+                report.expired,
+            )
+        return report
+
+    async def drain(self) -> None:
+        """Wait for every dispatch started so far (tests; shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    @property
+    def dispatching(self) -> int:
+        return len(self._tasks)
+
+    async def _guard(self, claim: Claim) -> str | None:
+        return await asyncio.to_thread(self.store.dispatch_guard, claim.attempt_id, self.clock())
+
+    async def _dispatch(self, claim: Claim) -> DispatchResult | None:
+        try:
+            wait = (claim.dispatch_at - self.clock()).total_seconds()
+            if wait > 0:
+                await self._sleep(wait)
+            result = await self.dialer.dispatch(claim, lambda: self._guard(claim))
+            await asyncio.to_thread(self._settle, claim, result)
+        except Exception:
+            # The attempt stays `dispatching`; its lease expiry hands it to a later tick.
+            logger.exception("dispatching attempt %s failed", claim.attempt_id)
+            return None
+        self.results.append((claim, result))
+        return result
+
+    def _settle(self, claim: Claim, result: DispatchResult) -> None:
+        now = self.clock()
+        store = self.store
+        if result.kind is DispatchKind.DISPATCHED:
+            store.mark_dispatched(claim.attempt_id, result.dispatch_id, now)
+        elif result.kind is DispatchKind.REFUSED:
+            store.release_attempt(claim.attempt_id, f"not dialled: {result.reason}", now)
+        elif result.kind is DispatchKind.REJECTED:
+            store.reject_attempt(
+                claim.attempt_id, f"LiveKit refused the dispatch: {result.reason}", now
+            )
+        elif result.kind is DispatchKind.CONFIG_ERROR:
+            store.release_attempt(
+                claim.attempt_id,
+                f"LiveKit refused the dispatch ({result.reason}); check LIVEKIT_URL, "
+                "LIVEKIT_API_KEY and LIVEKIT_API_SECRET, then resume the campaign",
+                now,
+                pause_campaign=True,
+            )
+        elif result.kind is DispatchKind.NOT_SENT:
+            failures = store.dispatch_failures(claim.contact_id)
+            backoff = min(self.config.retry_backoff * 2**failures, self.config.retry_backoff_max)
+            store.release_attempt(
+                claim.attempt_id,
+                f"LiveKit unavailable: {result.reason}",
+                now,
+                retry_at=now + backoff,
+                dispatch_failure=True,
+            )
+        else:  # UNKNOWN: leave it `dispatching`; the lease expiry reconciles it
+            logger.warning(
+                "attempt %s: dispatch state unknown (%s); reconciling after the lease",
+                claim.attempt_id,
+                result.reason,
+            )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick until `stop` is set; a failing tick is logged and the loop goes on."""
+        logger.info("campaign scheduler started")
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                logger.exception("scheduler tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.config.tick_seconds)
+        await self.drain()
+        logger.info("campaign scheduler stopped")

@@ -1,0 +1,45 @@
+"""Hold audio: a soft synthesized melody, so a caller on hold never hears silence.
+
+Synthesized here (no files to ship or download): a slow four-note loop of sine tones
+with short fades, at a low level. Frames are 20 ms, the unit an agent's audio output
+plays, and the generator never ends: whoever plays it stops it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import numpy as np
+from livekit import rtc
+
+SAMPLE_RATE = 24000
+FRAME_MS = 20
+NOTE_S = 0.6
+LEVEL = 0.12
+MELODY_HZ = (523.25, 659.25, 783.99, 659.25)  # C5 E5 G5 E5
+
+
+def melody_samples() -> np.ndarray:
+    """One loop of the melody as int16 samples."""
+    n = int(SAMPLE_RATE * NOTE_S)
+    t = np.arange(n) / SAMPLE_RATE
+    fade = np.minimum(1.0, np.minimum(t, NOTE_S - t) / 0.05)
+    notes = [np.sin(2 * np.pi * hz * t) * fade for hz in MELODY_HZ]
+    loop = np.concatenate(notes) * LEVEL * 32767
+    return loop.astype(np.int16)
+
+
+async def hold_music() -> AsyncIterator[rtc.AudioFrame]:
+    """20 ms frames of the hold melody, looping until the consumer stops."""
+    loop = melody_samples()
+    per_frame = SAMPLE_RATE * FRAME_MS // 1000
+    position = 0
+    while True:
+        chunk = np.take(loop, range(position, position + per_frame), mode="wrap")
+        position = (position + per_frame) % len(loop)
+        yield rtc.AudioFrame(
+            data=chunk.tobytes(),
+            sample_rate=SAMPLE_RATE,
+            num_channels=1,
+            samples_per_channel=per_frame,
+        )

@@ -1,0 +1,98 @@
+"""Campaign fixtures: a migrated SQLite store in a temporary directory, a settable clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from agents.campaigns.migrations import migrate
+from agents.campaigns.models import CampaignSettings, ContactIn
+from agents.campaigns.store import CampaignStore, campaign_engine
+from agents.store.db import sqlite_url
+
+# A Wednesday, 15:00 UTC = 11:00 in New York (EDT), inside a 09:00-20:00 window.
+T0 = datetime(2026, 6, 10, 15, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeClock:
+    """The scheduler's clock and sleep: time moves only when a test (or a sleep) says so."""
+
+    now: datetime = T0
+    slept: list[float] = field(default_factory=list)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float = 0, **kw: float) -> datetime:
+        self.now += timedelta(seconds=seconds, **kw)
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        if seconds > 0:
+            self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    eng = campaign_engine(sqlite_url(tmp_path / "data"))
+    migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def store(engine: Engine) -> CampaignStore:
+    return CampaignStore(engine)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def settings(**overrides: Any) -> CampaignSettings:
+    base: dict[str, Any] = {
+        "name": "Flu shots",
+        "persona": "reminder",
+        "outbound_trunk": "ST_trunk1",
+        "caller_id": "+15550100100",
+        "timezone": "America/New_York",
+        "window": {
+            "start": "09:00",
+            "end": "20:00",
+            "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        },
+        "max_concurrent": 5,
+    }
+    base.update(overrides)
+    return CampaignSettings.model_validate(base)
+
+
+def people(n: int, *, zone: str | None = None, start: int = 0) -> list[tuple[int, ContactIn]]:
+    return [
+        (
+            i + 1,
+            ContactIn(
+                phone=f"+1555020{start + i:04d}",
+                name=f"Patient {i}",
+                timezone=zone,
+                variables={"appointment": f"slot {i}"},
+            ),
+        )
+        for i in range(n)
+    ]
+
+
+def new_campaign(
+    store: CampaignStore, now: datetime, n: int = 3, zone: str | None = None, **overrides: Any
+) -> str:
+    campaign_id, _ = store.create_campaign(settings(**overrides), people(n, zone=zone), now)
+    return campaign_id

@@ -1,0 +1,255 @@
+"""kill -9 of `dialtone campaigns serve` mid-campaign, then a restart.
+
+The API process (with its scheduler and dialer) runs as a real subprocess against a
+SQLite file and the LiveKit double; this test plays the reminder agents: it watches the
+double for dispatches, takes each attempt's dial permit and reports an outcome over
+HTTP. Some CreateDispatch requests are held by the double so that the kill lands while
+they are in flight (they complete at the "server" after the client died). Afterwards
+every contact must be in a terminal state and no contact may have been dispatched or
+dialled twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from tests.livekit_double import LiveKitDouble
+
+TOKEN = "crash-test-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+N = 40
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], bool], what: str, within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@contextmanager
+def api_process(
+    tmp: Path, double: LiveKitDouble, port: int, name: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "DIALTONE_API_TOKEN": TOKEN,
+        "DIALTONE_DATA_DIR": str(tmp / "data"),
+        "DIALTONE_DATABASE_URL": "",
+        "LIVEKIT_URL": double.url,
+        "LIVEKIT_API_KEY": double.api_key,
+        "LIVEKIT_API_SECRET": double.api_secret,
+        "PYTHONPATH": str(REPO),
+    }
+    log = (tmp / f"{name}.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agents",
+            "campaigns",
+            "serve",
+            "--port",
+            str(port),
+            "--tick",
+            "0.05",
+            "--cps",
+            "20",
+            "--max-concurrent",
+            "10",
+            "--lease",
+            "2",
+            "--call-timeout",
+            "0.5",
+        ],
+        cwd=tmp,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            assert proc.poll() is None, (tmp / f"{name}.log").read_text()
+            try:
+                return httpx.get(f"{base}/openapi.json", headers=AUTH, timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(ready, f"{name} to serve")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.close()
+
+
+class FakeAgents(threading.Thread):
+    """Reminder agents: one per dispatch, each dials once and reports an outcome."""
+
+    def __init__(self, double: LiveKitDouble, base: str) -> None:
+        super().__init__(daemon=True)
+        self.double = double
+        self.base = base
+        self.stop = threading.Event()
+        self.seen: dict[str, float] = {}  # dispatch id -> when seen
+        self.length: dict[str, float] = {}  # dispatch id -> how long its "call" lasts
+        #: attempts the kill left unsettled: their calls outlast the dispatch lease, so the
+        #: restarted scheduler must reconcile them while the agent is still in the room
+        self.long_calls: set[str] = set()
+        self.done: set[str] = set()
+        self.permits: Counter[str] = Counter()  # phone -> dial permits granted
+        self.errors: list[str] = []
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.base, timeout=2) as http:
+            while not self.stop.is_set():
+                with self.double.state.lock:
+                    dispatches = list(self.double.state.dispatches.values())
+                now = time.monotonic()
+                for d in dispatches:
+                    if d.id not in self.seen:
+                        self.seen[d.id] = now
+                        attempt = json.loads(d.metadata)["attempt_id"]
+                        self.length[d.id] = 4.0 if attempt in self.long_calls else 0.3
+                    if d.id in self.done or now - self.seen[d.id] < self.length[d.id]:
+                        continue  # still "in the call"
+                    try:
+                        self.finish(http, d.id, json.loads(d.metadata))
+                    except httpx.HTTPError:
+                        continue  # the API is down (killed); try again later
+                time.sleep(0.02)
+
+    def finish(self, http: httpx.Client, dispatch_id: str, meta: dict[str, Any]) -> None:
+        auth = {"Authorization": f"Bearer {meta['callback_token']}"}
+        attempt = meta["attempt_id"]
+        permit = http.post(f"/v1/attempts/{attempt}/dial", headers=auth)
+        permit.raise_for_status()
+        if permit.json()["allowed"]:
+            self.permits[meta["phone"]] += 1
+            last_digit = int(meta["phone"][-1])
+            outcome = "completed" if last_digit % 2 == 0 else "busy"
+            report = http.post(
+                f"/v1/attempts/{attempt}/outcome", json={"outcome": outcome}, headers=auth
+            )
+            if report.status_code != 200:
+                self.errors.append(f"{attempt}: {report.status_code} {report.text}")
+                return
+        self.done.add(dispatch_id)
+
+
+def test_kill_9_mid_campaign_then_restart(tmp_path: Path, livekit_double: LiveKitDouble) -> None:
+    double = livekit_double
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    now = datetime.now(UTC)
+    window = {
+        "start": (now - timedelta(hours=1)).strftime("%H:%M"),
+        "end": (now + timedelta(hours=3)).strftime("%H:%M"),
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    }
+    campaign = {
+        "name": "crash test",
+        "persona": "reminder",
+        "outbound_trunk": "ST_trunk1",
+        "caller_id": "+15550100100",
+        "timezone": "UTC",
+        "window": window,
+        "max_concurrent": 6,
+        "retry": {"max_attempts": 1},
+        "contacts": [{"phone": f"+1555030{i:04d}", "name": f"P{i}"} for i in range(N)],
+    }
+    # CreateDispatch calls 9-12 are held 1.5 s by the "server": in flight at the kill.
+    double.faults.inject("CreateDispatch", nth=9, delay=1.5, times=4)
+    agents = FakeAgents(double, base)
+    agents.start()
+    try:
+        with api_process(tmp_path, double, port, "first") as first:
+            made = httpx.post(f"{base}/v1/campaigns", json=campaign, headers=AUTH, timeout=10)
+            assert made.status_code == 201, made.text
+            campaign_id = made.json()["id"]
+            wait_for(lambda: double.count("CreateDispatch") >= 12, "dispatches to be in flight")
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(10)
+
+        # The crash really left work half done: claimed attempts not yet settled.
+        db = create_engine(f"sqlite:///{tmp_path / 'data' / 'dialtone.db'}")
+        with db.connect() as conn:
+            unsettled = set(
+                conn.scalars(text("SELECT id FROM campaign_attempts WHERE status = 'dispatching'"))
+            )
+            terminal = conn.scalar(
+                text(
+                    "SELECT count(*) FROM campaign_contacts WHERE state NOT IN "
+                    "('pending', 'in_flight', 'retry_wait')"
+                )
+            )
+        db.dispose()
+        assert unsettled
+        agents.long_calls.update(unsettled)
+        assert terminal is not None and terminal < N
+
+        lists_before = double.count("ListDispatch")
+        with api_process(tmp_path, double, port, "second"):
+
+            def finished() -> bool:
+                view = httpx.get(f"{base}/v1/campaigns/{campaign_id}", headers=AUTH).json()
+                return bool(view["status"] == "completed")
+
+            wait_for(finished, "every contact to reach a terminal state", within=60)
+            view = httpx.get(f"{base}/v1/campaigns/{campaign_id}", headers=AUTH).json()
+            results = httpx.get(f"{base}/v1/campaigns/{campaign_id}/results.csv", headers=AUTH).text
+    finally:
+        agents.stop.set()
+        agents.join(5)
+
+    assert agents.errors == []
+    counts = view["contacts"]
+    assert counts["completed"] + counts["exhausted"] == N, counts
+    assert counts["pending"] == counts["in_flight"] == counts["retry_wait"] == 0
+    with double.state.lock:
+        dispatches = list(double.state.dispatches.values())
+    per_room = Counter(d.room for d in dispatches)
+    per_phone = Counter(json.loads(d.metadata)["phone"] for d in dispatches)
+    assert max(per_room.values()) == 1, "a room was dispatched twice"
+    assert len(per_phone) == N and max(per_phone.values()) == 1, "a contact was dispatched twice"
+    assert len(agents.permits) == N and max(agents.permits.values()) == 1, (
+        "someone was dialled twice"
+    )
+    # the restarted scheduler reconciled the attempts the kill left unsettled
+    assert double.count("ListDispatch") > lists_before
+    # each contact's final state follows its only outcome
+    for line in results.splitlines()[1:]:
+        row = line.split(",")
+        phone, state = row[1], row[4]
+        assert state == ("completed" if int(phone[-1]) % 2 == 0 else "exhausted"), line

@@ -1,0 +1,167 @@
+"""The store: migrations, creation, claims written before dispatch, exclusive claims."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from agents.campaigns.migrations import LATEST, migrate, schema_version
+from agents.campaigns.models import AttemptStatus, ContactState, Outcome
+from agents.campaigns.store import (
+    BadToken,
+    CampaignStore,
+    ClaimLimits,
+    IdempotencyMismatch,
+    StoreError,
+    attempts,
+    campaign_engine,
+)
+from agents.store.db import sqlite_url
+
+from .conftest import T0, new_campaign, people, settings
+
+WIDE = ClaimLimits(global_max_concurrent=1000, calls_per_second=1000.0)
+
+
+def test_migrations_are_versioned_and_idempotent(store: CampaignStore) -> None:
+    assert migrate(store.engine) == []  # already at LATEST
+    with store.engine.connect() as conn:
+        versions = list(conn.scalars(select(schema_version.c.version)))
+    assert versions == list(range(1, LATEST + 1))
+
+
+def test_create_campaign_marks_dnc_numbers_up_front(store: CampaignStore) -> None:
+    store.add_dnc(["+15550200001"], "asked us", T0)
+    campaign_id = new_campaign(store, T0, n=3)
+    states = store.contact_states(campaign_id)
+    assert states["+15550200001"] == ContactState.DNC
+    assert states["+15550200000"] == ContactState.PENDING
+    assert store.get_campaign(campaign_id).contact_count == 3
+
+
+def test_idempotency_key_returns_the_first_campaign(store: CampaignStore) -> None:
+    key = ("campaigns", "key-1", "a" * 64)
+    first, replayed = store.create_campaign(settings(), people(2), T0, idempotency=key)
+    again, replayed_again = store.create_campaign(settings(), people(2), T0, idempotency=key)
+    assert (again, replayed, replayed_again) == (first, False, True)
+    with pytest.raises(IdempotencyMismatch):
+        store.create_campaign(
+            settings(), people(2), T0, idempotency=("campaigns", "key-1", "b" * 64)
+        )
+    with store.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(attempts)) == 0
+
+
+def test_claim_writes_the_attempt_before_returning(store: CampaignStore) -> None:
+    campaign_id = new_campaign(store, T0, n=2)
+    claims = store.claim_due(T0, WIDE)
+    assert len(claims) == 2
+    rows = store.attempt_ids_for(campaign_id)
+    assert {r[0] for r in rows} == {c.attempt_id for c in claims}
+    assert {r[2] for r in rows} == {AttemptStatus.DISPATCHING}
+    assert all(c.room == f"dt-attempt-{c.attempt_id}" for c in claims)
+    assert set(store.contact_states(campaign_id).values()) == {ContactState.IN_FLIGHT}
+    assert store.claim_due(T0, WIDE) == []  # nothing left to claim
+
+
+def test_claim_respects_campaign_and_global_concurrency(store: CampaignStore) -> None:
+    a = new_campaign(store, T0, n=10, max_concurrent=3)
+    b = new_campaign(store, T0, n=10, max_concurrent=3)
+    claims = store.claim_due(T0, ClaimLimits(global_max_concurrent=4, calls_per_second=1000))
+    assert len(claims) == 4
+    per_campaign = Counter(c.campaign_id for c in claims)
+    assert max(per_campaign.values()) <= 3 and set(per_campaign) <= {a, b}
+
+
+def test_pace_hands_out_slots_per_trunk(store: CampaignStore) -> None:
+    new_campaign(store, T0, n=10, max_concurrent=10)
+    limits = ClaimLimits(calls_per_second=2.0, pace_horizon=timedelta(seconds=1))
+    claims = store.claim_due(T0, limits)
+    # slots at +0, +0.5 and +1.0 s are within the 1 s horizon; the next (+1.5 s) is not
+    assert [c.dispatch_at - T0 for c in claims] == [
+        timedelta(0),
+        timedelta(seconds=0.5),
+        timedelta(seconds=1),
+    ]
+    assert store.claim_due(T0, limits) == []
+    later = store.claim_due(T0 + timedelta(seconds=2), limits)
+    assert [c.dispatch_at - T0 for c in later][:1] == [timedelta(seconds=2)]
+
+
+def test_outcome_needs_the_attempts_token(store: CampaignStore) -> None:
+    new_campaign(store, T0, n=1)
+    (claim,) = store.claim_due(T0, WIDE)
+    with pytest.raises(BadToken):
+        store.report_outcome(claim.attempt_id, "wrong", Outcome.COMPLETED, "", T0)
+    assert store.report_outcome(claim.attempt_id, claim.callback_token, Outcome.COMPLETED, "", T0)
+    # the same report again is harmless; a different one is a conflict
+    assert not store.report_outcome(
+        claim.attempt_id, claim.callback_token, Outcome.COMPLETED, "", T0
+    )
+    with pytest.raises(StoreError, match="already ended"):
+        store.report_outcome(claim.attempt_id, claim.callback_token, Outcome.BUSY, "", T0)
+
+
+def test_dial_permit_is_single_use_and_rechecks_dnc(store: CampaignStore) -> None:
+    campaign_id = new_campaign(store, T0, n=2)
+    first, second = store.claim_due(T0, WIDE)
+    assert store.acquire_dial_permit(first.attempt_id, first.callback_token, T0) is None
+    assert store.acquire_dial_permit(first.attempt_id, first.callback_token, T0) == (
+        "this attempt was already dialled"
+    )
+    store.add_dnc([second.phone], "asked us", T0)
+    assert store.acquire_dial_permit(second.attempt_id, second.callback_token, T0) == (
+        "on the do-not-call list"
+    )
+    assert store.contact_states(campaign_id)[second.phone] == ContactState.DNC
+
+
+def test_two_schedulers_racing_on_one_sqlite_file_never_share_a_contact(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "race")
+    setup = campaign_engine(url)
+    migrate(setup)
+    total = 120
+    for i in range(4):
+        CampaignStore(setup).create_campaign(
+            settings(max_concurrent=200), people(total // 4, start=i * 100), T0
+        )
+    setup.dispose()
+    claimed: list[list[str]] = [[] for _ in range(4)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def run(slot: int) -> None:
+        engine = campaign_engine(url)  # its own engine and pool: like another process
+        try:
+            racer = CampaignStore(engine)
+            barrier.wait()
+            # small batches: every racer needs many rounds, so they interleave
+            limits = ClaimLimits(global_max_concurrent=1000, calls_per_second=1000.0, batch=2)
+            for step in range(80):
+                now = T0 + timedelta(milliseconds=step)
+                claimed[slot].extend(c.phone for c in racer.claim_due(now, limits))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    every = [p for phones in claimed for p in phones]
+    assert len(every) == total
+    assert len(set(every)) == total  # no contact claimed twice
+    assert sum(1 for phones in claimed if phones) >= 2  # the race really happened
+    check = campaign_engine(url)
+    with check.connect() as conn:
+        n_attempts = conn.scalar(select(func.count()).select_from(attempts))
+    check.dispose()
+    assert n_attempts == total
