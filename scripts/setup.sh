@@ -8,6 +8,9 @@ venv="${1:-.venv}"
 need=()
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 dpkg -s libportaudio2 >/dev/null 2>&1 || need+=(libportaudio2)
+# postgresql: the campaign tests run on SQLite AND PostgreSQL (tests/postgres.py starts a
+# throwaway cluster from these binaries; the package's own cluster is not used).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

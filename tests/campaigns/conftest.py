@@ -1,4 +1,4 @@
-"""Campaign fixtures: a migrated SQLite store in a temporary directory, a settable clock."""
+"""Campaign fixtures: a migrated store on SQLite and on PostgreSQL, a settable clock."""
 
 from __future__ import annotations
 
@@ -40,9 +40,30 @@ class FakeClock:
             self.now += timedelta(seconds=seconds)
 
 
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def backend_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    """A fresh, empty campaign database on `backend` (PostgreSQL: tests/postgres.py)."""
+    if backend == "sqlite":
+        return sqlite_url(tmp_path / "data")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every store-backed test runs on SQLite and on PostgreSQL."""
+    return str(request.param)
+
+
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = campaign_engine(sqlite_url(tmp_path / "data"))
+def db_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    return backend_url(request, backend, tmp_path)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = campaign_engine(db_url)
     migrate(eng)
     yield eng
     eng.dispose()
