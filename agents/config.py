@@ -13,7 +13,7 @@ import re
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,6 +68,20 @@ class Settings(BaseSettings):
     api_token: SecretStr = Field(SecretStr(""), validation_alias="DIALTONE_API_TOKEN")
     database_url: str = Field("", validation_alias="DIALTONE_DATABASE_URL")
     allowed_country_codes: str = Field("1", validation_alias="DIALTONE_ALLOWED_COUNTRY_CODES")
+
+    # Call records and telephony metrics (agents/records)
+    record_numbers: Literal["keep", "mask", "drop"] = Field(
+        "keep", validation_alias="DIALTONE_RECORD_NUMBERS"
+    )
+    record_transcripts: Literal["keep", "mask", "drop"] = Field(
+        "keep", validation_alias="DIALTONE_RECORD_TRANSCRIPTS"
+    )
+    worker_metrics_port: int = Field(
+        9464, ge=0, le=65535, validation_alias="DIALTONE_WORKER_METRICS_PORT"
+    )
+    metrics_dir: Path | None = Field(None, validation_alias="DIALTONE_METRICS_DIR")
+    webhook_secret: SecretStr = Field(SecretStr(""), validation_alias="DIALTONE_WEBHOOK_SECRET")
+    metrics_token: SecretStr = Field(SecretStr(""), validation_alias="DIALTONE_METRICS_TOKEN")
 
     @field_validator("livekit_url")
     @classmethod

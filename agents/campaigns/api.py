@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, MutableMapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -30,8 +31,13 @@ from sqlalchemy import Engine
 from starlette.datastructures import UploadFile
 
 from ..config import ConfigError, Settings
+from ..metrics import registry_with, render
+from ..records.api import build_router as build_records_router
+from ..records.job import retention_of
+from ..records.store import RecordStore
 from .csvio import parse_contacts_csv, render_results
 from .dialer import Dialer, DialerConfig, livekit_session
+from .metrics import CampaignStoreCollector
 from .migrations import migrate
 from .models import (
     CampaignCreate,
@@ -55,11 +61,14 @@ from .store import (
     Progress,
     StoreError,
 )
+from .webhooks import WebhookConfig, WebhookSender
 
 logger = logging.getLogger("dialtone.api")
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 MAX_IDEMPOTENCY_KEY = 255
+MIN_SECRET_CHARS = 16
+MAX_SECRET_CHARS = 512
 _KEY_CHARS = re.compile(r"[\x21-\x7e]+")
 
 ASGIApp = Callable[
@@ -238,11 +247,14 @@ def _problems(errors: list[RowError], what: str) -> JSONResponse:
     )
 
 
-def _request_hash(settings: CampaignSettings, contacts: list[tuple[int, ContactIn]]) -> str:
+def _request_hash(
+    settings: CampaignSettings, contacts: list[tuple[int, ContactIn]], secret: str | None
+) -> str:
     canonical = json.dumps(
         {
             "settings": settings.model_dump(mode="json"),
             "contacts": [c.model_dump(mode="json") for _, c in contacts],
+            "webhook_secret": hashlib.sha256(secret.encode()).hexdigest() if secret else None,
         },
         sort_keys=True,
         separators=(",", ":"),
@@ -289,6 +301,33 @@ _CREATE_BODY = {
 }
 
 
+def _secret_problems(raw: dict[str, Any], secret: Any, has_default: bool) -> list[RowError]:
+    """`webhook_secret` is taken out of the spec (never stored in it, never read back)."""
+    url = raw.get("webhook_url")
+    if secret is None:
+        if url and not has_default:
+            return [
+                RowError(
+                    None,
+                    "webhook_secret",
+                    "webhook_url needs a signing secret: give webhook_secret or set "
+                    "DIALTONE_WEBHOOK_SECRET on the server",
+                )
+            ]
+        return []
+    if not isinstance(secret, str) or not MIN_SECRET_CHARS <= len(secret) <= MAX_SECRET_CHARS:
+        return [
+            RowError(
+                None,
+                "webhook_secret",
+                f"a string of {MIN_SECRET_CHARS} to {MAX_SECRET_CHARS} characters",
+            )
+        ]
+    if not url:
+        return [RowError(None, "webhook_secret", "given without a webhook_url")]
+    return []
+
+
 def bearer(authorization: str | None) -> str | None:
     """The token of an `Authorization: Bearer <token>` header, else None."""
     if authorization is None:
@@ -318,11 +357,18 @@ def create_app(
     scheduler_config: SchedulerConfig | None = None,
     dialer_config: DialerConfig | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    run_webhooks: bool = False,
+    webhook_config: WebhookConfig | None = None,
 ) -> FastAPI:
-    """The API over `engine` (migrated here). `run_scheduler` also dials, in-process."""
+    """The API over `engine` (migrated here). `run_scheduler` also dials, in-process;
+    `run_webhooks` also delivers the webhook outbox (every replica may)."""
     token = settings.api_token.get_secret_value()
     if not token:
         raise ConfigError("DIALTONE_API_TOKEN is not set: the campaign API refuses to start open")
+    default_secret = settings.webhook_secret.get_secret_value()
+    if default_secret and len(default_secret) < MIN_SECRET_CHARS:
+        raise ConfigError(f"DIALTONE_WEBHOOK_SECRET: at least {MIN_SECRET_CHARS} characters")
+    metrics_token = settings.metrics_token.get_secret_value().encode()
     if run_scheduler:
         settings.require_livekit()
     expected = token.encode()
@@ -332,9 +378,17 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not run_scheduler:
+        async with contextlib.AsyncExitStack() as stack:
+            if run_webhooks:
+                sender = WebhookSender(engine, default_secret, config=webhook_config, clock=clock)
+                app.state.webhooks = sender
+                await stack.enter_async_context(_background(sender.run, "webhook-sender"))
+            if run_scheduler:
+                await stack.enter_async_context(_dialing(app))
             yield
-            return
+
+    @contextlib.asynccontextmanager
+    async def _dialing(app: FastAPI) -> AsyncIterator[None]:
         from livekit.api import LiveKitAPI
 
         session = livekit_session()
@@ -368,6 +422,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.store = store
+    metrics_registry = registry_with(CampaignStoreCollector(engine))
     app.add_middleware(BodyLimit, limit=max_body_bytes)  # type: ignore[arg-type]
 
     def require_token(
@@ -380,6 +435,27 @@ def create_app(
             )
 
     authed = [Depends(require_token)]
+    app.include_router(  # call records and LiveKit's webhook (agents/records)
+        build_records_router(
+            settings, RecordStore(engine, retention_of(settings)), dependencies=authed, clock=clock
+        )
+    )
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(
+        authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    ) -> Response:
+        """Prometheus; the metrics token (or the API token) is required, see the README."""
+        given = (bearer(authorization) or "").encode()
+        ok = hmac.compare_digest(given, expected) or (
+            bool(metrics_token) and hmac.compare_digest(given, metrics_token)
+        )
+        if not ok:
+            raise HTTPException(
+                401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        body, content_type = render(metrics_registry)
+        return Response(body, media_type=content_type)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -432,20 +508,30 @@ def create_app(
         kind: str,
         file_errors: list[RowError],
     ) -> Response:
+        secret = raw.pop("webhook_secret", None)
+        secret_errors = _secret_problems(raw, secret, bool(default_secret))
         try:
             spec, people = parse_campaign(raw, rows, policy)
         except SpecError as exc:
             found = exc.errors
             if file_errors and not rows:  # "no contacts" only restates the file's problem
                 found = [e for e in found if e.field != "contacts"]
-            return _problems([*file_errors, *found], "the campaign was not created")
-        if file_errors:
-            return _problems(file_errors, "the campaign was not created")
+            return _problems([*file_errors, *secret_errors, *found], "the campaign was not created")
+        if file_errors or secret_errors:
+            return _problems([*file_errors, *secret_errors], "the campaign was not created")
         numbered = [(row, c) for (row, _), c in zip(rows, people, strict=True)]
-        idem = (scope, key, _request_hash(spec, numbered)) if key is not None else None
+        idem = (scope, key, _request_hash(spec, numbered, secret)) if key is not None else None
         try:
             campaign_id, replayed = await asyncio.to_thread(
-                store.create_campaign, spec, numbered, clock(), kind=kind, idempotency=idem
+                functools.partial(
+                    store.create_campaign,
+                    spec,
+                    numbered,
+                    clock(),
+                    kind=kind,
+                    idempotency=idem,
+                    webhook_secret=secret,
+                )
             )
         except IdempotencyMismatch as exc:
             return JSONResponse(status_code=422, content={"detail": str(exc), "errors": []})
@@ -656,6 +742,21 @@ def create_app(
         return {"recorded": recorded}
 
     return app
+
+
+@contextlib.asynccontextmanager
+async def _background(
+    run: Callable[[asyncio.Event], Coroutine[Any, Any, None]], name: str
+) -> AsyncIterator[None]:
+    """Run `run(stop)` as a task for the app's lifetime; stop it and wait on the way out."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(stop), name=name)
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 30)
 
 
 def _phone_or_404(phone: str) -> str:

@@ -84,6 +84,7 @@ def serve(
             run_scheduler=dial,
             scheduler_config=scheduler_config,
             dialer_config=DialerConfig(call_timeout=call_timeout),
+            run_webhooks=True,
         )
     except (ConfigError, ValueError) as exc:
         _fail(str(exc))

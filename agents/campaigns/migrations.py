@@ -25,7 +25,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Column, Connection, Engine, Integer, String, Table, insert, select, text
 
 from ..store.db import metadata
-from .store import CAMPAIGN_TABLES, UTCDateTime, claim_lock
+from .dbtypes import UTCDateTime
+from .outbox import OUTBOX_TABLES
+from .store import CAMPAIGN_TABLES, claim_lock
 
 schema_version = Table(
     "schema_version",
@@ -51,7 +53,22 @@ def _v1_campaign_tables(conn: Connection) -> None:
         conn.execute(insert(claim_lock).values(name="claims", seq=0))
 
 
-STEPS: tuple[Step, ...] = (Step(1, "campaign tables", _v1_campaign_tables),)
+def _v2_webhook_outbox(conn: Connection) -> None:
+    metadata.create_all(conn, tables=list(OUTBOX_TABLES), checkfirst=True)
+
+
+def _v3_call_records(conn: Connection) -> None:
+    # Imported here: agents.records imports the campaign store's column types.
+    from ..records.store import RECORD_TABLES
+
+    metadata.create_all(conn, tables=list(RECORD_TABLES), checkfirst=True)
+
+
+STEPS: tuple[Step, ...] = (
+    Step(1, "campaign tables", _v1_campaign_tables),
+    Step(2, "webhook outbox and per-campaign webhook secrets", _v2_webhook_outbox),
+    Step(3, "call records", _v3_call_records),
+)
 LATEST = STEPS[-1].version
 
 

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from ..metrics import CAMPAIGN_DISPATCHES
 from .dialer import Dialer, DispatchKind, DispatchResult
 from .store import CampaignStore, Claim, ClaimLimits
 
@@ -140,6 +141,7 @@ class Scheduler:
         return result
 
     def _settle(self, claim: Claim, result: DispatchResult) -> None:
+        CAMPAIGN_DISPATCHES.labels(result.kind.value).inc()
         now = self.clock()
         store = self.store
         if result.kind is DispatchKind.DISPATCHED:

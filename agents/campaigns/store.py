@@ -35,7 +35,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,8 +43,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Column,
     Connection,
-    DateTime,
-    Dialect,
     Engine,
     ForeignKey,
     Index,
@@ -53,7 +51,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     and_,
     create_engine,
@@ -66,6 +63,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from ..store.db import metadata
+from .dbtypes import UTCDateTime
 from .models import (
     WAITING_STATES,
     AttemptStatus,
@@ -75,31 +73,11 @@ from .models import (
     ContactState,
     Outcome,
 )
+from .outbox import EventType, enqueue, save_secret
 from .windows import is_open, local_day_start, next_opening
 
 ROOM_PREFIX = "dt-attempt-"
 MAX_TOKEN_HASHES = 4
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out; stored naive UTC on every backend.
-
-    SQLite has no time zone type and SQLAlchemy would hand back naive values; keeping one
-    convention makes `next_at <= now` compare like with like on SQLite and PostgreSQL.
-    """
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the campaign store; pass UTC-aware")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
 
 
 campaigns = Table(
@@ -386,6 +364,7 @@ class CampaignStore:
         *,
         kind: str = "campaign",
         idempotency: tuple[str, str, str] | None = None,
+        webhook_secret: str | None = None,
     ) -> tuple[str, bool]:
         """Insert the campaign and all contacts in one transaction.
 
@@ -420,6 +399,8 @@ class CampaignStore:
                         updated_at=now,
                     )
                 )
+                if webhook_secret:
+                    save_secret(conn, campaign_id, webhook_secret)
                 blocked = self._dnc_among(conn, [c.phone for _, c in people])
                 rows = [
                     {
@@ -641,6 +622,7 @@ class CampaignStore:
                     )
                     .values(state=ContactState.CANCELLED, updated_at=now)
                 )
+                self._campaign_finished(conn, campaign_id, target, now)
         return target
 
     # --- do-not-call ------------------------------------------------------------------
@@ -1123,6 +1105,11 @@ class CampaignStore:
                     updated_at=now,
                 )
             )
+            c = conn.execute(select(contacts).where(contacts.c.id == a.contact_id)).one()
+            spec = CampaignSettings.model_validate_json(
+                conn.scalar(select(campaigns.c.spec).where(campaigns.c.id == a.campaign_id)) or "{}"
+            )
+            self._outcome_event(conn, spec, a, c, Outcome.FAILED, reason, ContactState.FAILED, now)
         return True
 
     # --- outcomes ---------------------------------------------------------------------
@@ -1230,7 +1217,7 @@ class CampaignStore:
             else:
                 values["state"] = ContactState.RETRY_WAIT
                 values["next_at"] = now + timedelta(seconds=delay)
-        conn.execute(
+        moved = conn.execute(
             update(contacts)
             .where(
                 contacts.c.id == c.id,
@@ -1238,6 +1225,79 @@ class CampaignStore:
                 contacts.c.attempt_seq == a.number,
             )
             .values(**values)
+        )
+        state = values["state"] if moved.rowcount == 1 else c.state
+        self._outcome_event(conn, spec, a, c, outcome, detail, state, now)
+
+    @staticmethod
+    def _outcome_event(
+        conn: Connection,
+        spec: CampaignSettings,
+        a: Any,
+        c: Any,
+        outcome: Outcome,
+        detail: str,
+        state: str,
+        now: datetime,
+    ) -> None:
+        """`call.outcome`, in the transaction that records the outcome (see outbox.py)."""
+        enqueue(
+            conn,
+            spec.webhook_url,
+            a.campaign_id,
+            EventType.CALL_OUTCOME,
+            {
+                "campaign_id": a.campaign_id,
+                "attempt_id": a.id,
+                "attempt_number": a.number,
+                "outcome": str(outcome),
+                "detail": detail[:2000],
+                "contact": {
+                    "row": c.row,
+                    "phone": c.phone,
+                    "name": c.name,
+                    "timezone": c.timezone,
+                    "variables": json.loads(c.variables),
+                    "state": str(state),
+                    "attempts": c.attempts,
+                },
+            },
+            now,
+        )
+
+    @staticmethod
+    def _campaign_finished(
+        conn: Connection, campaign_id: str, status: CampaignStatus, now: datetime
+    ) -> None:
+        """`campaign.finished` (completed or cancelled), in the transaction that ends it."""
+        row = conn.execute(
+            select(campaigns.c.name, campaigns.c.spec, campaigns.c.contact_count).where(
+                campaigns.c.id == campaign_id
+            )
+        ).one()
+        spec = CampaignSettings.model_validate_json(row.spec)
+        if not spec.webhook_url:
+            return
+        states = {
+            str(state): int(n)
+            for state, n in conn.execute(
+                select(contacts.c.state, func.count())
+                .where(contacts.c.campaign_id == campaign_id)
+                .group_by(contacts.c.state)
+            )
+        }
+        enqueue(
+            conn,
+            spec.webhook_url,
+            campaign_id,
+            EventType.CAMPAIGN_FINISHED,
+            {
+                "campaign_id": campaign_id,
+                "name": row.name,
+                "status": str(status),
+                "contacts": {"total": row.contact_count, **states},
+            },
+            now,
         )
 
     def expire_unreported(self, now: datetime, deadline: timedelta) -> int:
@@ -1282,16 +1342,22 @@ class CampaignStore:
                     )
                 )
             )
-            if done:
-                conn.execute(
+            finished: list[str] = []
+            for campaign_id in done:
+                # One UPDATE per campaign: only the replica whose UPDATE moved the row
+                # writes the `campaign.finished` event, so it is written once.
+                moved = conn.execute(
                     update(campaigns)
                     .where(
-                        campaigns.c.id.in_(done),
+                        campaigns.c.id == campaign_id,
                         campaigns.c.status.in_((CampaignStatus.ACTIVE, CampaignStatus.PAUSED)),
                     )
                     .values(status=CampaignStatus.COMPLETED, updated_at=now)
                 )
-        return done
+                if moved.rowcount == 1:
+                    finished.append(campaign_id)
+                    self._campaign_finished(conn, campaign_id, CampaignStatus.COMPLETED, now)
+        return finished
 
     def attempt_ids_for(self, campaign_id: str) -> list[tuple[str, int, str]]:
         """(attempt id, contact id, status) for every attempt of a campaign (tests)."""

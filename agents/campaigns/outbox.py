@@ -1,0 +1,101 @@
+"""The webhook outbox: events are rows written in the transaction that caused them.
+
+A call outcome and its `call.outcome` event commit together, or neither does: a crash
+between "the outcome is recorded" and "the webhook is sent" cannot lose the webhook,
+because sending is a separate step that reads this table (`webhooks.WebhookSender`) and
+retries until the receiver answers 2xx. Delivery is therefore at least once; receivers
+de-duplicate by the event id (`Dialtone-Event-Id`, also `id` in the body).
+
+Per-campaign secrets live in their own table, not in the campaign's spec, because the
+spec is returned by `GET /v1/campaigns/{id}`: a secret must never be read back.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, Connection, ForeignKey, Index, Integer, String, Table, Text, insert
+
+from ..store.db import metadata
+from .dbtypes import UTCDateTime
+
+
+class EventType(StrEnum):
+    CALL_OUTCOME = "call.outcome"
+    CAMPAIGN_FINISHED = "campaign.finished"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"  # every retry failed; kept for inspection
+
+
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(32), nullable=False, unique=True),
+    Column("campaign_id", String(32), ForeignKey("campaigns.id"), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", UTCDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Index("ix_outbox_due", "status", "next_at"),
+)
+
+webhook_secrets = Table(
+    "campaign_webhook_secrets",
+    metadata,
+    Column("campaign_id", String(32), ForeignKey("campaigns.id"), primary_key=True),
+    Column("secret", Text, nullable=False),
+)
+
+OUTBOX_TABLES = (webhook_outbox, webhook_secrets)
+
+
+def enqueue(
+    conn: Connection,
+    url: str | None,
+    campaign_id: str,
+    event: EventType,
+    data: dict[str, Any],
+    now: datetime,
+) -> str | None:
+    """Write one event for delivery, in the caller's transaction; None if no URL is set."""
+    if not url:
+        return None
+    event_id = uuid.uuid4().hex
+    body = {
+        "id": event_id,
+        "type": event.value,
+        "created_at": now.isoformat().replace("+00:00", "Z"),
+        "data": data,
+    }
+    conn.execute(
+        insert(webhook_outbox).values(
+            event_id=event_id,
+            campaign_id=campaign_id,
+            type=event.value,
+            url=url,
+            payload=json.dumps(body, sort_keys=True, separators=(",", ":")),
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_at=now,
+            created_at=now,
+        )
+    )
+    return event_id
+
+
+def save_secret(conn: Connection, campaign_id: str, secret: str) -> None:
+    conn.execute(insert(webhook_secrets).values(campaign_id=campaign_id, secret=secret))
