@@ -48,7 +48,10 @@ class TransferTarget(_Strict):
 
     `hours` is when a person is there ("Mon-Fri 08:00-17:00 America/New_York"; none means
     always); `extension` is the key(s) a caller may press to reach this target; `dtmf` is
-    digits sent on the human's leg after they answer (their phone menu, e.g. "ww123#").
+    digits sent on the human's leg after they answer (their phone menu, e.g. "ww123#");
+    `ring_seconds` is how long their phone rings before the caller is taken back.
+    A bridge (warm transfer, or a cold one whose REFER the carrier refused) dials
+    `phone`, or the user part of `sip_uri`, through `outbound_trunk`.
     """
 
     name: str
@@ -59,6 +62,7 @@ class TransferTarget(_Strict):
     hours: str | None = None
     extension: str | None = None
     dtmf: str | None = None
+    ring_seconds: Annotated[int, Field(ge=5, le=120)] | None = None
 
     @field_validator("hours")
     @classmethod
@@ -72,8 +76,8 @@ class TransferTarget(_Strict):
     @field_validator("extension")
     @classmethod
     def _extension(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[0-9]{1,6}", value):
-            raise ValueError("extension must be 1-6 digits")
+        if value is not None and not re.fullmatch(r"[1-9][0-9]{0,5}", value):
+            raise ValueError("extension must be 1-6 digits, not starting with 0 (the operator key)")
         return value
 
     @field_validator("dtmf")
@@ -96,6 +100,8 @@ class TransferTarget(_Strict):
             raise ValueError("set exactly one of phone or sip_uri")
         if self.sip_uri and not self.sip_uri.startswith(("sip:", "sips:", "tel:")):
             raise ValueError("sip_uri must start with sip:, sips: or tel:")
+        if self.kind == "warm" and self.outbound_trunk is None:
+            raise ValueError("a warm transfer dials the human: set outbound_trunk (name or ST_ id)")
         return self
 
 
@@ -111,12 +117,15 @@ class OfflineDialogue(_Strict):
 
     The built-in intents are `hours`, `message`, `transfer` and `goodbye`; a persona may
     add its own intents that just answer with a reply. `message_prompt` asks for the
-    message; `message_saved` confirms it; `fallback` answers anything else.
+    message; `message_saved` confirms it; `fallback` answers anything else. With transfer
+    targets, `transfer` says `transfer_hold` and calls the transfer tool (its `reply` is
+    for personas without targets).
     """
 
     intents: dict[str, Intent] = Field(default_factory=dict)
     message_prompt: str = "Sure. What message would you like me to pass on?"
     message_saved: str = "Thank you, I've passed your message on. Anything else?"
+    transfer_hold: str = "Of course. Please hold while I connect you."
     fallback: str = "Sorry, I didn't catch that. I can tell you our hours or take a message."
     extra_phrases: list[str] = Field(default_factory=list)
 
@@ -158,6 +167,17 @@ class Persona(_Strict):
                 raise ValueError(f"{number!r} is not an E.164 number such as +15551230000")
         return numbers
 
+    @field_validator("transfer_targets")
+    @classmethod
+    def _distinct_targets(cls, targets: list[TransferTarget]) -> list[TransferTarget]:
+        names = [t.name.strip().lower() for t in targets]
+        if len(set(names)) != len(names):
+            raise ValueError("two transfer targets have the same name")
+        keys = [t.extension for t in targets if t.extension is not None]
+        if len(set(keys)) != len(keys):
+            raise ValueError("two transfer targets have the same extension")
+        return targets
+
     def system_prompt(self) -> str:
         """The LLM instructions: the persona's own, then its facts, then phone etiquette."""
         facts = "\n".join(f"- {key}: {value}" for key, value in self.facts.items())
@@ -169,6 +189,14 @@ class Persona(_Strict):
             "no emoji. Read numbers the way a person says them. When the caller is done, say "
             "goodbye and use end_call. To leave a message for the staff, use take_message."
         )
+        if self.transfer_targets:
+            names = ", ".join(t.name for t in self.transfer_targets)
+            parts.append(
+                f"You can connect the caller to a person ({names}): tell them to hold, then "
+                "use transfer_to_human with a one-sentence reason the person will hear, and "
+                "the extension if the caller named one. If it does not work, say so and "
+                "offer to take a message."
+            )
         return "\n\n".join(parts)
 
     def phrases(self) -> list[str]:

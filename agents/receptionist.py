@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -107,11 +108,12 @@ _FAILED = {
     TransferOutcome.NO_ANSWER: "did not answer",
     TransferOutcome.BUSY: "is on another call",
     TransferOutcome.DECLINED: "could not take the call",
-    TransferOutcome.VOICEMAIL: "did not pick up (their voicemail answered)",
+    TransferOutcome.VOICEMAIL: "did not pick up",
     TransferOutcome.TRUNK_FAILURE: "could not be reached because of a phone line problem",
     TransferOutcome.DROPPED_AFTER_CONNECT: "was disconnected",
     TransferOutcome.REFER_REFUSED: "could not be reached",
 }
+_EXTENSION = re.compile(r"[0-9]{1,6}")
 
 
 class TransferReceptionist(Receptionist):
@@ -120,7 +122,10 @@ class TransferReceptionist(Receptionist):
     The tools only exist on this class, so a persona without targets never offers them.
     It is the `CallSide` of a transfer: hold audio goes through the session's own audio
     output (the same channel the caller hears the agent on), so it is recorded and tested
-    like speech; the brief is spoken once the human is in the room, then the agent leaves.
+    like speech, and the caller's audio input is paused meanwhile (as livekit-agents'
+    WarmTransferTask does) so nothing said on hold starts a new agent turn. The brief is
+    spoken once the human is in the room, then the agent leaves. One transfer runs at a
+    time, whether the model or a key press started it.
     """
 
     def __init__(self, call: CallContext) -> None:
@@ -130,13 +135,19 @@ class TransferReceptionist(Receptionist):
         self.transfers = call.transfers
         self.results: list[TransferResult] = []
         self._hold: SpeechHandle | None = None
+        self._input_was_on: bool | None = None
         self._last_said: SpeechHandle | None = None
         self._keys = DigitBuffer(call.persona.transfer_targets)
         self._key_task: asyncio.Task[None] | None = None
         self._leaving: asyncio.Task[None] | None = None
+        self._transferring = False
 
     # --- CallSide -------------------------------------------------------------------
     async def start_hold(self) -> None:
+        caller_in = self.session.input
+        if caller_in.audio is not None:
+            self._input_was_on = caller_in.audio_enabled
+            caller_in.set_audio_enabled(False)
         self._hold = self.session.say(
             "", audio=hold_music(), allow_interruptions=False, add_to_chat_ctx=False
         )
@@ -145,6 +156,9 @@ class TransferReceptionist(Receptionist):
         if self._hold is not None:
             self._hold.interrupt(force=True)
             self._hold = None
+        if self._input_was_on is not None:
+            self.session.input.set_audio_enabled(self._input_was_on)
+            self._input_was_on = None
 
     async def say(self, text: str) -> None:
         self._last_said = self.session.say(text, allow_interruptions=False, add_to_chat_ctx=False)
@@ -161,61 +175,103 @@ class TransferReceptionist(Receptionist):
 
     # --- choosing and running --------------------------------------------------------
     def _target(self, name: str, *, cold_only: bool = False) -> TransferTarget | None:
+        """The target called `name` (loosely), or the first one when no name is given."""
         targets = [
             t for t in self.call.persona.transfer_targets if not cold_only or t.kind == "cold"
         ]
         wanted = name.strip().lower()
-        for target in targets:
-            if wanted and (wanted in target.name.lower() or target.name.lower() in wanted):
-                return target
-        return targets[0] if targets else None
+        if not wanted:
+            return targets[0] if targets else None
+        exact = [t for t in targets if t.name.lower() == wanted]
+        loose = [t for t in targets if wanted in t.name.lower() or t.name.lower() in wanted]
+        matches = exact or loose
+        return matches[0] if matches else None
+
+    def _names(self, *, cold_only: bool = False) -> str:
+        targets = self.call.persona.transfer_targets
+        return ", ".join(t.name for t in targets if not cold_only or t.kind == "cold")
 
     def _brief(self, target: TransferTarget, reason: str) -> str:
+        """What the human hears on answering; the caller hears it too (bridge limit)."""
         who = self.call.caller.phone_number or "a caller"
         about = reason.strip().rstrip(".") or "a question"
         return (
-            f"Hi {target.name}, this is the receptionist. I have {who} on the line "
-            f"about {about}. You're connected now."
+            f"Hi {target.name}, this is {self.call.persona.display_name}'s receptionist. "
+            f"I have {who} on the line about {about}. You're connected now."
         )
 
-    async def _run(self, target: TransferTarget, reason: str) -> TransferResult:
+    async def _run(self, target: TransferTarget, reason: str, digits: str = "") -> TransferResult:
         desk = self.transfers.desk
         brief = self._brief(target, reason)
-        if target.kind == "cold":
-            result = await desk.cold(target, self, brief)
-        else:
-            result = await desk.warm(target, self, brief)
+        self._transferring = True
+        try:
+            if target.kind == "cold":
+                result = await desk.cold(target, self, brief, digits=digits)
+            else:
+                result = await desk.warm(target, self, brief, digits=digits)
+        finally:
+            self._transferring = False
         self.results.append(result)
         return result
 
-    def _tell_llm(self, target: TransferTarget, result: TransferResult) -> str | None:
-        if result.outcome is TransferOutcome.COMPLETED:
-            return None  # the human has the caller; the agent says nothing more
+    def _caller_sentence(self, target: TransferTarget, result: TransferResult) -> str | None:
+        """What the caller is told after a transfer that did not hand them over."""
+        if result.outcome in (TransferOutcome.COMPLETED, TransferOutcome.CALLER_LEFT):
+            return None
         if result.outcome is TransferOutcome.AFTER_HOURS:
             when = self.transfers.desk.callback_phrase(target)
             return (
-                f"Nobody from {target.name} is available right now. Tell the caller that "
-                f"someone will call back {when}, and offer to take a message (take_message)."
+                f"Nobody from the {target.name} is available right now; someone will call "
+                f"you back {when}. Would you like to leave a message?"
             )
         return (
-            f"{target.name} {_FAILED.get(result.outcome, 'could not be reached')}. The caller "
-            "is still with you: tell them so and offer to take a message (take_message)."
+            f"I'm sorry, the {target.name} "
+            f"{_FAILED.get(result.outcome, 'could not be reached')}. "
+            "Would you like to leave a message?"
         )
+
+    def _tell_llm(self, target: TransferTarget, result: TransferResult) -> str | None:
+        """The tool's answer: nothing when the human has the caller, else what to say.
+
+        The sentence to say is in double quotes, so a model can use it as is and the
+        offline rule-based dialogue can speak it verbatim.
+        """
+        if result.outcome is TransferOutcome.CALLER_LEFT:
+            return "The caller hung up while on hold. Say nothing more."
+        sentence = self._caller_sentence(target, result)
+        if sentence is None:
+            return None  # the human has the caller; the agent says nothing more
+        return f'Tell the caller: "{sentence}" If they want to, use take_message.'
+
+    async def _transfer(
+        self, name: str, reason: str, extension: str, *, cold_only: bool
+    ) -> str | None:
+        if self._transferring:
+            return "A transfer is already in progress; wait for it to finish."
+        if extension and not _EXTENSION.fullmatch(extension):
+            return "The extension must be digits only; ask the caller again."
+        chosen = self._target(name, cold_only=cold_only)
+        if chosen is None:
+            names = self._names(cold_only=cold_only)
+            if not names:
+                return "No direct transfer is configured. Use transfer_to_human instead."
+            return f"There is nobody called {name!r}. You can transfer to: {names}."
+        return self._tell_llm(chosen, await self._run(chosen, reason, extension))
 
     @function_tool
     async def transfer_to_human(
-        self, context: RunContext, target: str = "", reason: str = ""
+        self, context: RunContext, target: str = "", reason: str = "", extension: str = ""
     ) -> str | None:
         """Connect the caller to a person on the staff. Tell the caller to hold first.
 
         Args:
             target: Which person or team to reach, by name; empty for the default.
             reason: One sentence for the person: who is calling and what they need.
+                The caller hears it too.
+            extension: Digits of an extension the caller asked for, if any; dialed on
+                the person's phone menu after it answers.
         """
-        chosen = self._target(target)
-        if chosen is None:
-            return "There is nobody to transfer to. Offer to take a message."
-        return self._tell_llm(chosen, await self._run(chosen, reason))
+        return await self._transfer(target, reason, extension, cold_only=False)
 
     @function_tool
     async def transfer_call(
@@ -227,26 +283,30 @@ class TransferReceptionist(Receptionist):
             target: Which person or team to reach, by name; empty for the default.
             reason: One sentence about what the caller needs.
         """
-        chosen = self._target(target, cold_only=True)
-        if chosen is None:
-            return "No direct transfer is configured. Use transfer_to_human instead."
-        return self._tell_llm(chosen, await self._run(chosen, reason))
+        return await self._transfer(target, reason, "", cold_only=True)
 
     # --- keys the caller presses ------------------------------------------------------
     def on_caller_key(self, key: str) -> None:
-        """A DTMF key from the caller (the worker wires `sip_dtmf_received` here)."""
+        """A DTMF key from the caller (the worker wires `sip_dtmf_received` here).
+
+        0 reaches the first target, a target's `extension` reaches that target. Keys
+        pressed while a transfer runs (on hold) are ignored.
+        """
+        if self._transferring or (self._key_task is not None and not self._key_task.done()):
+            return
         chosen = self._keys.press(key)
-        if chosen is None or (self._key_task is not None and not self._key_task.done()):
+        if chosen is None:
             return
         self._key_task = asyncio.ensure_future(self._transfer_by_key(chosen))
 
     async def _transfer_by_key(self, target: TransferTarget) -> None:
         self.session.interrupt()
-        await self.say(f"Connecting you to {target.name}. Please hold.")
+        await self.say(f"Connecting you to the {target.name}. Please hold.")
         result = await self._run(target, "the caller pressed a key to reach you")
-        if result.outcome is TransferOutcome.COMPLETED:
-            return
-        self.session.generate_reply(instructions=self._tell_llm(target, result) or "")
+        sentence = self._caller_sentence(target, result)
+        if sentence is not None:
+            # Said as is (not generated): it works the same with the offline profile.
+            self._last_said = self.session.say(sentence)
 
 
 def make_receptionist(call: CallContext) -> Receptionist:

@@ -20,12 +20,13 @@ from livekit.plugins import deepgram, openai, silero  # noqa: F401
 
 from . import names
 from .config import Settings, load_settings
-from .personas import PersonaBook
+from .personas import Persona, PersonaBook
 from .pipeline import build_pipeline, load_vad
-from .receptionist import CallContext, Receptionist
+from .receptionist import CallContext, Receptionist, TransferReceptionist, make_receptionist
 from .store.db import make_engine, sqlite_url
 from .store.messages import MessageStore
 from .telephony.caller import CallerInfo
+from .transfer_wiring import JobLeaveControl, make_transfers, route_caller_keys
 from .turn_metrics import TurnMetricsRecorder
 
 logger = logging.getLogger("dialtone.worker")
@@ -67,9 +68,11 @@ async def receptionist_entrypoint(ctx: JobContext) -> None:
     book = PersonaBook.load(settings.persona_dir, settings.default_persona)
     await ctx.connect()
     caller = CallerInfo()
+    caller_identity: str | None = None  # console mode has no SIP caller (and no transfers)
     if not ctx.is_fake_job():
         participant = await ctx.wait_for_participant(kind=rtc.ParticipantKind.PARTICIPANT_KIND_SIP)
         caller = CallerInfo.from_attributes(participant.attributes)
+        caller_identity = participant.identity
     persona = book.pick(
         requested=requested_persona(ctx.job.metadata), dialed_number=caller.dialed_number
     )
@@ -82,14 +85,44 @@ async def receptionist_entrypoint(ctx: JobContext) -> None:
     session: AgentSession = AgentSession(**pipeline.session_kwargs())
     TurnMetricsRecorder(session, call_id=caller.call_id)
     store = MessageStore(make_engine(sqlite_url(settings.data_dir)))
+    agent = build_receptionist(ctx, session, persona, caller, caller_identity, store)
+    await session.start(agent=agent, room=ctx.room)
+
+
+def build_receptionist(
+    ctx: JobContext,
+    session: AgentSession,
+    persona: Persona,
+    caller: CallerInfo,
+    caller_identity: str | None,
+    store: MessageStore,
+) -> Receptionist:
+    """The agent for one call, with transfers when the persona has targets and a caller.
+
+    Transfers use the job's LiveKit API client; after a handover only the agent leaves
+    (`JobLeaveControl`), and the caller's DTMF keys reach the agent.
+    """
+    transfers = None
+    if persona.transfer_targets and caller_identity is not None:
+        transfers = make_transfers(
+            lk=ctx.api,
+            room=ctx.room.name,
+            caller_identity=caller_identity,
+            call_id=caller.call_id,
+            leave=JobLeaveControl(ctx, session),
+        )
     call = CallContext(
         persona=persona,
         caller=caller,
         room=ctx.room.name,
         messages=store,
         control=RoomCallControl(ctx, session),
+        transfers=transfers,
     )
-    await session.start(agent=Receptionist(call), room=ctx.room)
+    agent = make_receptionist(call)
+    if isinstance(agent, TransferReceptionist) and caller_identity is not None:
+        route_caller_keys(ctx.room, agent, caller_identity)
+    return agent
 
 
 def build_server(settings: Settings) -> AgentServer:

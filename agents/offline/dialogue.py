@@ -10,12 +10,16 @@ store and hang-up logic serve both profiles. The rules, in order:
 - a goodbye answers with the goodbye and calls `end_call`;
 - `message` asks for the message; any other intent answers with its reply;
 - no intent (or a tool this agent does not offer) answers with the fallback;
-- after `take_message` returns, confirm with `message_saved`; after `end_call`, say nothing.
+- `transfer`, when the agent offers `transfer_to_human` (persona transfer targets), says
+  `transfer_hold` and calls it; without the tool it answers with the intent's reply;
+- after `take_message` returns, confirm with `message_saved`; after a transfer tool
+  returns, speak the quoted sentence of its answer (if any); after `end_call`, say nothing.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +32,9 @@ from .intents import DEFAULT_THRESHOLD, match_intent, tokens
 
 TAKE_MESSAGE = "take_message"
 END_CALL = "end_call"
+TRANSFER = "transfer_to_human"
+TRANSFER_TOOLS = frozenset({TRANSFER, "transfer_call"})
+_QUOTED = re.compile(r'"([^"]+)"')
 GOODBYE_THRESHOLD = 0.6
 """Hanging up on a misheard word is worse than asking again, so goodbye needs more."""
 
@@ -83,6 +90,9 @@ class RuleBasedLLM(llm.LLM):
         if last.type == "function_call_output":
             if last.name == TAKE_MESSAGE:
                 return Turn(dialogue.message_saved)
+            if last.name in TRANSFER_TOOLS:
+                quoted = _QUOTED.search(last.output or "")
+                return Turn(quoted.group(1) if quoted else "")
             return Turn()  # end_call and anything else: the agent has nothing to add
         if last.type != "message" or last.role != "user":
             return Turn()
@@ -106,6 +116,8 @@ class RuleBasedLLM(llm.LLM):
             # Without end_call the goodbye is still the right thing to say.
             calls: list[tuple[str, dict[str, Any]]] = [(END_CALL, {})]
             return Turn(reply, calls if END_CALL in offered else [])
+        if found.intent == "transfer" and TRANSFER in offered:
+            return Turn(dialogue.transfer_hold, [(TRANSFER, {"reason": said.strip()})])
         if found.intent == "message":
             if TAKE_MESSAGE not in offered:
                 return Turn(dialogue.fallback)

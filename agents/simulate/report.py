@@ -56,6 +56,8 @@ class CallReport:
     hang_up_reason: str | None = None
     left_call: bool = False
     max_agent_gap_s: float | None = None
+    #: Outcomes of the call's transfers, in order (TransferOutcome values), with SIP status.
+    transfers: list[dict[str, Any]] = field(default_factory=list)
     recording: str | None = None
     failures: list[str] = field(default_factory=list)
 
@@ -107,6 +109,12 @@ class CallReport:
                 if expect.left_call
                 else "the agent left the call"
             )
+        if expect.transfer_outcome is not None:
+            last = self.transfers[-1]["outcome"] if self.transfers else None
+            if last != expect.transfer_outcome:
+                self.failures.append(
+                    f"transfer ended {last or 'never started'}, expected {expect.transfer_outcome}"
+                )
         if expect.max_agent_gap_s is not None and (
             self.max_agent_gap_s is None or self.max_agent_gap_s > expect.max_agent_gap_s
         ):
@@ -154,6 +162,19 @@ class CallReport:
                 "agent kept talking" if barge.reaction_ms is None else f"{barge.reaction_ms:.0f} ms"
             )
             out.append(f"  barge-in at {barge.at:.1f}s: agent audio stopped after {value}")
+        for transfer in self.transfers:
+            sip = transfer.get("sip_status_code")
+            out.append(
+                f"  transfer to {transfer['target']}: {transfer['outcome']} "
+                f"({transfer['mechanism']}{f', SIP {sip}' if sip else ''})"
+            )
+        if self.max_agent_gap_s is not None:
+            out.append(
+                f"  longest silence in the agent channel after the caller: "
+                f"{self.max_agent_gap_s:.2f}s"
+            )
+        if self.left_call:
+            out.append("  the agent left the call to a human")
         if self.false_interruptions_resumed:
             out.append(f"  false interruptions resumed: {self.false_interruptions_resumed}")
         ended = f"hung up by the agent ({self.hang_up_reason})" if self.hung_up else "not hung up"

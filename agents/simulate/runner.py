@@ -26,13 +26,14 @@ from ..config import Settings
 from ..offline.espeak import synthesize
 from ..personas import Persona, PersonaBook
 from ..pipeline import Pipeline, build_pipeline, load_vad
-from ..receptionist import CallContext, Transfers, make_receptionist
+from ..receptionist import CallContext, TransferReceptionist, Transfers, make_receptionist
 from ..store.db import make_engine, sqlite_url
 from ..store.messages import MessageStore
 from ..telephony.caller import CallerInfo
 from ..telephony.transfer import TransferDesk
 from ..turn_metrics import TurnMetricsRecorder
 from .call_io import AgentEar, CallerLine, Utterance
+from .far_end import SimulatedFarEnd
 from .phone_audio import PHONE_RATE, Int16Array, to_phone_line, trim_silence
 from .recording import CallClock, Recording
 from .report import BargeIn, CallReport, Line, ToolCall, Turn
@@ -220,6 +221,22 @@ class _Call:
             self.report.max_agent_gap_s = round(max(gaps, default=0.0), 3) if frames else None
 
 
+def simulated_desk(scenario: Scenario, *, room: str, call_id: str | None) -> TransferDesk:
+    """A transfer desk whose far end is the scenario's simulated human (`far_end.py`)."""
+    far_end = SimulatedFarEnd(scenario.human)
+    desk = TransferDesk(
+        far_end,
+        room=room,
+        caller_identity=far_end.caller_identity,
+        call_id=call_id,
+        first_words=far_end.first_words,
+    )
+    if scenario.at is not None:
+        at = scenario.at
+        desk.clock = lambda: at
+    return desk
+
+
 async def simulate_call(
     scenario: Scenario,
     *,
@@ -266,10 +283,13 @@ async def simulate_call(
             call_id=f"SCL_sim_{scenario.name}",
         )
         TurnMetricsRecorder(session, call_id=caller.call_id)
+        room = f"sim-{scenario.name}"
+        if transfer_desk is None and persona.transfer_targets:
+            transfer_desk = simulated_desk(scenario, room=room, call_id=caller.call_id)
         context = CallContext(
             persona=persona,
             caller=caller,
-            room=f"sim-{scenario.name}",
+            room=room,
             messages=store,
             control=call.control,
             transfers=None if transfer_desk is None else Transfers(transfer_desk, call.control),
@@ -277,8 +297,9 @@ async def simulate_call(
         session.input.audio = call.line
         session.output.audio = call.ear
         call.ear.start()
+        agent = make_receptionist(context)
         try:
-            await session.start(agent=make_receptionist(context), record=False)
+            await session.start(agent=agent, record=False)
             try:
                 await asyncio.wait_for(call.play_script(audio), scenario.max_duration)
             except TimeoutError:
@@ -294,6 +315,17 @@ async def simulate_call(
     report.hung_up = call.control.hung_up.is_set()
     report.hang_up_reason = call.control.reason
     report.left_call = call.control.left_reason is not None
+    if isinstance(agent, TransferReceptionist):
+        report.transfers = [
+            {
+                "target": r.target,
+                "outcome": r.outcome.value,
+                "mechanism": r.mechanism,
+                "sip_status_code": r.sip_status_code,
+                "refer_refused_code": r.refer_refused_code,
+            }
+            for r in agent.results
+        ]
     call.measure()
     if out_dir is not None:
         wav = out_dir / f"{scenario.name}.wav"

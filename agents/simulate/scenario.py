@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from ..yamlfile import load_yaml_model
 
@@ -52,6 +52,22 @@ class Step(_Strict):
         return [self.say] if isinstance(self.say, str) else list(self.say)
 
 
+class Human(_Strict):
+    """The far end of a transfer in a simulated call (see `agents/simulate/far_end.py`).
+
+    `answer`: "person" picks up, "voicemail" has a machine pick up, None never answers
+    (the ringing timeout ends it). `sip_status_code` makes the call fail after ringing
+    (486 busy, 603 declined, ...); `refer_sip_status_code` makes the carrier refuse a cold
+    transfer's REFER (403/603), so the desk falls back to the bridge.
+    """
+
+    answer: Literal["person", "voicemail"] | None = "person"
+    answer_after_s: Annotated[float, Field(ge=0, le=60)] = 3.0
+    sip_status_code: Annotated[int, Field(ge=300, le=699)] | None = None
+    sip_status: str = ""
+    refer_sip_status_code: Annotated[int, Field(ge=300, le=699)] | None = None
+
+
 class Expect(_Strict):
     phrases: list[str] = Field(default_factory=list)
     tool_calls: list[str] = Field(default_factory=list)
@@ -59,6 +75,8 @@ class Expect(_Strict):
     caller_turns: int | None = None
     max_barge_in_ms: float | None = None
     false_interruption_resumed: bool | None = None
+    #: The outcome of the call's (last) transfer, e.g. "completed", "busy", "after_hours".
+    transfer_outcome: str | None = None
     #: True: the agent left the call to a human (a completed transfer); False: it stayed.
     left_call: bool | None = None
     #: The longest silence allowed in the agent channel from its first sound after the
@@ -72,6 +90,10 @@ class Scenario(_Strict):
     caller: Caller = Caller()
     steps: list[Step] = Field(min_length=1)
     expect: Expect = Expect()
+    #: The human's phone, for transfers (personas with transfer targets).
+    human: Human = Human()
+    #: When the call happens (time zone required), for transfer hours; default: now.
+    at: AwareDatetime | None = None
     agent_reply_timeout: Annotated[float, Field(gt=0, le=120)] = 25.0
     max_duration: Annotated[float, Field(gt=0, le=900)] = 180.0
 

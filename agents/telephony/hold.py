@@ -3,10 +3,17 @@
 Synthesized here (no files to ship or download): a slow four-note loop of sine tones
 with short fades, at a low level. Frames are 20 ms, the unit an agent's audio output
 plays, and the generator never ends: whoever plays it stops it.
+
+It paces itself to real time (at most `LEAD_S` ahead of the wall clock). An endless
+source must: a room's audio source pushes back when its buffer is full, but not every
+audio output does (the simulator's does not), and an unpaced endless generator would be
+drained as fast as the CPU allows, filling memory until the caller is taken off hold.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -16,6 +23,7 @@ SAMPLE_RATE = 24000
 FRAME_MS = 20
 NOTE_S = 0.6
 LEVEL = 0.12
+LEAD_S = 0.3
 MELODY_HZ = (523.25, 659.25, 783.99, 659.25)  # C5 E5 G5 E5
 
 
@@ -34,7 +42,13 @@ async def hold_music() -> AsyncIterator[rtc.AudioFrame]:
     loop = melody_samples()
     per_frame = SAMPLE_RATE * FRAME_MS // 1000
     position = 0
+    started = time.monotonic()
+    sent_s = 0.0
     while True:
+        ahead = sent_s - (time.monotonic() - started)
+        if ahead > LEAD_S:
+            await asyncio.sleep(ahead - LEAD_S)
+        sent_s += FRAME_MS / 1000
         chunk = np.take(loop, range(position, position + per_frame), mode="wrap")
         position = (position + per_frame) % len(loop)
         yield rtc.AudioFrame(

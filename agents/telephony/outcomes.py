@@ -4,19 +4,39 @@ livekit-agents' own WarmTransferTask reports a failed human leg as an error stri
 (livekit/agents issue 7200), so an operator cannot tell "the human declined" (normal)
 from "the trunk is broken" (an incident). Every dialtone transfer ends in exactly one
 `TransferOutcome`, decided from the SIP status code LiveKit returns (LIVEKIT_API.md §5:
-decide from `sip_status_code`, never from the Twirp code), and is logged and counted.
+decide from `sip_status_code`, never from the Twirp code), and goes through
+`record_transfer` exactly once: the one place that logs and counts transfers. Metrics
+and call records attach there with `add_transfer_listener`, never by logging elsewhere.
+
+Stable API (the reminder agent reuses it): `TransferOutcome`, `TransferResult`,
+`outcome_for_sip_status`, `outcome_for_error`, `record_transfer`,
+`add_transfer_listener`, `transfer_counts`.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from livekit.api.twirp_client import SipCallError, TwirpError
 
 logger = logging.getLogger("dialtone.transfer")
+
+TransferKind = Literal["warm", "cold"]
+#: How the caller reached (or would have reached) the human: a bridge (the human dialed
+#: into the caller's room), a SIP REFER, or nothing at all (after hours, bad target).
+Mechanism = Literal["bridge", "refer", "none"]
+
+#: What to tell an operator whose carrier refuses SIP REFER (livekit/sip issue 234).
+REFER_HINT = (
+    "carrier refused SIP REFER: enable call transfer (REFER) for this trunk at the carrier; "
+    "dialtone bridged the human instead"
+)
 
 
 class TransferOutcome(StrEnum):
@@ -29,8 +49,11 @@ class TransferOutcome(StrEnum):
     VOICEMAIL = "voicemail"
     TRUNK_FAILURE = "trunk_failure"
     DROPPED_AFTER_CONNECT = "dropped_after_connect"
+    #: The REFER was refused and no bridge was possible (no outbound trunk to dial on).
     REFER_REFUSED = "refer_refused"
     AFTER_HOURS = "after_hours"
+    #: The caller hung up while on hold; the human's leg was released.
+    CALLER_LEFT = "caller_left"
 
     @property
     def is_incident(self) -> bool:
@@ -44,21 +67,31 @@ class TransferOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class TransferResult:
-    """A finished transfer attempt: outcome, SIP status (if any) and a short detail."""
+    """A finished transfer: outcome, the SIP status that caused it, and how it ran.
+
+    `refer_refused_code` is set when a cold transfer's REFER was refused (403/603 ...) and
+    dialtone fell back to the bridge; the outcome is then the bridge's.
+    """
 
     outcome: TransferOutcome
     target: str
-    kind: str
+    kind: TransferKind
+    mechanism: Mechanism
     sip_status_code: int | None = None
     sip_status: str = ""
     detail: str = ""
-    mechanism: str = ""
+    refer_refused_code: int | None = None
+
+    @property
+    def needs_attention(self) -> bool:
+        """An incident, or a completed transfer that only worked through the fallback."""
+        return self.outcome.is_incident or self.refer_refused_code is not None
 
 
 # SIP final responses (RFC 3261 §21) grouped by what they mean to a caller on hold.
-_NO_ANSWER = {408, 480, 487}
-_BUSY = {486, 600}
-_DECLINED = {603, 607, 608}
+_NO_ANSWER = frozenset({408, 480, 487})
+_BUSY = frozenset({486, 600})
+_DECLINED = frozenset({603, 607, 608})
 
 
 def outcome_for_sip_status(code: int | None) -> TransferOutcome:
@@ -66,8 +99,8 @@ def outcome_for_sip_status(code: int | None) -> TransferOutcome:
 
     No answer: 408 request timeout, 480 temporarily unavailable, 487 terminated (our own
     cancel after ringing). Busy: 486, 600. Declined: 603, 607, 608. Any other failure
-    (404 unknown number, 403 trunk refused us, 5xx carrier error, no status at all) is a
-    trunk failure: something an operator must fix.
+    (404 unknown number, 401/403/407 the trunk refused us, 488 codec, 5xx carrier error,
+    no status at all) is a trunk failure: something an operator must fix.
     """
     if code is None:
         return TransferOutcome.TRUNK_FAILURE
@@ -98,20 +131,52 @@ def outcome_for_error(exc: BaseException) -> tuple[TransferOutcome, int | None, 
     return TransferOutcome.TRUNK_FAILURE, None, str(exc)
 
 
+#: Called once per finished transfer with the result and the SIP call id of the caller.
+TransferListener = Callable[[TransferResult, str | None], None]
+
+_lock = threading.Lock()
 _counts: Counter[str] = Counter()
+_listeners: list[TransferListener] = []
+
+
+def add_transfer_listener(listener: TransferListener) -> Callable[[], None]:
+    """Call `listener` for every transfer recorded from now on; returns its remover.
+
+    For metrics and call records. A listener that raises is logged and skipped: a
+    metrics bug must never change what happens to the caller.
+    """
+    with _lock:
+        _listeners.append(listener)
+
+    def remove() -> None:
+        with _lock:
+            if listener in _listeners:
+                _listeners.remove(listener)
+
+    return remove
 
 
 def record_transfer(result: TransferResult, *, call_id: str | None = None) -> None:
-    """Count one finished transfer and write one structured log line for it.
+    """Count one finished transfer, write one structured log line, notify listeners.
 
-    The counter is in-process; a metrics exporter can read `transfer_counts()` later.
+    Called exactly once per transfer attempt by `TransferDesk` (and by any other code
+    that hands a caller to a human), with the caller's SIP call id. Never logs secrets:
+    the result holds names, outcomes and SIP statuses only.
     """
-    _counts[result.outcome.value] += 1
-    level = logging.WARNING if result.outcome.is_incident else logging.INFO
+    with _lock:
+        _counts[result.outcome.value] += 1
+        listeners = list(_listeners)
+    level = logging.WARNING if result.needs_attention else logging.INFO
+    detail = result.detail
+    if result.refer_refused_code is not None:
+        detail = f"{REFER_HINT} (REFER answered {result.refer_refused_code}); {detail}".rstrip("; ")
     logger.log(
         level,
-        "transfer finished: %s",
+        "transfer to %s finished: %s (%s%s)",
+        result.target,
         result.outcome.value,
+        result.mechanism,
+        f", SIP {result.sip_status_code}" if result.sip_status_code is not None else "",
         extra={
             "call_id": call_id,
             "transfer_outcome": result.outcome.value,
@@ -120,11 +185,18 @@ def record_transfer(result: TransferResult, *, call_id: str | None = None) -> No
             "transfer_mechanism": result.mechanism,
             "sip_status_code": result.sip_status_code,
             "sip_status": result.sip_status,
-            "detail": result.detail,
+            "refer_refused_code": result.refer_refused_code,
+            "detail": detail,
         },
     )
+    for listener in listeners:
+        try:
+            listener(result, call_id)
+        except Exception:
+            logger.exception("transfer listener failed", extra={"call_id": call_id})
 
 
 def transfer_counts() -> dict[str, int]:
     """Transfers so far in this process, by outcome value."""
-    return dict(_counts)
+    with _lock:
+        return dict(_counts)

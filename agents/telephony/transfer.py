@@ -1,30 +1,42 @@
 """Warm and cold transfers to a human, against a narrow set of LiveKit calls.
 
-Mechanism (and where it departs from livekit-agents): livekit-agents' beta
-`WarmTransferTask` consults the human in a separate room and then moves the caller with
-`MoveParticipant`, which exists on LiveKit Cloud only; on failure it reports an error
-string. dialtone uses the *bridge* mechanism everywhere, because it works on self-hosted
-LiveKit too: the human is dialed straight into the caller's room (`CreateSIPParticipant`
-with `wait_until_answered` and a ringing timeout) while the caller hears hold audio, the
-agent gives a short spoken brief once the human answers, and the agent leaves, leaving
-caller and human talking. Limit, stated honestly: in a bridge the caller hears the brief
-too (LiveKit has no per-listener audio routing for an agent track that we can rely on
-across deployments), so the brief is written to be fine for the caller to hear.
+Where this follows livekit-agents' beta `WarmTransferTask` (workflows/warm_transfer.py)
+and where it departs, on purpose:
+
+- Same: the human is dialed with `CreateSIPParticipant` with `wait_until_answered`, a
+  ringing timeout and the `dtmf` field for the human's phone menu; the caller hears hold
+  audio meanwhile and the caller's audio input is paused; the human gets a summary.
+- Departs, mechanism: the task consults the human in a second room and then moves them
+  with `MoveParticipant`, which only LiveKit Cloud offers (review of livekit/agents PR
+  4126). dialtone uses a *bridge* everywhere instead: the human is dialed straight into
+  the caller's room, the agent speaks a short brief once they answer, and the agent
+  leaves, so caller and human talk on. It works on self-hosted LiveKit unchanged. Limit:
+  the caller hears the brief too (there is no per-listener routing of the agent's track
+  that we can rely on across deployments), so the brief is written for both ears, and
+  the human cannot decline privately: they say so and the caller hears it.
+- Departs, results: the task completes with `ToolError("could not dial human agent")`
+  for every failure (livekit/agents issue 7200). Here every attempt ends in a typed
+  `TransferResult` with the SIP status (`outcomes.py`), recorded once.
+- Departs, voicemail: the task relies on a second LLM session noticing a voicemail
+  greeting; the desk takes an injected `first_words` callable and matches the greeting.
+- Departs, hold audio: the task plays hold music through `BackgroundAudioPlayer` as a
+  second track; dialtone plays it through the agent's own audio output (`CallSide`), the
+  channel the caller already hears, so the simulator measures it like speech.
 
 Cold transfer is `TransferSIPParticipant` (SIP REFER). Carriers with transfers disabled
-answer the REFER with 403/603 (livekit/sip issue 234); then dialtone logs the carrier
-setting to check and falls back to the bridge, so the caller still reaches the human.
-
-Every attempt ends in a `TransferResult` that is logged and counted (`outcomes.py`).
+answer the REFER with 403/603 (livekit/sip issue 234); then dialtone falls back to the
+bridge (when the target has an outbound trunk) and the result says which carrier setting
+to check.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -41,6 +53,7 @@ from livekit.protocol.sip import (
 from ..personas import TransferTarget
 from .hours import parse_hours
 from .outcomes import (
+    TransferKind,
     TransferOutcome,
     TransferResult,
     outcome_for_error,
@@ -52,8 +65,10 @@ logger = logging.getLogger("dialtone.transfer")
 
 RINGING_TIMEOUT_S = 25
 #: SIP statuses to a REFER that mean "this trunk does not allow transfers".
-REFER_REFUSED = {403, 405, 501, 603}
+REFER_REFUSED = frozenset({403, 405, 501, 603})
 ROLE_ATTRIBUTE = "dialtone.role"
+HUMAN_ROLE = "transfer-human"
+API_TIMEOUT_S = 10.0
 
 
 class LiveKitCalls(Protocol):
@@ -79,21 +94,26 @@ class ReferNotCompleted(Exception):
 
 
 class LiveKitApiCalls:
-    """`LiveKitCalls` with the real `livekit.api.LiveKitAPI` client."""
+    """`LiveKitCalls` with the real `livekit.api.LiveKitAPI` client.
+
+    Every call is bounded here: the client sends ordinary calls with no timeout at all
+    (tests/livekit_double/README.md, "Client timeout"), and a hung request must not keep
+    a caller on hold forever.
+    """
 
     def __init__(self, lk: api.LiveKitAPI) -> None:
         self._lk = lk
 
     async def dial(self, request: CreateSIPParticipantRequest, ring_seconds: float) -> None:
-        # The client's own timeout is off for ordinary calls (double README: "Client
-        # timeout"), so bound the whole call here as well.
         await asyncio.wait_for(
-            self._lk.sip.create_sip_participant(request, timeout=ring_seconds), ring_seconds + 5
+            self._lk.sip.create_sip_participant(request, timeout=ring_seconds + 2),
+            ring_seconds + 5,
         )
 
     async def refer(self, request: TransferSIPParticipantRequest, ring_seconds: float) -> None:
         response = await asyncio.wait_for(
-            self._lk.sip.transfer_sip_participant(request, timeout=ring_seconds), ring_seconds + 5
+            self._lk.sip.transfer_sip_participant(request, timeout=ring_seconds + 2),
+            ring_seconds + 5,
         )
         if response.status != SIPTransferStatus.STS_TRANSFER_SUCCESSFUL:
             raise ReferNotCompleted(response.status, int(response.sip_status.code))
@@ -102,12 +122,12 @@ class LiveKitApiCalls:
         if name_or_id.startswith("ST_"):
             return name_or_id
         listed = await asyncio.wait_for(
-            self._lk.sip.list_outbound_trunk(ListSIPOutboundTrunkRequest()), 10
+            self._lk.sip.list_outbound_trunk(ListSIPOutboundTrunkRequest()), API_TIMEOUT_S
         )
         for trunk in listed.items:
             if trunk.name == name_or_id:
                 return trunk.sip_trunk_id
-        raise LookupError(f"no outbound trunk named {name_or_id!r}")
+        raise LookupError(f"no outbound trunk named {name_or_id!r} (persona outbound_trunk)")
 
     async def participant_present(self, room: str, identity: str) -> bool:
         try:
@@ -115,7 +135,7 @@ class LiveKitApiCalls:
                 self._lk.room.get_participant(
                     RoomParticipantIdentity(room=room, identity=identity)
                 ),
-                10,
+                API_TIMEOUT_S,
             )
         except TwirpError as exc:
             if exc.code == "not_found":
@@ -129,7 +149,7 @@ class LiveKitApiCalls:
                 self._lk.room.remove_participant(
                     RoomParticipantIdentity(room=room, identity=identity)
                 ),
-                10,
+                API_TIMEOUT_S,
             )
         except TwirpError as exc:
             if exc.code != "not_found":
@@ -168,13 +188,50 @@ def destination(target: TransferTarget) -> str:
     return target.sip_uri or f"tel:{target.phone}"
 
 
+def dial_string(target: TransferTarget) -> str | None:
+    """What `CreateSIPParticipant.sip_call_to` gets for a bridge, or None if nothing.
+
+    The server refuses a full SIP URI there ("SipCallTo should be a phone number or SIP
+    user"), so a `sip:user@pbx` target is dialed as `user` through the target's outbound
+    trunk (whose address must be that PBX), and `tel:+1555...` as the number.
+    """
+    if target.phone:
+        return target.phone
+    uri = (target.sip_uri or "").split(";", 1)[0]
+    scheme, _, rest = uri.partition(":")
+    if scheme == "tel":
+        return rest or None
+    user, at, _host = rest.partition("@")
+    return user if at and user else None
+
+
 def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "human"
 
 
+def human_identity(target: TransferTarget) -> str:
+    """The participant identity the human's leg gets in the caller's room."""
+    return f"transfer-{slug(target.name)}"
+
+
+def menu_digits(target: TransferTarget, extra: str = "") -> str:
+    """DTMF for the human's leg: the target's menu digits, then `extra` (an extension).
+
+    A one-second pause (`ww`) before the extra digits lets the far end's menu start
+    listening. Only digits reach here (the tool and persona validate them).
+    """
+    digits = target.dtmf or ""
+    if extra:
+        digits = f"{digits}ww{extra}"
+    return digits
+
+
 @dataclass
 class TransferDesk:
-    """Runs transfers for one call: the caller's room and SIP identity, and the API."""
+    """Runs transfers for one call: the caller's room and SIP identity, and the API.
+
+    One desk per call; `warm` and `cold` each end in exactly one recorded result.
+    """
 
     calls: LiveKitCalls
     room: str
@@ -192,98 +249,115 @@ class TransferDesk:
             return "as soon as someone is available"
         return parse_hours(target.hours).callback_phrase(self.clock())
 
-    async def warm(self, target: TransferTarget, side: CallSide, brief: str) -> TransferResult:
-        """Bridge the human into the caller's room; the caller hears hold until it ends."""
+    def ring_seconds(self, target: TransferTarget) -> int:
+        return target.ring_seconds or self.ringing_timeout_s
+
+    async def warm(
+        self, target: TransferTarget, side: CallSide, brief: str, *, digits: str = ""
+    ) -> TransferResult:
+        """Bridge the human into the caller's room; the caller hears hold until it ends.
+
+        `digits` are extra DTMF for the human's phone menu (an extension the caller asked
+        for), sent after the target's own `dtmf`, on the human's leg only.
+        """
         if not self.is_open(target):
             return self._finish(
-                TransferResult(TransferOutcome.AFTER_HOURS, target.name, "warm", mechanism="none")
+                TransferResult(TransferOutcome.AFTER_HOURS, target.name, "warm", "none")
             )
-        return self._finish(await self._bridge(target, side, brief, kind="warm"))
+        return self._finish(
+            await self._guarded(target, "warm", self._bridge(target, side, brief, "warm", digits))
+        )
 
-    async def cold(self, target: TransferTarget, side: CallSide, brief: str) -> TransferResult:
+    async def cold(
+        self, target: TransferTarget, side: CallSide, brief: str, *, digits: str = ""
+    ) -> TransferResult:
         """REFER the caller to the target; if the trunk refuses REFER, bridge instead."""
         if not self.is_open(target):
             return self._finish(
-                TransferResult(TransferOutcome.AFTER_HOURS, target.name, "cold", mechanism="none")
+                TransferResult(TransferOutcome.AFTER_HOURS, target.name, "cold", "none")
             )
+        return self._finish(
+            await self._guarded(target, "cold", self._refer(target, side, brief, digits))
+        )
+
+    async def _guarded(
+        self, target: TransferTarget, kind: TransferKind, attempt: Awaitable[TransferResult]
+    ) -> TransferResult:
+        """Run an attempt; an unforeseen error (a dropped HTTP connection to LiveKit, say)
+        still ends in a recorded trunk failure, with the caller kept, not in a crash."""
+        try:
+            return await attempt
+        except Exception as exc:
+            logger.exception("transfer failed unexpectedly", extra={"call_id": self.call_id})
+            return TransferResult(
+                TransferOutcome.TRUNK_FAILURE,
+                target.name,
+                kind,
+                "none",
+                detail=f"{type(exc).__name__}: {exc}",
+            )
+
+    async def _refer(
+        self, target: TransferTarget, side: CallSide, brief: str, digits: str
+    ) -> TransferResult:
         request = TransferSIPParticipantRequest(
             room_name=self.room,
             participant_identity=self.caller_identity,
             transfer_to=destination(target),
             play_dialtone=False,
         )
-        request.ringing_timeout.seconds = self.ringing_timeout_s
+        ring = self.ring_seconds(target)
+        request.ringing_timeout.seconds = ring
         try:
-            await self.calls.refer(request, ring_seconds=float(self.ringing_timeout_s))
-        except (SipCallError, ReferNotCompleted, TwirpError, TimeoutError) as exc:
-            code = exc.sip_status if isinstance(exc, ReferNotCompleted) else None
-            if isinstance(exc, SipCallError):
-                code = exc.sip_status_code
+            await self.calls.refer(request, ring_seconds=float(ring))
+        except ReferNotCompleted as exc:
+            # No error, but not "successful": the REFER may have gone through after all
+            # (the caller is gone) or not (the caller is still with us). Ask the room.
+            if not await self._present(self.caller_identity):
+                await side.leave()
+                return TransferResult(
+                    TransferOutcome.COMPLETED, target.name, "cold", "refer", detail=str(exc)
+                )
+            code = exc.sip_status
             if code in REFER_REFUSED:
-                refused = TransferResult(
-                    TransferOutcome.REFER_REFUSED,
-                    target.name,
-                    "cold",
-                    sip_status_code=code,
-                    detail="carrier refused SIP REFER: enable call transfer (REFER) on the "
-                    "outbound/inbound trunk at the carrier; bridging instead",
-                    mechanism="refer",
-                )
-                record_transfer(refused, call_id=self.call_id)
-                result = await self._bridge(target, side, brief, kind="cold")
-                return self._finish(
-                    TransferResult(
-                        result.outcome,
-                        result.target,
-                        "cold",
-                        result.sip_status_code,
-                        result.sip_status,
-                        result.detail,
-                        mechanism="refer-refused→bridge",
-                    )
-                )
-            if isinstance(exc, ReferNotCompleted):
-                # No error, but not "successful": the caller may already be gone (the
-                # REFER went through after all) or still be with us. Ask the room.
-                if not await self._present(self.caller_identity):
-                    await side.leave()
-                    return self._finish(
-                        TransferResult(
-                            TransferOutcome.COMPLETED,
-                            target.name,
-                            "cold",
-                            detail=str(exc),
-                            mechanism="refer",
-                        )
-                    )
-                outcome = outcome_for_sip_status(code)
-                text = str(exc)
-            else:
-                outcome, code, text = outcome_for_error(exc)
-            return self._finish(
-                TransferResult(
-                    outcome,
-                    target.name,
-                    "cold",
-                    code,
-                    text if code is not None else "",
-                    text,
-                    mechanism="refer",
-                )
+                return await self._after_refused(target, side, brief, digits, code)
+            return TransferResult(
+                outcome_for_sip_status(code), target.name, "cold", "refer", code, "", str(exc)
             )
+        except (TwirpError, TimeoutError) as exc:
+            code = exc.sip_status_code if isinstance(exc, SipCallError) else None
+            if code in REFER_REFUSED:
+                return await self._after_refused(target, side, brief, digits, code)
+            outcome, code, text = outcome_for_error(exc)
+            return TransferResult(outcome, target.name, "cold", "refer", code, text, text)
         # After a successful REFER the caller's leg is gone from the room: the agent leaves.
         await side.leave()
-        return self._finish(
-            TransferResult(TransferOutcome.COMPLETED, target.name, "cold", mechanism="refer")
-        )
+        return TransferResult(TransferOutcome.COMPLETED, target.name, "cold", "refer")
+
+    async def _after_refused(
+        self, target: TransferTarget, side: CallSide, brief: str, digits: str, code: int
+    ) -> TransferResult:
+        """The carrier refused REFER: bridge the human in instead, if we can dial them."""
+        if target.outbound_trunk is None or dial_string(target) is None:
+            return TransferResult(
+                TransferOutcome.REFER_REFUSED,
+                target.name,
+                "cold",
+                "refer",
+                code,
+                detail="carrier refused SIP REFER: enable call transfer (REFER) at the carrier, "
+                "or give this target an outbound_trunk so dialtone can bridge instead",
+            )
+        result = await self._bridge(target, side, brief, "cold", digits)
+        return replace(result, refer_refused_code=code)
 
     async def _bridge(
-        self, target: TransferTarget, side: CallSide, brief: str, *, kind: str
+        self, target: TransferTarget, side: CallSide, brief: str, kind: TransferKind, digits: str
     ) -> TransferResult:
-        identity = f"transfer-{slug(target.name)}"
+        identity = human_identity(target)
         await side.start_hold()
         try:
-            result = await self._dial_and_check(target, identity, kind)
+            result = await self._dial_and_check(target, identity, kind, digits)
         finally:
             await side.stop_hold()
         if result.outcome is not TransferOutcome.COMPLETED:
@@ -293,52 +367,68 @@ class TransferDesk:
         return result
 
     async def _dial_and_check(
-        self, target: TransferTarget, identity: str, kind: str
+        self, target: TransferTarget, identity: str, kind: TransferKind, digits: str
     ) -> TransferResult:
         def failed(
             outcome: TransferOutcome, code: int | None = None, sip_text: str = "", detail: str = ""
         ) -> TransferResult:
             return TransferResult(
-                outcome, target.name, kind, code, sip_text, detail or sip_text, mechanism="bridge"
+                outcome, target.name, kind, "bridge", code, sip_text, detail or sip_text
             )
 
-        if target.outbound_trunk is None:
-            return failed(TransferOutcome.TRUNK_FAILURE, detail="target has no outbound_trunk")
+        call_to = dial_string(target)
+        if target.outbound_trunk is None or call_to is None:
+            return failed(
+                TransferOutcome.TRUNK_FAILURE,
+                detail="target needs an outbound_trunk and a phone number or sip:user@host",
+            )
         try:
             trunk_id = await self.calls.outbound_trunk_id(target.outbound_trunk)
         except (LookupError, TwirpError, TimeoutError) as exc:
             return failed(TransferOutcome.TRUNK_FAILURE, detail=str(exc))
+        ring = self.ring_seconds(target)
         request = CreateSIPParticipantRequest(
             sip_trunk_id=trunk_id,
-            sip_call_to=target.phone or target.sip_uri or "",
+            sip_call_to=call_to,
             room_name=self.room,
             participant_identity=identity,
             participant_name=target.name,
-            participant_attributes={ROLE_ATTRIBUTE: "transfer-human"},
+            participant_attributes={ROLE_ATTRIBUTE: HUMAN_ROLE},
             wait_until_answered=True,
             play_dialtone=False,
             # Digits for the human's phone menu go on the human's leg only, sent by the
-            # SIP service after the answer: never played into the caller's audio.
-            dtmf=target.dtmf or "",
+            # SIP service after the answer: never published into the caller's room,
+            # where every SIP participant would hear them (livekit/agents issue 6357).
+            dtmf=menu_digits(target, digits),
         )
-        request.ringing_timeout.seconds = self.ringing_timeout_s
+        request.ringing_timeout.seconds = ring
         try:
-            await self.calls.dial(request, ring_seconds=float(self.ringing_timeout_s))
+            await self.calls.dial(request, ring_seconds=float(ring))
         except (TwirpError, TimeoutError) as exc:
             outcome, code, text = outcome_for_error(exc)
             return failed(outcome, code, text)
         if self.first_words is not None and looks_like_voicemail(await self.first_words(identity)):
-            await self.calls.remove_participant(self.room, identity)
+            await self._release(identity)
             return failed(TransferOutcome.VOICEMAIL, detail="voicemail greeting on the human leg")
         try:
-            present = await self.calls.participant_present(self.room, identity)
+            human_there = await self.calls.participant_present(self.room, identity)
+            caller_there = await self.calls.participant_present(self.room, self.caller_identity)
         except (TwirpError, TimeoutError) as exc:
-            return failed(TransferOutcome.TRUNK_FAILURE, detail=str(exc))
-        if not present:
+            await self._release(identity)
+            return failed(TransferOutcome.TRUNK_FAILURE, detail=f"room check failed: {exc}")
+        if not human_there:
             return failed(
                 TransferOutcome.DROPPED_AFTER_CONNECT, detail="human left after answering"
             )
-        return TransferResult(TransferOutcome.COMPLETED, target.name, kind, mechanism="bridge")
+        if not caller_there:
+            await self._release(identity)
+            return failed(TransferOutcome.CALLER_LEFT, detail="caller hung up while on hold")
+        return TransferResult(TransferOutcome.COMPLETED, target.name, kind, "bridge")
+
+    async def _release(self, identity: str) -> None:
+        """Hang up the human's leg; a failure here must not change the caller's path."""
+        with contextlib.suppress(TwirpError, TimeoutError):
+            await self.calls.remove_participant(self.room, identity)
 
     async def _present(self, identity: str) -> bool:
         try:

@@ -2,12 +2,15 @@
 
 Real AgentSession and VAD on phone audio, the real TransferDesk against the LiveKit
 double (the human's phone rings for a few seconds, then answers or is busy); scripted
-words, model and tone voice. The agent channel must never fall silent for more than a
-second between the agent's first answer and its last sound.
+words, model and tone voice. The same scenario files also run through `dialtone
+simulate` on the offline stack with a simulated far end (tests/simulate). The agent
+channel must never fall silent for more than a second between the agent's first answer
+and its last sound.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,7 +39,9 @@ RING_S = 4.0
 
 def respond(chat_ctx: ChatContext) -> Reply:
     if last_item_type(chat_ctx) == "function_call_output":
-        return Reply("Sorry, the front desk is busy. Can I take a message?")
+        # Speak the sentence the tool gave, as the offline dialogue does.
+        quoted = re.search(r'"([^"]+)"', getattr(chat_ctx.items[-1], "output", ""))
+        return Reply(quoted.group(1) if quoted else "")
     if "person" in last_user_text(chat_ctx):
         return Reply(
             "Please hold while I connect you.",
@@ -85,6 +90,7 @@ async def test_caller_hears_hold_until_the_human_answers(
     report = await run("transfer_hold", settings, tmp_path, livekit_double)
     assert report.passed, report.failures
     assert [d.outcome for d in livekit_double.sip.dials] == ["answered"]
+    assert [t["outcome"] for t in report.transfers] == ["completed"]
     # The agent channel kept sounding through the ring time, not only around it.
     assert report.max_agent_gap_s is not None and report.max_agent_gap_s <= 1.0
     assert report.duration_s > RING_S
@@ -97,3 +103,5 @@ async def test_caller_hears_hold_then_is_taken_back_when_busy(
     report = await run("transfer_busy_fallback", settings, tmp_path, livekit_double)
     assert report.passed, report.failures
     assert [d.sip_status_code for d in livekit_double.sip.dials] == [486]
+    assert report.max_agent_gap_s is not None and report.max_agent_gap_s <= 1.0
+    assert report.duration_s > RING_S

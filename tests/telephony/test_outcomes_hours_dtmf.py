@@ -115,18 +115,22 @@ def test_bad_hours_are_refused(text: str) -> None:
 
 def test_persona_target_validates_hours_extension_and_dtmf() -> None:
     with pytest.raises(ValidationError, match="time zone"):
-        TransferTarget(name="x", phone="+15550100111", hours="Mon-Fri 08:00-17:00")
+        TransferTarget(
+            name="x", phone="+15550100111", outbound_trunk="t", hours="Mon-Fri 08:00-17:00"
+        )
     with pytest.raises(ValidationError, match="extension"):
-        TransferTarget(name="x", phone="+15550100111", extension="12a")
+        TransferTarget(name="x", phone="+15550100111", outbound_trunk="t", extension="12a")
     with pytest.raises(ValidationError, match="dtmf"):
-        TransferTarget(name="x", phone="+15550100111", dtmf="12;")
-    ok = TransferTarget(name="x", phone="+15550100111", extension="12", dtmf="ww3#")
+        TransferTarget(name="x", phone="+15550100111", outbound_trunk="t", dtmf="12;")
+    ok = TransferTarget(
+        name="x", phone="+15550100111", outbound_trunk="t", extension="12", dtmf="ww3#"
+    )
     assert ok.kind == "warm"
 
 
 TARGETS = [
-    TransferTarget(name="front desk", phone="+15550100111"),
-    TransferTarget(name="billing", phone="+15550100112", extension="12"),
+    TransferTarget(name="front desk", phone="+15550100111", outbound_trunk="t"),
+    TransferTarget(name="billing", phone="+15550100112", outbound_trunk="t", extension="12"),
 ]
 
 

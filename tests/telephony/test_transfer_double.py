@@ -1,20 +1,31 @@
 """Transfers against the LiveKit double, with the unmodified `livekit.api.LiveKitAPI` client.
 
 Each failure of the human's leg is scripted on the double; the assertions read the exact
-requests the double received and the typed outcome the desk returned.
+requests the double received, the room afterwards, what the caller heard (hold, brief)
+and the one typed result each transfer records.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
-from livekit import api
-from livekit.protocol.sip import CreateSIPOutboundTrunkRequest, SIPOutboundTrunkInfo
+from livekit.protocol.room import RoomParticipantIdentity
+from livekit.protocol.sip import (
+    CreateSIPOutboundTrunkRequest,
+    CreateSIPParticipantRequest,
+    SIPOutboundTrunkInfo,
+    TransferSIPParticipantRequest,
+)
 
 from agents.personas import TransferTarget
-from agents.telephony.outcomes import TransferOutcome, transfer_counts
+from agents.telephony.outcomes import (
+    TransferOutcome,
+    TransferResult,
+    add_transfer_listener,
+    transfer_counts,
+)
 from agents.telephony.transfer import LiveKitApiCalls, TransferDesk
 from tests.livekit_double import LiveKitDouble
 
@@ -22,6 +33,7 @@ ROOM = "call-room-1"
 HUMAN = "+15550100111"
 OPEN_TIME = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
 CLOSED_TIME = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)  # Sunday 18:00 in New York
+HUMAN_ID = "transfer-front-desk"
 
 
 class Side:
@@ -58,6 +70,15 @@ def cold(**kw: object) -> TransferTarget:
     return warm(kind="cold", **kw)
 
 
+@pytest.fixture
+def recorded() -> Iterator[list[tuple[TransferResult, str | None]]]:
+    """Every result that went through `record_transfer` during the test."""
+    seen: list[tuple[TransferResult, str | None]] = []
+    remove = add_transfer_listener(lambda result, call_id: seen.append((result, call_id)))
+    yield seen
+    remove()
+
+
 async def _setup(double: LiveKitDouble) -> AsyncIterator[tuple[TransferDesk, str]]:
     double.add_participant(ROOM, "caller", kind="sip", attributes={"sip.callID": "SCL_in"})
     async with double.client() as lk:
@@ -89,8 +110,14 @@ def methods(double: LiveKitDouble) -> list[str]:
     return [c.method for c in double.calls]
 
 
+def in_room(double: LiveKitDouble) -> set[str]:
+    return set(double.state.participants.get(ROOM, {}))
+
+
 async def test_warm_answered_bridges_human_into_callers_room(
-    livekit_double: LiveKitDouble, desk: tuple[TransferDesk, str]
+    livekit_double: LiveKitDouble,
+    desk: tuple[TransferDesk, str],
+    recorded: list[tuple[TransferResult, str | None]],
 ) -> None:
     transfer_desk, trunk_id = desk
     side = Side()
@@ -99,36 +126,59 @@ async def test_warm_answered_bridges_human_into_callers_room(
 
     assert result.outcome is TransferOutcome.COMPLETED and result.mechanism == "bridge"
     [dial] = livekit_double.sip.dials
-    request = dial.request
-    assert (request.sip_trunk_id, request.sip_call_to, request.room_name) == (
-        trunk_id,
-        HUMAN,
-        ROOM,
+    expected = CreateSIPParticipantRequest(
+        sip_trunk_id=trunk_id,
+        sip_call_to=HUMAN,
+        room_name=ROOM,
+        participant_identity=HUMAN_ID,
+        participant_name="front desk",
+        participant_attributes={"dialtone.role": "transfer-human"},
+        wait_until_answered=True,
+        play_dialtone=False,
+        dtmf="ww12#",  # menu digits on the human's leg only
     )
-    assert request.participant_identity == "transfer-front-desk"
-    assert request.wait_until_answered and request.ringing_timeout.seconds == 25
-    assert request.dtmf == "ww12#"  # menu digits on the human's leg only
+    expected.ringing_timeout.seconds = 25
+    assert dial.request == expected
     assert dial.outcome == "answered"
-    assert "transfer-front-desk" in livekit_double.state.participants[ROOM]
-    assert "caller" in livekit_double.state.participants[ROOM]
+    assert in_room(livekit_double) == {"caller", HUMAN_ID}
     assert side.events == ["hold", "unhold", "say:Hi, Jane about a refill.", "leave"]
-    assert "MoveParticipant" not in methods(livekit_double)
+    # The bridge: one dial, room checks, nothing moved, transferred or removed.
+    assert methods(livekit_double) == [
+        "ListSIPOutboundTrunk",
+        "CreateSIPParticipant",
+        "GetParticipant",
+        "GetParticipant",
+    ]
     assert transfer_counts()["completed"] == before + 1
+    assert [(r.outcome, c) for r, c in recorded] == [(TransferOutcome.COMPLETED, "SCL_in")]
+
+
+async def test_extension_digits_follow_the_menu_digits_on_the_human_leg(
+    livekit_double: LiveKitDouble, desk: tuple[TransferDesk, str]
+) -> None:
+    transfer_desk, _ = desk
+    await transfer_desk.warm(warm(dtmf="1", ring_seconds=40), Side(), "b", digits="204")
+    [dial] = livekit_double.sip.dials
+    assert dial.request.dtmf == "1ww204"
+    assert dial.request.ringing_timeout.seconds == 40
 
 
 @pytest.mark.parametrize(
     ("code", "reason", "outcome"),
     [
         (486, "Busy Here", TransferOutcome.BUSY),
+        (600, "Busy Everywhere", TransferOutcome.BUSY),
         (603, "Decline", TransferOutcome.DECLINED),
         (480, "Temporarily Unavailable", TransferOutcome.NO_ANSWER),
         (404, "Not Found", TransferOutcome.TRUNK_FAILURE),
+        (403, "Forbidden", TransferOutcome.TRUNK_FAILURE),
         (503, "Service Unavailable", TransferOutcome.TRUNK_FAILURE),
     ],
 )
 async def test_warm_failures_keep_the_caller_and_carry_the_sip_status(
     livekit_double: LiveKitDouble,
     desk: tuple[TransferDesk, str],
+    recorded: list[tuple[TransferResult, str | None]],
     code: int,
     reason: str,
     outcome: TransferOutcome,
@@ -139,9 +189,10 @@ async def test_warm_failures_keep_the_caller_and_carry_the_sip_status(
     result = await transfer_desk.warm(warm(), side, "brief")
     assert result.outcome is outcome
     assert result.sip_status_code == code and result.sip_status == reason
+    assert [d.sip_status_code for d in livekit_double.sip.dials] == [code]
     assert side.events == ["hold", "unhold"]  # taken back; the agent did not leave
-    assert "caller" in livekit_double.state.participants[ROOM]
-    assert "transfer-front-desk" not in livekit_double.state.participants[ROOM]
+    assert in_room(livekit_double) == {"caller"}
+    assert [r for r, _ in recorded] == [result]
 
 
 async def test_warm_ringing_timeout_is_no_answer(
@@ -152,6 +203,7 @@ async def test_warm_ringing_timeout_is_no_answer(
     side = Side()
     result = await transfer_desk.warm(warm(), side, "brief")
     assert result.outcome is TransferOutcome.NO_ANSWER and result.sip_status_code is None
+    assert [d.outcome for d in livekit_double.sip.dials] == ["no_answer"]
     assert side.events == ["hold", "unhold"]
 
 
@@ -169,10 +221,25 @@ async def test_warm_voicemail_hangs_up_the_human_leg(
     side = Side()
     result = await transfer_desk.warm(warm(), side, "brief")
     assert result.outcome is TransferOutcome.VOICEMAIL
-    assert heard == ["transfer-front-desk"]
-    assert "RemoveParticipant" in methods(livekit_double)
-    assert "transfer-front-desk" not in livekit_double.state.participants[ROOM]
+    assert heard == [HUMAN_ID]
+    [removal] = livekit_double.calls_to("RemoveParticipant")
+    assert removal.request == RoomParticipantIdentity(room=ROOM, identity=HUMAN_ID)
+    assert in_room(livekit_double) == {"caller"}
     assert side.events == ["hold", "unhold"]
+
+
+async def test_a_person_answering_is_not_voicemail(
+    livekit_double: LiveKitDouble, desk: tuple[TransferDesk, str]
+) -> None:
+    transfer_desk, _ = desk
+
+    async def first_words(identity: str) -> str:
+        return "Front desk, this is Maria."
+
+    transfer_desk.first_words = first_words
+    result = await transfer_desk.warm(warm(), Side(), "brief")
+    assert result.outcome is TransferOutcome.COMPLETED
+    assert "RemoveParticipant" not in methods(livekit_double)
 
 
 async def test_warm_human_who_hangs_up_after_answering_is_dropped(
@@ -182,7 +249,7 @@ async def test_warm_human_who_hangs_up_after_answering_is_dropped(
 
     async def hangs_up(identity: str) -> str:
         # The human answered, said hello, then hung up: the server removes the participant.
-        del livekit_double.state.participants[ROOM][identity]
+        livekit_double.state.remove_participant(ROOM, identity)
         return "hello?"
 
     transfer_desk.first_words = hangs_up
@@ -190,6 +257,24 @@ async def test_warm_human_who_hangs_up_after_answering_is_dropped(
     result = await transfer_desk.warm(warm(), side, "brief")
     assert result.outcome is TransferOutcome.DROPPED_AFTER_CONNECT
     assert result.outcome.is_incident
+    assert side.events == ["hold", "unhold"]
+
+
+async def test_caller_who_hangs_up_on_hold_releases_the_human(
+    livekit_double: LiveKitDouble, desk: tuple[TransferDesk, str]
+) -> None:
+    transfer_desk, _ = desk
+
+    async def caller_gone(identity: str) -> str:
+        livekit_double.state.remove_participant(ROOM, "caller")
+        return "Front desk, hello?"
+
+    transfer_desk.first_words = caller_gone
+    side = Side()
+    result = await transfer_desk.warm(warm(), side, "brief")
+    assert result.outcome is TransferOutcome.CALLER_LEFT
+    [removal] = livekit_double.calls_to("RemoveParticipant")
+    assert removal.request == RoomParticipantIdentity(room=ROOM, identity=HUMAN_ID)
     assert side.events == ["hold", "unhold"]
 
 
@@ -202,21 +287,29 @@ async def test_warm_unknown_trunk_is_a_trunk_failure_without_dialing(
     assert livekit_double.sip.dials == []
 
 
+async def test_lost_connection_to_livekit_is_a_recorded_trunk_failure(
+    livekit_double: LiveKitDouble,
+    desk: tuple[TransferDesk, str],
+    recorded: list[tuple[TransferResult, str | None]],
+) -> None:
+    transfer_desk, _ = desk
+    livekit_double.faults.inject("CreateSIPParticipant", drop=True)
+    side = Side()
+    result = await transfer_desk.warm(warm(), side, "brief")
+    assert result.outcome is TransferOutcome.TRUNK_FAILURE
+    assert side.events == ["hold", "unhold"]  # the caller is taken off hold, not left there
+    assert [r for r, _ in recorded] == [result]
+
+
 async def test_after_hours_dials_nobody(
     livekit_double: LiveKitDouble, desk: tuple[TransferDesk, str]
 ) -> None:
     transfer_desk, _ = desk
     transfer_desk.clock = lambda: CLOSED_TIME
     side = Side()
-    for target in (warm(), cold()):
-        result = (
-            await transfer_desk.warm(target, side, "b")
-            if target.kind == "warm"
-            else (await transfer_desk.cold(target, side, "b"))
-        )
-        assert result.outcome is TransferOutcome.AFTER_HOURS
-    assert side.events == [] and livekit_double.sip.dials == []
-    assert livekit_double.sip.transfers == []
+    assert (await transfer_desk.warm(warm(), side, "b")).outcome is TransferOutcome.AFTER_HOURS
+    assert (await transfer_desk.cold(cold(), side, "b")).outcome is TransferOutcome.AFTER_HOURS
+    assert side.events == [] and livekit_double.calls == []
     assert transfer_desk.callback_phrase(warm()) == "tomorrow after 8 AM"
 
 
@@ -228,10 +321,13 @@ async def test_cold_transfer_refers_the_caller(
     result = await transfer_desk.cold(cold(), side, "brief")
     assert result.outcome is TransferOutcome.COMPLETED and result.mechanism == "refer"
     [transfer] = livekit_double.sip.transfers
-    assert transfer.request.room_name == ROOM
-    assert transfer.request.participant_identity == "caller"
-    assert transfer.request.transfer_to == f"tel:{HUMAN}"
-    assert livekit_double.sip.dials == []
+    expected = TransferSIPParticipantRequest(
+        room_name=ROOM, participant_identity="caller", transfer_to=f"tel:{HUMAN}"
+    )
+    expected.ringing_timeout.seconds = 25
+    assert transfer.request == expected
+    assert methods(livekit_double) == ["TransferSIPParticipant"]
+    assert in_room(livekit_double) == set()  # the caller's leg went to the human
     assert side.events == ["leave"]
 
 
@@ -239,9 +335,7 @@ async def test_cold_transfer_to_sip_uri(
     livekit_double: LiveKitDouble, desk: tuple[TransferDesk, str]
 ) -> None:
     transfer_desk, _ = desk
-    target = TransferTarget(
-        name="billing", sip_uri="sip:billing@pbx.example", kind="cold", outbound_trunk="x"
-    )
+    target = TransferTarget(name="billing", sip_uri="sip:billing@pbx.example", kind="cold")
     result = await transfer_desk.cold(target, Side(), "brief")
     assert result.outcome is TransferOutcome.COMPLETED
     assert livekit_double.sip.transfers[0].request.transfer_to.strip("<>") == (
@@ -253,6 +347,7 @@ async def test_cold_transfer_to_sip_uri(
 async def test_refer_refused_falls_back_to_a_bridge(
     livekit_double: LiveKitDouble,
     desk: tuple[TransferDesk, str],
+    recorded: list[tuple[TransferResult, str | None]],
     code: int,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -261,16 +356,39 @@ async def test_refer_refused_falls_back_to_a_bridge(
     side = Side()
     result = await transfer_desk.cold(cold(), side, "Hi, a caller for you.")
     assert result.outcome is TransferOutcome.COMPLETED
-    assert result.mechanism == "refer-refused→bridge"
-    assert methods(livekit_double).index("TransferSIPParticipant") < methods(livekit_double).index(
-        "CreateSIPParticipant"
-    )
+    assert (result.mechanism, result.refer_refused_code) == ("bridge", code)
+    assert methods(livekit_double)[:3] == [
+        "TransferSIPParticipant",
+        "ListSIPOutboundTrunk",
+        "CreateSIPParticipant",
+    ]
     [dial] = livekit_double.sip.dials
-    assert dial.request.sip_trunk_id == trunk_id and dial.request.room_name == ROOM
+    assert (dial.request.sip_trunk_id, dial.request.sip_call_to, dial.request.room_name) == (
+        trunk_id,
+        HUMAN,
+        ROOM,
+    )
     assert side.events == ["hold", "unhold", "say:Hi, a caller for you.", "leave"]
-    refused = [r for r in caplog.records if getattr(r, "transfer_outcome", "") == "refer_refused"]
-    assert refused and refused[0].sip_status_code == code
-    assert "enable call transfer" in refused[0].detail
+    # One transfer, one record: the refusal is part of it, logged as needing attention.
+    assert [r for r, _ in recorded] == [result]
+    [line] = [r for r in caplog.records if getattr(r, "transfer_outcome", "") == "completed"]
+    assert line.levelname == "WARNING" and line.refer_refused_code == code
+    assert "enable call transfer (REFER)" in line.detail
+
+
+async def test_refer_refused_without_a_way_to_bridge(
+    livekit_double: LiveKitDouble, desk: tuple[TransferDesk, str]
+) -> None:
+    transfer_desk, _ = desk
+    uri = "sip:billing@pbx.example"
+    livekit_double.sip.script_transfer(uri, sip_status_code=603, sip_status="Decline")
+    target = TransferTarget(name="billing", sip_uri=uri, kind="cold")  # no outbound trunk
+    side = Side()
+    result = await transfer_desk.cold(target, side, "brief")
+    assert result.outcome is TransferOutcome.REFER_REFUSED and result.sip_status_code == 603
+    assert "outbound_trunk" in result.detail
+    assert livekit_double.sip.dials == [] and side.events == []
+    assert in_room(livekit_double) == {"caller"}
 
 
 async def test_refer_refused_then_human_busy(
@@ -282,6 +400,7 @@ async def test_refer_refused_then_human_busy(
     side = Side()
     result = await transfer_desk.cold(cold(), side, "brief")
     assert result.outcome is TransferOutcome.BUSY and result.sip_status_code == 486
+    assert result.refer_refused_code == 603
     assert side.events == ["hold", "unhold"]
 
 
@@ -293,6 +412,7 @@ async def test_cold_transfer_busy_target_is_not_refused(
     side = Side()
     result = await transfer_desk.cold(cold(), side, "brief")
     assert result.outcome is TransferOutcome.BUSY and result.sip_status_code == 486
+    assert result.refer_refused_code is None
     assert livekit_double.sip.dials == [] and side.events == []
 
 
@@ -307,7 +427,7 @@ async def test_cold_transfer_that_does_not_complete(
     assert result.outcome is TransferOutcome.TRUNK_FAILURE
     assert "STS_TRANSFER_ONGOING" in result.detail
     assert side.events == []
-    assert "caller" in livekit_double.state.participants[ROOM]
+    assert in_room(livekit_double) == {"caller"}
 
 
 @pytest.mark.parametrize("move", [True, False])
@@ -318,8 +438,4 @@ async def test_bridge_works_with_and_without_move_participant(move: bool) -> Non
             result = await transfer_desk.warm(warm(), Side(), "brief")
             assert result.outcome is TransferOutcome.COMPLETED
             assert "MoveParticipant" not in methods(double)
-            assert set(double.state.participants[ROOM]) == {"caller", "transfer-front-desk"}
-
-
-def test_client_is_the_real_one() -> None:
-    assert LiveKitApiCalls.__init__.__annotations__["lk"] in ("api.LiveKitAPI", api.LiveKitAPI)
+            assert set(double.state.participants[ROOM]) == {"caller", HUMAN_ID}

@@ -1,0 +1,80 @@
+"""The worker's side of transfers: the desk for a real call, leaving, and caller keys.
+
+Kept out of `worker.py` so the entrypoint stays a short list of steps and so each piece
+can be built in a test against the LiveKit double and a plain event emitter.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from livekit import api, rtc
+
+from .receptionist import TransferReceptionist, Transfers
+from .telephony.transfer import FirstWords, LiveKitApiCalls, TransferDesk
+
+logger = logging.getLogger("dialtone.worker")
+
+
+class _Session(Protocol):
+    def shutdown(self, *, drain: bool = True) -> None: ...
+
+
+class _Job(Protocol):
+    def shutdown(self, reason: str = ...) -> None: ...
+
+
+class JobLeaveControl:
+    """The agent leaves a call it handed to a human; the call goes on without it.
+
+    Only the agent goes: its session is drained (the brief has already played) and the
+    job ends, which disconnects the agent's participant. The room is *not* deleted (that
+    is how `RoomCallControl.hang_up` ends a call) and the session does not delete it on
+    close (`delete_room_on_close` is off by default), so caller and human keep talking.
+    """
+
+    def __init__(self, job: _Job, session: _Session) -> None:
+        self._job = job
+        self._session = session
+
+    async def leave(self, reason: str) -> None:
+        logger.info("agent leaving the call", extra={"reason": reason})
+        self._session.shutdown(drain=True)
+        self._job.shutdown(reason=reason)
+
+
+def make_transfers(
+    *,
+    lk: api.LiveKitAPI,
+    room: str,
+    caller_identity: str,
+    call_id: str | None,
+    leave: JobLeaveControl,
+    first_words: FirstWords | None = None,
+) -> Transfers:
+    """The transfer desk of one real call, on the job's LiveKit API client."""
+    desk = TransferDesk(
+        LiveKitApiCalls(lk),
+        room=room,
+        caller_identity=caller_identity,
+        call_id=call_id,
+        first_words=first_words,
+    )
+    return Transfers(desk=desk, control=leave)
+
+
+def route_caller_keys(room: rtc.Room, agent: TransferReceptionist, caller_identity: str) -> None:
+    """Feed the caller's DTMF keys (`sip_dtmf_received`) to the agent.
+
+    Keys from anyone else in the room (the human's leg during the brief) are ignored:
+    only the caller chooses where the caller goes.
+    """
+
+    def on_key(event: rtc.SipDTMF) -> None:
+        sender = event.participant
+        if sender is None or sender.identity != caller_identity:
+            return
+        agent.on_caller_key(event.digit)
+
+    room.on("sip_dtmf_received", on_key)

@@ -1,0 +1,138 @@
+"""The worker's transfer wiring: `build_receptionist` as `receptionist_entrypoint` calls it.
+
+A stand-in for the job (its room name and events, its LiveKit API client pointed at the
+double, shutdown and delete_room) and a real AgentSession: if the worker stops building
+the transfer desk, routing the caller's keys or leaving without ending the call, a test
+here fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from livekit import api, rtc
+from livekit.agents import AgentSession
+from livekit.protocol.sip import CreateSIPOutboundTrunkRequest, SIPOutboundTrunkInfo
+
+from agents.personas import Persona, PersonaBook
+from agents.receptionist import Receptionist, TransferReceptionist
+from agents.store.db import make_engine, sqlite_url
+from agents.store.messages import MessageStore
+from agents.telephony.caller import CallerInfo
+from agents.worker import build_receptionist
+from tests.fakes import Reply, ScriptedLLM
+from tests.livekit_double import LiveKitDouble
+
+PERSONAS = Path(__file__).resolve().parents[2] / "personas"
+ROOM = "call-7"
+OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # Monday 10:00 New York
+
+
+class FakeRoom(rtc.EventEmitter[Any]):
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+
+@dataclass
+class FakeJob:
+    """The parts of `JobContext` the receptionist wiring uses."""
+
+    room: FakeRoom
+    api: api.LiveKitAPI
+    shutdowns: list[str] = field(default_factory=list)
+    deleted: int = 0
+
+    def shutdown(self, reason: str = "") -> None:
+        self.shutdowns.append(reason)
+
+    async def delete_room(self) -> None:
+        self.deleted += 1
+
+
+@dataclass
+class Who:
+    identity: str
+
+
+@pytest.fixture
+async def job(livekit_double: LiveKitDouble) -> AsyncIterator[FakeJob]:
+    livekit_double.add_participant(ROOM, "sip_caller", kind="sip", attributes={"sip.callID": "S1"})
+    async with livekit_double.client() as lk:
+        await lk.sip.create_outbound_trunk(
+            CreateSIPOutboundTrunkRequest(
+                trunk=SIPOutboundTrunkInfo(
+                    name="carrier-outbound", address="sip.carrier.example", numbers=["+15550100"]
+                )
+            )
+        )
+        yield FakeJob(FakeRoom(ROOM), lk)
+
+
+def persona() -> Persona:
+    return PersonaBook.load(PERSONAS, "receptionist").pick()
+
+
+def store(tmp_path: Path) -> MessageStore:
+    return MessageStore(make_engine(sqlite_url(tmp_path)))
+
+
+def dtmf(digit: str, identity: str) -> rtc.SipDTMF:
+    return rtc.SipDTMF(code=0, digit=digit, participant=Who(identity))  # type: ignore[arg-type]
+
+
+async def test_persona_with_targets_gets_transfers_on_the_jobs_api(
+    job: FakeJob, livekit_double: LiveKitDouble, tmp_path: Path
+) -> None:
+    caller = CallerInfo(phone_number="+15551230000", call_id="S1")
+    session: AgentSession = AgentSession(llm=ScriptedLLM(lambda _: Reply("Hello.")))
+    agent = build_receptionist(
+        job,  # type: ignore[arg-type]
+        session,
+        persona(),
+        caller,
+        "sip_caller",
+        store(tmp_path),
+    )
+    assert isinstance(agent, TransferReceptionist)
+    desk = agent.transfers.desk
+    assert (desk.room, desk.caller_identity, desk.call_id) == (ROOM, "sip_caller", "S1")
+    desk.clock = lambda: OPEN
+    async with session:
+        await session.start(agent)
+        job.room.emit("sip_dtmf_received", dtmf("0", "transfer-front-desk"))  # not the caller
+        assert agent._key_task is None
+        job.room.emit("sip_dtmf_received", dtmf("0", "sip_caller"))
+        assert agent._key_task is not None
+        await agent._key_task
+        assert agent._leaving is not None
+        await agent._leaving
+    [dial] = livekit_double.sip.dials
+    assert (dial.request.room_name, dial.request.sip_call_to) == (ROOM, "+15550100111")
+    # Only the agent left: the job ended, the room was not deleted, both legs remain.
+    assert job.shutdowns == ["handed the caller to a human"] and job.deleted == 0
+    assert set(livekit_double.state.participants[ROOM]) == {"sip_caller", "transfer-front-desk"}
+    assert "DeleteRoom" not in [c.method for c in livekit_double.calls]
+
+
+async def test_no_transfers_without_targets_or_without_a_sip_caller(
+    job: FakeJob, tmp_path: Path
+) -> None:
+    session: AgentSession = AgentSession()
+    plain = persona().model_copy(update={"transfer_targets": []})
+    for who, chosen in ((persona(), None), (plain, "sip_caller")):
+        agent = build_receptionist(
+            job,  # type: ignore[arg-type]
+            session,
+            who,
+            CallerInfo(),
+            chosen,
+            store(tmp_path),
+        )
+        assert type(agent) is Receptionist
+    assert job.room._events.get("sip_dtmf_received", set()) == set()  # no key routing
