@@ -8,6 +8,7 @@ does, so each test checks what the caller is told, not only what the tool return
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -368,3 +369,29 @@ async def test_unknown_key_does_nothing(
         agent.on_caller_key("7")
         assert agent._key_task is None
     assert livekit_double.sip.dials == []
+
+
+async def test_keys_pressed_on_hold_do_not_start_a_second_transfer(
+    livekit_double: LiveKitDouble, setup: tuple[CallContext, Control, TransferDesk]
+) -> None:
+    call, _, _ = setup
+    livekit_double.sip.script_call(DESK_NUMBER, delay=1.0)  # the front desk rings a second
+    agent = transferring(call)
+    on_hold = asyncio.Event()
+    start_hold = agent.start_hold
+
+    async def noting_hold() -> None:
+        await start_hold()
+        on_hold.set()
+
+    agent.start_hold = noting_hold  # type: ignore[method-assign]
+    async with AgentSession(llm=ScriptedLLM(respond)) as session:
+        await session.start(agent)
+        run = asyncio.ensure_future(session.run(user_input="Can I talk to a person?"))
+        await on_hold.wait()
+        agent.on_caller_key("0")
+        assert agent._key_task is None
+        await run
+        assert agent._leaving is not None
+        await agent._leaving
+    assert len(livekit_double.sip.dials) == 1
