@@ -1,12 +1,14 @@
-"""kill -9 of `dialtone campaigns serve` mid-campaign, then a restart.
+"""kill -9 of `dialtone campaigns serve` mid-campaign, then a restart (SQLite and PostgreSQL).
 
-The API process (with its scheduler and dialer) runs as a real subprocess against a
-SQLite file and the LiveKit double; this test plays the reminder agents: it watches the
-double for dispatches, takes each attempt's dial permit and reports an outcome over
-HTTP. Some CreateDispatch requests are held by the double so that the kill lands while
-they are in flight (they complete at the "server" after the client died). Afterwards
-every contact must be in a terminal state and no contact may have been dispatched or
-dialled twice.
+The API process (with its scheduler, dialer and webhook sender) runs as a real
+subprocess against a SQLite file or a PostgreSQL database and the LiveKit double; this
+test plays the reminder agents: it watches the double for dispatches, takes each
+attempt's dial permit and reports an outcome over HTTP, one of eight kinds chosen by the
+phone's last digit. Some CreateDispatch requests are held by the double so that the kill
+lands while they are in flight (they complete at the "server" after the client died).
+Afterwards every contact must be in the terminal state its outcome implies, no contact
+may have been dispatched or dialled twice, and every outcome's signed webhook must have
+arrived (at least once) although the process died between outcomes and deliveries.
 """
 
 from __future__ import annotations
@@ -27,13 +29,32 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 
+from agents.campaigns.webhooks import verify_signature
 from tests.livekit_double import LiveKitDouble
+
+from .conftest import BACKENDS, backend_url
+from .test_webhooks import Receiver, receiver  # noqa: F401  (fixture)
 
 TOKEN = "crash-test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 N = 40
+WEBHOOK_SECRET = "crash-test-webhook-secret-0123"
+#: outcome by the phone's last digit, and the contact state it must end in (max_attempts 1)
+OUTCOMES = {
+    0: ("completed", "completed"),
+    1: ("busy", "exhausted"),
+    2: ("completed", "completed"),
+    3: ("no_answer", "exhausted"),
+    4: ("voicemail", "exhausted"),
+    5: ("declined", "exhausted"),
+    6: ("invalid_number", "failed"),
+    7: ("opted_out", "dnc"),
+    8: ("failed", "exhausted"),
+    9: ("completed", "completed"),
+}
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -53,13 +74,14 @@ def wait_for(condition: Callable[[], bool], what: str, within: float = 30.0) -> 
 
 @contextmanager
 def api_process(
-    tmp: Path, double: LiveKitDouble, port: int, name: str
+    tmp: Path, double: LiveKitDouble, port: int, name: str, db_url: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         "DIALTONE_API_TOKEN": TOKEN,
+        "DIALTONE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "DIALTONE_DATA_DIR": str(tmp / "data"),
-        "DIALTONE_DATABASE_URL": "",
+        "DIALTONE_DATABASE_URL": db_url,
         "LIVEKIT_URL": double.url,
         "LIVEKIT_API_KEY": double.api_key,
         "LIVEKIT_API_SECRET": double.api_secret,
@@ -130,6 +152,7 @@ class FakeAgents(threading.Thread):
         self.done: set[str] = set()
         self.permits: Counter[str] = Counter()  # phone -> dial permits granted
         self.errors: list[str] = []
+        self.dialled: set[str] = set()  # attempts whose dial permit this agent holds
 
     def run(self) -> None:
         with httpx.Client(base_url=self.base, timeout=2) as http:
@@ -153,23 +176,34 @@ class FakeAgents(threading.Thread):
     def finish(self, http: httpx.Client, dispatch_id: str, meta: dict[str, Any]) -> None:
         auth = {"Authorization": f"Bearer {meta['callback_token']}"}
         attempt = meta["attempt_id"]
-        permit = http.post(f"/v1/attempts/{attempt}/dial", headers=auth)
-        permit.raise_for_status()
-        if permit.json()["allowed"]:
-            self.permits[meta["phone"]] += 1
-            last_digit = int(meta["phone"][-1])
-            outcome = "completed" if last_digit % 2 == 0 else "busy"
+        if attempt not in self.dialled:
+            permit = http.post(f"/v1/attempts/{attempt}/dial", headers=auth)
+            permit.raise_for_status()
+            if permit.json()["allowed"]:
+                self.permits[meta["phone"]] += 1
+                self.dialled.add(attempt)
+        # Like the real agent: once dialled, the outcome is reported until the API takes
+        # it (the kill may land between the permit and the report).
+        if attempt in self.dialled:
+            outcome = OUTCOMES[int(meta["phone"][-1])][0]
             report = http.post(
                 f"/v1/attempts/{attempt}/outcome", json={"outcome": outcome}, headers=auth
             )
             if report.status_code != 200:
                 self.errors.append(f"{attempt}: {report.status_code} {report.text}")
-                return
         self.done.add(dispatch_id)
 
 
-def test_kill_9_mid_campaign_then_restart(tmp_path: Path, livekit_double: LiveKitDouble) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_kill_9_mid_campaign_then_restart(
+    request: pytest.FixtureRequest,
+    backend: str,
+    tmp_path: Path,
+    livekit_double: LiveKitDouble,
+    receiver: Receiver,  # noqa: F811
+) -> None:
     double = livekit_double
+    db_url = backend_url(request, backend, tmp_path)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     now = datetime.now(UTC)
@@ -187,6 +221,7 @@ def test_kill_9_mid_campaign_then_restart(tmp_path: Path, livekit_double: LiveKi
         "window": window,
         "max_concurrent": 6,
         "retry": {"max_attempts": 1},
+        "webhook_url": receiver.url,
         "contacts": [{"phone": f"+1555030{i:04d}", "name": f"P{i}"} for i in range(N)],
     }
     # CreateDispatch calls 9-12 are held 1.5 s by the "server": in flight at the kill.
@@ -194,7 +229,7 @@ def test_kill_9_mid_campaign_then_restart(tmp_path: Path, livekit_double: LiveKi
     agents = FakeAgents(double, base)
     agents.start()
     try:
-        with api_process(tmp_path, double, port, "first") as first:
+        with api_process(tmp_path, double, port, "first", db_url) as first:
             made = httpx.post(f"{base}/v1/campaigns", json=campaign, headers=AUTH, timeout=10)
             assert made.status_code == 201, made.text
             campaign_id = made.json()["id"]
@@ -203,7 +238,7 @@ def test_kill_9_mid_campaign_then_restart(tmp_path: Path, livekit_double: LiveKi
             first.wait(10)
 
         # The crash really left work half done: claimed attempts not yet settled.
-        db = create_engine(f"sqlite:///{tmp_path / 'data' / 'dialtone.db'}")
+        db = create_engine(db_url or f"sqlite:///{tmp_path / 'data' / 'dialtone.db'}")
         with db.connect() as conn:
             unsettled = set(
                 conn.scalars(text("SELECT id FROM campaign_attempts WHERE status = 'dispatching'"))
@@ -220,23 +255,38 @@ def test_kill_9_mid_campaign_then_restart(tmp_path: Path, livekit_double: LiveKi
         assert terminal is not None and terminal < N
 
         lists_before = double.count("ListDispatch")
-        with api_process(tmp_path, double, port, "second"):
+        with api_process(tmp_path, double, port, "second", db_url):
 
             def finished() -> bool:
                 view = httpx.get(f"{base}/v1/campaigns/{campaign_id}", headers=AUTH).json()
                 return bool(view["status"] == "completed")
 
-            wait_for(finished, "every contact to reach a terminal state", within=60)
+            try:
+                wait_for(finished, "every contact to reach a terminal state", within=90)
+            except AssertionError:
+                view = httpx.get(f"{base}/v1/campaigns/{campaign_id}", headers=AUTH).json()
+                raise AssertionError(f"not finished: {view['contacts']} ({tmp_path})") from None
             view = httpx.get(f"{base}/v1/campaigns/{campaign_id}", headers=AUTH).json()
             results = httpx.get(f"{base}/v1/campaigns/{campaign_id}/results.csv", headers=AUTH).text
+
+            def every_webhook() -> bool:
+                kinds = {json.loads(b)["type"] for _, b in receiver.requests}
+                outcomes = {
+                    json.loads(b)["data"]["attempt_id"]
+                    for _, b in receiver.requests
+                    if json.loads(b)["type"] == "call.outcome"
+                }
+                return "campaign.finished" in kinds and len(outcomes) >= N
+
+            wait_for(every_webhook, "every outcome's webhook", within=30)
     finally:
         agents.stop.set()
         agents.join(5)
 
     assert agents.errors == []
     counts = view["contacts"]
-    assert counts["completed"] + counts["exhausted"] == N, counts
-    assert counts["pending"] == counts["in_flight"] == counts["retry_wait"] == 0
+    assert counts["pending"] == counts["in_flight"] == counts["retry_wait"] == 0, counts
+    assert sum(counts[s] for s in ("completed", "exhausted", "failed", "dnc")) == N, counts
     with double.state.lock:
         dispatches = list(double.state.dispatches.values())
     per_room = Counter(d.room for d in dispatches)
@@ -251,5 +301,21 @@ def test_kill_9_mid_campaign_then_restart(tmp_path: Path, livekit_double: LiveKi
     # each contact's final state follows its only outcome
     for line in results.splitlines()[1:]:
         row = line.split(",")
-        phone, state = row[1], row[4]
-        assert state == ("completed" if int(phone[-1]) % 2 == 0 else "exhausted"), line
+        phone, state, outcome = row[1], row[4], row[6]
+        assert (outcome, state) == OUTCOMES[int(phone[-1])], line
+    # every outcome became one signed webhook event (delivered at least once: the same
+    # event id may arrive twice, never two events for one attempt)
+    events: dict[str, dict[str, Any]] = {}
+    for headers, body in receiver.requests:
+        assert verify_signature(WEBHOOK_SECRET, headers["dialtone-signature"], body)
+        event = json.loads(body)
+        events[event["id"]] = event
+    per_attempt = Counter(
+        e["data"]["attempt_id"] for e in events.values() if e["type"] == "call.outcome"
+    )
+    assert len(per_attempt) == N and max(per_attempt.values()) == 1
+    assert {
+        (e["data"]["contact"]["phone"], e["data"]["outcome"])
+        for e in events.values()
+        if e["type"] == "call.outcome"
+    } == {(p, OUTCOMES[int(p[-1])][0]) for p in per_phone}
