@@ -1,0 +1,108 @@
+"""Recording a call that runs in a livekit-agents job: one call for the worker and the
+reminder agent.
+
+`record_job_call` opens the record, listens to the session and the room, and finishes
+the record when the job shuts down (`ctx.add_shutdown_callback`), which livekit-agents
+runs however the call ends: hang-up, room deleted, error. Only a killed process skips
+it, and then the record's lease runs out and the reaper closes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from datetime import timedelta
+
+from livekit.agents import AgentSession, JobContext
+
+from ..config import Settings
+from .metrics import default_metrics
+from .recorder import LEASE, CallRecorder, TurnSource, utc_now
+from .retention import Keep, Retention
+from .store import CallStart, RecordStore
+
+logger = logging.getLogger("dialtone.records")
+
+_stores: dict[str, RecordStore] = {}
+_lock = threading.Lock()
+
+
+def retention_of(settings: Settings) -> Retention:
+    return Retention(Keep(settings.record_numbers), Keep(settings.record_transcripts))
+
+
+def records_store(settings: Settings) -> RecordStore:
+    """This process's record store for the settings' database (migrated once)."""
+    from ..campaigns.migrations import migrate
+    from ..campaigns.store import campaign_engine
+
+    url = settings.resolved_database_url
+    with _lock:
+        store = _stores.get(url)
+        if store is None:
+            engine = campaign_engine(url)
+            migrate(engine)
+            store = RecordStore(engine, retention_of(settings))
+            _stores[url] = store
+        return store
+
+
+def close_expired_records(store: RecordStore) -> int:
+    """Close records whose agent died (lease ran out) and count them; returns how many."""
+    metrics = default_metrics()
+    closed = store.close_expired(utc_now())
+    for record in closed:
+        metrics.call_closed(record)
+        logger.warning(
+            "closed a call record whose agent stopped renewing it",
+            extra={"record_id": record.id, "room": record.room, "outcome": record.outcome},
+        )
+    return len(closed)
+
+
+async def record_job_call(
+    ctx: JobContext,
+    session: AgentSession,
+    start: CallStart,
+    *,
+    settings: Settings,
+    participant_identity: str | None = None,
+    turns: TurnSource | None = None,
+    lease: timedelta | None = None,
+) -> CallRecorder:
+    """Start recording this job's call; the record is finished at job shutdown.
+
+    Inbound: call `recorder.answered()` once the agent has picked up. Outbound: wrap the
+    dial in `recorder.dial(...)`. The database being down never stops the call.
+    """
+    store: RecordStore | None
+    try:
+        store = await asyncio.to_thread(records_store, settings)
+    except Exception:
+        logger.exception("the call record store is unavailable; recording metrics only")
+        store = None
+    recorder = CallRecorder(
+        store,
+        start,
+        metrics=default_metrics(),
+        lease=lease or LEASE,
+    )
+    await recorder.start()
+    recorder.attach(session, turns)
+    if participant_identity is not None:
+        recorder.attach_room(ctx.room, participant_identity)
+
+    async def _finish(reason: str) -> None:
+        await recorder.finish(reason)
+
+    ctx.add_shutdown_callback(_finish)
+    if store is not None:
+        reaper = asyncio.create_task(asyncio.to_thread(close_expired_records, store))
+        reaper.add_done_callback(_log_reaper_failure)
+    return recorder
+
+
+def _log_reaper_failure(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("closing expired call records failed", exc_info=task.exception())

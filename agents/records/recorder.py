@@ -1,0 +1,527 @@
+"""`CallRecorder`: what the agent learns during one call, written as one call record.
+
+The recorder is told about the call by the code that handles it (the worker for inbound
+calls, the reminder agent for outbound ones, the simulator) and listens to the
+`AgentSession` for the transcript, tools, turns and how the session closed. It writes
+twice: a partial record with a lease at `start()` (renewed every `renew_every` seconds
+while the call runs, so a dead worker's record is closed by the lease), and the whole
+record once at `finish()`, which also counts the call in the metrics.
+
+A recorder must never change what happens to the caller: every database or metrics
+failure is logged and swallowed, and the database writes run in a thread so the audio
+loop is never blocked.
+
+Outbound calls (the reminder agent), in one call each::
+
+    recorder = await record_job_call(ctx, session, CallStart(Direction.OUTBOUND, ...))
+    info = await recorder.dial(lk.sip.create_sip_participant(request))  # answer or raise
+    recorder.set_outcome(CallOutcome.VOICEMAIL)                          # if it was one
+
+`dial` notes the dial time, the answer (or the SIP status and outcome of the failure,
+then re-raises), and `record_job_call` (agents/records/job.py) finishes the record when
+the job shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from livekit.agents import AgentSession
+from livekit.agents.llm import ChatMessage
+from livekit.agents.voice.events import (
+    AgentStateChangedEvent,
+    CloseEvent,
+    CloseReason,
+    ConversationItemAddedEvent,
+    FunctionToolsExecutedEvent,
+)
+from livekit.api.twirp_client import SipCallError, TwirpError
+
+from ..telephony.outcomes import TransferOutcome, TransferResult, add_transfer_listener
+from ..turn_metrics import TurnMetrics
+from .metrics import CallMetrics, seconds_between
+from .models import (
+    CallOutcome,
+    CallRecord,
+    Direction,
+    HangupBy,
+    LatencySummary,
+    RecordStatus,
+    TranscriptLine,
+)
+from .store import CallEnd, CallStart, RecordStore
+
+logger = logging.getLogger("dialtone.records")
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+LEASE = timedelta(seconds=60)
+RENEW_EVERY = 20.0
+
+_BUSY = frozenset({486, 600})
+_NO_ANSWER = frozenset({408, 480, 487})
+_INVALID = frozenset({404, 410, 484, 604})
+_DECLINED = frozenset({603, 607, 608})
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def outcome_for_sip_status(code: int | None) -> CallOutcome:
+    """A failed dial's final SIP status as a call outcome (issue 4's table).
+
+    Busy 486/600; no answer 408/480/487; invalid number 404/410/484/604; declined
+    603/607/608; anything else (401/403/407 auth, 488 codec, 5xx carrier, no status) is
+    a failure on our side of the call.
+    """
+    if code in _BUSY:
+        return CallOutcome.BUSY
+    if code in _NO_ANSWER:
+        return CallOutcome.NO_ANSWER
+    if code in _INVALID:
+        return CallOutcome.INVALID_NUMBER
+    if code in _DECLINED:
+        return CallOutcome.DECLINED
+    return CallOutcome.FAILED
+
+
+def outcome_for_dial_error(exc: BaseException) -> tuple[CallOutcome, int | None, str]:
+    """(outcome, SIP status code, reason) of an exception from `CreateSIPParticipant`.
+
+    A ringing timeout reaches the client as a Twirp `canceled`/`deadline_exceeded`
+    error with no SIP status (LIVEKIT_API.md §5): no answer. So is our own timeout.
+    """
+    if isinstance(exc, SipCallError) and exc.sip_status_code is not None:
+        code = exc.sip_status_code
+        return outcome_for_sip_status(code), code, exc.sip_status or ""
+    if isinstance(exc, TwirpError) and exc.code in ("canceled", "deadline_exceeded"):
+        return CallOutcome.NO_ANSWER, None, exc.message
+    if isinstance(exc, TimeoutError):
+        return CallOutcome.NO_ANSWER, None, "timed out waiting for an answer"
+    return CallOutcome.FAILED, None, str(exc) or type(exc).__name__
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _summary(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    ms = [v * 1000 for v in values]
+    return round(statistics.median(ms), 1), round(_pct(ms, 0.95), 1)
+
+
+def summarize_turns(turns: list[TurnMetrics]) -> LatencySummary:
+    """Median and p95 of each per-turn figure, in milliseconds."""
+    response = [t.e2e_latency for t in turns if t.e2e_latency is not None]
+    ttft = [t.llm_ttft for t in turns if t.llm_ttft is not None]
+    ttfb = [t.tts_ttfb for t in turns if t.tts_ttfb is not None]
+    rm, rp = _summary(response)
+    lm, lp = _summary(ttft)
+    tm, tp = _summary(ttfb)
+    return LatencySummary(
+        turns=len(turns),
+        response_median_ms=rm,
+        response_p95_ms=rp,
+        llm_ttft_median_ms=lm,
+        llm_ttft_p95_ms=lp,
+        tts_ttfb_median_ms=tm,
+        tts_ttfb_p95_ms=tp,
+    )
+
+
+class TurnSource(Protocol):
+    """Anything with the call's `turns` so far (agents.turn_metrics.TurnMetricsRecorder)."""
+
+    turns: list[TurnMetrics]
+
+
+@dataclass
+class _Ending:
+    by: HangupBy
+    reason: str
+    agent_state: str
+
+
+class CallRecorder:
+    """One call's record; see the module docstring."""
+
+    def __init__(
+        self,
+        store: RecordStore | None,
+        start: CallStart,
+        *,
+        metrics: CallMetrics | None = None,
+        clock: Clock = utc_now,
+        lease: timedelta = LEASE,
+        renew_every: float = RENEW_EVERY,
+    ) -> None:
+        self.store = store
+        self.call = start
+        self.metrics = metrics
+        self.clock = clock
+        self.lease = lease
+        self.renew_every = renew_every
+        self.record_id: str | None = None
+        self.record: CallRecord | None = None
+        self.started_at: datetime | None = None
+        self._t0 = time.monotonic()
+        self._sip_call_id = start.sip_call_id
+        self._dial_at: datetime | None = None
+        self._ringing_at: datetime | None = None
+        self._answered_at: datetime | None = None
+        self._outcome: CallOutcome | None = None
+        self._detail: str | None = None
+        self._sip_code: int | None = None
+        self._sip_status: str | None = None
+        self._transfer: TransferResult | None = None
+        self._error: str | None = None
+        self._ending: _Ending | None = None
+        self._agent_state = "initializing"
+        self._tools: list[str] = []
+        self._transcript: list[TranscriptLine] = []
+        self._interruptions = 0
+        self._turns: TurnSource | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._remove_listener: Callable[[], None] | None = None
+        self._finished = False
+        self._pending: list[asyncio.Future[None]] = []
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Write the partial record (with its lease) and start renewing the lease."""
+        self.started_at = self.clock()
+        self._t0 = time.monotonic()
+        self._remove_listener = add_transfer_listener(self._on_transfer)
+        if self.metrics is not None:
+            self.metrics.in_progress.labels(self.call.direction.value).inc()
+        if self.store is None:
+            return
+        try:
+            self.record_id = await asyncio.to_thread(
+                self.store.open, self.call, self.started_at, self.lease
+            )
+        except Exception:
+            logger.exception("could not write the partial call record; the call goes on")
+            self._count_write("error")
+            return
+        self._heartbeat = asyncio.create_task(self._renew(), name="call-record-lease")
+
+    async def _renew(self) -> None:
+        assert self.store is not None and self.record_id is not None
+        while True:
+            await asyncio.sleep(self.renew_every)
+            try:
+                await asyncio.to_thread(self.store.renew, self.record_id, self.clock(), self.lease)
+            except Exception:
+                logger.exception("could not renew the call record's lease")
+
+    async def finish(self, reason: str | None = None) -> CallRecord | None:
+        """Write the whole record once and count the call; later calls do nothing.
+
+        `reason` (a livekit-agents shutdown reason, or the caller's) only fills in the
+        disconnect reason when nothing more precise was noted.
+        """
+        if self._finished:
+            return self.record
+        self._finished = True
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+        if self._remove_listener is not None:
+            self._remove_listener()
+        await self.settled()
+        end, drop_reason = self._decide(reason)
+        started = self.started_at or end.ended_at
+        self.record = self._as_record(end, started)
+        if self.store is not None:
+            try:
+                if self.record_id is not None:
+                    await asyncio.to_thread(self.store.close, self.record_id, end)
+                else:
+                    self.record_id = await asyncio.to_thread(
+                        self.store.insert_closed, self.call, end, started
+                    )
+                self.record.id = self.record_id
+                self._count_write("ok")
+            except Exception:
+                logger.exception("could not write the call record")
+                self._count_write("error")
+        if self.metrics is not None:
+            try:
+                self._count(end, drop_reason)
+            except Exception:
+                logger.exception("could not count the call in the metrics")
+        logger.info(
+            "call record closed",
+            extra={
+                "record_id": self.record_id,
+                "call_id": self._sip_call_id,
+                "outcome": end.outcome.value,
+                "hangup_by": end.hangup_by.value,
+            },
+        )
+        return self.record
+
+    # --- what the call's code tells the recorder --------------------------------------
+
+    def set_sip_call_id(self, sip_call_id: str | None) -> None:
+        if sip_call_id:
+            self._sip_call_id = sip_call_id
+
+    def dialing(self) -> None:
+        self._dial_at = self._dial_at or self.clock()
+
+    def ringing(self) -> None:
+        self._ringing_at = self._ringing_at or self.clock()
+
+    def answered(self) -> None:
+        """The far end answered (outbound) or the agent picked up (inbound).
+
+        Also written to the open record at once (in the background), so that if this
+        worker dies the lease closing still counts an answered call.
+        """
+        if self._answered_at is not None:
+            return
+        self._answered_at = self.clock()
+        if self.store is not None and self.record_id is not None:
+            self._pending.append(
+                asyncio.ensure_future(
+                    asyncio.to_thread(self.store.mark_answered, self.record_id, self._answered_at)
+                )
+            )
+
+    async def settled(self) -> None:
+        """Wait for the background writes made so far (`answered`)."""
+        pending, self._pending = self._pending, []
+        for write in pending:
+            try:
+                await write
+            except Exception:
+                logger.exception("could not note the answer on the call record")
+
+    def dial_failed(self, exc: BaseException) -> CallOutcome:
+        """A dial raised: note the SIP status and the outcome it means."""
+        outcome, code, status = outcome_for_dial_error(exc)
+        self._outcome = outcome
+        self._sip_code = code
+        self._sip_status = status or None
+        self.hung_up(HangupBy.CALLER if code is not None else HangupBy.SYSTEM, status or outcome)
+        return outcome
+
+    async def dial(self, call: Awaitable[T]) -> T:
+        """Await a `CreateSIPParticipant(wait_until_answered=True)`; record its result."""
+        self.dialing()
+        try:
+            result = await call
+        except Exception as exc:
+            self.dial_failed(exc)
+            raise
+        self.answered()
+        self.set_sip_call_id(getattr(result, "sip_call_id", None))
+        return result
+
+    def set_outcome(self, outcome: CallOutcome, detail: str | None = None) -> None:
+        """Decide the outcome explicitly (voicemail, or a reminder agent's own result)."""
+        self._outcome = outcome
+        if detail is not None:
+            self._detail = detail
+
+    def hung_up(self, by: HangupBy, reason: str) -> None:
+        """Who ended the call and why; the first report wins."""
+        if self._ending is None:
+            self._ending = _Ending(by, reason, self._agent_state)
+
+    def error(self, reason: str) -> None:
+        self._error = self._error or reason
+
+    # --- listening to the session -----------------------------------------------------
+
+    def attach(self, session: AgentSession, turns: TurnSource | None = None) -> None:
+        """Listen to `session`; `turns` is the call's TurnMetricsRecorder, if any."""
+        self._turns = turns
+        session.on("conversation_item_added", self._on_item)
+        session.on("function_tools_executed", self._on_tools)
+        session.on("agent_state_changed", self._on_state)
+        session.on("close", self._on_close)
+
+    def attach_room(self, room: Any, identity: str) -> None:
+        """Note when and why the SIP participant `identity` leaves a `livekit.rtc.Room`."""
+
+        def _left(participant: Any) -> None:
+            if participant.identity != identity:
+                return
+            from livekit.rtc import DisconnectReason
+
+            code = participant.disconnect_reason
+            name = DisconnectReason.Name(code) if code is not None else "UNKNOWN_REASON"
+            remote = name in ("CLIENT_INITIATED", "USER_REJECTED", "USER_UNAVAILABLE")
+            self.hung_up(
+                HangupBy.CALLER if remote else HangupBy.SYSTEM,
+                f"participant left: {name.lower()}",
+            )
+            if name in ("SIP_TRUNK_FAILURE", "MEDIA_FAILURE", "CONNECTION_TIMEOUT"):
+                self.error(name.lower())
+
+        room.on("participant_disconnected", _left)
+
+    def _elapsed(self) -> float:
+        return round(time.monotonic() - self._t0, 3)
+
+    def _on_item(self, event: ConversationItemAddedEvent) -> None:
+        item = event.item
+        if not isinstance(item, ChatMessage) or item.role not in ("user", "assistant"):
+            return
+        if item.role == "assistant" and item.interrupted:
+            self._interruptions += 1
+        text = item.text_content
+        if text:
+            self._transcript.append(
+                TranscriptLine(
+                    at=self._elapsed(),
+                    speaker="caller" if item.role == "user" else "agent",
+                    text=text,
+                    interrupted=bool(item.role == "assistant" and item.interrupted),
+                )
+            )
+
+    def _on_tools(self, event: FunctionToolsExecutedEvent) -> None:
+        self._tools.extend(call.name for call in event.function_calls)
+
+    def _on_state(self, event: AgentStateChangedEvent) -> None:
+        self._agent_state = event.new_state
+
+    def _on_close(self, event: CloseEvent) -> None:
+        if event.reason is CloseReason.ERROR or event.error is not None:
+            self.error(f"session error: {event.error}" if event.error else "session error")
+        by = {
+            CloseReason.PARTICIPANT_DISCONNECTED: HangupBy.CALLER,
+            CloseReason.USER_INITIATED: HangupBy.AGENT,
+            CloseReason.TASK_COMPLETED: HangupBy.AGENT,
+        }.get(event.reason, HangupBy.SYSTEM)
+        self.hung_up(by, f"session closed: {event.reason.value}")
+
+    def _on_transfer(self, result: TransferResult, call_id: str | None) -> None:
+        if call_id is not None and call_id == self._sip_call_id:
+            self._transfer = result
+
+    # --- deciding ---------------------------------------------------------------------
+
+    def _decide(self, reason: str | None) -> tuple[CallEnd, str | None]:
+        now = self.clock()
+        ending = self._ending or _Ending(
+            HangupBy.SYSTEM if reason else HangupBy.UNKNOWN, reason or "", self._agent_state
+        )
+        transfer = self._transfer
+        if self._outcome is not None:
+            outcome = self._outcome
+        elif transfer is not None and transfer.outcome is TransferOutcome.COMPLETED:
+            outcome = CallOutcome.TRANSFERRED
+        elif self._answered_at is None:
+            if self.call.direction is Direction.INBOUND and self._error is None:
+                outcome = CallOutcome.ABANDONED
+            else:
+                outcome = CallOutcome.FAILED
+        else:
+            outcome = CallOutcome.COMPLETED
+        drop_reason: str | None = None
+        if self._answered_at is not None and outcome is not CallOutcome.TRANSFERRED:
+            if self._error is not None:
+                drop_reason = "error"
+            elif ending.by is not HangupBy.AGENT and ending.agent_state in ("speaking", "thinking"):
+                drop_reason = "agent_turn"
+        turns = self._turns.turns if self._turns is not None else []
+        detail = self._detail
+        if self._error is not None:
+            detail = f"{detail}; {self._error}" if detail else self._error
+        return (
+            CallEnd(
+                outcome=outcome,
+                ended_at=now,
+                hangup_by=ending.by,
+                disconnect_reason=ending.reason or None,
+                sip_call_id=self._sip_call_id,
+                ringing_at=self._ringing_at,
+                answered_at=self._answered_at,
+                sip_status_code=self._sip_code,
+                sip_status=self._sip_status,
+                transfer_outcome=None if transfer is None else transfer.outcome.value,
+                dropped=drop_reason is not None,
+                tools=list(self._tools),
+                latency=summarize_turns(turns),
+                interruptions=self._interruptions,
+                transcript=list(self._transcript),
+                detail=detail,
+            ),
+            drop_reason,
+        )
+
+    def _as_record(self, end: CallEnd, started: datetime) -> CallRecord:
+        return CallRecord(
+            id=self.record_id or "",
+            status=RecordStatus.ENDED,
+            direction=self.call.direction,
+            sip_call_id=end.sip_call_id,
+            room=self.call.room,
+            caller_number=self.call.caller_number,
+            called_number=self.call.called_number,
+            trunk=self.call.trunk,
+            persona=self.call.persona,
+            campaign_id=self.call.campaign_id,
+            attempt_id=self.call.attempt_id,
+            started_at=started,
+            ringing_at=end.ringing_at,
+            answered_at=end.answered_at,
+            ended_at=end.ended_at,
+            outcome=end.outcome,
+            hangup_by=end.hangup_by,
+            disconnect_reason=end.disconnect_reason,
+            sip_status_code=end.sip_status_code,
+            sip_status=end.sip_status,
+            transfer_outcome=end.transfer_outcome,
+            dropped=end.dropped,
+            tools=end.tools,
+            latency=end.latency,
+            interruptions=end.interruptions,
+            closed_by="worker",
+            detail=end.detail,
+            transcript=end.transcript,
+        )
+
+    def _count(self, end: CallEnd, drop_reason: str | None) -> None:
+        assert self.metrics is not None and self.record is not None
+        m = self.metrics
+        d = self.call.direction.value
+        m.in_progress.labels(d).dec()
+        m.call_closed(self.record, drop_reason)
+        if self.call.direction is Direction.OUTBOUND and self._dial_at is not None:
+            ringing = seconds_between(self._dial_at, self._ringing_at)
+            if ringing is not None:
+                m.post_dial_delay.labels("ringing").observe(ringing)
+            answer = seconds_between(self._dial_at, self._answered_at)
+            if answer is not None:
+                m.post_dial_delay.labels("answer").observe(answer)
+        for turn in self._turns.turns if self._turns is not None else []:
+            if turn.e2e_latency is not None:
+                m.turn_response.labels(d).observe(turn.e2e_latency)
+            if turn.llm_ttft is not None:
+                m.llm_ttft.labels(d).observe(turn.llm_ttft)
+            if turn.tts_ttfb is not None:
+                m.tts_ttfb.labels(d).observe(turn.tts_ttfb)
+
+    def _count_write(self, result: str) -> None:
+        if self.metrics is not None:
+            self.metrics.record_writes.labels(result).inc()

@@ -1,0 +1,76 @@
+"""Record-store fixtures on SQLite and PostgreSQL, a settable clock, a private registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Engine
+
+from agents.campaigns.migrations import migrate
+from agents.campaigns.store import campaign_engine
+from agents.records.metrics import CallMetrics, watch_transfers
+from agents.records.retention import Retention
+from agents.records.store import RecordStore
+from agents.store.db import sqlite_url
+
+T0 = datetime(2026, 6, 10, 15, 0, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        return sqlite_url(tmp_path / "data")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = campaign_engine(db_url)
+    migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def store(engine: Engine) -> RecordStore:
+    return RecordStore(engine, Retention())
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+def metrics(registry: CollectorRegistry) -> Iterator[CallMetrics]:
+    m = CallMetrics(registry)
+    remove = watch_transfers(m)
+    yield m
+    remove()
