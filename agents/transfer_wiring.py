@@ -11,7 +11,9 @@ from typing import Protocol
 
 from livekit import api, rtc
 
+from .pipeline import Pipeline
 from .receptionist import TransferReceptionist, Transfers
+from .telephony.listen import human_first_words
 from .telephony.transfer import FirstWords, LiveKitApiCalls, TransferDesk
 
 logger = logging.getLogger("dialtone.worker")
@@ -62,6 +64,15 @@ def make_transfers(
         first_words=first_words,
     )
     return Transfers(desk=desk, control=leave)
+
+
+def human_listener(room: rtc.Room, pipeline: Pipeline) -> FirstWords:
+    """The desk's `first_words` for a real call: the call's STT on the human's track."""
+
+    async def first_words(identity: str) -> str | None:
+        return await human_first_words(room, identity, pipeline.stt, pipeline.vad)
+
+    return first_words
 
 
 def route_caller_keys(room: rtc.Room, agent: TransferReceptionist, caller_identity: str) -> None:

@@ -26,7 +26,8 @@ from .receptionist import CallContext, Receptionist, TransferReceptionist, make_
 from .store.db import make_engine, sqlite_url
 from .store.messages import MessageStore
 from .telephony.caller import CallerInfo
-from .transfer_wiring import JobLeaveControl, make_transfers, route_caller_keys
+from .telephony.transfer import FirstWords
+from .transfer_wiring import JobLeaveControl, human_listener, make_transfers, route_caller_keys
 from .turn_metrics import TurnMetricsRecorder
 
 logger = logging.getLogger("dialtone.worker")
@@ -85,7 +86,9 @@ async def receptionist_entrypoint(ctx: JobContext) -> None:
     session: AgentSession = AgentSession(**pipeline.session_kwargs())
     TurnMetricsRecorder(session, call_id=caller.call_id)
     store = MessageStore(make_engine(sqlite_url(settings.data_dir)))
-    agent = build_receptionist(ctx, session, persona, caller, caller_identity, store)
+    agent = build_receptionist(
+        ctx, session, persona, caller, caller_identity, store, human_listener(ctx.room, pipeline)
+    )
     await session.start(agent=agent, room=ctx.room)
 
 
@@ -96,11 +99,13 @@ def build_receptionist(
     caller: CallerInfo,
     caller_identity: str | None,
     store: MessageStore,
+    first_words: FirstWords | None = None,
 ) -> Receptionist:
     """The agent for one call, with transfers when the persona has targets and a caller.
 
-    Transfers use the job's LiveKit API client; after a handover only the agent leaves
-    (`JobLeaveControl`), and the caller's DTMF keys reach the agent.
+    Transfers use the job's LiveKit API client; `first_words` listens to the human's leg
+    for a voicemail greeting; after a handover only the agent leaves (`JobLeaveControl`);
+    the caller's DTMF keys reach the agent.
     """
     transfers = None
     if persona.transfer_targets and caller_identity is not None:
@@ -110,6 +115,7 @@ def build_receptionist(
             caller_identity=caller_identity,
             call_id=caller.call_id,
             leave=JobLeaveControl(ctx, session),
+            first_words=first_words,
         )
     call = CallContext(
         persona=persona,

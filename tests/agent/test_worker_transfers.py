@@ -91,6 +91,12 @@ async def test_persona_with_targets_gets_transfers_on_the_jobs_api(
 ) -> None:
     caller = CallerInfo(phone_number="+15551230000", call_id="S1")
     session: AgentSession = AgentSession(llm=ScriptedLLM(lambda _: Reply("Hello.")))
+    listened: list[str] = []
+
+    async def first_words(identity: str) -> str:
+        listened.append(identity)
+        return "Front desk, Maria speaking."
+
     agent = build_receptionist(
         job,  # type: ignore[arg-type]
         session,
@@ -98,6 +104,7 @@ async def test_persona_with_targets_gets_transfers_on_the_jobs_api(
         caller,
         "sip_caller",
         store(tmp_path),
+        first_words,
     )
     assert isinstance(agent, TransferReceptionist)
     desk = agent.transfers.desk
@@ -114,6 +121,7 @@ async def test_persona_with_targets_gets_transfers_on_the_jobs_api(
         await agent._leaving
     [dial] = livekit_double.sip.dials
     assert (dial.request.room_name, dial.request.sip_call_to) == (ROOM, "+15550100111")
+    assert listened == ["transfer-front-desk"]  # the human's leg was checked for voicemail
     # Only the agent left: the job ended, the room was not deleted, both legs remain.
     assert job.shutdowns == ["handed the caller to a human"] and job.deleted == 0
     assert set(livekit_double.state.participants[ROOM]) == {"sip_caller", "transfer-front-desk"}
