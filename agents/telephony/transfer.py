@@ -284,9 +284,26 @@ class TransferDesk:
         self, target: TransferTarget, kind: TransferKind, attempt: Awaitable[TransferResult]
     ) -> TransferResult:
         """Run an attempt; an unforeseen error (a dropped HTTP connection to LiveKit, say)
-        still ends in a recorded trunk failure, with the caller kept, not in a crash."""
+        still ends in a recorded trunk failure, with the caller kept, not in a crash.
+
+        Cancellation (the caller hung up and the session closed under the tool) is
+        recorded as `caller_left`, the human's leg is released if it was dialed, and the
+        cancellation goes on.
+        """
         try:
             return await attempt
+        except asyncio.CancelledError:
+            await asyncio.shield(self._release(human_identity(target)))
+            self._finish(
+                TransferResult(
+                    TransferOutcome.CALLER_LEFT,
+                    target.name,
+                    kind,
+                    "none",
+                    detail="transfer cancelled: the call's session closed",
+                )
+            )
+            raise
         except Exception as exc:
             logger.exception("transfer failed unexpectedly", extra={"call_id": self.call_id})
             return TransferResult(

@@ -7,6 +7,7 @@ and the one typed result each transfer records.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
@@ -439,3 +440,29 @@ async def test_bridge_works_with_and_without_move_participant(move: bool) -> Non
             assert result.outcome is TransferOutcome.COMPLETED
             assert "MoveParticipant" not in methods(double)
             assert set(double.state.participants[ROOM]) == {"caller", HUMAN_ID}
+
+
+async def test_a_transfer_cancelled_by_the_call_ending_is_recorded_and_released(
+    livekit_double: LiveKitDouble,
+    desk: tuple[TransferDesk, str],
+    recorded: list[tuple[TransferResult, str | None]],
+) -> None:
+    transfer_desk, _ = desk
+    on_hold = asyncio.Event()
+
+    class HoldSide(Side):
+        async def start_hold(self) -> None:
+            await super().start_hold()
+            on_hold.set()
+
+    livekit_double.sip.script_call(HUMAN, delay=5.0)  # still ringing when the call ends
+    side = HoldSide()
+    attempt = asyncio.ensure_future(transfer_desk.warm(warm(), side, "brief"))
+    await on_hold.wait()
+    attempt.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await attempt
+    assert [r.outcome for r, _ in recorded] == [TransferOutcome.CALLER_LEFT]
+    [removal] = livekit_double.calls_to("RemoveParticipant")
+    assert removal.request == RoomParticipantIdentity(room=ROOM, identity=HUMAN_ID)
+    assert side.events == ["hold", "unhold"]
