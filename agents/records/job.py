@@ -13,6 +13,7 @@ import asyncio
 import logging
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 from livekit.agents import AgentSession, JobContext
 
@@ -26,6 +27,11 @@ logger = logging.getLogger("dialtone.records")
 
 _stores: dict[str, RecordStore] = {}
 _lock = threading.Lock()
+
+
+def worker_metrics_dir(settings: Settings) -> Path:
+    """Where job processes write their metrics (`DIALTONE_METRICS_DIR`)."""
+    return settings.metrics_dir or settings.data_dir / "prometheus"
 
 
 def retention_of(settings: Settings) -> Retention:

@@ -14,13 +14,17 @@ fixed sets: never a number, room or campaign id.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, func, select
 
 from ..telephony.outcomes import TransferResult, add_transfer_listener
-from .models import CallOutcome, CallRecord, Direction
+from .models import CallOutcome, CallRecord, Direction, RecordStatus
 
 #: Seconds; post-dial delay is usually 2-8 s, a ringing timeout 30-60 s.
 PDD_BUCKETS = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0, 30.0, 45.0, 60.0)
@@ -176,3 +180,39 @@ def seconds_between(a: datetime | None, b: datetime | None) -> float | None:
     if a is None or b is None:
         return None
     return max(0.0, (b - a).total_seconds())
+
+
+class OpenRecordsCollector(Collector):
+    """`dialtone_call_records_open{direction}`: calls in progress according to the store.
+
+    State read at scrape time (the API's `/metrics`), so it is right after any crash once
+    the dead agent's lease has run out, where the worker's `dialtone_calls_in_progress`
+    gauge can keep a killed job process's +1 until the worker restarts. Same value on
+    every API replica: aggregate with `max`.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        from .store import call_records
+
+        family = GaugeMetricFamily(
+            "dialtone_call_records_open",
+            "Call records still open (calls in progress, by the database)",
+            labels=["direction"],
+        )
+        with self.engine.connect() as conn:
+            counts: dict[str, int] = dict(
+                conn.execute(
+                    select(call_records.c.direction, func.count())
+                    .where(call_records.c.status == RecordStatus.IN_PROGRESS.value)
+                    .group_by(call_records.c.direction)
+                ).all()
+            )
+        for d in Direction:
+            family.add_metric([d.value], int(counts.get(d.value, 0)))
+        yield family
