@@ -122,8 +122,11 @@ class TransferReceptionist(Receptionist):
     The tools only exist on this class, so a persona without targets never offers them.
     It is the `CallSide` of a transfer: hold audio goes through the session's own audio
     output (the same channel the caller hears the agent on), so it is recorded and tested
-    like speech, and the caller's audio input is paused meanwhile (as livekit-agents'
-    WarmTransferTask does) so nothing said on hold starts a new agent turn. The brief is
+    like speech. Nothing the caller says on hold starts an agent turn: hold audio is
+    uninterruptible, so livekit-agents drops the caller's audio while it plays (its
+    `discard_audio_if_uninterruptible` default, measured by the "caller talks on hold"
+    simulated call), and the caller's audio input is also paused, as WarmTransferTask
+    does, in case a deployment turns that default off. The brief is
     spoken once the human is in the room, then the agent leaves. One transfer runs at a
     time, whether the model or a key press started it.
     """

@@ -105,3 +105,13 @@ async def test_caller_hears_hold_then_is_taken_back_when_busy(
     assert [d.sip_status_code for d in livekit_double.sip.dials] == [486]
     assert report.max_agent_gap_s is not None and report.max_agent_gap_s <= 1.0
     assert report.duration_s > RING_S
+
+
+async def test_caller_talking_on_hold_starts_no_agent_turn(
+    settings: Settings, tmp_path: Path, livekit_double: LiveKitDouble
+) -> None:
+    livekit_double.sip.script_call(DESK, delay=RING_S)
+    report = await run("transfer_caller_talks_on_hold", settings, tmp_path, livekit_double)
+    assert report.passed, report.failures
+    assert report.caller_turns_heard == 1
+    assert [t["outcome"] for t in report.transfers] == ["completed"]
