@@ -251,6 +251,8 @@ class TransferReceptionist(Receptionist):
     ) -> str | None:
         if self._transferring:
             return "A transfer is already in progress; wait for it to finish."
+        if self._leaving is not None:
+            return None  # the caller is with a human now
         if extension and not _EXTENSION.fullmatch(extension):
             return "The extension must be digits only; ask the caller again."
         chosen = self._target(name, cold_only=cold_only)
@@ -293,10 +295,11 @@ class TransferReceptionist(Receptionist):
         """A DTMF key from the caller (the worker wires `sip_dtmf_received` here).
 
         0 reaches the first target, a target's `extension` reaches that target. Keys
-        pressed while a transfer runs (on hold) are ignored.
+        pressed while a transfer runs (on hold) or after the handover are ignored.
         """
-        if self._transferring or (self._key_task is not None and not self._key_task.done()):
-            return
+        busy = self._key_task is not None and not self._key_task.done()
+        if self._transferring or busy or self._leaving is not None:
+            return  # on hold, or already handed over to a human
         chosen = self._keys.press(key)
         if chosen is None:
             return

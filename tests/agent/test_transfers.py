@@ -156,6 +156,8 @@ async def test_caller_asks_for_a_person_and_is_connected(
         result.expect.no_more_events()  # the human has the caller: the agent says no more
         assert agent._leaving is not None
         await agent._leaving
+        agent.on_caller_key("0")  # the caller is with the human now: keys do nothing
+        assert agent._key_task is None
     [dial] = livekit_double.sip.dials
     assert dial.request.sip_call_to == DESK_NUMBER and dial.request.room_name == ROOM
     assert dial.request.dtmf == ""
