@@ -37,12 +37,12 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _run_worker(command: str, extra: list[str]) -> None:
+def _run_worker(command: str, extra: list[str], agent: str = "receptionist") -> None:
     try:
         settings = load_settings()
         from .worker import build_server
 
-        server = build_server(settings)
+        server = build_server(settings, agent)
     except ConfigError as exc:
         _fail(str(exc))
         return
@@ -65,6 +65,24 @@ _worker_command("dev", "Run the worker against LIVEKIT_URL with auto-reload.")
 _worker_command("start", "Run the worker in production mode.")
 _worker_command("connect", "Connect the worker to one existing room.")
 _worker_command("download-files", "Fetch the plugins' model files ahead of time.")
+
+reminder_app = typer.Typer(
+    help="The outbound reminder worker (agent `reminder`, dispatched by campaigns).",
+    no_args_is_help=True,
+)
+app.add_typer(reminder_app, name="reminder")
+
+
+def _reminder_command(name: str, doc: str) -> None:
+    def command(ctx: typer.Context) -> None:
+        _run_worker(name, list(ctx.args), agent="reminder")
+
+    command.__doc__ = doc
+    reminder_app.command(name, context_settings=_PASSTHROUGH)(command)
+
+
+_reminder_command("dev", "Run the reminder worker against LIVEKIT_URL with auto-reload.")
+_reminder_command("start", "Run the reminder worker in production mode.")
 
 
 @app.command()

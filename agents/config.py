@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     api_token: SecretStr = Field(SecretStr(""), validation_alias="DIALTONE_API_TOKEN")
     database_url: str = Field("", validation_alias="DIALTONE_DATABASE_URL")
     allowed_country_codes: str = Field("1", validation_alias="DIALTONE_ALLOWED_COUNTRY_CODES")
+    # Where the reminder worker reaches the campaign API (dial permit, outcome report)
+    campaign_api_url: str = Field(
+        "http://127.0.0.1:8080", validation_alias="DIALTONE_CAMPAIGN_API_URL"
+    )
 
     # Call records and telephony metrics (agents/records)
     record_numbers: Literal["keep", "mask", "drop"] = Field(

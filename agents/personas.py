@@ -138,6 +138,45 @@ class OfflineDialogue(_Strict):
         return intents
 
 
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def placeholders(template: str) -> set[str]:
+    """The `{variable}` names a reminder template uses."""
+    return set(_PLACEHOLDER.findall(template))
+
+
+class ReminderScript(_Strict):
+    """What the outbound reminder agent says (`agents/reminder.py`).
+
+    Templates take `{name}` (the contact's) and the contact's variables by name, e.g.
+    `{appointment}`; a contact missing one is not called (the outcome says which). The
+    call rings `ring_seconds` at most and lasts `max_call_seconds` at most.
+    """
+
+    opening: str = "Hello, this is {agent} calling for {name}."
+    message: str = "This is a reminder of your appointment on {appointment}. Can you make it?"
+    voicemail: str = (
+        "Hello {name}, this is {agent} with a reminder of your appointment on {appointment}. "
+        "Please call us if you need to change it. Goodbye."
+    )
+    confirmed: str = "Thank you, you're all set. See you then. Goodbye!"
+    cancelled: str = "I've noted that you want to cancel; the office will be in touch. Goodbye!"
+    reschedule: str = "I've noted that you'd like a new time; the office will call you. Goodbye!"
+    opted_out: str = "Understood, we won't call you again. Goodbye!"
+    transfer_hold: str = "Of course. Please hold while I connect you."
+    ring_seconds: Annotated[int, Field(ge=5, le=120)] = 30
+    max_call_seconds: Annotated[int, Field(ge=30, le=3600)] = 300
+
+    @field_validator("opening", "message", "voicemail")
+    @classmethod
+    def _braces(cls, value: str) -> str:
+        stripped = _PLACEHOLDER.sub("", value)
+        if "{" in stripped or "}" in stripped:
+            raise ValueError("use {variable} placeholders (letters, digits, _) and no other braces")
+        return value
+
+
 class Persona(_Strict):
     """A validated persona; `name` is the file's stem unless given."""
 
@@ -151,6 +190,7 @@ class Persona(_Strict):
     facts: dict[str, str] = Field(default_factory=dict)
     transfer_targets: list[TransferTarget] = Field(default_factory=list)
     offline: OfflineDialogue = OfflineDialogue()
+    reminder: ReminderScript = ReminderScript()
 
     @field_validator("name")
     @classmethod

@@ -12,6 +12,7 @@ simulator must exercise the settings that answer real calls.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,34 +97,48 @@ class Pipeline:
         }
 
 
-def build_pipeline(settings: Settings, persona: Persona, vad_model: vad.VAD) -> Pipeline:
-    """Providers for `persona` in the resolved profile (raises ConfigError on bad keys)."""
+#: Builds the keyless dialogue for a persona (the last LLM link in every profile).
+Dialogue = Callable[[Persona], llm.LLM]
+
+
+def build_pipeline(
+    settings: Settings, persona: Persona, vad_model: vad.VAD, *, dialogue: Dialogue | None = None
+) -> Pipeline:
+    """Providers for `persona` in the resolved profile (raises ConfigError on bad keys).
+
+    `dialogue` replaces the receptionist's rule-based dialogue (the reminder agent
+    brings its own rules, `agents/outbound/rules.py`).
+    """
     if settings.resolved_profile is Profile.CLOUD:
-        return _cloud(settings, persona, vad_model)
-    return _offline(persona, vad_model)
+        return _cloud(settings, persona, vad_model, dialogue)
+    return _offline(persona, vad_model, dialogue)
 
 
-def _offline_parts(persona: Persona) -> tuple[stt.STT, llm.LLM, tts.TTS]:
+def _offline_parts(
+    persona: Persona, dialogue: Dialogue | None = None
+) -> tuple[stt.STT, llm.LLM, tts.TTS]:
     from .offline.dialogue import RuleBasedLLM
     from .offline.stt import PocketSphinxSTT
     from .offline.tts import EspeakTTS
 
     return (
         PocketSphinxSTT(phrases=persona.phrases()),
-        RuleBasedLLM(persona),
+        RuleBasedLLM(persona) if dialogue is None else dialogue(persona),
         EspeakTTS(voice=persona.voice.offline, speed=persona.voice.speed),
     )
 
 
-def _offline(persona: Persona, vad_model: vad.VAD) -> Pipeline:
-    local_stt, local_llm, local_tts = _offline_parts(persona)
+def _offline(persona: Persona, vad_model: vad.VAD, dialogue: Dialogue | None) -> Pipeline:
+    local_stt, local_llm, local_tts = _offline_parts(persona, dialogue)
     return Pipeline(vad=vad_model, stt=local_stt, llm=local_llm, tts=local_tts)
 
 
-def _cloud(settings: Settings, persona: Persona, vad_model: vad.VAD) -> Pipeline:
+def _cloud(
+    settings: Settings, persona: Persona, vad_model: vad.VAD, dialogue: Dialogue | None
+) -> Pipeline:
     from livekit.plugins import deepgram, openai
 
-    local_stt, local_llm, local_tts = _offline_parts(persona)
+    local_stt, local_llm, local_tts = _offline_parts(persona, dialogue)
     openai_key = settings.openai_api_key.get_secret_value() or "unused"
     base_url: NotGivenOr[str] = settings.openai_base_url or NOT_GIVEN
     primary_stt = deepgram.STT(

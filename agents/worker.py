@@ -131,10 +131,24 @@ def build_receptionist(
     return agent
 
 
-def build_server(settings: Settings) -> AgentServer:
-    """The worker; settings are checked here so a bad profile fails before registering."""
+def build_server(settings: Settings, agent: str = names.RECEPTIONIST) -> AgentServer:
+    """The worker; settings are checked here so a bad profile fails before registering.
+
+    livekit-agents 1.8.9's AgentServer serves one agent name per process (a second
+    `rtc_session` raises), so the reminder runs as its own worker:
+    `dialtone reminder start` (see README "The reminder agent").
+    """
     _ = settings.resolved_profile
     PersonaBook.load(settings.persona_dir, settings.default_persona)
     server = AgentServer(setup_fnc=prewarm, log_level=settings.log_level)
-    server.rtc_session(receptionist_entrypoint, agent_name=names.RECEPTIONIST)
+    if agent == names.REMINDER:
+        from .outbound.entry import reminder_entrypoint
+
+        server.rtc_session(reminder_entrypoint, agent_name=names.REMINDER)
+    elif agent == names.RECEPTIONIST:
+        server.rtc_session(receptionist_entrypoint, agent_name=names.RECEPTIONIST)
+    else:
+        raise ValueError(
+            f"unknown agent {agent!r}; known: {', '.join(sorted(names.KNOWN_AGENT_NAMES))}"
+        )
     return server

@@ -199,6 +199,12 @@ class DialPermit(BaseModel):
 class OutcomeReport(BaseModel):
     outcome: Outcome
     detail: str = Field("", max_length=2000)
+    pause_reason: str | None = Field(
+        None,
+        max_length=2000,
+        description="Set by the reminder agent for a trunk, auth or codec failure that every "
+        "call would hit: the campaign pauses with this reason and the attempt does not count.",
+    )
 
 
 def _view(progress: Progress) -> CampaignView:
@@ -735,7 +741,12 @@ def create_app(
     ) -> dict[str, bool]:
         try:
             recorded = store.report_outcome(
-                attempt_id, callback, body.outcome, body.detail, clock()
+                attempt_id,
+                callback,
+                body.outcome,
+                body.detail,
+                clock(),
+                pause_reason=body.pause_reason,
             )
         except BadToken as exc:
             raise HTTPException(401, str(exc)) from None

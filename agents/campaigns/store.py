@@ -65,6 +65,7 @@ from sqlalchemy.exc import IntegrityError
 from ..store.db import metadata
 from .dbtypes import UTCDateTime
 from .models import (
+    FINAL_OUTCOMES,
     WAITING_STATES,
     AttemptStatus,
     CampaignSettings,
@@ -1153,12 +1154,24 @@ class CampaignStore:
         return reason
 
     def report_outcome(
-        self, attempt_id: str, token: str | None, outcome: Outcome, detail: str, now: datetime
+        self,
+        attempt_id: str,
+        token: str | None,
+        outcome: Outcome,
+        detail: str,
+        now: datetime,
+        *,
+        pause_reason: str | None = None,
     ) -> bool:
         """Record how an attempt ended and move its contact on. Idempotent per outcome.
 
         `token=None` is for the scheduler's own decisions (no report in time). Returns
         False for a repeat of the same report.
+
+        `pause_reason` (a trunk, auth or codec failure: every call would hit it) pauses
+        the campaign with that reason in the same transaction, and the attempt does not
+        count towards the contact's `max_attempts`: the contact waits to be called again
+        when an operator resumes, instead of the list burning through a broken trunk.
         """
         with self.engine.begin() as conn:
             a = conn.execute(select(attempts).where(attempts.c.id == attempt_id)).first()
@@ -1183,11 +1196,31 @@ class CampaignStore:
                     lease_until=None,
                 )
             )
-            self._after_outcome(conn, a, outcome, detail, now)
+            if pause_reason is not None:
+                conn.execute(
+                    update(campaigns)
+                    .where(
+                        campaigns.c.id == a.campaign_id,
+                        campaigns.c.status == CampaignStatus.ACTIVE,
+                    )
+                    .values(
+                        status=CampaignStatus.PAUSED,
+                        status_reason=pause_reason[:2000],
+                        updated_at=now,
+                    )
+                )
+            self._after_outcome(conn, a, outcome, detail, now, uncounted=pause_reason is not None)
         return True
 
     def _after_outcome(
-        self, conn: Connection, a: Any, outcome: Outcome, detail: str, now: datetime
+        self,
+        conn: Connection,
+        a: Any,
+        outcome: Outcome,
+        detail: str,
+        now: datetime,
+        *,
+        uncounted: bool = False,
     ) -> None:
         c = conn.execute(select(contacts).where(contacts.c.id == a.contact_id)).one()
         camp = conn.execute(
@@ -1199,7 +1232,14 @@ class CampaignStore:
             "last_detail": detail[:2000] or None,
             "updated_at": now,
         }
-        if outcome is Outcome.COMPLETED:
+        if uncounted:
+            values["attempts"] = max(0, c.attempts - 1)
+        if uncounted and outcome not in FINAL_OUTCOMES and camp.status != CampaignStatus.CANCELLED:
+            # Our side failed (see `report_outcome`): the contact keeps its place and
+            # waits for the operator to resume the campaign; no retry delay applies.
+            values["state"] = ContactState.PENDING if c.attempts <= 1 else ContactState.RETRY_WAIT
+            values["next_at"] = now
+        elif outcome is Outcome.COMPLETED:
             values["state"] = ContactState.COMPLETED
         elif outcome is Outcome.INVALID_NUMBER:
             values["state"] = ContactState.FAILED

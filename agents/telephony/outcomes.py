@@ -25,6 +25,8 @@ from typing import Literal
 
 from livekit.api.twirp_client import SipCallError, TwirpError
 
+from .sip_status import SipClass, classify_sip_status
+
 logger = logging.getLogger("dialtone.transfer")
 
 TransferKind = Literal["warm", "cold"]
@@ -88,29 +90,25 @@ class TransferResult:
         return self.outcome.is_incident or self.refer_refused_code is not None
 
 
-# SIP final responses (RFC 3261 §21) grouped by what they mean to a caller on hold.
-_NO_ANSWER = frozenset({408, 480, 487})
-_BUSY = frozenset({486, 600})
-_DECLINED = frozenset({603, 607, 608})
+_BY_CLASS = {
+    SipClass.NO_ANSWER: TransferOutcome.NO_ANSWER,
+    SipClass.BUSY: TransferOutcome.BUSY,
+    SipClass.DECLINED: TransferOutcome.DECLINED,
+}
 
 
 def outcome_for_sip_status(code: int | None) -> TransferOutcome:
-    """The outcome a final SIP status on the human's leg means.
+    """The outcome a final SIP status on the human's leg means (`sip_status.py` classes).
 
     No answer: 408 request timeout, 480 temporarily unavailable, 487 terminated (our own
     cancel after ringing). Busy: 486, 600. Declined: 603, 607, 608. Any other failure
     (404 unknown number, 401/403/407 the trunk refused us, 488 codec, 5xx carrier error,
-    no status at all) is a trunk failure: something an operator must fix.
+    no status at all) is a trunk failure: a transfer target is configuration, so even a
+    wrong number is something an operator must fix.
     """
     if code is None:
         return TransferOutcome.TRUNK_FAILURE
-    if code in _NO_ANSWER:
-        return TransferOutcome.NO_ANSWER
-    if code in _BUSY:
-        return TransferOutcome.BUSY
-    if code in _DECLINED:
-        return TransferOutcome.DECLINED
-    return TransferOutcome.TRUNK_FAILURE
+    return _BY_CLASS.get(classify_sip_status(code), TransferOutcome.TRUNK_FAILURE)
 
 
 def outcome_for_error(exc: BaseException) -> tuple[TransferOutcome, int | None, str]:

@@ -1,0 +1,179 @@
+"""The reminder worker's job: `run_attempt` wired to a real room, session and AMD.
+
+Kept out of `agents/worker.py` (which only registers it) so the worker module stays a
+list of agents. The session starts before the dial, bound to the callee's identity, and
+says nothing: answering-machine detection (livekit-agents' `AMD`) must hear the first
+words, and the reminder is only spoken once it says a person answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import numpy as np
+from livekit import rtc
+from livekit.agents import AgentSession, JobContext, llm
+from livekit.agents.voice import room_io
+from livekit.agents.voice.amd import AMD
+
+from ..campaigns.models import Outcome
+from ..config import Profile, Settings, load_settings
+from ..personas import Persona, PersonaBook, PersonaError
+from ..pipeline import build_pipeline
+from ..reminder import ReminderAgent, after_answer, report, run_attempt
+from ..telephony.outcomes import TransferOutcome
+from ..transfer_wiring import JobLeaveControl, make_transfers
+from .callback import CampaignCallback
+from .dial import CALLEE_IDENTITY, ReportedOutcome
+from .job import JobError, ReminderJob
+from .rules import ReminderRules
+from .voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
+
+logger = logging.getLogger("dialtone.reminder")
+
+
+class RoomHangUp:
+    """Ends the call by deleting the room (drops the SIP leg), unless a human has it."""
+
+    def __init__(self, ctx: JobContext, session: AgentSession) -> None:
+        self._ctx = ctx
+        self._session = session
+        self.agent: ReminderAgent | None = None
+
+    async def hang_up(self, reason: str) -> None:
+        logger.info("hanging up", extra={"room": self._ctx.room.name, "reason": reason})
+        self._session.shutdown(drain=True)
+        await self._ctx.delete_room()
+
+    async def __call__(self) -> None:
+        results = self.agent.transfer_results if self.agent is not None else []
+        handed_over = any(r.outcome is TransferOutcome.COMPLETED for r in results)
+        if handed_over:
+            return  # the person talks to a human now; the agent has left
+        await self.hang_up("attempt over")
+
+
+def amd_classifier(settings: Settings) -> llm.LLM:
+    """The LLM that labels greetings for AMD: the cloud model first, then phrase rules."""
+    if settings.resolved_profile is not Profile.CLOUD:
+        return GreetingRules()
+    from livekit.plugins import openai
+
+    model = openai.LLM(
+        model=settings.llm_model,
+        api_key=settings.openai_api_key.get_secret_value(),
+        base_url=settings.openai_base_url or None,  # type: ignore[arg-type]
+    )
+    return llm.FallbackAdapter([model, GreetingRules()])
+
+
+async def _tap_beeps(participant: rtc.RemoteParticipant, beep: BeepDetector) -> None:
+    stream = rtc.AudioStream.from_participant(
+        participant=participant,
+        track_source=rtc.TrackSource.SOURCE_MICROPHONE,
+        sample_rate=16000,
+    )
+    try:
+        async for event in stream:
+            frame = event.frame
+            beep.push(np.frombuffer(frame.data, dtype=np.int16), frame.sample_rate)
+    finally:
+        await stream.aclose()
+
+
+async def converse_in_room(
+    ctx: JobContext, session: AgentSession, agent: ReminderAgent, amd: AMD
+) -> ReportedOutcome:
+    """After the answer: voicemail or person, until the call is over."""
+    beep = BeepDetector()
+    callee = ctx.room.remote_participants.get(CALLEE_IDENTITY)
+    tap = asyncio.create_task(_tap_beeps(callee, beep)) if callee is not None else None
+    closed = asyncio.Event()
+    session.on("close", lambda _event: closed.set())
+    try:
+        verdict = await amd.execute()
+        logger.info("answered by %s (%s)", verdict.category.value, verdict.reason)
+
+        async def beep_gone() -> bool:
+            return beep.heard.is_set() or await beep.wait(BEEP_WAIT_S)
+
+        async def conversation() -> None:
+            ended = asyncio.ensure_future(agent.ended.wait())
+            gone = asyncio.ensure_future(closed.wait())
+            await asyncio.wait({ended, gone}, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in (ended, gone):
+                waiter.cancel()
+
+        return await after_answer(agent, verdict.category.value, beep_gone, conversation)
+    finally:
+        if tap is not None:
+            tap.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await tap
+
+
+async def reminder_entrypoint(ctx: JobContext) -> None:
+    settings = load_settings()
+    try:
+        job = ReminderJob.from_metadata(ctx.job.metadata)
+    except JobError as exc:
+        # Without a valid attempt there is nobody to report to; the store's deadline
+        # ends the attempt `unknown` and the retry policy applies.
+        logger.error("reminder job refused: %s", exc)
+        ctx.shutdown(reason="bad job metadata")
+        return
+    callback = CampaignCallback(
+        settings.campaign_api_url, job.attempt_id, job.callback_token.get_secret_value()
+    )
+    try:
+        persona = PersonaBook.load(settings.persona_dir, settings.default_persona).pick(
+            requested=job.persona
+        )
+    except PersonaError as exc:
+        reason = f"{exc} on the reminder worker (DIALTONE_PERSONA_DIR); add it, then resume"
+        await report(callback, ReportedOutcome(Outcome.FAILED, str(exc), pause_reason=reason))
+        ctx.shutdown(reason="unknown persona")
+        return
+    await ctx.connect()
+    pipeline = build_pipeline(settings, persona, ctx.proc.userdata["vad"], dialogue=ReminderRules)
+    ctx.add_shutdown_callback(pipeline.aclose)
+    session: AgentSession = AgentSession(**pipeline.session_kwargs())
+    transfers = None
+    if persona.transfer_targets:
+        transfers = make_transfers(
+            lk=ctx.api,
+            room=ctx.room.name,
+            caller_identity=CALLEE_IDENTITY,
+            call_id=None,
+            leave=JobLeaveControl(ctx, session),
+        )
+    hang_up = RoomHangUp(ctx, session)
+    agent = ReminderAgent(job, persona, control=hang_up, transfers=transfers)
+    hang_up.agent = agent
+    await session.start(
+        agent=agent,
+        room=ctx.room,
+        room_options=room_io.RoomOptions(participant_identity=CALLEE_IDENTITY),
+    )
+    amd = AMD(
+        session,
+        llm=amd_classifier(settings),
+        participant_identity=CALLEE_IDENTITY,
+        ivr_detection=False,
+        suppress_compatibility_warning=True,
+    )
+    async with amd:
+
+        async def converse() -> ReportedOutcome:
+            return await converse_in_room(ctx, session, agent, amd)
+
+        await run_attempt(job, persona, callback, ctx.api.sip, converse, hang_up)
+    ctx.shutdown(reason="attempt over")
+
+
+def check_reminder_personas(settings: Settings) -> list[Persona]:
+    """Load the personas at worker start, so a bad file fails before registering."""
+    book = PersonaBook.load(settings.persona_dir, settings.default_persona)
+    return list(book.personas.values())

@@ -1,0 +1,111 @@
+"""The reminder's offline dialogue: the persona's intents mapped onto the reminder tools.
+
+The offline profile has no LLM; this stands in for one with the same tool calls a model
+would make, so the reminder agent's tools, outcomes and hang-up are the same in both
+profiles. Intent names in the persona's `offline.intents` (see personas/reminder.yaml):
+`confirm`, `cancel`, `reschedule`, `opt_out`, `transfer`, `goodbye`. An intent's `reply`
+is said first, then its tool runs; the tool's answer holds the closing sentence in
+double quotes, which is spoken with `end_call` (the call ends once it is heard).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from livekit.agents import APIConnectOptions, llm
+from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
+
+from ..offline.dialogue import _QUOTED, END_CALL, GOODBYE_THRESHOLD, RuleBasedStream, Turn
+from ..offline.intents import DEFAULT_THRESHOLD, match_intent
+from ..personas import Persona
+
+CONFIRM = "confirm_appointment"
+CANCEL = "cancel_appointment"
+RESCHEDULE = "request_reschedule"
+OPT_OUT = "opt_out"
+TRANSFER = "transfer_to_human"
+DECISION_TOOLS = frozenset({CONFIRM, CANCEL, RESCHEDULE, OPT_OUT})
+#: Putting a number on the do-not-call list on a misheard "no" loses a patient's
+#: reminders for good; asking again costs one turn. So opting out needs a close match.
+OPT_OUT_THRESHOLD = 0.75
+
+#: intent name -> (tool, name of the argument that gets the person's words, or None)
+INTENT_TOOLS: dict[str, tuple[str, str | None]] = {
+    "confirm": (CONFIRM, None),
+    "cancel": (CANCEL, "note"),
+    "reschedule": (RESCHEDULE, "preferred_time"),
+    "opt_out": (OPT_OUT, None),
+    "transfer": (TRANSFER, "reason"),
+}
+
+
+class ReminderRules(llm.LLM):
+    """A reminder persona's rule-based dialogue behind livekit-agents' LLM interface."""
+
+    def __init__(self, persona: Persona, *, threshold: float = DEFAULT_THRESHOLD) -> None:
+        super().__init__()
+        self.persona = persona
+        self.threshold = threshold
+
+    @property
+    def model(self) -> str:
+        return "reminder-rules"
+
+    @property
+    def provider(self) -> str:
+        return "dialtone-offline"
+
+    def chat(
+        self,
+        *,
+        chat_ctx: llm.ChatContext,
+        tools: list[llm.Tool] | None = None,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
+        tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
+        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+    ) -> RuleBasedStream:
+        offered = set() if tool_choice == "none" else {tool.id for tool in tools or []}
+        turn = self.decide(chat_ctx, offered)
+        return RuleBasedStream(
+            self,  # type: ignore[arg-type]
+            turn=turn,
+            chat_ctx=chat_ctx,
+            tools=tools or [],
+            conn_options=conn_options,
+        )
+
+    def decide(self, chat_ctx: llm.ChatContext, offered: set[str]) -> Turn:
+        dialogue = self.persona.offline
+        items = [i for i in chat_ctx.items if i.type in ("message", "function_call_output")]
+        items = [i for i in items if i.type != "message" or i.role in ("user", "assistant")]
+        if not items:
+            return Turn()
+        last = items[-1]
+        if last.type == "function_call_output":
+            quoted = _QUOTED.search(last.output or "")
+            sentence = quoted.group(1) if quoted else ""
+            if last.name in DECISION_TOOLS and END_CALL in offered:
+                return Turn(sentence, [(END_CALL, {})])
+            return Turn(sentence)  # a transfer's answer, end_call: nothing more to do
+        if last.type != "message" or last.role != "user":
+            return Turn()
+        said = (last.text_content or "").strip()
+        intents = {name: intent.examples for name, intent in dialogue.intents.items()}
+        found = match_intent(said, intents, threshold=self.threshold)
+        if found is None or (found.intent == "goodbye" and found.score < GOODBYE_THRESHOLD):
+            return Turn(dialogue.fallback)
+        if found.intent == "opt_out" and found.score < OPT_OUT_THRESHOLD:
+            return Turn(dialogue.fallback)
+        if found.intent == "goodbye":
+            reply = dialogue.intents["goodbye"].reply or self.persona.goodbye
+            return Turn(reply, [(END_CALL, {})] if END_CALL in offered else [])
+        tool = INTENT_TOOLS.get(found.intent)
+        if tool is None or tool[0] not in offered:
+            return Turn(dialogue.intents[found.intent].reply or dialogue.fallback)
+        name, argument = tool
+        arguments = {argument: said} if argument else {}
+        reply = dialogue.intents[found.intent].reply
+        if name == TRANSFER:
+            reply = self.persona.reminder.transfer_hold
+        return Turn(reply, [(name, arguments)])

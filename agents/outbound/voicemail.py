@@ -1,0 +1,157 @@
+"""Voicemail on an answered reminder call: who answered, and when the beep has gone.
+
+Who answered is livekit-agents 1.8.9's answering-machine detection (`voice.amd.AMD`):
+it times the greeting with the session's VAD and asks an LLM to classify the words
+(tool `save_prediction(label)`). Offline there is no LLM, so `GreetingRules` answers
+that tool call from phrases ("leave a message", "after the tone", "press 1", "mailbox
+is full"): the detector's timing rules are the real ones, only the classifier is a
+phrase list. The cloud profile puts the real LLM first and these rules last.
+
+AMD does not listen for the beep. `BeepDetector` does, on the callee's audio: a beep
+is a steady pure tone (one frequency between 350 and 2,500 Hz holding most of the
+frame's energy) for at least 120 ms, which speech and line noise are not. The message
+is spoken once the beep has been heard, or after `BEEP_WAIT_S` without one (some
+mailboxes record without a beep).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from typing import Any
+
+import numpy as np
+from livekit.agents import APIConnectOptions, llm
+from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
+
+BEEP_WAIT_S = 6.0
+MIN_BEEP_S = 0.12
+_BAND = (350.0, 2500.0)
+_TONAL_SHARE = 0.6
+_MIN_RMS = 300.0
+
+_UNAVAILABLE = re.compile(
+    r"mailbox (is )?full|not (been )?set up|cannot accept|can not accept|no longer in service",
+    re.IGNORECASE,
+)
+_VOICEMAIL = re.compile(
+    r"leave (a|your) (message|name)|after the (tone|beep)|voice ?mail|not available|"
+    r"can(no|')?t (take|come to) (your|the) (call|phone)|record your message|away from",
+    re.IGNORECASE,
+)
+_IVR = re.compile(r"\bpress (one|two|\d)\b|para espa|state your name", re.IGNORECASE)
+
+
+def classify_greeting(text: str) -> str:
+    """An AMD label (`AMDCategory` value) for a greeting transcript."""
+    if _UNAVAILABLE.search(text):
+        return "machine-unavailable"
+    if _VOICEMAIL.search(text):
+        return "machine-vm"
+    if _IVR.search(text):
+        return "machine-ivr"
+    return "human"
+
+
+class GreetingRules(llm.LLM):
+    """AMD's classifier LLM without a model: answers `save_prediction` from phrases."""
+
+    @property
+    def model(self) -> str:
+        return "greeting-rules"
+
+    @property
+    def provider(self) -> str:
+        return "dialtone-offline"
+
+    def chat(
+        self,
+        *,
+        chat_ctx: llm.ChatContext,
+        tools: list[llm.Tool] | None = None,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
+        tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
+        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+    ) -> llm.LLMStream:
+        return _GreetingStream(
+            self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options
+        )
+
+
+class _GreetingStream(llm.LLMStream):
+    async def _run(self) -> None:
+        said = ""
+        for item in reversed(self._chat_ctx.items):
+            if item.type == "message" and item.role == "user":
+                said = item.text_content or ""
+                break
+        if not said.strip():
+            return
+        call = llm.FunctionToolCall(
+            name="save_prediction",
+            arguments=json.dumps({"label": classify_greeting(said)}),
+            call_id=f"call_{uuid.uuid4().hex[:8]}",
+        )
+        self._event_ch.send_nowait(
+            llm.ChatChunk(
+                id=uuid.uuid4().hex, delta=llm.ChoiceDelta(role="assistant", tool_calls=[call])
+            )
+        )
+
+
+class BeepDetector:
+    """Feed it the callee's audio frames; `heard` is set once a beep has been heard."""
+
+    def __init__(self, *, min_beep_s: float = MIN_BEEP_S) -> None:
+        self.min_beep_s = min_beep_s
+        self.heard = asyncio.Event()
+        self.beep_hz: float | None = None
+        self._run_s = 0.0
+        self._run_hz: float | None = None
+
+    def reset(self) -> None:
+        """Forget a beep heard so far (call when the greeting's verdict arrives)."""
+        self.heard.clear()
+        self.beep_hz = None
+        self._run_s = 0.0
+        self._run_hz = None
+
+    def push(self, samples: np.ndarray[Any, np.dtype[np.int16]], sample_rate: int) -> None:
+        if samples.size < 64:
+            return
+        hz = tone_of(samples, sample_rate)
+        seconds = samples.size / sample_rate
+        if hz is None or (self._run_hz is not None and abs(hz - self._run_hz) > 40.0):
+            self._run_s = seconds if hz is not None else 0.0
+            self._run_hz = hz
+            return
+        self._run_hz = hz if self._run_hz is None else self._run_hz
+        self._run_s += seconds
+        if self._run_s >= self.min_beep_s and not self.heard.is_set():
+            self.beep_hz = self._run_hz
+            self.heard.set()
+
+    async def wait(self, seconds: float) -> bool:
+        """True once a beep is heard, False after `seconds` without one."""
+        try:
+            await asyncio.wait_for(self.heard.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+
+def tone_of(samples: np.ndarray[Any, np.dtype[np.int16]], sample_rate: int) -> float | None:
+    """The frequency of a pure tone filling this frame, or None (speech, noise, silence)."""
+    x = samples.astype(np.float64)
+    if float(np.sqrt(np.mean(x * x))) < _MIN_RMS:
+        return None
+    power = np.abs(np.fft.rfft(x * np.hanning(x.size))) ** 2
+    freqs = np.fft.rfftfreq(x.size, 1.0 / sample_rate)
+    peak = int(np.argmax(power))
+    if not _BAND[0] <= freqs[peak] <= _BAND[1]:
+        return None
+    share = float(power[max(0, peak - 2) : peak + 3].sum() / power.sum())
+    return float(freqs[peak]) if share >= _TONAL_SHARE else None

@@ -1,0 +1,367 @@
+"""The outbound reminder agent: one job = one attempt to call one contact.
+
+The campaign dialer dispatches agent `reminder` into room `dt-attempt-<id>` with the
+attempt in the job metadata (`outbound/job.py`). `run_attempt` is the whole life of
+the attempt, in this order, each step able to end it:
+
+1. read the job and the persona; a contact missing a template variable is not called;
+2. ask the campaign API for the single-use dial permit (DNC, window and pause are
+   re-checked there at true dial time); no permit, no call;
+3. dial with `CreateSIPParticipant` (wait until answered, ringing timeout, max call
+   duration, the campaign's trunk and caller id); a failure maps to an outcome from
+   its SIP status (`telephony/sip_status.py`), and trunk/auth/codec failures pause the
+   campaign with a reason instead of burning the list;
+4. answered: the `converse` step decides voicemail or person and talks;
+5. hang up (the room is deleted, whatever happened), then report the outcome with the
+   attempt's token, retried with backoff. An agent that dies before reporting is
+   caught by the store: the attempt ends `unknown` at its deadline and is retried.
+
+`ReminderAgent` is the conversation with a person: the reminder from the persona's
+templates, and tools to confirm, cancel, ask for a new time, reach a human (the
+transfer desk), opt out (the outcome puts the number on the do-not-call list) and end
+the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from livekit.agents import Agent, RunContext, function_tool
+from livekit.agents.voice.speech_handle import SpeechHandle
+
+from .campaigns.models import Outcome
+from .campaigns.store import room_for
+from .outbound.callback import CallbackError, CampaignCallback
+from .outbound.dial import CallPlan, ReportedOutcome, SipDialApi, campaign_outcome, dial
+from .outbound.job import ReminderJob, render
+from .personas import Persona
+from .receptionist import CallControl, Transfers
+from .telephony.hold import hold_music
+from .telephony.outcomes import TransferOutcome, TransferResult
+
+logger = logging.getLogger("dialtone.reminder")
+
+Converse = Callable[[], Awaitable[ReportedOutcome]]
+HangUp = Callable[[], Awaitable[None]]
+
+
+def plan_for(job: ReminderJob, persona: Persona) -> CallPlan:
+    return CallPlan(
+        trunk=job.outbound_trunk,
+        call_to=job.phone,
+        caller_id=job.caller_id,
+        room=room_for(job.attempt_id),
+        ring_seconds=persona.reminder.ring_seconds,
+        max_call_seconds=persona.reminder.max_call_seconds,
+        name=job.name,
+    )
+
+
+async def report(callback: CampaignCallback, result: ReportedOutcome) -> bool:
+    """Report with the callback's retries; False if it could not (the lease catches it)."""
+    try:
+        await callback.report(result.outcome, result.detail, result.pause_reason)
+    except CallbackError as exc:
+        logger.error("attempt %s: outcome not reported: %s", callback.attempt_id, exc)
+        return False
+    logger.info(
+        "attempt %s ended: %s (%s)",
+        callback.attempt_id,
+        result.outcome.value,
+        result.detail,
+        extra={"attempt_id": callback.attempt_id, "outcome": result.outcome.value},
+    )
+    return True
+
+
+async def run_attempt(
+    job: ReminderJob,
+    persona: Persona,
+    callback: CampaignCallback,
+    sip: SipDialApi,
+    converse: Converse,
+    hang_up: HangUp,
+) -> ReportedOutcome | None:
+    """One attempt, start to report (see the module docstring). None: no call placed."""
+    missing = job.missing(persona)
+    if missing:
+        result = ReportedOutcome(
+            Outcome.FAILED,
+            f"not called: the contact has no {', '.join(missing)} for persona {persona.name}",
+        )
+        await report(callback, result)
+        return result
+    try:
+        permit = await callback.dial_permit()
+    except CallbackError as exc:
+        logger.error("attempt %s: no dial permit, not calling: %s", job.attempt_id, exc)
+        return None
+    if not permit.allowed:
+        logger.info("attempt %s: not calling: %s", job.attempt_id, permit.reason)
+        return None
+    plan = plan_for(job, persona)
+    try:
+        failure = await dial(sip, plan)
+        if failure is not None:
+            result = campaign_outcome(failure, plan.trunk)
+        else:
+            try:
+                result = await converse()
+            except Exception as exc:  # the person was reached; say so, and how it broke
+                logger.exception("attempt %s: the conversation failed", job.attempt_id)
+                result = ReportedOutcome(
+                    Outcome.FAILED, f"answered, then the agent failed: {type(exc).__name__}"
+                )
+    finally:
+        with contextlib.suppress(Exception):
+            await hang_up()
+    await report(callback, result)
+    return result
+
+
+async def after_answer(
+    agent: ReminderAgent,
+    category: str,
+    beep: Callable[[], Awaitable[bool]],
+    conversation: Callable[[], Awaitable[None]],
+) -> ReportedOutcome:
+    """The answered part of an attempt, once AMD has said who answered.
+
+    `category` is an AMD label (`AMDCategory` value). A voicemail box gets the message
+    once `beep()` says the beep has gone (or gave up waiting); a mailbox that takes no
+    messages or a phone menu gets nothing; a person (or "uncertain": better to talk to a
+    machine than to hang up on a person) hears the reminder, and `conversation()`
+    returns when the call is over.
+    """
+    if category == "machine-vm":
+        heard = await beep()
+        await agent.leave_voicemail()
+        how = "after the beep" if heard else "no beep heard; after the greeting"
+        return ReportedOutcome(Outcome.VOICEMAIL, f"message left ({how})")
+    if category == "machine-unavailable":
+        return ReportedOutcome(Outcome.VOICEMAIL, "mailbox takes no messages; none left")
+    if category == "machine-ivr":
+        return ReportedOutcome(Outcome.NO_ANSWER, "a phone menu answered; nothing left")
+    agent.deliver()
+    await conversation()
+    return agent.result()
+
+
+# --- the conversation -----------------------------------------------------------------
+
+
+@dataclass
+class Decision:
+    """What the person decided, in the order of the tools they made the agent use."""
+
+    outcome: Outcome
+    detail: str
+
+
+class ReminderAgent(Agent):
+    """Talks to the person who answered: the reminder, then their answer through tools.
+
+    `decision` is what gets reported; an opt-out stays whatever follows it (the
+    person's wish not to be called again wins over anything else they said).
+    """
+
+    def __init__(
+        self,
+        job: ReminderJob,
+        persona: Persona,
+        control: CallControl,
+        *,
+        transfers: Transfers | None = None,
+        speak_on_enter: bool = False,
+    ) -> None:
+        self.job = job
+        self.persona = persona
+        self.script = persona.reminder
+        self.values = job.values(persona)
+        super().__init__(instructions=self._prompt())
+        self.control = control
+        self.transfers = transfers
+        self.speak_on_enter = speak_on_enter
+        self.decision: Decision | None = None
+        self.reminder_heard = False
+        self.transfer_results: list[TransferResult] = []
+        self.ended = asyncio.Event()
+        self._hold: SpeechHandle | None = None
+        self._last_said: SpeechHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _prompt(self) -> str:
+        facts = "\n".join(f"- {k}: {v}" for k, v in self.values.items() if k != "agent")
+        targets = ", ".join(t.name for t in self.persona.transfer_targets)
+        parts = [
+            self.persona.instructions.strip(),
+            f"You placed this call to remind {self.values['name']} of an appointment. "
+            "You have already said:\n" + self.reminder_text(),
+            "What you know about the appointment:\n" + facts,
+            "Listen to the answer and use exactly one tool for it: confirm_appointment "
+            "when they will come, cancel_appointment when they will not, "
+            "request_reschedule when they want another time, opt_out when they do not "
+            "want reminder calls any more. Each tool's answer tells you what to say; then "
+            "use end_call. Never invent a new appointment time yourself.",
+            "You are on a phone call. Keep answers short and spoken: no lists, no markdown.",
+        ]
+        if targets:
+            parts.append(
+                f"If they want to talk to a person ({targets}), tell them to hold and use "
+                "transfer_to_human."
+            )
+        return "\n\n".join(parts)
+
+    def reminder_text(self) -> str:
+        return (
+            f"{render(self.script.opening, self.values)} {render(self.script.message, self.values)}"
+        )
+
+    def voicemail_text(self) -> str:
+        return render(self.script.voicemail, self.values)
+
+    async def on_enter(self) -> None:
+        if self.speak_on_enter:
+            self.deliver()
+
+    def deliver(self) -> SpeechHandle:
+        """Say the reminder (after a person answered). It may be interrupted."""
+        handle = self.session.say(self.reminder_text())
+        handle.add_done_callback(self._heard)
+        return handle
+
+    def _heard(self, handle: SpeechHandle) -> None:
+        self.reminder_heard = True
+
+    async def leave_voicemail(self) -> None:
+        """Speak the voicemail message in full (nobody to interrupt it)."""
+        handle = self.session.say(self.voicemail_text(), allow_interruptions=False)
+        await handle.wait_for_playout()
+
+    def _decide(self, outcome: Outcome, detail: str) -> None:
+        if self.decision is not None and self.decision.outcome is Outcome.OPTED_OUT:
+            return
+        self.decision = Decision(outcome, detail[:500])
+
+    @staticmethod
+    def _say_then_end(sentence: str) -> str:
+        return f'Tell them: "{sentence}" Then use end_call.'
+
+    @function_tool
+    async def confirm_appointment(self, context: RunContext) -> str:
+        """They will come to the appointment as planned."""
+        self._decide(Outcome.COMPLETED, "confirmed")
+        return self._say_then_end(self.script.confirmed)
+
+    @function_tool
+    async def cancel_appointment(self, context: RunContext, note: str = "") -> str:
+        """They will not come and want to cancel the appointment.
+
+        Args:
+            note: Their reason, in a few words, if they gave one.
+        """
+        self._decide(Outcome.COMPLETED, f"cancel requested{': ' + note if note else ''}")
+        return self._say_then_end(self.script.cancelled)
+
+    @function_tool
+    async def request_reschedule(self, context: RunContext, preferred_time: str = "") -> str:
+        """They want a different time; the office calls them back to arrange it.
+
+        Args:
+            preferred_time: When they would prefer, in their words, if they said.
+        """
+        detail = f"reschedule requested{': ' + preferred_time if preferred_time else ''}"
+        self._decide(Outcome.COMPLETED, detail)
+        return self._say_then_end(self.script.reschedule)
+
+    @function_tool
+    async def opt_out(self, context: RunContext) -> str:
+        """They do not want any more reminder calls: their number goes on the do-not-call list."""
+        self._decide(Outcome.OPTED_OUT, "asked not to be called again")
+        return self._say_then_end(self.script.opted_out)
+
+    @function_tool
+    async def transfer_to_human(self, context: RunContext, reason: str = "") -> str | None:
+        """Connect them to a person at the office. Tell them to hold first.
+
+        Args:
+            reason: One sentence for the person: what they need. They hear it too.
+        """
+        if self.transfers is None or not self.persona.transfer_targets:
+            return 'Tell them: "I can\'t connect you right now; the office will call you." '
+        target = self.persona.transfer_targets[0]
+        brief = (
+            f"Hi {target.name}, this is the reminder line. I have {self.values['name']} on the "
+            f"line about {reason.strip().rstrip('.') or 'their appointment'}. You're connected now."
+        )
+        result = await self.transfers.desk.warm(target, self, brief)
+        self.transfer_results.append(result)
+        if result.outcome is TransferOutcome.COMPLETED:
+            self._decide(Outcome.COMPLETED, f"transferred to {target.name}")
+            return None
+        return (
+            f"Tell them: \"I'm sorry, nobody at the {target.name} could take the call; "
+            'the office will call you back." Then ask if there is anything else.'
+        )
+
+    @function_tool
+    async def end_call(self, context: RunContext) -> None:
+        """Hang up. Say goodbye in the same reply first: the call ends once it is heard."""
+
+        def _after_goodbye(_: SpeechHandle) -> None:
+            self._spawn(self.control.hang_up("agent ended the call"))
+
+        context.speech_handle.add_done_callback(_after_goodbye)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            finally:
+                self.ended.set()
+
+        task = asyncio.ensure_future(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def result(self) -> ReportedOutcome:
+        """The attempt's outcome once the conversation is over."""
+        if self.decision is not None:
+            return ReportedOutcome(self.decision.outcome, self.decision.detail)
+        if self.reminder_heard:
+            return ReportedOutcome(Outcome.COMPLETED, "reminder delivered; no answer given")
+        return ReportedOutcome(Outcome.DECLINED, "answered, hung up before the reminder")
+
+    # --- CallSide for the transfer desk ---------------------------------------------
+    async def start_hold(self) -> None:
+        if self.session.input.audio is not None:
+            self.session.input.set_audio_enabled(False)
+        self._hold = self.session.say(
+            "", audio=hold_music(), allow_interruptions=False, add_to_chat_ctx=False
+        )
+
+    async def stop_hold(self) -> None:
+        if self._hold is not None:
+            self._hold.interrupt(force=True)
+            self._hold = None
+        if self.session.input.audio is not None:
+            self.session.input.set_audio_enabled(True)
+
+    async def say(self, text: str) -> None:
+        self._last_said = self.session.say(text, allow_interruptions=False, add_to_chat_ctx=False)
+
+    async def leave(self) -> None:
+        assert self.transfers is not None
+        control = self.transfers.control
+        last = self._last_said
+
+        async def _leave_after_speech() -> None:
+            if last is not None:
+                await last.wait_for_playout()
+            await control.leave("handed the person to a human")
+
+        self._spawn(_leave_after_speech())
