@@ -37,8 +37,10 @@ from sqlalchemy import (
     Text,
     and_,
     insert,
+    literal,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -491,9 +493,11 @@ class RecordStore:
             conditions.append(c.started_at < filters.until)
         if cursor is not None:
             started, record_id = decode_cursor(cursor)
-            conditions.append(
-                or_(c.started_at < started, and_(c.started_at == started, c.id < record_id))
+            # A row-value comparison, so both SQLite and PostgreSQL seek the index to it.
+            bound = tuple_(
+                literal(started, type_=UTCDateTime()), literal(record_id, type_=String(32))
             )
+            conditions.append(tuple_(c.started_at, c.id) < bound)
         query = (
             select(*LIST_COLUMNS)
             .where(*conditions)

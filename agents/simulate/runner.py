@@ -27,6 +27,7 @@ from ..offline.espeak import synthesize
 from ..personas import Persona, PersonaBook
 from ..pipeline import Pipeline, build_pipeline, load_vad
 from ..receptionist import CallContext, TransferReceptionist, Transfers, make_receptionist
+from ..records.simulated import RecordFactory, note_simulated_end, start_simulated_record
 from ..store.db import make_engine, sqlite_url
 from ..store.messages import MessageStore
 from ..telephony.caller import CallerInfo
@@ -244,8 +245,12 @@ async def simulate_call(
     out_dir: Path | None = None,
     pipeline_factory: PipelineFactory | None = None,
     transfer_desk: TransferDesk | None = None,
+    record: RecordFactory | None = None,
 ) -> CallReport:
     """Play `scenario` against the receptionist and return the scored report.
+
+    The call leaves a call record in the simulation's own database (`out_dir`, else a
+    scratch one); `record` builds its recorder instead (tests read the record back).
 
     With `transfer_desk` (and persona transfer targets) the agent can transfer; hold
     audio goes through the same simulated earpiece, so its gaps are measured.
@@ -282,8 +287,12 @@ async def simulate_call(
             dialed_number=scenario.caller.dialed,
             call_id=f"SCL_sim_{scenario.name}",
         )
-        TurnMetricsRecorder(session, call_id=caller.call_id)
+        turns = TurnMetricsRecorder(session, call_id=caller.call_id)
         room = f"sim-{scenario.name}"
+        recorder = await start_simulated_record(
+            record, data_dir, room=room, caller=caller, persona=persona.name
+        )
+        recorder.attach(session, turns)
         if transfer_desk is None and persona.transfer_targets:
             transfer_desk = simulated_desk(scenario, room=room, call_id=caller.call_id)
         context = CallContext(
@@ -300,17 +309,20 @@ async def simulate_call(
         agent = make_receptionist(context)
         try:
             await session.start(agent=agent, record=False)
+            recorder.answered()
             try:
                 await asyncio.wait_for(call.play_script(audio), scenario.max_duration)
             except TimeoutError:
                 report.failures.append(f"the call ran past {scenario.max_duration:.0f}s")
         finally:
             report.duration_s = round(call.clock.now(), 2)
+            note_simulated_end(recorder, call.control.reason)
             call.line.close()
             with contextlib.suppress(Exception):
                 await session.aclose()
             await call.ear.aclose()
             await pipeline.aclose()
+            await recorder.finish()
 
     report.hung_up = call.control.hung_up.is_set()
     report.hang_up_reason = call.control.reason
