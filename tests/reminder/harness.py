@@ -110,7 +110,11 @@ class Callee:
 
     greeting: str = "hello"
     lines: Sequence[str] = ()
-    died: bool = False  # the agent dies before reporting (no report at all)
+    died: bool = False  # the agent dies once answered: `play_job` raises `AgentDied`
+
+
+class AgentDied(BaseException):
+    """The job process is killed mid-call (not an `Exception`: nothing handles it)."""
 
 
 @dataclass
@@ -177,6 +181,8 @@ async def play_job(
     played = Played(job, None)
 
     async def converse() -> ReportedOutcome:
+        if callee.died:
+            raise AgentDied
         result, agent, spoken = await converse_text(job, persona, callee, model)
         played.agent, played.spoken = agent, spoken
         return result

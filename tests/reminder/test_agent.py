@@ -1,0 +1,162 @@
+"""The reminder conversation: a scripted model (or the offline rules) uses the real tools."""
+
+from __future__ import annotations
+
+import pytest
+from livekit.agents import AgentSession, llm
+from livekit.api import LiveKitAPI
+
+from agents.campaigns.models import Outcome
+from agents.outbound.rules import ReminderRules
+from agents.receptionist import Transfers
+from agents.reminder import ReminderAgent
+from agents.telephony.outcomes import TransferOutcome
+from agents.telephony.transfer import LiveKitApiCalls, TransferDesk
+from tests.fakes import Reply, ScriptedLLM
+from tests.livekit_double import LiveKitDouble
+
+from .harness import Callee, TextCall, converse_text, job_for, make_trunk, reminder_persona
+
+
+@pytest.mark.parametrize(
+    ("line", "outcome", "detail", "closing"),
+    [
+        ("yes i will be there", Outcome.COMPLETED, "confirmed", "all set"),
+        ("i have to cancel, i am sick", Outcome.COMPLETED, "cancel requested", "cancel"),
+        ("can i come another day, monday", Outcome.COMPLETED, "reschedule requested", "new time"),
+        ("please stop calling me", Outcome.OPTED_OUT, "asked not to be called", "won't call"),
+    ],
+)
+async def test_each_answer_ends_in_its_outcome(
+    line: str, outcome: Outcome, detail: str, closing: str
+) -> None:
+    result, agent, spoken = await converse_text(
+        job_for(), reminder_persona(), Callee("hello", [line])
+    )
+    assert result.outcome is outcome
+    assert result.detail.startswith(detail)
+    assert "Tuesday at 3 pm" in spoken[0]  # the reminder, from the contact's variables
+    assert closing in spoken[-1]
+    assert agent.ended.is_set()  # end_call hung up after the closing sentence
+
+
+async def test_the_reason_is_kept_in_the_detail() -> None:
+    result, _, _ = await converse_text(
+        job_for(), reminder_persona(), Callee("hello", ["can i come another day, monday"])
+    )
+    assert result.detail == "reschedule requested: can i come another day, monday"
+
+
+async def test_opting_out_wins_over_a_later_answer() -> None:
+    def model(chat_ctx: llm.ChatContext) -> Reply:
+        if chat_ctx.items[-1].type == "function_call_output":
+            return Reply()
+        return Reply("", [("opt_out", {}), ("confirm_appointment", {})])
+
+    result, _, _ = await converse_text(
+        job_for(), reminder_persona(), Callee("hello", ["whatever"]), ScriptedLLM(model)
+    )
+    assert result.outcome is Outcome.OPTED_OUT
+
+
+async def test_a_person_who_says_nothing_useful_still_got_the_reminder() -> None:
+    result, _, _ = await converse_text(job_for(), reminder_persona(), Callee("hello", ["hmm"]))
+    assert result == result.__class__(Outcome.COMPLETED, "reminder delivered; no answer given")
+
+
+async def test_hanging_up_before_the_reminder_is_not_a_delivery() -> None:
+    agent = ReminderAgent(job_for(), reminder_persona(), TextCall())
+    assert agent.result().outcome is Outcome.DECLINED
+
+
+@pytest.mark.parametrize(
+    ("greeting", "outcome", "detail"),
+    [
+        ("Hi, this is Dana, leave a message after the tone", Outcome.VOICEMAIL, "message left"),
+        ("The mailbox is full and cannot accept messages", Outcome.VOICEMAIL, "no messages"),
+        ("Thank you for calling, press one for sales", Outcome.NO_ANSWER, "phone menu"),
+    ],
+)
+async def test_machines(greeting: str, outcome: Outcome, detail: str) -> None:
+    result, _, spoken = await converse_text(job_for(), reminder_persona(), Callee(greeting))
+    assert result.outcome is outcome and detail in result.detail
+    if result.detail.startswith("message left"):
+        assert spoken and "Tuesday at 3 pm" in spoken[0] and "call us back" in spoken[0]
+    else:
+        assert spoken == []  # nothing said to a machine that cannot take it
+
+
+# --- the offline profile's rules -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "outcome"),
+    [
+        ("yes i can make it", Outcome.COMPLETED),
+        ("please take me off your list", Outcome.OPTED_OUT),
+        ("i need to reschedule", Outcome.COMPLETED),
+    ],
+)
+async def test_offline_rules_use_the_tools(line: str, outcome: Outcome) -> None:
+    persona = reminder_persona()
+    result, agent, spoken = await converse_text(
+        job_for(), persona, Callee("hello", [line]), ReminderRules(persona)
+    )
+    assert result.outcome is outcome
+    assert agent.ended.is_set()
+    assert spoken[-1].endswith("Goodbye!")
+
+
+async def test_offline_rules_never_opt_out_on_a_bare_no() -> None:
+    persona = reminder_persona()
+    result, agent, spoken = await converse_text(
+        job_for(), persona, Callee("hello", ["no"]), ReminderRules(persona)
+    )
+    assert result.outcome is not Outcome.OPTED_OUT
+    assert spoken[-1] == persona.offline.fallback
+    assert not agent.ended.is_set()
+
+
+# --- transfer to a human, against the double -----------------------------------------
+
+
+async def test_transfer_to_the_front_desk_bridges_the_human_in(
+    lk: LiveKitAPI, livekit_double: LiveKitDouble
+) -> None:
+    trunk_id = await make_trunk(lk)
+    persona = reminder_persona()
+    target = persona.transfer_targets[0].model_copy(update={"outbound_trunk": trunk_id})
+    persona = persona.model_copy(update={"transfer_targets": [target]})
+    job = job_for()
+    room = f"dt-attempt-{job.attempt_id}"
+    livekit_double.add_participant(room, "callee", kind="sip", attributes={"sip.callID": "SCL_1"})
+    desk = TransferDesk(LiveKitApiCalls(lk), room=room, caller_identity="callee")
+    desk.is_open = lambda _target: True  # type: ignore[method-assign]
+    control = TextCall()
+
+    class Leave:
+        def __init__(self) -> None:
+            self.left: list[str] = []
+
+        async def leave(self, reason: str) -> None:
+            self.left.append(reason)
+
+    leave = Leave()
+
+    def model(chat_ctx: llm.ChatContext) -> Reply:
+        if chat_ctx.items[-1].type == "function_call_output":
+            return Reply()
+        return Reply("Please hold.", [("transfer_to_human", {"reason": "a billing question"})])
+
+    agent = ReminderAgent(job, persona, control, transfers=Transfers(desk, leave))
+    async with AgentSession(llm=ScriptedLLM(model)) as session:
+        await session.start(agent)
+        agent.deliver()
+        await session.run(user_input="can i talk to someone")
+    (result,) = agent.transfer_results
+    assert result.outcome is TransferOutcome.COMPLETED
+    (dial,) = livekit_double.sip.dials
+    assert dial.request.room_name == room and dial.request.sip_call_to == target.phone
+    assert agent.result().detail == "transferred to front desk"
+    assert leave.left == ["handed the person to a human"]  # the agent leaves; the call goes on
+    assert control.reasons == []  # and does not hang up on the person
