@@ -22,6 +22,9 @@ from ..campaigns.models import Outcome
 from ..config import Profile, Settings, load_settings
 from ..personas import Persona, PersonaBook, PersonaError
 from ..pipeline import build_pipeline
+from ..records.models import Direction
+from ..records.outbound import OutboundRecording
+from ..records.store import CallStart
 from ..reminder import ReminderAgent, after_answer, report, run_attempt
 from ..telephony.outcomes import TransferOutcome
 from ..transfer_wiring import JobLeaveControl, make_transfers
@@ -150,6 +153,22 @@ async def reminder_entrypoint(ctx: JobContext) -> None:
             leave=JobLeaveControl(ctx, session),
         )
     hang_up = RoomHangUp(ctx, session)
+    recording = OutboundRecording(  # the call record; opened when the dial is placed
+        ctx,
+        session,
+        CallStart(
+            Direction.OUTBOUND,
+            room=ctx.room.name,
+            caller_number=job.caller_id,
+            called_number=job.phone,
+            trunk=job.outbound_trunk,
+            persona=persona.name,
+            campaign_id=job.campaign_id,
+            attempt_id=job.attempt_id,
+        ),
+        settings=settings,
+        participant_identity=CALLEE_IDENTITY,
+    )
     agent = ReminderAgent(job, persona, control=hang_up, transfers=transfers)
     hang_up.agent = agent
     await session.start(
@@ -169,7 +188,12 @@ async def reminder_entrypoint(ctx: JobContext) -> None:
         async def converse() -> ReportedOutcome:
             return await converse_in_room(ctx, session, agent, amd)
 
-        await run_attempt(job, persona, callback, ctx.api.sip, converse, hang_up)
+        result = await run_attempt(
+            job, persona, callback, recording.sip(ctx.api.sip), converse, hang_up
+        )
+    await recording.finish(
+        None if result is None else result.outcome.value, "" if result is None else result.detail
+    )
     ctx.shutdown(reason="attempt over")
 
 

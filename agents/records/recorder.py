@@ -196,6 +196,7 @@ class CallRecorder:
         self._heartbeat: asyncio.Task[None] | None = None
         self._remove_listener: Callable[[], None] | None = None
         self._finished = False
+        self._dial_failed = False
         self._pending: list[asyncio.Future[None]] = []
 
     # --- lifecycle --------------------------------------------------------------------
@@ -278,6 +279,15 @@ class CallRecorder:
 
     # --- what the call's code tells the recorder --------------------------------------
 
+    @property
+    def answered_at(self) -> datetime | None:
+        return self._answered_at
+
+    @property
+    def failed_dial(self) -> bool:
+        """A dial raised and its SIP status decided the outcome."""
+        return self._dial_failed
+
     def set_sip_call_id(self, sip_call_id: str | None) -> None:
         if sip_call_id:
             self._sip_call_id = sip_call_id
@@ -317,6 +327,7 @@ class CallRecorder:
         """A dial raised: note the SIP status and the outcome it means."""
         outcome, code, status = outcome_for_dial_error(exc)
         self._outcome = outcome
+        self._dial_failed = True
         self._sip_code = code
         self._sip_status = status or None
         self.hung_up(HangupBy.CALLER if code is not None else HangupBy.SYSTEM, status or outcome)

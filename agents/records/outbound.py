@@ -1,0 +1,112 @@
+"""Recording an outbound call (the reminder agent): the record opens when the dial is
+placed, so an attempt refused before dialling (no permit, window closed) leaves none.
+
+    recording = OutboundRecording(ctx, session, start, settings=settings)
+    result = await run_attempt(..., recording.sip(ctx.api.sip), ...)   # dials through it
+    await recording.finish(result.outcome.value, result.detail)        # or (None, "")
+
+`sip(...)` wraps the LiveKit SIP client: its `create_sip_participant` goes through
+`CallRecorder.dial`, which notes the dial, the answer or the failure's SIP status. The
+campaign's outcome (voicemail, opted out, ...) then completes the record; a dial failure
+keeps the outcome its SIP status gave.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from livekit.agents import AgentSession, JobContext
+
+from ..config import Settings
+from ..turn_metrics import TurnMetricsRecorder
+from .job import record_job_call
+from .models import CallOutcome
+from .recorder import CallRecorder
+from .store import CallStart
+
+#: Campaign outcomes (agents.campaigns.models.Outcome values) as call outcomes.
+CAMPAIGN_OUTCOMES = {
+    "completed": CallOutcome.COMPLETED,
+    "opted_out": CallOutcome.COMPLETED,  # reached the person; the detail says opted out
+    "voicemail": CallOutcome.VOICEMAIL,
+    "no_answer": CallOutcome.NO_ANSWER,
+    "busy": CallOutcome.BUSY,
+    "declined": CallOutcome.DECLINED,
+    "invalid_number": CallOutcome.INVALID_NUMBER,
+    "failed": CallOutcome.FAILED,
+    "unknown": CallOutcome.FAILED,
+}
+CALLEE_IDENTITY = "callee"
+
+
+class SipDial(Protocol):
+    async def create_sip_participant(
+        self,
+        create: Any,
+        *,
+        timeout: float | None = ...,  # noqa: ASYNC109 (the livekit-api signature)
+    ) -> Any: ...
+
+
+class RecordedDial:
+    """A SIP client whose dials are recorded (see the module docstring)."""
+
+    def __init__(self, sip: SipDial, recording: OutboundRecording) -> None:
+        self._sip = sip
+        self._recording = recording
+
+    async def create_sip_participant(
+        self,
+        create: Any,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (the livekit-api signature)
+    ) -> Any:
+        recorder = await self._recording.open()
+        return await recorder.dial(self._sip.create_sip_participant(create, timeout=timeout))
+
+
+class OutboundRecording:
+    def __init__(
+        self,
+        ctx: JobContext,
+        session: AgentSession,
+        start: CallStart,
+        *,
+        settings: Settings,
+        participant_identity: str = CALLEE_IDENTITY,
+    ) -> None:
+        self._ctx = ctx
+        self._session = session
+        self._start = start
+        self._settings = settings
+        self._identity = participant_identity
+        self.recorder: CallRecorder | None = None
+
+    async def open(self) -> CallRecorder:
+        if self.recorder is None:
+            self.recorder = await record_job_call(
+                self._ctx,
+                self._session,
+                self._start,
+                settings=self._settings,
+                participant_identity=self._identity,
+                turns=TurnMetricsRecorder(self._session, call_id=self._start.attempt_id),
+            )
+            self.recorder.dialing()
+        return self.recorder
+
+    def sip(self, sip: SipDial) -> RecordedDial:
+        return RecordedDial(sip, self)
+
+    async def finish(self, campaign_outcome: str | None, detail: str = "") -> None:
+        """Complete the record with the attempt's result (None: no call was placed)."""
+        recorder = self.recorder
+        if recorder is None:
+            return
+        outcome = CAMPAIGN_OUTCOMES.get(campaign_outcome or "")
+        if outcome is not None and (recorder.answered_at is not None or not recorder.failed_dial):
+            if campaign_outcome == "failed" and recorder.answered_at is not None:
+                recorder.error(detail or "the agent failed after the answer")
+                outcome = CallOutcome.COMPLETED
+            recorder.set_outcome(outcome, detail or None)
+        await recorder.finish("attempt over")
