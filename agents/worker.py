@@ -23,6 +23,9 @@ from .config import Settings, load_settings
 from .personas import Persona, PersonaBook
 from .pipeline import build_pipeline, load_vad
 from .receptionist import CallContext, Receptionist, TransferReceptionist, make_receptionist
+from .records.job import record_job_call, worker_metrics_dir
+from .records.models import Direction
+from .records.store import CallStart
 from .store.db import make_engine, sqlite_url
 from .store.messages import MessageStore
 from .telephony.caller import CallerInfo
@@ -84,12 +87,33 @@ async def receptionist_entrypoint(ctx: JobContext) -> None:
     pipeline = build_pipeline(settings, persona, ctx.proc.userdata["vad"])
     ctx.add_shutdown_callback(pipeline.aclose)
     session: AgentSession = AgentSession(**pipeline.session_kwargs())
-    TurnMetricsRecorder(session, call_id=caller.call_id)
+    turns = TurnMetricsRecorder(session, call_id=caller.call_id)
+    recorder = await record_job_call(  # the call record, finished at job shutdown
+        ctx,
+        session,
+        CallStart(
+            Direction.INBOUND,
+            room=ctx.room.name,
+            sip_call_id=caller.call_id,
+            caller_number=caller.phone_number,
+            called_number=caller.dialed_number,
+            trunk=caller.trunk_id,
+            persona=persona.name,
+        ),
+        settings=settings,
+        participant_identity=caller_identity,
+        turns=turns,
+    )
     store = MessageStore(make_engine(sqlite_url(settings.data_dir)))
     agent = build_receptionist(
         ctx, session, persona, caller, caller_identity, store, human_listener(ctx.room, pipeline)
     )
-    await session.start(agent=agent, room=ctx.room)
+    try:
+        await session.start(agent=agent, room=ctx.room)
+    except Exception as exc:
+        recorder.error(f"the agent could not start: {type(exc).__name__}")
+        raise
+    recorder.answered()
 
 
 def build_receptionist(
@@ -140,7 +164,14 @@ def build_server(settings: Settings, agent: str = names.RECEPTIONIST) -> AgentSe
     """
     _ = settings.resolved_profile
     PersonaBook.load(settings.persona_dir, settings.default_persona)
-    server = AgentServer(setup_fnc=prewarm, log_level=settings.log_level)
+    server = AgentServer(
+        setup_fnc=prewarm,
+        log_level=settings.log_level,
+        # Each call runs in a job process; their metrics meet in multiprocess files (one
+        # directory per agent name: each worker empties its own when it starts).
+        prometheus_port=settings.worker_metrics_port or None,
+        prometheus_multiproc_dir=str(worker_metrics_dir(settings) / agent),
+    )
     if agent == names.REMINDER:
         from .outbound.entry import reminder_entrypoint
 

@@ -34,6 +34,7 @@ from ..config import ConfigError, Settings
 from ..metrics import registry_with, render
 from ..records.api import build_router as build_records_router
 from ..records.job import retention_of
+from ..records.metrics import OpenRecordsCollector
 from ..records.store import RecordStore
 from .csvio import parse_contacts_csv, render_results
 from .dialer import Dialer, DialerConfig, livekit_session
@@ -428,7 +429,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.store = store
-    metrics_registry = registry_with(CampaignStoreCollector(engine))
+    metrics_registry = registry_with(CampaignStoreCollector(engine), OpenRecordsCollector(engine))
     app.add_middleware(BodyLimit, limit=max_body_bytes)  # type: ignore[arg-type]
 
     def require_token(

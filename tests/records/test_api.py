@@ -228,3 +228,13 @@ def test_room_finished_closes_what_a_dead_agent_left_open(
     closed = store.get(record_id)
     assert closed is not None and closed.outcome is CallOutcome.WORKER_LOST
     assert closed.closed_by == "lease"
+
+
+def test_metrics_show_open_records_and_the_call_counters(
+    client: TestClient, store: RecordStore, clock: Clock
+) -> None:
+    store.open(CallStart(Direction.INBOUND, room="live"), clock(), timedelta(seconds=60))
+    body = client.get("/metrics", headers=AUTH).text
+    assert 'dialtone_call_records_open{direction="inbound"} 1.0' in body
+    assert 'dialtone_call_records_open{direction="outbound"} 0.0' in body
+    assert 'dialtone_calls_total{direction="inbound",outcome="abandoned"}' in body

@@ -9,6 +9,7 @@ import textwrap
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from prometheus_client import CollectorRegistry, multiprocess
 from sqlalchemy import Engine
 
@@ -69,3 +70,24 @@ def test_open_records_are_counted_from_the_store(engine: Engine, clock: Clock) -
     assert (open_now("inbound"), open_now("outbound")) == (2, 1)
     store.close_expired(clock.advance(5))  # the outbound agent died; its lease ran out
     assert (open_now("inbound"), open_now("outbound")) == (2, 0)
+
+
+def test_each_worker_serves_metrics_from_its_own_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agents import names
+    from agents.config import load_settings
+    from agents.worker import build_server
+
+    monkeypatch.chdir(tmp_path)
+    personas = Path(__file__).resolve().parents[2] / "personas"
+    settings = load_settings(
+        persona_dir=personas, data_dir=tmp_path / "data", worker_metrics_port=9470
+    )
+    receptionist = build_server(settings)
+    reminder = build_server(settings, names.REMINDER)
+    assert receptionist._prometheus_port == 9470
+    assert receptionist._prometheus_multiproc_dir == str(tmp_path / "data/prometheus/receptionist")
+    assert reminder._prometheus_multiproc_dir == str(tmp_path / "data/prometheus/reminder")
+    off = build_server(load_settings(persona_dir=personas, worker_metrics_port=0))
+    assert off._prometheus_port is None
