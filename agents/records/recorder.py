@@ -11,15 +11,15 @@ A recorder must never change what happens to the caller: every database or metri
 failure is logged and swallowed, and the database writes run in a thread so the audio
 loop is never blocked.
 
-Outbound calls (the reminder agent), in one call each::
+Inbound calls (agents/worker.py), one call: `record_job_call(ctx, session, start, ...)`
+(agents/records/job.py) opens the record and finishes it at job shutdown; call
+`recorder.answered()` once the agent picked up. Outbound calls (the reminder agent):
+`OutboundRecording` (agents/records/outbound.py) wraps the SIP client so the record
+opens at the dial and `dial` notes the answer or the failure's SIP status::
 
-    recorder = await record_job_call(ctx, session, CallStart(Direction.OUTBOUND, ...))
-    info = await recorder.dial(lk.sip.create_sip_participant(request))  # answer or raise
-    recorder.set_outcome(CallOutcome.VOICEMAIL)                          # if it was one
-
-`dial` notes the dial time, the answer (or the SIP status and outcome of the failure,
-then re-raises), and `record_job_call` (agents/records/job.py) finishes the record when
-the job shuts down.
+    recording = OutboundRecording(ctx, session, CallStart(Direction.OUTBOUND, ...), settings=s)
+    info = await recording.sip(lk.sip).create_sip_participant(request)  # answer or raise
+    await recording.finish("voicemail", "left the message after the beep")
 """
 
 from __future__ import annotations
