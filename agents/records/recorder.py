@@ -45,6 +45,7 @@ from livekit.agents.voice.events import (
 )
 from livekit.api.twirp_client import SipCallError, TwirpError
 
+from ..telephony.caller import ATTR_CALL_STATUS
 from ..telephony.outcomes import TransferOutcome, TransferResult, add_transfer_listener
 from ..turn_metrics import TurnMetrics
 from .metrics import CallMetrics, seconds_between
@@ -387,7 +388,15 @@ class CallRecorder:
             if name in ("SIP_TRUNK_FAILURE", "MEDIA_FAILURE", "CONNECTION_TIMEOUT"):
                 self.error(name.lower())
 
+        def _status(changed: dict[str, str], participant: Any) -> None:
+            # LiveKit's SIP service reports the leg's progress in `sip.callStatus`
+            # (dialing, ringing, automation, active, hangup): ringing gives the post-dial
+            # delay to ringing of an outbound call.
+            if participant.identity == identity and changed.get(ATTR_CALL_STATUS) == "ringing":
+                self.ringing()
+
         room.on("participant_disconnected", _left)
+        room.on("participant_attributes_changed", _status)
 
     def _elapsed(self) -> float:
         return round(time.monotonic() - self._t0, 3)

@@ -238,3 +238,30 @@ def test_metrics_show_open_records_and_the_call_counters(
     assert 'dialtone_call_records_open{direction="inbound"} 1.0' in body
     assert 'dialtone_call_records_open{direction="outbound"} 0.0' in body
     assert 'dialtone_calls_total{direction="inbound",outcome="abandoned"}' in body
+
+
+def test_the_api_reaper_closes_expired_records_on_its_own(
+    engine: Engine,
+    store: RecordStore,
+    clock: Clock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    monkeypatch.chdir(tmp_path)
+    record_id = store.open(CallStart(Direction.INBOUND, room="z"), clock(), timedelta(seconds=60))
+    clock.advance(61)
+    app = create_app(
+        load_settings(api_token=SecretStr(TOKEN), data_dir=tmp_path / "d"), engine, clock=clock
+    )
+    with TestClient(app):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the lifespan task runs in the server's thread
+            record = store.get(record_id)
+            if record is not None and record.outcome is not None:
+                break
+            time.sleep(0.02)
+    record = store.get(record_id)
+    assert record is not None and record.outcome is CallOutcome.WORKER_LOST
+    assert record.closed_by == "lease"

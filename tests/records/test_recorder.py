@@ -383,3 +383,40 @@ async def test_the_lease_is_renewed_while_the_call_runs(store: RecordStore, cloc
     assert store.close_expired(clock.now) == []  # still alive an hour in
     await recorder.finish()
     assert (await asyncio.to_thread(store.get, recorder.record_id)).status is RecordStatus.ENDED  # type: ignore[union-attr]
+
+
+class Participant:
+    def __init__(self, identity: str, reason: int = 0) -> None:
+        self.identity = identity
+        self.disconnect_reason = reason
+
+
+async def test_the_room_tells_ringing_and_who_hung_up(
+    store: RecordStore, metrics: CallMetrics, registry: CollectorRegistry, clock: Clock
+) -> None:
+    from livekit.rtc import DisconnectReason, EventEmitter
+
+    room: EventEmitter[str] = EventEmitter()
+    recorder = CallRecorder(store, outbound(), metrics=metrics, clock=clock)
+    await recorder.start()
+    recorder.attach_room(room, "callee")
+    recorder.dialing()
+    clock.advance(3)
+    room.emit("participant_attributes_changed", {"sip.callStatus": "ringing"}, Participant("x"))
+    room.emit(
+        "participant_attributes_changed", {"sip.callStatus": "ringing"}, Participant("callee")
+    )
+    clock.advance(4)
+    recorder.answered()
+    room.emit("participant_disconnected", Participant("x", DisconnectReason.ROOM_DELETED))
+    room.emit("participant_disconnected", Participant("callee", DisconnectReason.CLIENT_INITIATED))
+    record = await recorder.finish()
+    assert record is not None
+    assert record.hangup_by is HangupBy.CALLER
+    assert record.disconnect_reason == "participant left: client_initiated"
+    assert registry.get_sample_value(
+        "dialtone_post_dial_delay_seconds_sum", {"stage": "ringing"}
+    ) == pytest.approx(3)
+    assert registry.get_sample_value(
+        "dialtone_post_dial_delay_seconds_sum", {"stage": "answer"}
+    ) == pytest.approx(7)

@@ -117,3 +117,25 @@ async def test_a_transferred_call(
         )
         == 1
     )
+
+
+async def test_dialtone_simulate_leaves_a_record_in_its_out_directory(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from agents.campaigns.store import campaign_engine
+    from agents.store.db import sqlite_url
+
+    vad = load_vad()
+
+    def factory(_persona: Persona, line: CallerLine) -> Pipeline:
+        return Pipeline(vad=vad, stt=ScriptedSTT(line), llm=ScriptedLLM(respond), tts=ToneTTS())
+
+    report = await simulate_call(
+        load_scenario(SCENARIOS / "end_call.yaml"),
+        settings=settings,
+        out_dir=tmp_path,
+        pipeline_factory=factory,
+    )
+    assert report.passed, report.failures
+    (record,) = RecordStore(campaign_engine(sqlite_url(tmp_path))).list(CallFilter())[0]
+    assert record.outcome is CallOutcome.COMPLETED and record.trunk == "simulated"
