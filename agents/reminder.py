@@ -30,7 +30,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from livekit.agents import Agent, RunContext, function_tool
+from livekit.agents import Agent, RunContext, StopResponse, function_tool, llm
+from livekit.agents.voice.events import UserInputTranscribedEvent
 from livekit.agents.voice.speech_handle import SpeechHandle
 
 from .campaigns.models import Outcome
@@ -46,6 +47,8 @@ from .telephony.outcomes import TransferOutcome, TransferResult
 logger = logging.getLogger("dialtone.reminder")
 
 Converse = Callable[[], Awaitable[ReportedOutcome]]
+#: How long to wait for the words of a greeting AMD already called human.
+GREETING_SETTLE_S = 1.5
 HangUp = Callable[[], Awaitable[None]]
 
 
@@ -128,6 +131,8 @@ async def after_answer(
     category: str,
     beep: Callable[[], Awaitable[bool]],
     conversation: Callable[[], Awaitable[None]],
+    *,
+    greeting_transcribed: bool = True,
 ) -> ReportedOutcome:
     """The answered part of an attempt, once AMD has said who answered.
 
@@ -135,7 +140,9 @@ async def after_answer(
     once `beep()` says the beep has gone (or gave up waiting); a mailbox that takes no
     messages or a phone menu gets nothing; a person (or "uncertain": better to talk to a
     machine than to hang up on a person) hears the reminder, and `conversation()`
-    returns when the call is over.
+    returns when the call is over. AMD calls a short "hello?" human on timing alone,
+    often before the recogniser has sent its words; `greeting_transcribed=False` waits
+    for them first, because a transcript landing during the reminder would interrupt it.
     """
     if category == "machine-vm":
         heard = await beep()
@@ -146,6 +153,8 @@ async def after_answer(
         return ReportedOutcome(Outcome.VOICEMAIL, "mailbox takes no messages; none left")
     if category == "machine-ivr":
         return ReportedOutcome(Outcome.NO_ANSWER, "a phone menu answered; nothing left")
+    if not greeting_transcribed:
+        await agent.greeting_settled(GREETING_SETTLE_S)
     agent.deliver()
     await conversation()
     return agent.result()
@@ -188,6 +197,7 @@ class ReminderAgent(Agent):
         self.speak_on_enter = speak_on_enter
         self.decision: Decision | None = None
         self.reminder_heard = False
+        self.delivering = False
         self.transfer_results: list[TransferResult] = []
         self.ended = asyncio.Event()
         self._hold: SpeechHandle | None = None
@@ -228,8 +238,33 @@ class ReminderAgent(Agent):
         if self.speak_on_enter:
             self.deliver()
 
+    async def on_user_turn_completed(
+        self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage
+    ) -> None:
+        """Before the reminder starts, words heard (the "hello?", a mailbox greeting) are
+        for answering-machine detection only: the agent does not reply to them."""
+        if not self.delivering:
+            raise StopResponse()
+
+    async def greeting_settled(self, seconds: float) -> None:
+        """Wait until the greeting's final transcript arrived (or `seconds` passed)."""
+        heard = asyncio.Event()
+
+        def on_transcribed(event: UserInputTranscribedEvent) -> None:
+            if event.is_final:
+                heard.set()
+
+        self.session.on("user_input_transcribed", on_transcribed)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(heard.wait(), seconds)
+        finally:
+            self.session.off("user_input_transcribed", on_transcribed)
+        self.session.clear_user_turn()
+
     def deliver(self) -> SpeechHandle:
         """Say the reminder (after a person answered). It may be interrupted."""
+        self.delivering = True
         handle = self.session.say(self.reminder_text())
         handle.add_done_callback(self._heard)
         return handle

@@ -109,7 +109,13 @@ async def converse_in_room(
             for waiter in (ended, gone):
                 waiter.cancel()
 
-        return await after_answer(agent, verdict.category.value, beep_gone, conversation)
+        return await after_answer(
+            agent,
+            verdict.category.value,
+            beep_gone,
+            conversation,
+            greeting_transcribed=bool(verdict.transcript.strip()),
+        )
     finally:
         if tap is not None:
             tap.cancel()

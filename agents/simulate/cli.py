@@ -20,6 +20,11 @@ def run_simulation(path: Path, *, as_json: bool, out_dir: Path | None) -> bool:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-    report = asyncio.run(simulate_call(scenario, settings=settings, out_dir=out_dir))
+    if scenario.reminder is not None:
+        from .reminder_call import simulate_reminder_call
+
+        report = asyncio.run(simulate_reminder_call(scenario, settings=settings, out_dir=out_dir))
+    else:
+        report = asyncio.run(simulate_call(scenario, settings=settings, out_dir=out_dir))
     typer.echo(report.to_json() if as_json else report.to_text())
     return report.passed

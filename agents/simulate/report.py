@@ -59,6 +59,9 @@ class CallReport:
     #: Outcomes of the call's transfers, in order (TransferOutcome values), with SIP status.
     transfers: list[dict[str, Any]] = field(default_factory=list)
     recording: str | None = None
+    #: A reminder call's reported outcome and its detail (campaign `Outcome` value).
+    outcome: str | None = None
+    outcome_detail: str | None = None
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -115,6 +118,11 @@ class CallReport:
                 self.failures.append(
                     f"transfer ended {last or 'never started'}, expected {expect.transfer_outcome}"
                 )
+        if expect.outcome is not None and expect.outcome != self.outcome:
+            self.failures.append(
+                f"the reminder call ended {self.outcome or 'without an outcome'}, "
+                f"expected {expect.outcome}"
+            )
         if expect.max_agent_gap_s is not None and (
             self.max_agent_gap_s is None or self.max_agent_gap_s > expect.max_agent_gap_s
         ):
@@ -177,6 +185,8 @@ class CallReport:
             out.append("  the agent left the call to a human")
         if self.false_interruptions_resumed:
             out.append(f"  false interruptions resumed: {self.false_interruptions_resumed}")
+        if self.outcome is not None:
+            out.append(f"  reminder outcome: {self.outcome} ({self.outcome_detail})")
         ended = f"hung up by the agent ({self.hang_up_reason})" if self.hung_up else "not hung up"
         out.append(f"  call: {self.duration_s:.1f}s, {ended}")
         if self.recording:

@@ -68,6 +68,19 @@ class Human(_Strict):
     refer_sip_status_code: Annotated[int, Field(ge=300, le=699)] | None = None
 
 
+class ReminderSide(_Strict):
+    """An outbound reminder call (`agents/reminder.py`): the scenario's caller is the callee.
+
+    The callee's first step answers (`when: now`): a person's "hello", or a voicemail
+    greeting; `beep_after_step` plays a mailbox beep (1 kHz, 0.5 s) after that step.
+    `name` and `variables` are the contact's, as a campaign would send them.
+    """
+
+    name: str = "Jane"
+    variables: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    beep_after_step: Annotated[int, Field(ge=1)] | None = None
+
+
 class Expect(_Strict):
     phrases: list[str] = Field(default_factory=list)
     tool_calls: list[str] = Field(default_factory=list)
@@ -82,6 +95,8 @@ class Expect(_Strict):
     #: The longest silence allowed in the agent channel from its first sound after the
     #: caller's last line to its last sound (e.g. hold audio during a transfer).
     max_agent_gap_s: Annotated[float, Field(gt=0, le=30)] | None = None
+    #: A reminder call's reported outcome (campaign `Outcome` value), e.g. "voicemail".
+    outcome: str | None = None
 
 
 class Scenario(_Strict):
@@ -92,6 +107,8 @@ class Scenario(_Strict):
     expect: Expect = Expect()
     #: The human's phone, for transfers (personas with transfer targets).
     human: Human = Human()
+    #: Set for an outbound reminder call instead of an inbound call to the receptionist.
+    reminder: ReminderSide | None = None
     #: When the call happens (time zone required), for transfer hours; default: now.
     at: AwareDatetime | None = None
     agent_reply_timeout: Annotated[float, Field(gt=0, le=120)] = 25.0

@@ -1,0 +1,196 @@
+"""A simulated outbound reminder call: the scenario's caller plays the callee.
+
+The reminder side is the production one after the dial: the `ReminderAgent`, its tools,
+livekit-agents' answering-machine detection (`AMD`, with the offline greeting rules as
+its classifier), the beep detector on the callee's audio, and `after_answer`, which
+decides voicemail or conversation. What stands in: the dial (the call is "answered" at
+once; SIP failures are covered by tests against the LiveKit double) and the campaign
+API (the outcome goes into the report instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from livekit import rtc
+from livekit.agents import AgentSession
+from livekit.agents.voice.amd import AMD
+
+from ..config import Settings
+from ..outbound.job import ReminderJob
+from ..outbound.rules import ReminderRules
+from ..outbound.voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
+from ..personas import Persona, PersonaBook
+from ..pipeline import Pipeline, build_pipeline, load_vad
+from ..reminder import ReminderAgent, after_answer
+from ..turn_metrics import TurnMetricsRecorder
+from .call_io import CallerLine
+from .phone_audio import PHONE_RATE
+from .recording import CallClock, Recording
+from .report import CallReport
+from .runner import CallerSpeech, PipelineFactory, _Call, _synthesize_step
+from .scenario import Scenario
+
+BEEP_HZ = 1000.0
+BEEP_S = 0.5
+BEEP_GAP_S = 0.3
+
+
+class BeepTappedLine(CallerLine):
+    """The callee's line, with every frame also given to the beep detector."""
+
+    def __init__(self, clock: CallClock, recording: Recording, beep: BeepDetector) -> None:
+        super().__init__(clock, recording)
+        self.beep = beep
+
+    async def __anext__(self) -> rtc.AudioFrame:
+        frame = await super().__anext__()
+        self.beep.push(np.frombuffer(frame.data, dtype=np.int16), frame.sample_rate)
+        return frame
+
+
+def with_beep(speech: CallerSpeech) -> CallerSpeech:
+    """A voicemail greeting followed by its beep (a 1 kHz tone), as a mailbox plays it."""
+    t = np.arange(round(BEEP_S * PHONE_RATE)) / PHONE_RATE
+    tone = (6000 * np.sin(2 * np.pi * BEEP_HZ * t)).astype(np.int16)
+    gap = np.zeros(round(BEEP_GAP_S * PHONE_RATE), dtype=np.int16)
+    return CallerSpeech(np.concatenate([speech.samples, gap, tone]), speech.parts)
+
+
+def simulated_job(scenario: Scenario, persona: Persona) -> ReminderJob:
+    assert scenario.reminder is not None
+    return ReminderJob.model_validate(
+        {
+            "version": 1,
+            "kind": "reminder",
+            "attempt_id": "0" * 32,
+            "attempt_number": 1,
+            "campaign_id": "simulated",
+            "contact_id": 0,
+            "phone": scenario.caller.number,
+            "name": scenario.reminder.name,
+            "persona": persona.name,
+            "variables": dict(scenario.reminder.variables),
+            "outbound_trunk": "ST_simulated",
+            "caller_id": scenario.caller.dialed or "+15550100100",
+            "callback_token": "simulated",
+        }
+    )
+
+
+async def simulate_reminder_call(
+    scenario: Scenario,
+    *,
+    settings: Settings,
+    out_dir: Path | None = None,
+    pipeline_factory: PipelineFactory | None = None,
+) -> CallReport:
+    """Play `scenario` as the callee of a reminder call and return the scored report."""
+    assert scenario.reminder is not None
+    book = PersonaBook.load(settings.persona_dir, settings.default_persona)
+    persona = book.pick(requested=scenario.persona or "reminder")
+    job = simulated_job(scenario, persona)
+    missing = job.missing(persona)
+    profile = "custom" if pipeline_factory is not None else settings.resolved_profile.value
+    report = CallReport(scenario=scenario.name, persona=persona.name, profile=profile)
+    if missing:
+        report.failures.append(f"the scenario's reminder.variables lack {', '.join(missing)}")
+        return report
+    if pipeline_factory is None:
+        vad_model = load_vad()
+
+        def default_factory(p: Persona, _line: CallerLine) -> Pipeline:
+            return build_pipeline(settings, p, vad_model, dialogue=ReminderRules)
+
+        pipeline_factory = default_factory
+
+    audio: list[CallerSpeech | None] = []
+    for index, step in enumerate(scenario.steps, 1):
+        if step.say is None:
+            audio.append(None)
+            continue
+        speech = await _synthesize_step(step, scenario.caller.voice, scenario.caller.speed)
+        audio.append(with_beep(speech) if scenario.reminder.beep_after_step == index else speech)
+
+    beep = BeepDetector()
+    call = _Call(scenario, report)
+    call.line = BeepTappedLine(call.clock, call.recording, beep)
+    pipeline = pipeline_factory(persona, call.line)
+    session: AgentSession = AgentSession(**pipeline.session_kwargs())
+    call.attach(session)
+    TurnMetricsRecorder(session, call_id=f"SCL_sim_{scenario.name}")
+    session.input.audio = call.line
+    session.output.audio = call.ear
+    call.ear.start()
+    agent = ReminderAgent(job, persona, call.control)
+
+    async def beep_gone() -> bool:
+        return beep.heard.is_set() or await beep.wait(BEEP_WAIT_S)
+
+    async def conversation() -> None:
+        ended = asyncio.ensure_future(agent.ended.wait())
+        hung = asyncio.ensure_future(call.control.hung_up.wait())
+        await asyncio.wait({ended, hung}, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in (ended, hung):
+            waiter.cancel()
+
+    with tempfile.TemporaryDirectory():
+        try:
+            await session.start(agent=agent, record=False)
+            amd = AMD(
+                session,
+                llm=GreetingRules(),
+                ivr_detection=False,
+                suppress_compatibility_warning=True,
+            )
+            async with amd:
+
+                async def answered() -> None:
+                    verdict = await amd.execute()
+                    result = await after_answer(
+                        agent,
+                        verdict.category.value,
+                        beep_gone,
+                        conversation,
+                        greeting_transcribed=bool(verdict.transcript.strip()),
+                    )
+                    report.outcome = result.outcome.value
+                    report.outcome_detail = f"{result.detail} (AMD: {verdict.category.value})"
+                    if not call.control.hung_up.is_set():
+                        await call.control.hang_up("attempt over")
+
+                talk = asyncio.ensure_future(answered())
+                try:
+                    await asyncio.wait_for(call.play_script(audio), scenario.max_duration)
+                    await asyncio.wait_for(asyncio.shield(talk), scenario.agent_reply_timeout)
+                except TimeoutError:
+                    report.failures.append(
+                        f"the call ran past {scenario.max_duration:.0f}s or never ended"
+                    )
+                finally:
+                    talk.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await talk
+        finally:
+            report.duration_s = round(call.clock.now(), 2)
+            call.line.close()
+            with contextlib.suppress(Exception):
+                await session.aclose()
+            await call.ear.aclose()
+            await pipeline.aclose()
+
+    report.hung_up = call.control.hung_up.is_set()
+    report.hang_up_reason = call.control.reason
+    call.measure()
+    if out_dir is not None:
+        wav = out_dir / f"{scenario.name}.wav"
+        call.recording.save(wav)
+        report.recording = str(wav)
+    report.check(scenario.expect)
+    if out_dir is not None:
+        (out_dir / f"{scenario.name}.json").write_text(report.to_json(), encoding="utf-8")
+    return report

@@ -1,0 +1,63 @@
+"""`dialtone simulate` plays reminder calls on the real offline stack: the callee is an
+espeak-ng voice on an 8 kHz phone line, heard through silero VAD and pocketsphinx; AMD
+(livekit-agents) decides person or mailbox; the beep is a real tone on the line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agents.__main__ import app
+
+pytestmark = pytest.mark.audio
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("DIALTONE_PROFILE", "offline")
+
+
+def simulate(name: str, out: Path) -> dict[str, object]:
+    result = CliRunner().invoke(
+        app, ["simulate", f"tests/scenarios/{name}.yaml", "--json", "--out", str(out)]
+    )
+    report: dict[str, object] = json.loads(result.stdout[result.stdout.index("{") :])
+    assert result.exit_code == 0, report["failures"]
+    return report
+
+
+def tools(report: dict[str, object]) -> list[str]:
+    calls = report["tool_calls"]
+    assert isinstance(calls, list)
+    return [call["name"] for call in calls]
+
+
+def test_person_confirms(tmp_path: Path) -> None:
+    report = simulate("reminder_confirm", tmp_path)
+    assert report["outcome"] == "completed"
+    assert tools(report) == ["confirm_appointment", "end_call"]
+    assert "AMD: human" in str(report["outcome_detail"])
+
+
+def test_voicemail_gets_a_message_after_the_beep(tmp_path: Path) -> None:
+    report = simulate("reminder_voicemail", tmp_path)
+    assert report["outcome"] == "voicemail"
+    assert "after the beep" in str(report["outcome_detail"])
+    assert "AMD: machine-vm" in str(report["outcome_detail"])
+    assert tools(report) == []  # nothing was asked of a machine
+    # The message started after the greeting and its beep had finished playing.
+    turns = report["turns"]
+    assert isinstance(turns, list) and isinstance(turns[0]["latency_ms"], float)
+    assert (tmp_path / "reminder_voicemail.wav").exists()
+
+
+def test_person_opts_out(tmp_path: Path) -> None:
+    report = simulate("reminder_opt_out", tmp_path)
+    assert report["outcome"] == "opted_out"
+    assert tools(report) == ["opt_out", "end_call"]
