@@ -268,11 +268,26 @@ class RecordStore:
 
     def open(self, start: CallStart, now: datetime, lease: timedelta) -> str:
         """Write the partial record of a call that starts now; returns its id."""
-        record_id = uuid.uuid4().hex
         values = self._start_values(start, now)
-        values.update(id=record_id, status=RecordStatus.IN_PROGRESS.value, lease_until=now + lease)
+        values.update(status=RecordStatus.IN_PROGRESS.value, lease_until=now + lease)
         with self.engine.begin() as conn:
-            conn.execute(insert(call_records).values(**values))
+            if start.sip_call_id:
+                # LiveKit's webhook may have recorded this call as abandoned while the
+                # agent was starting (the caller left in between): one call, one record.
+                adopted = conn.scalar(
+                    select(call_records.c.id).where(
+                        call_records.c.sip_call_id == start.sip_call_id,
+                        call_records.c.closed_by == "webhook",
+                    )
+                )
+                if adopted is not None:
+                    values.update(outcome=None, ended_at=None, closed_by=None, detail=None)
+                    conn.execute(
+                        update(call_records).where(call_records.c.id == adopted).values(**values)
+                    )
+                    return str(adopted)
+            record_id = uuid.uuid4().hex
+            conn.execute(insert(call_records).values(id=record_id, **values))
         return record_id
 
     def renew(self, record_id: str, now: datetime, lease: timedelta) -> bool:

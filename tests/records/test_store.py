@@ -180,3 +180,18 @@ def test_a_forged_cursor_is_refused(store: RecordStore) -> None:
     # A well-formed cursor pointing past everything is simply an empty page.
     page, nxt = store.list(CallFilter(), cursor=encode_cursor(T0, "0"))
     assert page == [] and nxt is None
+
+
+def test_an_agent_that_starts_after_the_webhook_adopts_its_record(
+    store: RecordStore, clock: Clock
+) -> None:
+    _, created = store.caller_left(INBOUND, clock(), "participant left: client_initiated")
+    assert created is not None
+    record_id = store.open(INBOUND, clock.advance(1), LEASE)
+    assert record_id == created.id
+    reopened = store.get(record_id)
+    assert reopened is not None and reopened.status is RecordStatus.IN_PROGRESS
+    assert reopened.outcome is None and reopened.closed_by is None
+    store.close(record_id, CallEnd(outcome=CallOutcome.ABANDONED, ended_at=clock.advance(1)))
+    (only,), _ = store.list(CallFilter())
+    assert only.id == record_id and only.closed_by == "worker"
