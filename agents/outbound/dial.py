@@ -14,6 +14,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
+import aiohttp
 from livekit.api.twirp_client import TwirpError
 from livekit.protocol.sip import CreateSIPParticipantRequest, SIPParticipantInfo
 
@@ -79,6 +80,9 @@ async def dial(sip: SipDialApi, plan: CallPlan) -> DialFailure | None:
         )
     except (TwirpError, TimeoutError) as exc:
         return classify_dial_error(exc)
+    except aiohttp.ClientError as exc:
+        # Whether LiveKit placed the call is unknown; the caller removes the room.
+        return DialFailure(SipClass.OTHER, None, f"connection to LiveKit failed: {exc!r}")
     return None
 
 

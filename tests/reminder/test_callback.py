@@ -1,0 +1,140 @@
+"""The agent's calls to the campaign API: retries, refusals, and a token kept secret."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import Engine, select
+
+from agents.campaigns.api import create_app
+from agents.campaigns.models import Outcome
+from agents.campaigns.store import CampaignStore, ClaimLimits, attempts
+from agents.config import load_settings
+from agents.outbound.callback import CallbackError, CampaignCallback, RetryPolicy
+from agents.outbound.job import JobError, ReminderJob
+from tests.campaigns.conftest import FakeClock, new_campaign
+
+from .harness import TOKEN
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Any]]
+Send = Callable[[Any], Awaitable[None]]
+
+
+class Flaky:
+    """The real API behind a proxy that answers the first `failures` requests with 503."""
+
+    def __init__(self, app: Any, failures: int) -> None:
+        self.app = app
+        self.failures = failures
+        self.seen = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.seen += 1
+            if self.seen <= self.failures:
+                await send({"type": "http.response.start", "status": 503, "headers": []})
+                await send({"type": "http.response.body", "body": b"upstream down"})
+                return
+        await self.app(scope, receive, send)
+
+
+def app_for(engine: Engine, clock: FakeClock, tmp_path: Path) -> Any:
+    settings = load_settings(api_token=SecretStr(TOKEN), data_dir=tmp_path / "data")
+    return create_app(settings, engine, clock=clock)
+
+
+async def claim(store: CampaignStore, clock: FakeClock) -> tuple[str, str]:
+    new_campaign(store, clock.now, n=1)
+    (c,) = store.claim_due(clock.now, ClaimLimits(calls_per_second=100))
+    store.mark_dispatched(c.attempt_id, "AD_x", clock.now)
+    return c.attempt_id, c.callback_token
+
+
+FAST = RetryPolicy(tries=4, backoff=0.001, backoff_max=0.002)
+
+
+async def test_permit_and_report_survive_a_flaky_api(
+    engine: Engine,
+    store: CampaignStore,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    flaky = Flaky(app_for(engine, clock, tmp_path), failures=2)
+    attempt_id, token = await claim(store, clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=flaky), base_url="http://api"
+    ) as client:
+        callback = CampaignCallback("http://api", attempt_id, token, client=client, policy=FAST)
+        permit = await callback.dial_permit()
+        assert permit.allowed
+        assert flaky.seen == 3  # two 503s, then the permit
+        flaky.failures, flaky.seen = 3, 0
+        assert await callback.report(Outcome.BUSY, "SIP 486")
+        assert flaky.seen == 4
+    with store.engine.connect() as conn:
+        outcome = conn.scalar(select(attempts.c.outcome).where(attempts.c.id == attempt_id))
+    assert outcome == "busy"  # recorded once, after the retries
+
+
+async def test_a_wrong_token_is_not_retried_and_not_logged(
+    engine: Engine,
+    store: CampaignStore,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    flaky = Flaky(app_for(engine, clock, tmp_path), failures=0)
+    attempt_id, _ = await claim(store, clock)
+    secret = "not-the-token-but-secret-looking-0123"
+    caplog.set_level(logging.DEBUG)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=flaky), base_url="http://api"
+    ) as client:
+        callback = CampaignCallback("http://api", attempt_id, secret, client=client, policy=FAST)
+        with pytest.raises(CallbackError, match="401") as failed:
+            await callback.dial_permit()
+    assert flaky.seen == 1
+    assert secret not in str(failed.value) and secret not in repr(callback)
+    assert secret not in caplog.text
+
+
+async def test_an_api_that_stays_down_gives_up_with_a_clear_error(
+    engine: Engine,
+    store: CampaignStore,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    flaky = Flaky(app_for(engine, clock, tmp_path), failures=100)
+    attempt_id, token = await claim(store, clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=flaky), base_url="http://api"
+    ) as client:
+        callback = CampaignCallback("http://api", attempt_id, token, client=client, policy=FAST)
+        with pytest.raises(CallbackError, match="after 4 tries: HTTP 503"):
+            await callback.report(Outcome.COMPLETED, "confirmed")
+    assert flaky.seen == 4
+
+
+def test_job_metadata_errors_name_fields_never_values() -> None:
+    with pytest.raises(JobError, match="not JSON"):
+        ReminderJob.from_metadata("{nope")
+    with pytest.raises(JobError) as bad:
+        ReminderJob.from_metadata(
+            '{"version": 1, "kind": "reminder", "attempt_id": "xyz", "callback_token": "s3cr3t"}'
+        )
+    message = str(bad.value)
+    assert "attempt_id" in message and "phone" in message
+    assert "s3cr3t" not in message
