@@ -105,7 +105,12 @@ async def converse_in_room(
         async def conversation() -> None:
             ended = asyncio.ensure_future(agent.ended.wait())
             gone = asyncio.ensure_future(closed.wait())
-            await asyncio.wait({ended, gone}, return_when=asyncio.FIRST_COMPLETED)
+            # LiveKit ends the SIP leg at max_call_duration; this bound is ours, in case.
+            await asyncio.wait(
+                {ended, gone},
+                timeout=agent.script.max_call_seconds + 30,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             for waiter in (ended, gone):
                 waiter.cancel()
 
@@ -189,13 +194,22 @@ async def reminder_entrypoint(ctx: JobContext) -> None:
         ivr_detection=False,
         suppress_compatibility_warning=True,
     )
-    async with amd:
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def start_amd() -> None:
+            await stack.enter_async_context(amd)
 
         async def converse() -> ReportedOutcome:
             return await converse_in_room(ctx, session, agent, amd)
 
         result = await run_attempt(
-            job, persona, callback, recording.sip(ctx.api.sip), converse, hang_up
+            job,
+            persona,
+            callback,
+            recording.sip(ctx.api.sip),
+            converse,
+            hang_up,
+            before_dial=start_amd,
         )
     await recording.finish(
         None if result is None else result.outcome.value, "" if result is None else result.detail
