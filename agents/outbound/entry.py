@@ -35,6 +35,7 @@ from .rules import ReminderRules
 from .voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
 
 logger = logging.getLogger("dialtone.reminder")
+CALLEE_JOIN_S = 5.0
 
 
 class RoomHangUp:
@@ -91,8 +92,14 @@ async def converse_in_room(
 ) -> ReportedOutcome:
     """After the answer: voicemail or person, until the call is over."""
     beep = BeepDetector()
-    callee = ctx.room.remote_participants.get(CALLEE_IDENTITY)
-    tap = asyncio.create_task(_tap_beeps(callee, beep)) if callee is not None else None
+    tap: asyncio.Task[None] | None = None
+    try:  # answered: the callee is in the room, though our view of it may lag a moment
+        callee = await asyncio.wait_for(
+            ctx.wait_for_participant(identity=CALLEE_IDENTITY), CALLEE_JOIN_S
+        )
+        tap = asyncio.create_task(_tap_beeps(callee, beep))
+    except TimeoutError:
+        logger.warning("callee not seen in the room; voicemail waits without a beep")
     closed = asyncio.Event()
     session.on("close", lambda _event: closed.set())
     try:
