@@ -88,15 +88,8 @@ async def run_attempt(
     sip: SipDialApi,
     converse: Converse,
     hang_up: HangUp,
-    *,
-    before_dial: Callable[[], Awaitable[None]] | None = None,
 ) -> ReportedOutcome | None:
-    """One attempt, start to report (see the module docstring). None: no call placed.
-
-    `before_dial` runs once the permit is granted, right before the dial: the worker
-    starts answering-machine detection there, so it hears the first words but its
-    timers do not run out while the permit request is still being retried.
-    """
+    """One attempt, start to report (see the module docstring). None: no call placed."""
     missing = job.missing(persona)
     if missing:
         result = ReportedOutcome(
@@ -115,8 +108,6 @@ async def run_attempt(
         return None
     plan = plan_for(job, persona)
     try:
-        if before_dial is not None:
-            await before_dial()
         failure = await dial(sip, plan)
         if failure is not None:
             result = campaign_outcome(failure, plan.trunk)

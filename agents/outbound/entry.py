@@ -201,23 +201,18 @@ async def reminder_entrypoint(ctx: JobContext) -> None:
         ivr_detection=False,
         suppress_compatibility_warning=True,
     )
-    async with contextlib.AsyncExitStack() as stack:
 
-        async def start_amd() -> None:
-            await stack.enter_async_context(amd)
-
-        async def converse() -> ReportedOutcome:
+    async def converse() -> ReportedOutcome:
+        # AMD starts once the dial has returned answered: it waits at most 5 s for the
+        # callee's audio track, which a long ring without early media would exceed.
+        # Its listening starts at `sip.callStatus` "active" either way, so the greeting
+        # is still heard from its first frames (barring the setup's few milliseconds).
+        async with amd:
             return await converse_in_room(ctx, session, agent, amd)
 
-        result = await run_attempt(
-            job,
-            persona,
-            callback,
-            recording.sip(ctx.api.sip),
-            converse,
-            hang_up,
-            before_dial=start_amd,
-        )
+    result = await run_attempt(
+        job, persona, callback, recording.sip(ctx.api.sip), converse, hang_up
+    )
     await recording.finish(
         None if result is None else result.outcome.value, "" if result is None else result.detail
     )

@@ -16,14 +16,11 @@ from livekit.api import LiveKitAPI
 from agents.campaigns.dialer import dispatch_metadata
 from agents.campaigns.models import CampaignStatus, Outcome
 from agents.campaigns.store import CampaignStore, Claim, ClaimLimits
-from agents.outbound.callback import CampaignCallback
-from agents.outbound.dial import ReportedOutcome
 from agents.outbound.job import ReminderJob
-from agents.reminder import run_attempt
 from tests.campaigns.conftest import FakeClock, people, settings
 from tests.livekit_double import LiveKitDouble
 
-from .harness import Callee, make_trunk, play_job, reminder_persona
+from .harness import Callee, make_trunk, play_job
 
 PHONE = "+15550200000"  # people(1)'s number
 
@@ -227,33 +224,3 @@ async def test_missing_template_variable_is_not_called(
     assert played.result is not None and played.result.outcome is Outcome.FAILED
     assert "appointment" in played.result.detail
     assert livekit_double.sip.dials == []
-
-
-async def test_before_dial_runs_after_the_permit_and_before_the_dial(
-    store: CampaignStore,
-    clock: FakeClock,
-    lk: LiveKitAPI,
-    api: httpx.AsyncClient,
-    livekit_double: LiveKitDouble,
-) -> None:
-    trunk = await make_trunk(lk)
-    claim = await claimed(store, clock, trunk)
-    job = ReminderJob.from_metadata(dispatch_metadata(claim))
-    seen: list[int] = []
-
-    async def before_dial() -> None:
-        seen.append(len(livekit_double.sip.dials))
-
-    async def converse() -> ReportedOutcome:
-        return ReportedOutcome(Outcome.COMPLETED, "confirmed")
-
-    async def hang_up() -> None:
-        return None
-
-    callback = CampaignCallback(str(api.base_url), job.attempt_id, claim.callback_token, client=api)
-    persona = reminder_persona()
-    await run_attempt(job, persona, callback, lk.sip, converse, hang_up, before_dial=before_dial)
-    assert seen == [0] and len(livekit_double.sip.dials) == 1
-    # a second agent gets no permit: nothing runs, nothing is dialed
-    await run_attempt(job, persona, callback, lk.sip, converse, hang_up, before_dial=before_dial)
-    assert seen == [0] and len(livekit_double.sip.dials) == 1
