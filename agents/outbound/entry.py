@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 
+import httpx
 import numpy as np
 from livekit import rtc
 from livekit.agents import AgentSession, JobContext, llm
@@ -135,18 +136,25 @@ async def converse_in_room(
                 await tap
 
 
-async def reminder_entrypoint(ctx: JobContext) -> None:
-    settings = load_settings()
+async def open_attempt(
+    metadata: str, settings: Settings, *, client: httpx.AsyncClient | None = None
+) -> tuple[ReminderJob, Persona, CampaignCallback] | None:
+    """The job, its persona and its callback; None when the job cannot run at all.
+
+    Bad metadata has nobody to report to (the store's deadline ends the attempt
+    `unknown`). A persona this worker does not have would fail every contact of the
+    campaign the same way, so the attempt is reported `failed` and the campaign pauses.
+    """
     try:
-        job = ReminderJob.from_metadata(ctx.job.metadata)
+        job = ReminderJob.from_metadata(metadata)
     except JobError as exc:
-        # Without a valid attempt there is nobody to report to; the store's deadline
-        # ends the attempt `unknown` and the retry policy applies.
         logger.error("reminder job refused: %s", exc)
-        ctx.shutdown(reason="bad job metadata")
-        return
+        return None
     callback = CampaignCallback(
-        settings.campaign_api_url, job.attempt_id, job.callback_token.get_secret_value()
+        settings.campaign_api_url,
+        job.attempt_id,
+        job.callback_token.get_secret_value(),
+        client=client,
     )
     try:
         persona = PersonaBook.load(settings.persona_dir, settings.default_persona).pick(
@@ -155,8 +163,17 @@ async def reminder_entrypoint(ctx: JobContext) -> None:
     except PersonaError as exc:
         reason = f"{exc} on the reminder worker (DIALTONE_PERSONA_DIR); add it, then resume"
         await report(callback, ReportedOutcome(Outcome.FAILED, str(exc), pause_reason=reason))
-        ctx.shutdown(reason="unknown persona")
+        return None
+    return job, persona, callback
+
+
+async def reminder_entrypoint(ctx: JobContext) -> None:
+    settings = load_settings()
+    opened = await open_attempt(ctx.job.metadata, settings)
+    if opened is None:
+        ctx.shutdown(reason="attempt cannot run")
         return
+    job, persona, callback = opened
     await ctx.connect()
     pipeline = build_pipeline(settings, persona, ctx.proc.userdata["vad"], dialogue=ReminderRules)
     ctx.add_shutdown_callback(pipeline.aclose)
