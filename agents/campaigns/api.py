@@ -18,7 +18,15 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, MutableMapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    MutableMapping,
+)
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -36,20 +44,22 @@ from ..records.api import build_router as build_records_router
 from ..records.job import retention_of
 from ..records.metrics import OpenRecordsCollector
 from ..records.store import RecordStore
-from .csvio import parse_contacts_csv, render_results
+from .csvio import read_contacts_csv, render_results
 from .dialer import Dialer, DialerConfig, livekit_session
 from .metrics import CampaignStoreCollector
 from .migrations import migrate
 from .models import (
+    NO_CONTACTS,
     CampaignCreate,
     CampaignSettings,
+    ContactChecker,
     ContactIn,
     DestinationPolicy,
     Outcome,
     RowError,
     SpecError,
     normalize_phone,
-    parse_campaign,
+    parse_settings,
     strip_value_error,
 )
 from .scheduler import Clock, Scheduler, SchedulerConfig, utc_now
@@ -254,19 +264,17 @@ def _problems(errors: list[RowError], what: str) -> JSONResponse:
     )
 
 
-def _request_hash(
-    settings: CampaignSettings, contacts: list[tuple[int, ContactIn]], secret: str | None
-) -> str:
+def _settings_digest(settings: CampaignSettings, secret: str | None) -> str:
+    """The part of an Idempotency-Key's request hash that is not the contacts."""
     canonical = json.dumps(
         {
             "settings": settings.model_dump(mode="json"),
-            "contacts": [c.model_dump(mode="json") for _, c in contacts],
             "webhook_secret": hashlib.sha256(secret.encode()).hexdigest() if secret else None,
         },
         sort_keys=True,
         separators=(",", ":"),
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return canonical
 
 
 def _check_key(key: str | None) -> str | None:
@@ -511,35 +519,52 @@ def create_app(
         scope: str,
         key: str | None,
         raw: dict[str, Any],
-        rows: list[tuple[int, dict[str, Any]]],
+        rows: Iterable[tuple[int, Any]],
         kind: str,
-        file_errors: list[RowError],
+        errors: list[RowError],
     ) -> Response:
+        """Validate and store while reading `rows` (a stream for CSV uploads).
+
+        `errors` holds, and keeps receiving while `rows` is read, the file's own
+        problems. Contacts go to the database in chunks inside one transaction; any
+        problem found on the way rolls it back, so nothing is half-created, and every
+        problem is reported at once.
+        """
         secret = raw.pop("webhook_secret", None)
-        secret_errors = _secret_problems(raw, secret, bool(default_secret))
+        errors.extend(_secret_problems(raw, secret, bool(default_secret)))
+        spec = parse_settings(raw, errors)
+        checker = ContactChecker(policy, errors)
+        digest = hashlib.sha256()
+
+        def valid() -> Iterator[tuple[int, ContactIn]]:
+            for row, contact in checker.stream(rows):
+                digest.update(contact.model_dump_json().encode() + b"\n")
+                yield row, contact
+            checker.finish()
+
         try:
-            spec, people = parse_campaign(raw, rows, policy)
-        except SpecError as exc:
-            found = exc.errors
-            if file_errors and not rows:  # "no contacts" only restates the file's problem
-                found = [e for e in found if e.field != "contacts"]
-            return _problems([*file_errors, *secret_errors, *found], "the campaign was not created")
-        if file_errors or secret_errors:
-            return _problems([*file_errors, *secret_errors], "the campaign was not created")
-        numbered = [(row, c) for (row, _), c in zip(rows, people, strict=True)]
-        idem = (scope, key, _request_hash(spec, numbered, secret)) if key is not None else None
-        try:
+            if spec is None:
+                for _ in valid():
+                    pass
+                raise SpecError(errors)  # not reached: finish() raised
+            digest.update(_settings_digest(spec, secret).encode())
+            idem = (scope, key, digest.hexdigest) if key is not None else None
             campaign_id, replayed = await asyncio.to_thread(
                 functools.partial(
                     store.create_campaign,
                     spec,
-                    numbered,
+                    valid(),
                     clock(),
                     kind=kind,
                     idempotency=idem,
                     webhook_secret=secret,
                 )
             )
+        except SpecError as exc:
+            found = exc.errors
+            if len(found) > 1:  # "no contacts" only restates the file's own problem
+                found = [e for e in found if e.reason != NO_CONTACTS]
+            return _problems(found, "the campaign was not created")
         except IdempotencyMismatch as exc:
             return JSONResponse(status_code=422, content={"detail": str(exc), "errors": []})
         view = _view(await asyncio.to_thread(store.progress, campaign_id, clock()))
@@ -591,15 +616,21 @@ def create_app(
                         [RowError(None, "contacts", "a CSV file field named contacts")],
                         "the campaign was not created",
                     )
-                data = await upload.read()
-            try:
-                raw = json.loads(spec_field)
-            except json.JSONDecodeError as exc:
-                return _problems([RowError(None, "campaign", f"not JSON: {exc}")], "invalid body")
-            if not isinstance(raw, dict):
-                return _problems([RowError(None, "campaign", "expected an object")], "invalid body")
-            rows, file_errors = parse_contacts_csv(data)
-            return await create("campaigns", key, raw, rows, "campaign", file_errors)
+                try:
+                    raw = json.loads(spec_field)
+                except json.JSONDecodeError as exc:
+                    return _problems(
+                        [RowError(None, "campaign", f"not JSON: {exc}")], "invalid body"
+                    )
+                if not isinstance(raw, dict):
+                    return _problems(
+                        [RowError(None, "campaign", "expected an object")], "invalid body"
+                    )
+                # Read inside the form's lifetime: the upload is a spooled temporary file,
+                # streamed row by row while the contacts are stored.
+                file_errors: list[RowError] = []
+                streamed = read_contacts_csv(upload.file, file_errors)
+                return await create("campaigns", key, raw, streamed, "campaign", file_errors)
         raise HTTPException(415, "send application/json or multipart/form-data")
 
     @app.get("/v1/campaigns/{campaign_id}", dependencies=authed, response_model=CampaignView)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import IO, Any
 
 from .models import RowError
 from .store import ResultRow
@@ -35,34 +35,55 @@ RESULT_COLUMNS = (
 
 def parse_contacts_csv(data: bytes) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError]]:
     """(row number, raw contact) pairs, and the problems found in the file itself."""
+    errors: list[RowError] = []
+    rows = list(read_contacts_csv(io.BytesIO(data), errors))
+    return rows, errors
+
+
+def read_contacts_csv(
+    binary: IO[bytes], errors: list[RowError]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Stream (row number, raw contact) pairs from a CSV file; file problems go to `errors`.
+
+    Streaming keeps the API's memory flat in the size of the upload (Starlette spools
+    uploads over 1 MB to a temporary file; this reads it row by row).
+    """
+    text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
     try:
-        text = data.decode("utf-8-sig")
+        yield from _read(text, errors)
     except UnicodeDecodeError as exc:
-        return [], [RowError(None, "contacts", f"the CSV file is not UTF-8 ({exc.reason})")]
-    reader = csv.reader(io.StringIO(text, newline=""))
+        errors.append(RowError(None, "contacts", f"the CSV file is not UTF-8 ({exc.reason})"))
+    finally:
+        text.detach()  # the caller owns the file
+
+
+def _read(text: IO[str], errors: list[RowError]) -> Iterator[tuple[int, dict[str, Any]]]:
+    reader = csv.reader(text)
     try:
         header = next(reader)
     except StopIteration:
-        return [], [RowError(None, "contacts", "the CSV file is empty")]
+        errors.append(RowError(None, "contacts", "the CSV file is empty"))
+        return
     except csv.Error as exc:
-        return [], [RowError(1, "(header)", f"not valid CSV: {exc}")]
+        errors.append(RowError(1, "(header)", f"not valid CSV: {exc}"))
+        return
     names = [h.strip() for h in header]
     lowered = [n.lower() for n in names]
-    errors: list[RowError] = []
+    problems: list[RowError] = []
     if "phone" not in lowered:
-        errors.append(RowError(1, "phone", "the header has no phone column"))
+        problems.append(RowError(1, "phone", "the header has no phone column"))
     if len(names) > MAX_COLUMNS:
-        errors.append(RowError(1, "(header)", f"at most {MAX_COLUMNS} columns"))
+        problems.append(RowError(1, "(header)", f"at most {MAX_COLUMNS} columns"))
     seen: set[str] = set()
     for name, low in zip(names, lowered, strict=True):
         if not name:
-            errors.append(RowError(1, "(header)", "a column has no name"))
+            problems.append(RowError(1, "(header)", "a column has no name"))
         elif low in seen:
-            errors.append(RowError(1, name, "the column appears twice"))
+            problems.append(RowError(1, name, "the column appears twice"))
         seen.add(low)
-    if errors:
-        return [], errors
-    rows: list[tuple[int, dict[str, Any]]] = []
+    if problems:
+        errors.extend(problems)
+        return
     try:
         for record in reader:
             row = reader.line_num
@@ -89,10 +110,9 @@ def parse_contacts_csv(data: bytes) -> tuple[list[tuple[int, dict[str, Any]]], l
             contact.setdefault("phone", "")
             if variables:
                 contact["variables"] = variables
-            rows.append((row, contact))
+            yield row, contact
     except csv.Error as exc:
         errors.append(RowError(reader.line_num, "(row)", f"not valid CSV: {exc}"))
-    return rows, errors
 
 
 def _safe(value: Any) -> str:
@@ -103,7 +123,7 @@ def _safe(value: Any) -> str:
 
 
 def render_results(rows: Iterable[ResultRow], variable_names: list[str]) -> Iterator[str]:
-    """CSV text, one chunk per row, header first."""
+    """CSV text in chunks of 500 rows, header first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -115,7 +135,7 @@ def render_results(rows: Iterable[ResultRow], variable_names: list[str]) -> Iter
 
     writer.writerow([*RESULT_COLUMNS, *variable_names])
     yield flush()
-    for r in rows:
+    for n, r in enumerate(rows, 1):
         writer.writerow(
             [
                 r.row,
@@ -130,4 +150,6 @@ def render_results(rows: Iterable[ResultRow], variable_names: list[str]) -> Iter
                 *(_safe(r.variables.get(name)) for name in variable_names),
             ]
         )
-        yield flush()
+        if n % 500 == 0:  # each chunk is one hop to a thread for the server: not per row
+            yield flush()
+    yield flush()

@@ -27,7 +27,7 @@ from sqlalchemy import Column, Connection, Engine, Integer, String, Table, inser
 from ..store.db import metadata
 from .dbtypes import UTCDateTime
 from .outbox import OUTBOX_TABLES
-from .store import CAMPAIGN_TABLES, claim_lock
+from .store import CAMPAIGN_TABLES, claim_lock, contacts
 
 schema_version = Table(
     "schema_version",
@@ -55,6 +55,10 @@ def _v1_campaign_tables(conn: Connection) -> None:
 
 def _v2_webhook_outbox(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(OUTBOX_TABLES), checkfirst=True)
+    # Paging a campaign's contacts by id (results.csv) scanned and sorted the whole
+    # campaign once per page without it: 29 s for 100,000 contacts.
+    index = next(i for i in contacts.indexes if i.name == "ix_contacts_campaign_id")
+    index.create(conn, checkfirst=True)
 
 
 def _v3_call_records(conn: Connection) -> None:
@@ -66,7 +70,11 @@ def _v3_call_records(conn: Connection) -> None:
 
 STEPS: tuple[Step, ...] = (
     Step(1, "campaign tables", _v1_campaign_tables),
-    Step(2, "webhook outbox and per-campaign webhook secrets", _v2_webhook_outbox),
+    Step(
+        2,
+        "webhook outbox, per-campaign webhook secrets, contacts by campaign index",
+        _v2_webhook_outbox,
+    ),
     Step(3, "call records", _v3_call_records),
 )
 LATEST = STEPS[-1].version

@@ -11,7 +11,7 @@ created at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import time
 from enum import StrEnum
@@ -416,47 +416,94 @@ def settings_errors(exc: ValidationError) -> list[RowError]:
     return [RowError(None, _loc(e["loc"]), strip_value_error(e["msg"])) for e in exc.errors()]
 
 
+MAX_REPORTED_ERRORS = 1000
+NO_CONTACTS = "at least one contact is needed"
+
+
+class ContactChecker:
+    """Validates contacts one at a time, so a 100,000-row upload is never all in memory.
+
+    Every problem is collected in `errors` (the first `MAX_REPORTED_ERRORS`, then a
+    count of the rest): the phone duplicates within the upload are found with a dict of
+    the numbers seen, the only state that grows with the upload (about 100 bytes a row).
+    """
+
+    def __init__(self, policy: DestinationPolicy, errors: list[RowError] | None = None) -> None:
+        self.policy = policy
+        self.errors: list[RowError] = [] if errors is None else errors
+        self.count = 0
+        self.unlisted = 0
+        self._seen: dict[str, int] = {}
+
+    def add(self, error: RowError) -> None:
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(error)
+        else:
+            self.unlisted += 1
+
+    def check(self, row: int, item: Any) -> ContactIn | None:
+        try:
+            contact = ContactIn.model_validate(item)
+        except ValidationError as exc:
+            for e in exc.errors():
+                self.add(RowError(row, _loc(e["loc"]), strip_value_error(e["msg"])))
+            return None
+        refusal = self.policy.refusal(contact.phone)
+        if refusal is not None:
+            self.add(RowError(row, "phone", refusal))
+            return None
+        first = self._seen.setdefault(contact.phone, row)
+        if first != row:
+            self.add(RowError(row, "phone", f"{contact.phone} is already row {first}"))
+            return None
+        return contact
+
+    def stream(self, rows: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, ContactIn]]:
+        """The valid contacts of `rows`; stops (with an error) past `MAX_CONTACTS`."""
+        for row, item in rows:
+            self.count += 1
+            if self.count > MAX_CONTACTS:
+                self.add(RowError(None, "contacts", f"at most {MAX_CONTACTS} contacts"))
+                return
+            contact = self.check(row, item)
+            if contact is not None:
+                yield row, contact
+        if self.count == 0:
+            self.add(RowError(None, "contacts", NO_CONTACTS))
+
+    def finish(self) -> None:
+        """Raise `SpecError` with every problem found, if any (after `stream` is drained)."""
+        if self.unlisted:
+            self.errors.append(
+                RowError(None, "contacts", f"{self.unlisted} more problem(s) not listed")
+            )
+            self.unlisted = 0
+        if self.errors:
+            raise SpecError(self.errors)
+
+
+def parse_settings(raw: dict[str, Any], errors: list[RowError]) -> CampaignSettings | None:
+    try:
+        return CampaignSettings.model_validate(raw)
+    except ValidationError as exc:
+        errors.extend(settings_errors(exc))
+        return None
+
+
 def parse_campaign(
     raw: dict[str, Any], rows: Sequence[tuple[int, dict[str, Any]]], policy: DestinationPolicy
 ) -> tuple[CampaignSettings, list[ContactIn]]:
     """Validate the campaign fields and every contact; raise `SpecError` listing all problems.
 
     `rows` pairs each raw contact with the row number to report (the CSV line, or the
-    1-based position in the JSON list).
+    1-based position in the JSON list). The API streams instead (`ContactChecker`).
     """
     errors: list[RowError] = []
-    settings: CampaignSettings | None = None
-    try:
-        settings = CampaignSettings.model_validate(raw)
-    except ValidationError as exc:
-        errors.extend(settings_errors(exc))
-    if not rows:
-        errors.append(RowError(None, "contacts", "at least one contact is needed"))
-    if len(rows) > MAX_CONTACTS:
-        raise SpecError([RowError(None, "contacts", f"at most {MAX_CONTACTS} contacts")])
-    contacts: list[ContactIn] = []
-    seen: dict[str, int] = {}
-    for row, item in rows:
-        try:
-            contact = ContactIn.model_validate(item)
-        except ValidationError as exc:
-            errors.extend(
-                RowError(row, _loc(e["loc"]), strip_value_error(e["msg"])) for e in exc.errors()
-            )
-            continue
-        refusal = policy.refusal(contact.phone)
-        if refusal is not None:
-            errors.append(RowError(row, "phone", refusal))
-            continue
-        if contact.phone in seen:
-            errors.append(
-                RowError(row, "phone", f"{contact.phone} is already row {seen[contact.phone]}")
-            )
-            continue
-        seen[contact.phone] = row
-        contacts.append(contact)
-    if errors or settings is None:
-        raise SpecError(errors)
+    settings = parse_settings(raw, errors)
+    checker = ContactChecker(policy, errors)
+    contacts = [c for _, c in checker.stream(rows)]
+    checker.finish()
+    assert settings is not None  # finish() raised otherwise
     return settings, contacts
 
 

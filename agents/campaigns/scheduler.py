@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -88,7 +89,9 @@ class Scheduler:
             lease=lease,
         )
         self._tasks: set[asyncio.Task[DispatchResult | None]] = set()
-        self.results: list[tuple[Claim, DispatchResult]] = []
+        #: the latest settled dispatches (tests, debugging); bounded: a scheduler runs for
+        #: months and must not keep every claim it ever made
+        self.results: deque[tuple[Claim, DispatchResult]] = deque(maxlen=10_000)
 
     async def tick(self) -> TickReport:
         report = TickReport()

@@ -10,15 +10,17 @@ Every transition is one conditional UPDATE (`WHERE state = <seen> AND attempt_se
 <seen>`), so two schedulers, or a scheduler and an API request, can never both move a
 contact: the loser's UPDATE matches no row.
 
-The claim protocol (`claim_due` -> `_claim_one`): in ONE transaction, take the claim lock
-row (serialises claimers on PostgreSQL; SQLite transactions here are `BEGIN IMMEDIATE`
-and already serial), re-read the campaign status, check the global and per-campaign
-concurrency, the daily cap and the DNC list, take a per-trunk pacing slot, move the
-contact to `in_flight` with the conditional UPDATE, and INSERT the attempt with status
-`dispatching`. Only after that commits does the dialer call LiveKit, so a crash leaves a
-`dispatching` row whose lease expires; `take_over_abandoned` hands it to a dialer again,
-which first looks for the attempt's room (`dt-attempt-<id>`) at LiveKit. `UNIQUE
-(contact_id, number)` makes a second row for the same attempt impossible.
+The claim protocol (`claim_due` -> `_claim_batch`): in ONE transaction per batch of up
+to `CLAIM_CHUNK` due contacts, take the claim lock row (serialises claimers on
+PostgreSQL; SQLite transactions here are `BEGIN IMMEDIATE` and already serial), re-read
+the campaign status, compute what the global and per-campaign concurrency, the daily cap
+and the per-trunk pace still allow, mark DNC-listed numbers, move that many contacts to
+`in_flight` with one conditional UPDATE ... RETURNING (a contact changed meanwhile is not
+returned, so not claimed), and INSERT their attempts with status `dispatching`. Only
+after that commits does the dialer call LiveKit, so a crash leaves `dispatching` rows
+whose lease expires; `take_over_abandoned` hands them to a dialer again, which first
+looks for the attempt's room (`dt-attempt-<id>`) at LiveKit. `UNIQUE (contact_id,
+number)` makes a second row for the same attempt impossible.
 
 An attempt counts towards `max_attempts` (`contacts.attempts`) unless it is certain no
 call was placed (`release_attempt`: refused at dial time, or LiveKit certainly created
@@ -32,7 +34,7 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -79,6 +81,8 @@ from .windows import is_open, local_day_start, next_opening
 
 ROOM_PREFIX = "dt-attempt-"
 MAX_TOKEN_HASHES = 4
+CLAIM_CHUNK = 100  # contacts claimed per transaction at most
+INSERT_CHUNK = 2000  # contacts inserted per statement on creation
 
 
 campaigns = Table(
@@ -117,6 +121,7 @@ contacts = Table(
     Index("ix_contacts_due", "campaign_id", "state", "next_at"),
     Index("ix_contacts_state", "state"),
     Index("ix_contacts_phone", "phone"),
+    Index("ix_contacts_campaign_id", "campaign_id", "id"),  # results paging (migration 2)
 )
 
 attempts = Table(
@@ -333,11 +338,6 @@ class IdempotencyMismatch(StoreError):
     pass
 
 
-class _Abort(Exception):
-    def __init__(self, refusal: ClaimRefusal) -> None:
-        self.refusal = refusal
-
-
 # --- the store ------------------------------------------------------------------------
 
 
@@ -360,33 +360,28 @@ class CampaignStore:
     def create_campaign(
         self,
         settings: CampaignSettings,
-        people: Sequence[tuple[int, ContactIn]],
+        people: Iterable[tuple[int, ContactIn]],
         now: datetime,
         *,
         kind: str = "campaign",
-        idempotency: tuple[str, str, str] | None = None,
+        idempotency: tuple[str, str, str | Callable[[], str]] | None = None,
         webhook_secret: str | None = None,
     ) -> tuple[str, bool]:
         """Insert the campaign and all contacts in one transaction.
 
-        `idempotency` = (scope, key, request hash). Returns (campaign id, replayed): a key
-        seen before with the same request returns the first campaign; with a different
-        request it raises `IdempotencyMismatch`.
+        `people` may be a stream: contacts are inserted in chunks as they come, so an
+        upload is never all in memory; if the stream raises (the API's validation found
+        bad rows), the transaction rolls back and nothing exists.
+
+        `idempotency` = (scope, key, request hash, or a function giving it once `people`
+        is consumed). Returns (campaign id, replayed): a key seen before with the same
+        request returns the first campaign; with a different request it raises
+        `IdempotencyMismatch`. The key row is written last, so a concurrent request with
+        the same key waits on it and then sees the first one's result.
         """
         campaign_id = uuid.uuid4().hex
         try:
             with self.engine.begin() as conn:
-                if idempotency is not None:
-                    scope, key, digest = idempotency
-                    conn.execute(
-                        insert(idempotency_keys).values(
-                            scope=scope,
-                            key=key,
-                            request_hash=digest,
-                            campaign_id=campaign_id,
-                            created_at=now,
-                        )
-                    )
                 conn.execute(
                     insert(campaigns).values(
                         id=campaign_id,
@@ -395,35 +390,37 @@ class CampaignStore:
                         status=CampaignStatus.ACTIVE,
                         status_reason=None,
                         spec=settings.model_dump_json(),
-                        contact_count=len(people),
+                        contact_count=0,
                         created_at=now,
                         updated_at=now,
                     )
                 )
                 if webhook_secret:
                     save_secret(conn, campaign_id, webhook_secret)
-                blocked = self._dnc_among(conn, [c.phone for _, c in people])
-                rows = [
-                    {
-                        "campaign_id": campaign_id,
-                        "row": row,
-                        "phone": c.phone,
-                        "name": c.name,
-                        "timezone": c.timezone or settings.timezone,
-                        "variables": json.dumps(c.variables, sort_keys=True),
-                        "state": ContactState.DNC if c.phone in blocked else ContactState.PENDING,
-                        "attempts": 0,
-                        "attempt_seq": 0,
-                        "dispatch_failures": 0,
-                        "next_at": now,
-                        "last_outcome": None,
-                        "last_detail": "on the do-not-call list" if c.phone in blocked else None,
-                        "updated_at": now,
-                    }
-                    for row, c in people
-                ]
-                for start in range(0, len(rows), 5000):
-                    conn.execute(insert(contacts), rows[start : start + 5000])
+                total = 0
+                chunk: list[tuple[int, ContactIn]] = []
+                for item in people:
+                    chunk.append(item)
+                    if len(chunk) == INSERT_CHUNK:
+                        total += self._insert_contacts(conn, campaign_id, settings, chunk, now)
+                        chunk = []
+                total += self._insert_contacts(conn, campaign_id, settings, chunk, now)
+                conn.execute(
+                    update(campaigns)
+                    .where(campaigns.c.id == campaign_id)
+                    .values(contact_count=total)
+                )
+                if idempotency is not None:
+                    scope, key, digest = idempotency
+                    conn.execute(
+                        insert(idempotency_keys).values(
+                            scope=scope,
+                            key=key,
+                            request_hash=digest if isinstance(digest, str) else digest(),
+                            campaign_id=campaign_id,
+                            created_at=now,
+                        )
+                    )
         except IntegrityError:
             if idempotency is None:
                 raise
@@ -436,12 +433,48 @@ class CampaignStore:
                 ).first()
             if found is None:
                 raise
-            if not hmac.compare_digest(found.request_hash, digest):
+            given = digest if isinstance(digest, str) else digest()
+            if not hmac.compare_digest(found.request_hash, given):
                 raise IdempotencyMismatch(
                     f"Idempotency-Key {key!r} was already used with a different request"
                 ) from None
             return found.campaign_id, True
         return campaign_id, False
+
+    def _insert_contacts(
+        self,
+        conn: Connection,
+        campaign_id: str,
+        settings: CampaignSettings,
+        chunk: Sequence[tuple[int, ContactIn]],
+        now: datetime,
+    ) -> int:
+        if not chunk:
+            return 0
+        blocked = self._dnc_among(conn, [c.phone for _, c in chunk])
+        conn.execute(
+            insert(contacts),
+            [
+                {
+                    "campaign_id": campaign_id,
+                    "row": row,
+                    "phone": c.phone,
+                    "name": c.name,
+                    "timezone": c.timezone or settings.timezone,
+                    "variables": json.dumps(c.variables, sort_keys=True),
+                    "state": ContactState.DNC if c.phone in blocked else ContactState.PENDING,
+                    "attempts": 0,
+                    "attempt_seq": 0,
+                    "dispatch_failures": 0,
+                    "next_at": now,
+                    "last_outcome": None,
+                    "last_detail": "on the do-not-call list" if c.phone in blocked else None,
+                    "updated_at": now,
+                }
+                for row, c in chunk
+            ],
+        )
+        return len(chunk)
 
     @staticmethod
     def _dnc_among(conn: Connection, phones: Sequence[str]) -> set[str]:
@@ -725,22 +758,23 @@ class CampaignStore:
                 )
             )
         closed: list[tuple[Any, datetime]] = []
-        refusal: ClaimRefusal | None = None
+        open_now: list[Any] = []
         for contact in due:
             zone = ZoneInfo(contact.timezone)
-            if not is_open(spec.window, zone, now):
+            if is_open(spec.window, zone, now):
+                open_now.append(contact)
+            else:
                 closed.append((contact, next_opening(spec.window, zone, now)))
-                continue
-            result = self._claim_one(campaign_id, spec, contact, now, limits)
-            if isinstance(result, Claim):
-                claims.append(result)
-                continue
-            if result in (ClaimRefusal.DNC, ClaimRefusal.LOST):
-                continue
-            refusal = result
-            break
         if closed:
             self._defer(closed, now)
+        refusal: ClaimRefusal | None = None
+        for start in range(0, len(open_now), CLAIM_CHUNK):
+            got, refusal = self._claim_batch(
+                campaign_id, spec, open_now[start : start + CLAIM_CHUNK], now, limits
+            )
+            claims.extend(got)
+            if refusal is not None:
+                break
         return refusal
 
     def _defer(self, closed: Sequence[tuple[Any, datetime]], now: datetime) -> None:
@@ -757,104 +791,148 @@ class CampaignStore:
                     .values(next_at=at, updated_at=now)
                 )
 
-    def _claim_one(
+    def _claim_batch(
         self,
         campaign_id: str,
         spec: CampaignSettings,
-        contact: Any,
+        candidates: Sequence[Any],
         now: datetime,
         limits: ClaimLimits,
-    ) -> Claim | ClaimRefusal:
-        token = secrets.token_urlsafe(32)
-        attempt_id = uuid.uuid4().hex
-        number = contact.attempt_seq + 1
-        try:
-            with self.engine.begin() as conn:
-                self._lock_claims(conn)
-                status = conn.scalar(
-                    select(campaigns.c.status).where(campaigns.c.id == campaign_id)
+    ) -> tuple[list[Claim], ClaimRefusal | None]:
+        """Claim up to every candidate in ONE transaction, within every limit.
+
+        Under the claim lock: re-read the campaign status, compute how many calls the
+        global and campaign concurrency, the daily cap and the trunk's pace still allow,
+        move that many contacts to `in_flight` with one conditional UPDATE ... RETURNING
+        (a contact cancelled, DNC-listed or claimed meanwhile is simply not returned),
+        and INSERT their attempts as `dispatching`. Returns the claims and the limit that
+        stopped it, if one did.
+        """
+        interval = timedelta(seconds=1 / limits.calls_per_second)
+        picked: list[Any] = []
+        refusal: ClaimRefusal | None = None
+        rows: list[dict[str, Any]] = []
+        tokens: dict[int, str] = {}
+        with self.engine.begin() as conn:
+            self._lock_claims(conn)
+            status = conn.scalar(select(campaigns.c.status).where(campaigns.c.id == campaign_id))
+            if status != CampaignStatus.ACTIVE:
+                return [], ClaimRefusal.INACTIVE
+            in_flight = contacts.c.state == ContactState.IN_FLIGHT
+            everywhere = conn.scalar(select(func.count()).where(in_flight)) or 0
+            here = (
+                conn.scalar(
+                    select(func.count()).where(in_flight, contacts.c.campaign_id == campaign_id)
                 )
-                if status != CampaignStatus.ACTIVE:
-                    raise _Abort(ClaimRefusal.INACTIVE)
-                in_flight = contacts.c.state == ContactState.IN_FLIGHT
-                everywhere = conn.scalar(select(func.count()).where(in_flight)) or 0
-                if everywhere >= limits.global_max_concurrent:
-                    raise _Abort(ClaimRefusal.GLOBAL_FULL)
-                here = (
-                    conn.scalar(
-                        select(func.count()).where(in_flight, contacts.c.campaign_id == campaign_id)
-                    )
-                    or 0
-                )
-                if here >= spec.max_concurrent:
-                    raise _Abort(ClaimRefusal.CAMPAIGN_FULL)
-                day_start = local_day_start(ZoneInfo(spec.timezone), now)
-                if self._calls_since(conn, campaign_id, day_start) >= spec.daily_cap:
-                    raise _Abort(ClaimRefusal.DAILY_CAP)
-                if conn.scalar(select(dnc.c.phone).where(dnc.c.phone == contact.phone)):
-                    conn.execute(
-                        update(contacts)
-                        .where(contacts.c.id == contact.id, contacts.c.state == contact.state)
-                        .values(
-                            state=ContactState.DNC,
-                            last_detail="on the do-not-call list",
-                            updated_at=now,
-                        )
-                    )
-                    return ClaimRefusal.DNC
-                slot = self._take_slot(conn, spec.outbound_trunk, now, limits)
-                if slot is None:
-                    raise _Abort(ClaimRefusal.PACED)
-                moved = conn.execute(
+                or 0
+            )
+            day_start = local_day_start(ZoneInfo(spec.timezone), now)
+            today = self._calls_since(conn, campaign_id, day_start)
+            current = conn.scalar(
+                select(trunk_pace.c.next_slot_at).where(trunk_pace.c.trunk == spec.outbound_trunk)
+            )
+            first_slot = now if current is None or current < now else current
+            room = {
+                ClaimRefusal.GLOBAL_FULL: limits.global_max_concurrent - everywhere,
+                ClaimRefusal.CAMPAIGN_FULL: spec.max_concurrent - here,
+                ClaimRefusal.DAILY_CAP: spec.daily_cap - today,
+                ClaimRefusal.PACED: (
+                    int((now + limits.pace_horizon - first_slot) / interval + 1e-9) + 1
+                    if first_slot <= now + limits.pace_horizon
+                    else 0
+                ),
+            }
+            blocked = self._dnc_among(conn, [c.phone for c in candidates])
+            if blocked:
+                conn.execute(
                     update(contacts)
                     .where(
-                        contacts.c.id == contact.id,
-                        contacts.c.state == contact.state,
-                        contacts.c.attempt_seq == contact.attempt_seq,
+                        contacts.c.id.in_([c.id for c in candidates if c.phone in blocked]),
+                        contacts.c.state.in_(WAITING_STATES),
+                    )
+                    .values(
+                        state=ContactState.DNC,
+                        last_detail="on the do-not-call list",
+                        updated_at=now,
+                    )
+                )
+            allowed = [c for c in candidates if c.phone not in blocked]
+            limit, binding = min((n, why) for why, n in room.items())
+            if limit < len(allowed):
+                refusal = binding
+                allowed = allowed[: max(0, limit)]
+            if not allowed:
+                return [], refusal
+            moved = {
+                r.id: r.attempt_seq
+                for r in conn.execute(
+                    update(contacts)
+                    .where(
+                        contacts.c.id.in_([c.id for c in allowed]),
+                        contacts.c.state.in_(WAITING_STATES),
                         contacts.c.next_at <= now,
                     )
                     .values(
                         state=ContactState.IN_FLIGHT,
-                        attempts=contact.attempts + 1,
-                        attempt_seq=number,
+                        attempts=contacts.c.attempts + 1,
+                        attempt_seq=contacts.c.attempt_seq + 1,
                         updated_at=now,
                     )
+                    .returning(contacts.c.id, contacts.c.attempt_seq)
                 )
-                if moved.rowcount != 1:
-                    raise _Abort(ClaimRefusal.LOST)
-                conn.execute(
-                    insert(attempts).values(
-                        id=attempt_id,
-                        contact_id=contact.id,
-                        campaign_id=campaign_id,
-                        number=number,
-                        room=room_for(attempt_id),
-                        status=AttemptStatus.DISPATCHING,
-                        trunk=spec.outbound_trunk,
-                        token_hashes=hash_token(token),
-                        dispatch_at=slot,
-                        lease_until=now + limits.lease,
-                        created_at=now,
+            }
+            picked = [c for c in allowed if c.id in moved]
+            for i, contact in enumerate(picked):
+                attempt_id = uuid.uuid4().hex
+                tokens[contact.id] = secrets.token_urlsafe(32)
+                rows.append(
+                    {
+                        "id": attempt_id,
+                        "contact_id": contact.id,
+                        "campaign_id": campaign_id,
+                        "number": moved[contact.id],
+                        "room": room_for(attempt_id),
+                        "status": AttemptStatus.DISPATCHING,
+                        "trunk": spec.outbound_trunk,
+                        "token_hashes": hash_token(tokens[contact.id]),
+                        "dispatch_at": first_slot + interval * i,
+                        "lease_until": now + limits.lease,
+                        "created_at": now,
+                    }
+                )
+            if rows:
+                conn.execute(insert(attempts), rows)
+                next_slot = first_slot + interval * len(rows)
+                if current is None:
+                    conn.execute(
+                        insert(trunk_pace).values(trunk=spec.outbound_trunk, next_slot_at=next_slot)
                     )
-                )
-        except _Abort as abort:
-            return abort.refusal
-        return Claim(
-            attempt_id=attempt_id,
-            number=number,
-            room=room_for(attempt_id),
-            campaign_id=campaign_id,
-            contact_id=contact.id,
-            phone=contact.phone,
-            name=contact.name,
-            timezone=contact.timezone,
-            variables=json.loads(contact.variables),
-            persona=spec.persona,
-            outbound_trunk=spec.outbound_trunk,
-            caller_id=spec.caller_id,
-            callback_token=token,
-            dispatch_at=slot,
-        )
+                else:
+                    conn.execute(
+                        update(trunk_pace)
+                        .where(trunk_pace.c.trunk == spec.outbound_trunk)
+                        .values(next_slot_at=next_slot)
+                    )
+        claims = [
+            Claim(
+                attempt_id=row["id"],
+                number=row["number"],
+                room=row["room"],
+                campaign_id=campaign_id,
+                contact_id=contact.id,
+                phone=contact.phone,
+                name=contact.name,
+                timezone=contact.timezone,
+                variables=json.loads(contact.variables),
+                persona=spec.persona,
+                outbound_trunk=spec.outbound_trunk,
+                caller_id=spec.caller_id,
+                callback_token=tokens[contact.id],
+                dispatch_at=row["dispatch_at"],
+            )
+            for contact, row in zip(picked, rows, strict=True)
+        ]
+        return claims, refusal
 
     @staticmethod
     def _lock_claims(conn: Connection) -> None:
@@ -864,26 +942,6 @@ class CampaignStore:
         )
         if done.rowcount != 1:
             raise RuntimeError("claim_lock row missing: run the campaign migrations")
-
-    @staticmethod
-    def _take_slot(
-        conn: Connection, trunk: str, now: datetime, limits: ClaimLimits
-    ) -> datetime | None:
-        """The next pacing slot for `trunk` (calls per second), or None if too far ahead."""
-        interval = timedelta(seconds=1 / limits.calls_per_second)
-        current = conn.scalar(select(trunk_pace.c.next_slot_at).where(trunk_pace.c.trunk == trunk))
-        slot = now if current is None or current < now else current
-        if slot > now + limits.pace_horizon:
-            return None
-        if current is None:
-            conn.execute(insert(trunk_pace).values(trunk=trunk, next_slot_at=slot + interval))
-        else:
-            conn.execute(
-                update(trunk_pace)
-                .where(trunk_pace.c.trunk == trunk)
-                .values(next_slot_at=slot + interval)
-            )
-        return slot
 
     # --- after a dispatch -------------------------------------------------------------
 

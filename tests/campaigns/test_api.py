@@ -166,11 +166,26 @@ def test_csv_row_errors_use_spreadsheet_row_numbers(client: TestClient, engine: 
     response = upload(client, text)
     assert response.status_code == 422
     errors = [(e["row"], e["field"]) for e in response.json()["errors"]]
-    assert errors == [(4, "(row)"), (3, "phone"), (6, "phone"), (7, "phone")]
+    assert errors == [(3, "phone"), (4, "(row)"), (6, "phone"), (7, "phone")]  # file order
     reasons = {e["row"]: e["reason"] for e in response.json()["errors"]}
     assert "allowed country calling codes" in reasons[6]
     assert "already row 2" in reasons[7]
     assert count(engine, campaigns) == 0
+
+
+def test_a_bad_row_after_thousands_streamed_creates_nothing(
+    client: TestClient, engine: Engine
+) -> None:
+    """Contacts are stored in chunks while the upload streams; a late bad row rolls back all."""
+    good = "".join(f"+1555{i:07d}\n" for i in range(4500))  # more than two insert chunks
+    response = upload(client, "phone\n" + good + "+1900555000\n" + good[:13])
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert [(e["row"], e["field"]) for e in errors] == [(4502, "phone"), (4503, "phone")]
+    assert "premium" in errors[0]["reason"] and "already row 2" in errors[1]["reason"]
+    assert count(engine, campaigns) == 0 and count(engine, contacts) == 0
+    ok = upload(client, "phone\n" + good)
+    assert ok.status_code == 201 and ok.json()["contacts"]["total"] == 4500
 
 
 def test_csv_without_phone_column(client: TestClient) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -21,7 +20,6 @@ from agents.campaigns.store import (
     attempts,
     campaign_engine,
 )
-from agents.store.db import sqlite_url
 
 from .conftest import T0, new_campaign, people, settings
 
@@ -121,8 +119,8 @@ def test_dial_permit_is_single_use_and_rechecks_dnc(store: CampaignStore) -> Non
     assert store.contact_states(campaign_id)[second.phone] == ContactState.DNC
 
 
-def test_two_schedulers_racing_on_one_sqlite_file_never_share_a_contact(tmp_path: Path) -> None:
-    url = sqlite_url(tmp_path / "race")
+def test_two_schedulers_racing_on_one_database_never_share_a_contact(db_url: str) -> None:
+    url = db_url
     setup = campaign_engine(url)
     migrate(setup)
     total = 120
