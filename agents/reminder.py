@@ -270,7 +270,9 @@ class ReminderAgent(Agent):
         return handle
 
     def _heard(self, handle: SpeechHandle) -> None:
-        self.reminder_heard = True
+        # Cut off (they hung up, or talked over it) is not delivered: what they say
+        # next decides, and without an answer the attempt is retried.
+        self.reminder_heard = not handle.interrupted
 
     async def leave_voicemail(self) -> None:
         """Speak the voicemail message in full (nobody to interrupt it)."""
@@ -369,6 +371,8 @@ class ReminderAgent(Agent):
             return ReportedOutcome(self.decision.outcome, self.decision.detail)
         if self.reminder_heard:
             return ReportedOutcome(Outcome.COMPLETED, "reminder delivered; no answer given")
+        if self.delivering:
+            return ReportedOutcome(Outcome.DECLINED, "the reminder was cut off; no answer given")
         return ReportedOutcome(Outcome.DECLINED, "answered, hung up before the reminder")
 
     # --- CallSide for the transfer desk ---------------------------------------------

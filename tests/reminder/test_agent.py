@@ -160,3 +160,14 @@ async def test_transfer_to_the_front_desk_bridges_the_human_in(
     assert agent.result().detail == "transferred to front desk"
     assert leave.left == ["handed the person to a human"]  # the agent leaves; the call goes on
     assert control.reasons == []  # and does not hang up on the person
+
+
+async def test_a_reminder_cut_off_without_an_answer_is_not_delivered() -> None:
+    agent = ReminderAgent(job_for(), reminder_persona(), TextCall())
+    async with AgentSession(llm=ScriptedLLM(lambda _ctx: Reply())) as session:
+        await session.start(agent)
+        handle = agent.deliver()
+        handle.interrupt(force=True)
+        await handle
+    assert agent.result().outcome is Outcome.DECLINED
+    assert "cut off" in agent.result().detail
