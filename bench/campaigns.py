@@ -231,7 +231,8 @@ class Reporter(threading.Thread):
         self.base = base
         self.stop = threading.Event()
         self.reported = 0
-        self._seen: set[str] = set()
+        with double.state.lock:  # dispatches of earlier runs belong to other databases
+            self._seen: set[str] = set(double.state.dispatches)
 
     def run(self) -> None:
         with (
@@ -332,6 +333,8 @@ def bench_burst(double: LiveKitDouble, campaigns: int, db_url: str) -> None:
             f"  {n} dispatches in {took:.2f} s from the server's start: {n / took:.0f} "
             f"attempts/s; API RSS peak {sampler.peak:.0f} MB"
         )
+    if db_url:
+        reset(db_url)
 
 
 def main() -> None:
@@ -340,7 +343,21 @@ def main() -> None:
     parser.add_argument("--dispatch", type=int, default=3000)
     parser.add_argument("--burst", type=int, default=10, help="campaigns of 200 (0: skip)")
     parser.add_argument("--db-url", default="", help="an EMPTY PostgreSQL database (wiped)")
+    parser.add_argument(
+        "--postgres", action="store_true", help="run on a throwaway PostgreSQL cluster"
+    )
     args = parser.parse_args()
+    if args.postgres:
+        from tests.postgres import running_cluster
+
+        with running_cluster() as cluster:
+            args.db_url = cluster.create_database()
+            run(args)
+        return
+    run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     print(
         f"database: {'PostgreSQL' if args.db_url else 'SQLite (WAL, synchronous=FULL)'}; "
         f"{os.cpu_count()} CPUs"

@@ -31,6 +31,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,9 +126,9 @@ def _run(cmd: list[str], what: str) -> None:
         )
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """One private PostgreSQL cluster for the whole session (started on first use)."""
+@contextmanager
+def running_cluster() -> Iterator[PostgresServer]:
+    """Start a throwaway cluster, stop and delete it on exit (the fixture; bench/)."""
     pg_bin = find_pg_bin()
     root = Path(tempfile.mkdtemp(prefix="dialtone-pg-"))
     if os.geteuid() == 0:
@@ -166,6 +167,13 @@ def postgres_server() -> Iterator[PostgresServer]:
             timeout=60,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One private PostgreSQL cluster for the whole session (started on first use)."""
+    with running_cluster() as server:
+        yield server
 
 
 @pytest.fixture

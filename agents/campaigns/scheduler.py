@@ -91,7 +91,7 @@ class Scheduler:
         self._tasks: set[asyncio.Task[DispatchResult | None]] = set()
         #: the latest settled dispatches (tests, debugging); bounded: a scheduler runs for
         #: months and must not keep every claim it ever made
-        self.results: deque[tuple[Claim, DispatchResult]] = deque(maxlen=10_000)
+        self.results: deque[tuple[Claim, DispatchResult]] = deque(maxlen=1000)
 
     async def tick(self) -> TickReport:
         report = TickReport()

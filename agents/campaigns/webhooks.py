@@ -83,7 +83,7 @@ class WebhookConfig:
     poll_seconds: float = 1.0
     timeout: float = 10.0  # seconds per POST
     batch: int = 50
-    max_tries: int = 15  # 10 s doubling, capped at 1 h: about 9 hours in all
+    max_tries: int = 15  # 10 s doubling, capped at 1 h: about 6.4 hours in all
     backoff: float = 10.0
     backoff_max: float = 3600.0
 
