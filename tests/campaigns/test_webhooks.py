@@ -6,6 +6,7 @@ be told to fail; the sender posts to it with httpx exactly as in production.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -70,7 +71,10 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # the default 5 resets a burst of concurrent POSTs
+
+    server = Server(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/dialtone"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -169,6 +173,32 @@ async def test_failures_are_retried_with_backoff_under_the_same_event_id(
     ids = {h["dialtone-event-id"] for h, _ in receiver.requests}
     assert len(receiver.requests) == 3 and ids == {row.event_id}
     assert json.loads(receiver.requests[-1][1])["data"]["contact"]["state"] == "retry_wait"
+
+
+async def test_two_senders_at_once_post_each_event_once(
+    store: CampaignStore, engine: Engine, clock: FakeClock, receiver: Receiver
+) -> None:
+    """Every replica runs a sender; the lease on a row makes each pass post it once."""
+    campaign_with_hook(store, clock, receiver.url, n=20)
+    claimed = 0
+    while claims := store.claim_due(clock.now, WIDE):  # max_concurrent 5: several rounds
+        for claim in claims:
+            store.report_outcome(
+                claim.attempt_id, claim.callback_token, Outcome.INVALID_NUMBER, "", clock.now
+            )
+        claimed += len(claims)
+    assert claimed == 20
+    url = engine.url.render_as_string(hide_password=False)
+    engines = [campaign_engine(url), campaign_engine(url)]
+    try:
+        results = await asyncio.gather(*(sender(e, clock).deliver_due() for e in engines))
+    finally:
+        for e in engines:
+            e.dispose()
+    assert sum(r["delivered"] for r in results) == 20
+    ids = [h["dialtone-event-id"] for h, _ in receiver.requests]
+    assert len(ids) == 20 and len(set(ids)) == 20
+    assert {r.status for r in outbox_rows(engine)} == {DeliveryStatus.DELIVERED}
 
 
 async def test_gives_up_after_max_tries_and_never_logs_the_secret(
