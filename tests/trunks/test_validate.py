@@ -219,8 +219,9 @@ def test_unknown_agent_and_persona(write: Writer, cli: Runner) -> None:
     assert "dispatch_rules[0].agent: no dialtone worker registers agent 'concierge'" in (
         result.stderr
     )
-    assert "dispatch_rules[0].persona: unknown persona 'pirate' (known: receptionist)" in (
-        result.stderr
+    assert (
+        "dispatch_rules[0].persona: unknown persona 'pirate' (known: receptionist, reminder)"
+        in result.stderr
     )
 
 
