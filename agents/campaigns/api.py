@@ -5,7 +5,9 @@ constant time), and so does `/openapi.json`. The two routes the reminder agent c
 (`/v1/attempts/{id}/dial|outcome`) take that attempt's own callback token instead: an
 agent never holds the operator's token. Creates honour `Idempotency-Key`; bodies are
 limited in size; a campaign with any bad row is refused whole, with every problem listed
-as `{row, field, reason}`.
+as `{row, field, reason}`. `/metrics` (Prometheus) takes DIALTONE_METRICS_TOKEN or the
+API token: call volumes are the operator's business data, and the scraper should not
+hold a token that can place calls.
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ def serve(
         float, typer.Option(help="Seconds per LiveKit API call before retrying.")
     ] = 10.0,
 ) -> None:
-    """Serve the campaign API (`/v1`, OpenAPI at /openapi.json) and dial due contacts."""
+    """Serve the campaign API (`/v1`, OpenAPI at /openapi.json, `/metrics`), dial due
+    contacts and deliver the signed webhooks."""
     import uvicorn
 
     from .api import create_app
