@@ -66,6 +66,10 @@ def serve(
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        # httpx logs every request's full URL at INFO; here those are webhook URLs, which
+        # often carry a credential in the path or query. Failures are logged by
+        # dialtone.webhooks with the event id only.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         if dial and not settings.has_livekit:
             logger.warning(
                 "LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET not set: serving the API "
