@@ -43,10 +43,10 @@ from livekit.agents.voice.events import (
     ConversationItemAddedEvent,
     FunctionToolsExecutedEvent,
 )
-from livekit.api.twirp_client import SipCallError, TwirpError
 
 from ..telephony.caller import ATTR_CALL_STATUS
 from ..telephony.outcomes import TransferOutcome, TransferResult, add_transfer_listener
+from ..telephony.sip_status import SipClass, classify_dial_error
 from ..turn_metrics import TurnMetrics
 from .metrics import CallMetrics, seconds_between
 from .models import (
@@ -67,48 +67,29 @@ Clock = Callable[[], datetime]
 LEASE = timedelta(seconds=60)
 RENEW_EVERY = 20.0
 
-_BUSY = frozenset({486, 600})
-_NO_ANSWER = frozenset({408, 480, 487})
-_INVALID = frozenset({404, 410, 484, 604})
-_DECLINED = frozenset({603, 607, 608})
-
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def outcome_for_sip_status(code: int | None) -> CallOutcome:
-    """A failed dial's final SIP status as a call outcome (issue 4's table).
-
-    Busy 486/600; no answer 408/480/487; invalid number 404/410/484/604; declined
-    603/607/608; anything else (401/403/407 auth, 488 codec, 5xx carrier, no status) is
-    a failure on our side of the call.
-    """
-    if code in _BUSY:
-        return CallOutcome.BUSY
-    if code in _NO_ANSWER:
-        return CallOutcome.NO_ANSWER
-    if code in _INVALID:
-        return CallOutcome.INVALID_NUMBER
-    if code in _DECLINED:
-        return CallOutcome.DECLINED
-    return CallOutcome.FAILED
+_OUTCOME_FOR_CLASS = {
+    SipClass.BUSY: CallOutcome.BUSY,
+    SipClass.NO_ANSWER: CallOutcome.NO_ANSWER,
+    SipClass.INVALID_NUMBER: CallOutcome.INVALID_NUMBER,
+    SipClass.DECLINED: CallOutcome.DECLINED,
+}
 
 
 def outcome_for_dial_error(exc: BaseException) -> tuple[CallOutcome, int | None, str]:
     """(outcome, SIP status code, reason) of an exception from `CreateSIPParticipant`.
 
-    A ringing timeout reaches the client as a Twirp `canceled`/`deadline_exceeded`
-    error with no SIP status (LIVEKIT_API.md §5): no answer. So is our own timeout.
+    The classes come from `telephony/sip_status.py`, the one table for every outbound
+    leg; anything but busy, no answer, invalid number or declined (auth, codec, carrier,
+    LiveKit refusing the request) is a failure on our side of the call.
     """
-    if isinstance(exc, SipCallError) and exc.sip_status_code is not None:
-        code = exc.sip_status_code
-        return outcome_for_sip_status(code), code, exc.sip_status or ""
-    if isinstance(exc, TwirpError) and exc.code in ("canceled", "deadline_exceeded"):
-        return CallOutcome.NO_ANSWER, None, exc.message
-    if isinstance(exc, TimeoutError):
-        return CallOutcome.NO_ANSWER, None, "timed out waiting for an answer"
-    return CallOutcome.FAILED, None, str(exc) or type(exc).__name__
+    failure = classify_dial_error(exc)
+    outcome = _OUTCOME_FOR_CLASS.get(failure.kind, CallOutcome.FAILED)
+    return outcome, failure.sip_status_code, failure.text
 
 
 def _pct(values: list[float], q: float) -> float:
