@@ -47,17 +47,20 @@ class Turn:
     tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
-class RuleBasedLLM(llm.LLM):
-    """A persona's rule-based dialogue, usable wherever livekit-agents expects an LLM."""
+class RuleLLM(llm.LLM):
+    """livekit-agents' LLM interface for dialogue that needs no model.
 
-    def __init__(self, persona: Persona, *, threshold: float = DEFAULT_THRESHOLD) -> None:
-        super().__init__()
-        self.persona = persona
-        self.threshold = threshold
+    The offline receptionist, the offline reminder and the offline answering-machine
+    classifier all decide a whole `Turn` from the conversation so far; this class holds
+    the interface boilerplate once, so a subclass only names itself and writes `decide`.
+    A tool the agent does not offer (or `tool_choice="none"`) is never in `offered`.
+    """
+
+    model_name = "rules"
 
     @property
     def model(self) -> str:
-        return "rule-based"
+        return self.model_name
 
     @property
     def provider(self) -> str:
@@ -74,10 +77,28 @@ class RuleBasedLLM(llm.LLM):
         extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
     ) -> RuleBasedStream:
         offered = set() if tool_choice == "none" else {tool.id for tool in tools or []}
-        turn = self.decide(chat_ctx, offered)
         return RuleBasedStream(
-            self, turn=turn, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options
+            self,
+            turn=self.decide(chat_ctx, offered),
+            chat_ctx=chat_ctx,
+            tools=tools or [],
+            conn_options=conn_options,
         )
+
+    def decide(self, chat_ctx: llm.ChatContext, offered: set[str]) -> Turn:
+        """The reply to the conversation so far, given the names of the tools on offer."""
+        raise NotImplementedError
+
+
+class RuleBasedLLM(RuleLLM):
+    """A persona's rule-based dialogue, usable wherever livekit-agents expects an LLM."""
+
+    model_name = "rule-based"
+
+    def __init__(self, persona: Persona, *, threshold: float = DEFAULT_THRESHOLD) -> None:
+        super().__init__()
+        self.persona = persona
+        self.threshold = threshold
 
     def decide(self, chat_ctx: llm.ChatContext, offered: set[str]) -> Turn:
         """The reply to the conversation so far, given the names of the tools on offer."""
@@ -144,7 +165,7 @@ class RuleBasedStream(llm.LLMStream):
 
     def __init__(
         self,
-        rules: RuleBasedLLM,
+        rules: RuleLLM,
         *,
         turn: Turn,
         chat_ctx: llm.ChatContext,

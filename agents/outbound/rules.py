@@ -10,12 +10,9 @@ double quotes, which is spoken with `end_call` (the call ends once it is heard).
 
 from __future__ import annotations
 
-from typing import Any
+from livekit.agents import llm
 
-from livekit.agents import APIConnectOptions, llm
-from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
-
-from ..offline.dialogue import _QUOTED, END_CALL, GOODBYE_THRESHOLD, RuleBasedStream, Turn
+from ..offline.dialogue import _QUOTED, END_CALL, GOODBYE_THRESHOLD, RuleLLM, Turn
 from ..offline.intents import DEFAULT_THRESHOLD, match_intent
 from ..personas import Persona
 
@@ -39,41 +36,15 @@ INTENT_TOOLS: dict[str, tuple[str, str | None]] = {
 }
 
 
-class ReminderRules(llm.LLM):
+class ReminderRules(RuleLLM):
     """A reminder persona's rule-based dialogue behind livekit-agents' LLM interface."""
+
+    model_name = "reminder-rules"
 
     def __init__(self, persona: Persona, *, threshold: float = DEFAULT_THRESHOLD) -> None:
         super().__init__()
         self.persona = persona
         self.threshold = threshold
-
-    @property
-    def model(self) -> str:
-        return "reminder-rules"
-
-    @property
-    def provider(self) -> str:
-        return "dialtone-offline"
-
-    def chat(
-        self,
-        *,
-        chat_ctx: llm.ChatContext,
-        tools: list[llm.Tool] | None = None,
-        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
-        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
-        tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
-        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
-    ) -> RuleBasedStream:
-        offered = set() if tool_choice == "none" else {tool.id for tool in tools or []}
-        turn = self.decide(chat_ctx, offered)
-        return RuleBasedStream(
-            self,  # type: ignore[arg-type]
-            turn=turn,
-            chat_ctx=chat_ctx,
-            tools=tools or [],
-            conn_options=conn_options,
-        )
 
     def decide(self, chat_ctx: llm.ChatContext, offered: set[str]) -> Turn:
         dialogue = self.persona.offline

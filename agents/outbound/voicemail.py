@@ -17,14 +17,13 @@ mailboxes record without a beep).
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-import uuid
 from typing import Any
 
 import numpy as np
-from livekit.agents import APIConnectOptions, llm
-from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
+from livekit.agents import llm
+
+from ..offline.dialogue import RuleLLM, Turn
 
 BEEP_WAIT_S = 6.0
 MIN_BEEP_S = 0.12
@@ -55,51 +54,20 @@ def classify_greeting(text: str) -> str:
     return "human"
 
 
-class GreetingRules(llm.LLM):
+class GreetingRules(RuleLLM):
     """AMD's classifier LLM without a model: answers `save_prediction` from phrases."""
 
-    @property
-    def model(self) -> str:
-        return "greeting-rules"
+    model_name = "greeting-rules"
 
-    @property
-    def provider(self) -> str:
-        return "dialtone-offline"
-
-    def chat(
-        self,
-        *,
-        chat_ctx: llm.ChatContext,
-        tools: list[llm.Tool] | None = None,
-        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
-        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
-        tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
-        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
-    ) -> llm.LLMStream:
-        return _GreetingStream(
-            self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options
-        )
-
-
-class _GreetingStream(llm.LLMStream):
-    async def _run(self) -> None:
+    def decide(self, chat_ctx: llm.ChatContext, offered: set[str]) -> Turn:
         said = ""
-        for item in reversed(self._chat_ctx.items):
+        for item in reversed(chat_ctx.items):
             if item.type == "message" and item.role == "user":
                 said = item.text_content or ""
                 break
         if not said.strip():
-            return
-        call = llm.FunctionToolCall(
-            name="save_prediction",
-            arguments=json.dumps({"label": classify_greeting(said)}),
-            call_id=f"call_{uuid.uuid4().hex[:8]}",
-        )
-        self._event_ch.send_nowait(
-            llm.ChatChunk(
-                id=uuid.uuid4().hex, delta=llm.ChoiceDelta(role="assistant", tool_calls=[call])
-            )
-        )
+            return Turn()
+        return Turn("", [("save_prediction", {"label": classify_greeting(said)})])
 
 
 class BeepDetector:
