@@ -90,21 +90,34 @@ class RuleLLM(llm.LLM):
         raise NotImplementedError
 
 
-class RuleBasedLLM(RuleLLM):
-    """A persona's rule-based dialogue, usable wherever livekit-agents expects an LLM."""
-
-    model_name = "rule-based"
+class PersonaRules(RuleLLM):
+    """Rules read from a persona's `offline` section; `threshold` is the intent match bar."""
 
     def __init__(self, persona: Persona, *, threshold: float = DEFAULT_THRESHOLD) -> None:
         super().__init__()
         self.persona = persona
         self.threshold = threshold
 
+
+def turn_items(chat_ctx: llm.ChatContext) -> list[llm.ChatItem]:
+    """What the rules read: caller and agent messages and tool outputs, oldest first."""
+    return [
+        item
+        for item in chat_ctx.items
+        if item.type == "function_call_output"
+        or (item.type == "message" and item.role in ("user", "assistant"))
+    ]
+
+
+class RuleBasedLLM(PersonaRules):
+    """A persona's rule-based dialogue, usable wherever livekit-agents expects an LLM."""
+
+    model_name = "rule-based"
+
     def decide(self, chat_ctx: llm.ChatContext, offered: set[str]) -> Turn:
         """The reply to the conversation so far, given the names of the tools on offer."""
         dialogue = self.persona.offline
-        items = [i for i in chat_ctx.items if i.type in ("message", "function_call_output")]
-        items = [i for i in items if i.type != "message" or i.role in ("user", "assistant")]
+        items = turn_items(chat_ctx)
         if not items:
             return Turn()
         last = items[-1]

@@ -12,9 +12,15 @@ from __future__ import annotations
 
 from livekit.agents import llm
 
-from ..offline.dialogue import _QUOTED, END_CALL, GOODBYE_THRESHOLD, RuleLLM, Turn
-from ..offline.intents import DEFAULT_THRESHOLD, match_intent
-from ..personas import Persona
+from ..offline.dialogue import (
+    _QUOTED,
+    END_CALL,
+    GOODBYE_THRESHOLD,
+    PersonaRules,
+    Turn,
+    turn_items,
+)
+from ..offline.intents import match_intent
 
 CONFIRM = "confirm_appointment"
 CANCEL = "cancel_appointment"
@@ -36,20 +42,14 @@ INTENT_TOOLS: dict[str, tuple[str, str | None]] = {
 }
 
 
-class ReminderRules(RuleLLM):
+class ReminderRules(PersonaRules):
     """A reminder persona's rule-based dialogue behind livekit-agents' LLM interface."""
 
     model_name = "reminder-rules"
 
-    def __init__(self, persona: Persona, *, threshold: float = DEFAULT_THRESHOLD) -> None:
-        super().__init__()
-        self.persona = persona
-        self.threshold = threshold
-
     def decide(self, chat_ctx: llm.ChatContext, offered: set[str]) -> Turn:
         dialogue = self.persona.offline
-        items = [i for i in chat_ctx.items if i.type in ("message", "function_call_output")]
-        items = [i for i in items if i.type != "message" or i.role in ("user", "assistant")]
+        items = turn_items(chat_ctx)
         if not items:
             return Turn()
         last = items[-1]
