@@ -20,7 +20,7 @@ from .personas import Persona, TransferTarget
 from .store.messages import MessageStore
 from .telephony.caller import CallerInfo
 from .telephony.dtmf import DigitBuffer
-from .telephony.hold import hold_music
+from .telephony.hold import HoldLine
 from .telephony.outcomes import TransferOutcome, TransferResult
 from .telephony.transfer import TransferDesk
 
@@ -137,41 +137,27 @@ class TransferReceptionist(Receptionist):
         super().__init__(call)
         self.transfers = call.transfers
         self.results: list[TransferResult] = []
-        self._hold: SpeechHandle | None = None
-        self._input_was_on: bool | None = None
-        self._last_said: SpeechHandle | None = None
+        self._line = HoldLine(self)
         self._keys = DigitBuffer(call.persona.transfer_targets)
         self._key_task: asyncio.Task[None] | None = None
         self._leaving: asyncio.Task[None] | None = None
         self._transferring = False
 
-    # --- CallSide -------------------------------------------------------------------
+    # --- CallSide (telephony/hold.py does the work) -----------------------------------
     async def start_hold(self) -> None:
-        caller_in = self.session.input
-        if caller_in.audio is not None:
-            self._input_was_on = caller_in.audio_enabled
-            caller_in.set_audio_enabled(False)
-        self._hold = self.session.say(
-            "", audio=hold_music(), allow_interruptions=False, add_to_chat_ctx=False
-        )
+        self._line.start()
 
     async def stop_hold(self) -> None:
-        if self._hold is not None:
-            self._hold.interrupt(force=True)
-            self._hold = None
-        if self._input_was_on is not None:
-            self.session.input.set_audio_enabled(self._input_was_on)
-            self._input_was_on = None
+        self._line.stop()
 
     async def say(self, text: str) -> None:
-        self._last_said = self.session.say(text, allow_interruptions=False, add_to_chat_ctx=False)
+        self._line.say(text)
 
     async def leave(self) -> None:
         control = self.transfers.control
 
         async def _leave_after_speech() -> None:
-            if self._last_said is not None:
-                await self._last_said.wait_for_playout()
+            await self._line.spoken()
             await control.leave("handed the caller to a human")
 
         self._leaving = asyncio.ensure_future(_leave_after_speech())
@@ -312,7 +298,7 @@ class TransferReceptionist(Receptionist):
         sentence = self._caller_sentence(target, result)
         if sentence is not None:
             # Said as is (not generated): it works the same with the offline profile.
-            self._last_said = self.session.say(sentence)
+            self._line.last_said = self.session.say(sentence)
 
 
 def make_receptionist(call: CallContext) -> Receptionist:

@@ -41,7 +41,7 @@ from .outbound.dial import CallPlan, ReportedOutcome, SipDialApi, campaign_outco
 from .outbound.job import ReminderJob, render
 from .personas import Persona
 from .receptionist import CallControl, Transfers
-from .telephony.hold import hold_music
+from .telephony.hold import HoldLine
 from .telephony.outcomes import TransferOutcome, TransferResult
 
 logger = logging.getLogger("dialtone.reminder")
@@ -200,8 +200,7 @@ class ReminderAgent(Agent):
         self.delivering = False
         self.transfer_results: list[TransferResult] = []
         self.ended = asyncio.Event()
-        self._hold: SpeechHandle | None = None
-        self._last_said: SpeechHandle | None = None
+        self._line = HoldLine(self)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _prompt(self) -> str:
@@ -375,32 +374,23 @@ class ReminderAgent(Agent):
             return ReportedOutcome(Outcome.DECLINED, "the reminder was cut off; no answer given")
         return ReportedOutcome(Outcome.DECLINED, "answered, hung up before the reminder")
 
-    # --- CallSide for the transfer desk ---------------------------------------------
+    # --- CallSide for the transfer desk (telephony/hold.py does the work) ----------
     async def start_hold(self) -> None:
-        if self.session.input.audio is not None:
-            self.session.input.set_audio_enabled(False)
-        self._hold = self.session.say(
-            "", audio=hold_music(), allow_interruptions=False, add_to_chat_ctx=False
-        )
+        self._line.start()
 
     async def stop_hold(self) -> None:
-        if self._hold is not None:
-            self._hold.interrupt(force=True)
-            self._hold = None
-        if self.session.input.audio is not None:
-            self.session.input.set_audio_enabled(True)
+        self._line.stop()
 
     async def say(self, text: str) -> None:
-        self._last_said = self.session.say(text, allow_interruptions=False, add_to_chat_ctx=False)
+        self._line.say(text)
 
     async def leave(self) -> None:
         assert self.transfers is not None
         control = self.transfers.control
-        last = self._last_said
+        line = self._line
 
         async def _leave_after_speech() -> None:
-            if last is not None:
-                await last.wait_for_playout()
+            await line.spoken()
             await control.leave("handed the person to a human")
 
         self._spawn(_leave_after_speech())

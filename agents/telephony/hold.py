@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 from livekit import rtc
+from livekit.agents import Agent
+from livekit.agents.voice.speech_handle import SpeechHandle
 
 SAMPLE_RATE = 24000
 FRAME_MS = 20
@@ -57,3 +59,48 @@ async def hold_music() -> AsyncIterator[rtc.AudioFrame]:
             num_channels=1,
             samples_per_channel=per_frame,
         )
+
+
+class HoldLine:
+    """The caller's side of a transfer for one agent: hold audio, spoken lines, the wait.
+
+    Both the receptionist and the reminder implement the transfer desk's `CallSide` with
+    this. Hold audio is played as an uninterruptible `say` on the agent's own output (so it
+    is recorded and tested like speech), and the caller's audio input is switched off for
+    the hold so talking over the music starts no agent turn; `stop` restores the input as
+    it was. `session` is read when used, because an Agent has no session until it runs.
+    """
+
+    def __init__(self, agent: Agent) -> None:
+        self._agent = agent
+        self._music: SpeechHandle | None = None
+        self._input_was_on: bool | None = None
+        self.last_said: SpeechHandle | None = None
+
+    def start(self) -> None:
+        session = self._agent.session
+        if session.input.audio is not None:
+            self._input_was_on = session.input.audio_enabled
+            session.input.set_audio_enabled(False)
+        self._music = session.say(
+            "", audio=hold_music(), allow_interruptions=False, add_to_chat_ctx=False
+        )
+
+    def stop(self) -> None:
+        if self._music is not None:
+            self._music.interrupt(force=True)
+            self._music = None
+        if self._input_was_on is not None:
+            self._agent.session.input.set_audio_enabled(self._input_was_on)
+            self._input_was_on = None
+
+    def say(self, text: str) -> None:
+        """Speak one line to everyone on the call (the brief, or a sentence to the caller)."""
+        self.last_said = self._agent.session.say(
+            text, allow_interruptions=False, add_to_chat_ctx=False
+        )
+
+    async def spoken(self) -> None:
+        """Wait until the last line said has played out (before the agent leaves)."""
+        if self.last_said is not None:
+            await self.last_said.wait_for_playout()

@@ -352,8 +352,8 @@ async def test_key_transfer_that_fails_tells_the_caller(
         agent.on_caller_key("0")
         assert agent._key_task is not None
         await agent._key_task
-        assert agent._last_said is not None
-        await agent._last_said.wait_for_playout()
+        assert agent._line.last_said is not None
+        await agent._line.spoken()
     assert said[-1] == (
         "I'm sorry, the front desk is on another call. Would you like to leave a message?"
     )
