@@ -1069,6 +1069,29 @@ class CampaignStore:
                 .values(lease_until=until)
             )
 
+    @staticmethod
+    def _end_attempt(
+        conn: Connection, a: Any, status: AttemptStatus, now: datetime, **values: Any
+    ) -> None:
+        """Close attempt row `a` as read in this transaction; its lease ends with it.
+
+        Conditional on the status still being the one read, like every transition here.
+        """
+        conn.execute(
+            update(attempts)
+            .where(attempts.c.id == a.id, attempts.c.status == a.status)
+            .values(status=status, finished_at=now, lease_until=None, **values)
+        )
+
+    @staticmethod
+    def _pause_if_active(conn: Connection, campaign_id: str, reason: str, now: datetime) -> None:
+        """Pause a campaign for a reason every further call would hit (a broken trunk)."""
+        conn.execute(
+            update(campaigns)
+            .where(campaigns.c.id == campaign_id, campaigns.c.status == CampaignStatus.ACTIVE)
+            .values(status=CampaignStatus.PAUSED, status_reason=reason[:2000], updated_at=now)
+        )
+
     def release_attempt(
         self,
         attempt_id: str,
@@ -1091,26 +1114,13 @@ class CampaignStore:
             a = conn.execute(select(attempts).where(attempts.c.id == attempt_id)).first()
             if a is None or a.status not in allowed:
                 return False
-            conn.execute(
-                update(attempts)
-                .where(attempts.c.id == attempt_id, attempts.c.status == a.status)
-                .values(
-                    status=AttemptStatus.NOT_DISPATCHED,
-                    detail=reason,
-                    finished_at=now,
-                    lease_until=None,
-                )
-            )
+            self._end_attempt(conn, a, AttemptStatus.NOT_DISPATCHED, now, detail=reason)
             c = conn.execute(select(contacts).where(contacts.c.id == a.contact_id)).one()
+            if pause_campaign:
+                self._pause_if_active(conn, a.campaign_id, reason, now)
             campaign_status = conn.scalar(
                 select(campaigns.c.status).where(campaigns.c.id == a.campaign_id)
             )
-            if pause_campaign and campaign_status == CampaignStatus.ACTIVE:
-                conn.execute(
-                    update(campaigns)
-                    .where(campaigns.c.id == a.campaign_id)
-                    .values(status=CampaignStatus.PAUSED, status_reason=reason, updated_at=now)
-                )
             values: dict[str, Any] = {"attempts": max(0, c.attempts - 1), "updated_at": now}
             if dispatch_failure:
                 values["dispatch_failures"] = c.dispatch_failures + 1
@@ -1140,16 +1150,7 @@ class CampaignStore:
             a = conn.execute(select(attempts).where(attempts.c.id == attempt_id)).first()
             if a is None or a.status != AttemptStatus.DISPATCHING:
                 return False
-            conn.execute(
-                update(attempts)
-                .where(attempts.c.id == attempt_id, attempts.c.status == a.status)
-                .values(
-                    status=AttemptStatus.REJECTED,
-                    detail=reason,
-                    finished_at=now,
-                    lease_until=None,
-                )
-            )
+            self._end_attempt(conn, a, AttemptStatus.REJECTED, now, detail=reason)
             conn.execute(
                 update(contacts)
                 .where(
@@ -1243,30 +1244,11 @@ class CampaignStore:
                 raise StoreError(f"attempt {attempt_id} already ended as {a.outcome}")
             if a.status not in (AttemptStatus.DISPATCHING, AttemptStatus.DISPATCHED):
                 raise StoreError(f"attempt {attempt_id} is {a.status}: no call was placed")
-            conn.execute(
-                update(attempts)
-                .where(attempts.c.id == attempt_id, attempts.c.status == a.status)
-                .values(
-                    status=AttemptStatus.FINISHED,
-                    outcome=outcome,
-                    detail=detail[:2000],
-                    finished_at=now,
-                    lease_until=None,
-                )
+            self._end_attempt(
+                conn, a, AttemptStatus.FINISHED, now, outcome=outcome, detail=detail[:2000]
             )
             if pause_reason is not None:
-                conn.execute(
-                    update(campaigns)
-                    .where(
-                        campaigns.c.id == a.campaign_id,
-                        campaigns.c.status == CampaignStatus.ACTIVE,
-                    )
-                    .values(
-                        status=CampaignStatus.PAUSED,
-                        status_reason=pause_reason[:2000],
-                        updated_at=now,
-                    )
-                )
+                self._pause_if_active(conn, a.campaign_id, pause_reason, now)
             self._after_outcome(conn, a, outcome, detail, now, uncounted=pause_reason is not None)
         return True
 
