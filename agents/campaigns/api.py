@@ -279,6 +279,17 @@ def _settings_digest(settings: CampaignSettings, secret: str | None) -> str:
     return canonical
 
 
+async def _json_object(request: Request) -> dict[str, Any] | JSONResponse:
+    """The request body as a JSON object, or the 422 that says why it is not one."""
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return _problems([RowError(None, "(body)", f"not JSON: {exc}")], "invalid body")
+    if not isinstance(body, dict):
+        return _problems([RowError(None, "(body)", "expected an object")], "invalid body")
+    return body
+
+
 def _check_key(key: str | None) -> str | None:
     if key is None:
         return None
@@ -590,12 +601,9 @@ def create_app(
         key = _check_key(idempotency_key)
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype == "application/json":
-            try:
-                body = json.loads(await request.body())
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                return _problems([RowError(None, "(body)", f"not JSON: {exc}")], "invalid body")
-            if not isinstance(body, dict):
-                return _problems([RowError(None, "(body)", "expected an object")], "invalid body")
+            body = await _json_object(request)
+            if isinstance(body, JSONResponse):
+                return body
             contacts = body.pop("contacts", None)
             if not isinstance(contacts, list):
                 return _problems(
@@ -690,12 +698,9 @@ def create_app(
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     ) -> Response:
         key = _check_key(idempotency_key)
-        try:
-            body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return _problems([RowError(None, "(body)", f"not JSON: {exc}")], "invalid body")
-        if not isinstance(body, dict):
-            return _problems([RowError(None, "(body)", "expected an object")], "invalid body")
+        body = await _json_object(request)
+        if isinstance(body, JSONResponse):
+            return body
         contact = {k: body.pop(k) for k in ("phone", "name", "timezone", "variables") if k in body}
         zone = contact.get("timezone")
         if not isinstance(zone, str) or not zone:
