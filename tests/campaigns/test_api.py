@@ -339,3 +339,19 @@ def test_api_refuses_to_start_without_a_token(
     monkeypatch.delenv("DIALTONE_API_TOKEN", raising=False)
     with pytest.raises(ConfigError, match="DIALTONE_API_TOKEN"):
         create_app(load_settings(), engine)
+
+
+@pytest.mark.parametrize("route", ["/v1/campaigns", "/v1/calls"])
+@pytest.mark.parametrize(
+    ("body", "reason"), [(b"{not json", "not JSON"), (b"[1, 2]", "expected an object")]
+)
+def test_a_body_that_is_not_a_json_object_creates_nothing(
+    client: TestClient, engine: Engine, route: str, body: bytes, reason: str
+) -> None:
+    response = client.post(
+        route, content=body, headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "(body)"
+    assert reason in response.json()["errors"][0]["reason"]
+    assert count(engine, campaigns) == 0
