@@ -8,7 +8,8 @@ FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DIALTONE_AGENTS_DIR=/app/agents
 
 # espeak-ng: the offline voice. libportaudio2: sounddevice, which livekit-agents imports.
 RUN apt-get update \
@@ -23,12 +24,14 @@ WORKDIR /app
 # Install the package first so code-only changes to personas/trunks reuse this layer.
 # README.md is copied because pyproject.toml names it as the package's readme.
 COPY pyproject.toml README.md ./
-COPY agents/ ./agents/
+COPY dialtone/ ./dialtone/
 RUN pip install --no-cache-dir .
 
-# Runtime data read from the working directory (DIALTONE_PERSONA_DIR defaults to
-# ./personas). `trunk[s]` is a wildcard so the build still works while trunks/ is empty or
+# What a deployer edits, read from the working directory: the agent programs
+# (agents/receptionist.py, agents/reminder.py), the personas (DIALTONE_PERSONA_DIR
+# defaults to ./personas) and the trunk files. `trunk[s]` is a wildcard so the build still works while trunks/ is empty or
 # absent from a checkout (BuildKit, the default builder, accepts a wildcard with no match).
+COPY agents/ ./agents/
 COPY personas/ ./personas/
 COPY trunk[s] ./trunks/
 

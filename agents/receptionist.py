@@ -1,8 +1,12 @@
-"""The inbound receptionist: greets, answers from the persona, takes messages, hangs up.
+"""The inbound receptionist: greets, answers from the persona, takes messages, hangs up,
+and hands a caller to a human (warm transfer, or cold by SIP REFER) or a key press.
 
-The agent only decides *what* to do; how a call is hung up differs between a real SIP
-call (delete the room, which drops the caller's leg) and a simulated one, so that is
-behind the `CallControl` protocol the worker and the simulator each implement.
+This is an agent program: edit it like any LiveKit agent. Run it the LiveKit way
+(`python agents/receptionist.py start` or `dev`) or as `dialtone start`. The agent only
+decides *what* to do; everything around it (the caller's identity, the persona a
+dispatch rule asked for, the speech pipeline per profile, the call record, transfers)
+comes from `dialtone.inbound.entry.answer_call`. How a call is hung up differs between
+a real SIP call and a simulated one, so that is behind `CallContext.control`.
 """
 
 from __future__ import annotations
@@ -10,53 +14,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
-from typing import Protocol
 
-from livekit.agents import Agent, RunContext, function_tool
+from livekit.agents import Agent, JobContext, RunContext, function_tool
 from livekit.agents.voice.speech_handle import SpeechHandle
 
-from .personas import Persona, TransferTarget
-from .store.messages import MessageStore
-from .telephony.caller import CallerInfo
-from .telephony.dtmf import DigitBuffer
-from .telephony.hold import HoldLine
-from .telephony.outcomes import TransferOutcome, TransferResult
-from .telephony.transfer import TransferDesk
+from dialtone import names
+from dialtone.inbound.call import CallContext
+from dialtone.inbound.entry import answer_call
+from dialtone.personas import TransferTarget
+from dialtone.telephony.dtmf import DigitBuffer
+from dialtone.telephony.hold import HoldLine
+from dialtone.telephony.outcomes import TransferOutcome, TransferResult
+from dialtone.worker import run_agent
+
+AGENT_NAME = names.RECEPTIONIST
 
 logger = logging.getLogger("dialtone.receptionist")
-
-
-class CallControl(Protocol):
-    """How this call is ended; the worker and the simulator implement it."""
-
-    async def hang_up(self, reason: str) -> None: ...
-
-
-class LeaveControl(Protocol):
-    """How the agent leaves a call it handed to a human, without ending the call."""
-
-    async def leave(self, reason: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class Transfers:
-    """Transfers for one call: the desk that runs them and how the agent leaves after."""
-
-    desk: TransferDesk
-    control: LeaveControl
-
-
-@dataclass(frozen=True)
-class CallContext:
-    """Everything about one call that the agent's tools need."""
-
-    persona: Persona
-    caller: CallerInfo
-    room: str | None
-    messages: MessageStore
-    control: CallControl
-    transfers: Transfers | None = None
 
 
 class Receptionist(Agent):
@@ -301,8 +274,17 @@ class TransferReceptionist(Receptionist):
             self._line.last_said = self.session.say(sentence)
 
 
-def make_receptionist(call: CallContext) -> Receptionist:
+def make_agent(call: CallContext) -> Receptionist:
     """The agent for a call: with transfer tools only when the persona has targets."""
     if call.transfers is not None and call.persona.transfer_targets:
         return TransferReceptionist(call)
     return Receptionist(call)
+
+
+async def entrypoint(ctx: JobContext) -> None:
+    """One dispatched call (livekit-agents runs this in a job process)."""
+    await answer_call(ctx, make_agent)
+
+
+if __name__ == "__main__":
+    run_agent(AGENT_NAME, entrypoint)

@@ -1,20 +1,11 @@
 """The outbound reminder agent: one job = one attempt to call one contact.
 
-The campaign dialer dispatches agent `reminder` into room `dt-attempt-<id>` with the
-attempt in the job metadata (`outbound/job.py`). `run_attempt` is the whole life of
-the attempt, in this order, each step able to end it:
-
-1. read the job and the persona; a contact missing a template variable is not called;
-2. ask the campaign API for the single-use dial permit (DNC, window and pause are
-   re-checked there at true dial time); no permit, no call;
-3. dial with `CreateSIPParticipant` (wait until answered, ringing timeout, max call
-   duration, the campaign's trunk and caller id); a failure maps to an outcome from
-   its SIP status (`telephony/sip_status.py`), and trunk/auth/codec failures pause the
-   campaign with a reason instead of burning the list;
-4. answered: the `converse` step decides voicemail or person and talks;
-5. hang up (the room is deleted, whatever happened), then report the outcome with the
-   attempt's token, retried with backoff. An agent that dies before reporting is
-   caught by the store: the attempt ends `unknown` at its deadline and is retried.
+This is an agent program: edit it like any LiveKit agent. Run it the LiveKit way
+(`python agents/reminder.py start`) or as `dialtone reminder start`. The campaign
+dialer dispatches agent `reminder` with the attempt in the job metadata;
+`dialtone.outbound.entry.place_call` reads it, asks for the dial permit, dials, runs
+answering-machine detection and reports the outcome (`dialtone/outbound/attempt.py`
+has the steps). This file is the conversation once someone answers.
 
 `ReminderAgent` is the conversation with a person: the reminder from the persona's
 templates, and tools to confirm, cancel, ask for a new time, reach a human (the
@@ -26,138 +17,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
-from livekit.agents import Agent, RunContext, StopResponse, function_tool, llm
+from livekit.agents import Agent, JobContext, RunContext, StopResponse, function_tool, llm
 from livekit.agents.voice.events import UserInputTranscribedEvent
 from livekit.agents.voice.speech_handle import SpeechHandle
 
-from .campaigns.models import Outcome
-from .campaigns.store import room_for
-from .outbound.callback import CallbackError, CampaignCallback
-from .outbound.dial import CallPlan, ReportedOutcome, SipDialApi, campaign_outcome, dial
-from .outbound.job import ReminderJob, render
-from .personas import Persona
-from .receptionist import CallControl, Transfers
-from .telephony.hold import HoldLine
-from .telephony.outcomes import TransferOutcome, TransferResult
+from dialtone import names
+from dialtone.campaigns.models import Outcome
+from dialtone.inbound.call import CallControl, Transfers
+from dialtone.outbound.dial import ReportedOutcome
+from dialtone.outbound.entry import place_call
+from dialtone.outbound.job import ReminderJob, render
+from dialtone.personas import Persona
+from dialtone.telephony.hold import HoldLine
+from dialtone.telephony.outcomes import TransferOutcome, TransferResult
+from dialtone.worker import run_agent
 
-logger = logging.getLogger("dialtone.reminder")
-
-Converse = Callable[[], Awaitable[ReportedOutcome]]
-#: How long to wait for the words of a greeting AMD already called human.
-GREETING_SETTLE_S = 1.5
-HangUp = Callable[[], Awaitable[None]]
-
-
-def plan_for(job: ReminderJob, persona: Persona) -> CallPlan:
-    return CallPlan(
-        trunk=job.outbound_trunk,
-        call_to=job.phone,
-        caller_id=job.caller_id,
-        room=room_for(job.attempt_id),
-        ring_seconds=persona.reminder.ring_seconds,
-        max_call_seconds=persona.reminder.max_call_seconds,
-        name=job.name,
-    )
-
-
-async def report(callback: CampaignCallback, result: ReportedOutcome) -> bool:
-    """Report with the callback's retries; False if it could not (the lease catches it)."""
-    try:
-        await callback.report(result.outcome, result.detail, result.pause_reason)
-    except CallbackError as exc:
-        logger.error("attempt %s: outcome not reported: %s", callback.attempt_id, exc)
-        return False
-    logger.info(
-        "attempt %s ended: %s (%s)",
-        callback.attempt_id,
-        result.outcome.value,
-        result.detail,
-        extra={"attempt_id": callback.attempt_id, "outcome": result.outcome.value},
-    )
-    return True
-
-
-async def run_attempt(
-    job: ReminderJob,
-    persona: Persona,
-    callback: CampaignCallback,
-    sip: SipDialApi,
-    converse: Converse,
-    hang_up: HangUp,
-) -> ReportedOutcome | None:
-    """One attempt, start to report (see the module docstring). None: no call placed."""
-    missing = job.missing(persona)
-    if missing:
-        result = ReportedOutcome(
-            Outcome.FAILED,
-            f"not called: the contact has no {', '.join(missing)} for persona {persona.name}",
-        )
-        await report(callback, result)
-        return result
-    try:
-        permit = await callback.dial_permit()
-    except CallbackError as exc:
-        logger.error("attempt %s: no dial permit, not calling: %s", job.attempt_id, exc)
-        return None
-    if not permit.allowed:
-        logger.info("attempt %s: not calling: %s", job.attempt_id, permit.reason)
-        return None
-    plan = plan_for(job, persona)
-    try:
-        failure = await dial(sip, plan)
-        if failure is not None:
-            result = campaign_outcome(failure, plan.trunk)
-        else:
-            try:
-                result = await converse()
-            except Exception as exc:  # the person was reached; say so, and how it broke
-                logger.exception("attempt %s: the conversation failed", job.attempt_id)
-                result = ReportedOutcome(
-                    Outcome.FAILED, f"answered, then the agent failed: {type(exc).__name__}"
-                )
-    finally:
-        with contextlib.suppress(Exception):
-            await hang_up()
-    await report(callback, result)
-    return result
-
-
-async def after_answer(
-    agent: ReminderAgent,
-    category: str,
-    beep: Callable[[], Awaitable[bool]],
-    conversation: Callable[[], Awaitable[None]],
-    *,
-    greeting_transcribed: bool = True,
-) -> ReportedOutcome:
-    """The answered part of an attempt, once AMD has said who answered.
-
-    `category` is an AMD label (`AMDCategory` value). A voicemail box gets the message
-    once `beep()` says the beep has gone (or gave up waiting); a mailbox that takes no
-    messages or a phone menu gets nothing; a person (or "uncertain": better to talk to a
-    machine than to hang up on a person) hears the reminder, and `conversation()`
-    returns when the call is over. AMD calls a short "hello?" human on timing alone,
-    often before the recogniser has sent its words; `greeting_transcribed=False` waits
-    for them first, because a transcript landing during the reminder would interrupt it.
-    """
-    if category == "machine-vm":
-        heard = await beep()
-        await agent.leave_voicemail()
-        how = "after the beep" if heard else "no beep heard; after the greeting"
-        return ReportedOutcome(Outcome.VOICEMAIL, f"message left ({how})")
-    if category == "machine-unavailable":
-        return ReportedOutcome(Outcome.VOICEMAIL, "mailbox takes no messages; none left")
-    if category == "machine-ivr":
-        return ReportedOutcome(Outcome.NO_ANSWER, "a phone menu answered; nothing left")
-    if not greeting_transcribed:
-        await agent.greeting_settled(GREETING_SETTLE_S)
-    agent.deliver()
-    await conversation()
-    return agent.result()
+AGENT_NAME = names.REMINDER
 
 
 # --- the conversation -----------------------------------------------------------------
@@ -394,3 +272,19 @@ class ReminderAgent(Agent):
             await control.leave("handed the person to a human")
 
         self._spawn(_leave_after_speech())
+
+
+def make_agent(
+    job: ReminderJob, persona: Persona, control: CallControl, transfers: Transfers | None
+) -> ReminderAgent:
+    """The agent for one attempt (the entrypoint and the simulator both build it here)."""
+    return ReminderAgent(job, persona, control, transfers=transfers)
+
+
+async def entrypoint(ctx: JobContext) -> None:
+    """One dispatched attempt (livekit-agents runs this in a job process)."""
+    await place_call(ctx, make_agent)
+
+
+if __name__ == "__main__":
+    run_agent(AGENT_NAME, entrypoint)

@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.offline.audio import resample
-from agents.offline.espeak import synthesize
-from agents.offline.intents import match_intent
-from agents.offline.lm import normalize
-from agents.offline.stt import PocketSphinxSTT
-from agents.personas import load_persona
+from dialtone.offline.audio import resample
+from dialtone.offline.espeak import synthesize
+from dialtone.offline.intents import match_intent
+from dialtone.offline.lm import normalize
+from dialtone.offline.stt import PocketSphinxSTT
+from dialtone.personas import load_persona
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -42,13 +42,13 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
-from agents.campaigns.api import create_app
-from agents.campaigns.migrations import migrate
-from agents.campaigns.store import campaign_engine
-from agents.config import load_settings
-from agents.records.models import CallOutcome, Direction, TranscriptLine
-from agents.records.store import CallEnd, CallStart, RecordStore
-from agents.store.db import sqlite_url
+from dialtone.campaigns.api import create_app
+from dialtone.campaigns.migrations import migrate
+from dialtone.campaigns.store import campaign_engine
+from dialtone.config import load_settings
+from dialtone.db.engine import sqlite_url
+from dialtone.records.models import CallOutcome, Direction, TranscriptLine
+from dialtone.records.store import CallEnd, CallStart, RecordStore
 
 TOKEN = "bench-token-0123456789abcdef"
 END = datetime(2026, 11, 1, tzinfo=UTC)

@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DIALTONE_PROFILE", "offline")
 
-from agents.config import load_settings  # noqa: E402
-from agents.simulate.runner import simulate_call  # noqa: E402
-from agents.simulate.scenario import load_scenario  # noqa: E402
+from dialtone.config import load_settings  # noqa: E402
+from dialtone.simulate.runner import simulate_call  # noqa: E402
+from dialtone.simulate.scenario import load_scenario  # noqa: E402
 
 
 def cpu_seconds() -> float:

@@ -5,7 +5,7 @@ client, so List/Create/Update travel as protobuf over HTTP like in production.
 Prints figures, asserts nothing: plan wall time (goal < 1 s), API calls per change on
 the first apply (goal exactly 1), write calls on a re-run (goal 0), then a 10-object
 edit. The first apply also pays scrypt once per password (by design, see
-agents/trunkspec/secrets.py); its wall time is printed separately.
+dialtone/trunkspec/secrets.py); its wall time is printed separately.
 
     .venv/bin/python bench/trunk_sync.py [--count 500]
 """
@@ -26,12 +26,12 @@ sys.path.insert(0, str(REPO))
 
 from livekit.api import LiveKitAPI  # noqa: E402
 
-from agents.names import KNOWN_AGENT_NAMES  # noqa: E402
-from agents.personas import PersonaBook  # noqa: E402
-from agents.trunkspec.apply import apply_plan  # noqa: E402
-from agents.trunkspec.live import read_live  # noqa: E402
-from agents.trunkspec.loader import load_directory  # noqa: E402
-from agents.trunkspec.plan import Plan, compute_plan  # noqa: E402
+from dialtone.names import KNOWN_AGENT_NAMES  # noqa: E402
+from dialtone.personas import PersonaBook  # noqa: E402
+from dialtone.trunkspec.apply import apply_plan  # noqa: E402
+from dialtone.trunkspec.live import read_live  # noqa: E402
+from dialtone.trunkspec.loader import load_directory  # noqa: E402
+from dialtone.trunkspec.plan import Plan, compute_plan  # noqa: E402
 from tests.livekit_double import LiveKitDouble  # noqa: E402
 
 WRITES = {

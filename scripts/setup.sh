@@ -22,5 +22,5 @@ fi
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 "$venv/bin/python" -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
-"$venv/bin/python" -c "import agents, livekit.agents, pocketsphinx" \
+"$venv/bin/python" -c "import dialtone, livekit.agents, pocketsphinx" \
   || { echo "setup failed: the Python packages did not install" >&2; exit 1; }

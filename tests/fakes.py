@@ -15,7 +15,7 @@ from livekit.agents.llm import ChatContext
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import AudioBuffer
 
-from agents.simulate.call_io import CallerLine
+from dialtone.simulate.call_io import CallerLine
 
 
 @dataclass

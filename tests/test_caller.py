@@ -1,7 +1,7 @@
 """Caller identity from the SIP participant's attributes."""
 
-from agents.telephony.caller import CallerInfo
-from agents.worker import requested_persona
+from dialtone.inbound.entry import requested_persona
+from dialtone.telephony.caller import CallerInfo
 
 
 def test_attributes_are_read_and_empty_values_are_none() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.config import ConfigError, Profile, load_settings
+from dialtone.config import ConfigError, Profile, load_settings
 
 PROVIDER_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DEEPGRAM_API_KEY", "DIALTONE_PROFILE")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.personas import PersonaBook, PersonaError, load_persona
+from dialtone.personas import PersonaBook, PersonaError, load_persona
 
 SHIPPED = Path(__file__).resolve().parents[1] / "personas"
 

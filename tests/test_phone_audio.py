@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from agents.simulate.phone_audio import (
+from dialtone.simulate.phone_audio import (
     PHONE_RATE,
     interpolate,
     mulaw_decode,

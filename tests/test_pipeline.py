@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from livekit.agents import llm, stt, tts
 
-from agents.config import load_settings
-from agents.offline.dialogue import RuleBasedLLM
-from agents.offline.stt import PocketSphinxSTT
-from agents.offline.tts import EspeakTTS
-from agents.personas import Persona, PersonaBook
-from agents.pipeline import build_pipeline, load_vad
+from dialtone.config import load_settings
+from dialtone.offline.dialogue import RuleBasedLLM
+from dialtone.offline.stt import PocketSphinxSTT
+from dialtone.offline.tts import EspeakTTS
+from dialtone.personas import Persona, PersonaBook
+from dialtone.pipeline import build_pipeline, load_vad
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -520,7 +520,7 @@ def check_dockerfile(instructions: list[tuple[str, str]]) -> list[str]:
     if "download-files" in runs:
         problems.append("no download-files step: the Silero model ships in the wheel")
     copied = " ".join(by_kind.get("COPY", []))
-    for needle in ("pyproject.toml", "README.md", "agents/", "personas/", "trunk"):
+    for needle in ("pyproject.toml", "README.md", "dialtone/", "agents/", "personas/", "trunk"):
         if needle not in copied:
             problems.append(f"COPY is missing {needle}")
     return problems
@@ -555,7 +555,7 @@ def test_dockerignore_keeps_secrets_and_state_out() -> None:
     }
     assert {".env", ".venv", ".git", "data", "out", ".pytest_cache"} <= entries
     # pyproject.toml names README.md as the readme; the build needs it in the context.
-    assert not {"README.md", "*.md", "agents", "personas", "pyproject.toml"} & entries
+    assert not {"README.md", "*.md", "dialtone", "agents", "personas", "pyproject.toml"} & entries
 
 
 def test_guide_quotes_the_configured_ports(livekit: dict[str, Any], sip: dict[str, Any]) -> None:

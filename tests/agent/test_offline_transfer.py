@@ -6,8 +6,8 @@ from pathlib import Path
 
 from livekit.agents import Agent, AgentSession, RunContext, function_tool, llm
 
-from agents.offline.dialogue import RuleBasedLLM
-from agents.personas import load_persona
+from dialtone.offline.dialogue import RuleBasedLLM
+from dialtone.personas import load_persona
 
 PERSONA = load_persona(Path(__file__).resolve().parents[2] / "personas" / "receptionist.yaml")
 SENTENCE = "I'm sorry, the front desk is on another call. Would you like to leave a message?"

@@ -8,12 +8,15 @@ import pytest
 from livekit.agents import AgentSession
 from livekit.agents.llm import ChatContext
 
-from agents.personas import PersonaBook
-from agents.receptionist import CallContext, Receptionist
-from agents.store.db import make_engine, sqlite_url
-from agents.store.messages import MessageStore
-from agents.telephony.caller import CallerInfo
+from dialtone.db.engine import make_engine, sqlite_url
+from dialtone.inbound.call import CallContext
+from dialtone.messages.store import MessageStore
+from dialtone.personas import PersonaBook
+from dialtone.telephony.caller import CallerInfo
 from tests.fakes import Reply, ScriptedLLM, last_item_type, last_user_text
+from tests.programs import receptionist
+
+Receptionist = receptionist.Receptionist
 
 PERSONAS = Path(__file__).resolve().parents[2] / "personas"
 

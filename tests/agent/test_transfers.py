@@ -19,21 +19,20 @@ from livekit.agents import AgentSession
 from livekit.agents.llm import ChatContext
 from livekit.protocol.sip import CreateSIPOutboundTrunkRequest, SIPOutboundTrunkInfo
 
-from agents.personas import Persona, PersonaBook, TransferTarget
-from agents.receptionist import (
-    CallContext,
-    Receptionist,
-    TransferReceptionist,
-    Transfers,
-    make_receptionist,
-)
-from agents.store.db import make_engine, sqlite_url
-from agents.store.messages import MessageStore
-from agents.telephony.caller import CallerInfo
-from agents.telephony.outcomes import TransferOutcome
-from agents.telephony.transfer import LiveKitApiCalls, TransferDesk
+from dialtone.db.engine import make_engine, sqlite_url
+from dialtone.inbound.call import CallContext, Transfers
+from dialtone.messages.store import MessageStore
+from dialtone.personas import Persona, PersonaBook, TransferTarget
+from dialtone.telephony.caller import CallerInfo
+from dialtone.telephony.outcomes import TransferOutcome
+from dialtone.telephony.transfer import LiveKitApiCalls, TransferDesk
 from tests.fakes import Reply, ScriptedLLM, last_item_type, last_user_text
 from tests.livekit_double import LiveKitDouble
+from tests.programs import receptionist
+
+Receptionist = receptionist.Receptionist
+TransferReceptionist = receptionist.TransferReceptionist
+make_receptionist = receptionist.make_agent
 
 PERSONAS = Path(__file__).resolve().parents[2] / "personas"
 ROOM = "room-1"

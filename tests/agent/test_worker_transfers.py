@@ -1,4 +1,4 @@
-"""The worker's transfer wiring: `build_receptionist` as `receptionist_entrypoint` calls it.
+"""The worker's transfer wiring: `build_agent` as `answer_call` calls it.
 
 A stand-in for the job (its room name and events, its LiveKit API client pointed at the
 double, shutdown and delete_room) and a real AgentSession: if the worker stops building
@@ -19,14 +19,17 @@ from livekit import api, rtc
 from livekit.agents import AgentSession
 from livekit.protocol.sip import CreateSIPOutboundTrunkRequest, SIPOutboundTrunkInfo
 
-from agents.personas import Persona, PersonaBook
-from agents.receptionist import Receptionist, TransferReceptionist
-from agents.store.db import make_engine, sqlite_url
-from agents.store.messages import MessageStore
-from agents.telephony.caller import CallerInfo
-from agents.worker import build_receptionist
+from dialtone.db.engine import make_engine, sqlite_url
+from dialtone.inbound.entry import build_agent
+from dialtone.messages.store import MessageStore
+from dialtone.personas import Persona, PersonaBook
+from dialtone.telephony.caller import CallerInfo
 from tests.fakes import Reply, ScriptedLLM
 from tests.livekit_double import LiveKitDouble
+from tests.programs import receptionist
+
+Receptionist = receptionist.Receptionist
+TransferReceptionist = receptionist.TransferReceptionist
 
 PERSONAS = Path(__file__).resolve().parents[2] / "personas"
 ROOM = "call-7"
@@ -97,9 +100,10 @@ async def test_persona_with_targets_gets_transfers_on_the_jobs_api(
         listened.append(identity)
         return "Front desk, Maria speaking."
 
-    agent = build_receptionist(
+    agent = build_agent(
         job,  # type: ignore[arg-type]
         session,
+        receptionist.make_agent,
         persona(),
         caller,
         "sip_caller",
@@ -134,9 +138,10 @@ async def test_no_transfers_without_targets_or_without_a_sip_caller(
     session: AgentSession = AgentSession()
     plain = persona().model_copy(update={"transfer_targets": []})
     for who, chosen in ((persona(), None), (plain, "sip_caller")):
-        agent = build_receptionist(
+        agent = build_agent(
             job,  # type: ignore[arg-type]
             session,
+            receptionist.make_agent,
             who,
             CallerInfo(),
             chosen,

@@ -18,14 +18,14 @@ import pytest
 from livekit.agents.llm import ChatContext
 from livekit.protocol.sip import CreateSIPOutboundTrunkRequest, SIPOutboundTrunkInfo
 
-from agents.config import Settings, load_settings
-from agents.personas import Persona
-from agents.pipeline import Pipeline, load_vad
-from agents.simulate.call_io import CallerLine
-from agents.simulate.report import CallReport
-from agents.simulate.runner import simulate_call
-from agents.simulate.scenario import load_scenario
-from agents.telephony.transfer import LiveKitApiCalls, TransferDesk
+from dialtone.config import Settings, load_settings
+from dialtone.personas import Persona
+from dialtone.pipeline import Pipeline, load_vad
+from dialtone.simulate.call_io import CallerLine
+from dialtone.simulate.report import CallReport
+from dialtone.simulate.runner import simulate_call
+from dialtone.simulate.scenario import load_scenario
+from dialtone.telephony.transfer import LiveKitApiCalls, TransferDesk
 from tests.fakes import Reply, ScriptedLLM, ScriptedSTT, ToneTTS, last_item_type, last_user_text
 from tests.livekit_double import LiveKitDouble
 

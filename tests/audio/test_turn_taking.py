@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from livekit.agents.llm import ChatContext
 
-from agents.config import Settings, load_settings
-from agents.personas import Persona
-from agents.pipeline import Pipeline, load_vad
-from agents.simulate.call_io import CallerLine
-from agents.simulate.recording import RECORDING_RATE
-from agents.simulate.report import CallReport
-from agents.simulate.runner import simulate_call
-from agents.simulate.scenario import Scenario, load_scenario
+from dialtone.config import Settings, load_settings
+from dialtone.personas import Persona
+from dialtone.pipeline import Pipeline, load_vad
+from dialtone.simulate.call_io import CallerLine
+from dialtone.simulate.recording import RECORDING_RATE
+from dialtone.simulate.report import CallReport
+from dialtone.simulate.runner import simulate_call
+from dialtone.simulate.scenario import Scenario, load_scenario
 from tests.fakes import Reply, ScriptedLLM, ScriptedSTT, ToneTTS, last_user_text
 
 pytestmark = pytest.mark.audio

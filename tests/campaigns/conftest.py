@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from agents.campaigns.migrations import migrate
-from agents.campaigns.models import CampaignSettings, ContactIn
-from agents.campaigns.store import CampaignStore, campaign_engine
-from agents.store.db import sqlite_url
+from dialtone.campaigns.migrations import migrate
+from dialtone.campaigns.models import CampaignSettings, ContactIn
+from dialtone.campaigns.store import CampaignStore, campaign_engine
+from dialtone.db.engine import sqlite_url
 
 # A Wednesday, 15:00 UTC = 11:00 in New York (EDT), inside a 09:00-20:00 window.
 T0 = datetime(2026, 6, 10, 15, 0, tzinfo=UTC)

@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
-from agents.campaigns.api import create_app
-from agents.campaigns.models import Outcome
-from agents.campaigns.store import CampaignStore, ClaimLimits, campaigns, contacts
-from agents.config import load_settings
+from dialtone.campaigns.api import create_app
+from dialtone.campaigns.models import Outcome
+from dialtone.campaigns.store import CampaignStore, ClaimLimits, campaigns, contacts
+from dialtone.config import load_settings
 
 from .conftest import FakeClock
 
@@ -333,7 +333,7 @@ def test_request_size_limit(client: TestClient, engine: Engine) -> None:
 def test_api_refuses_to_start_without_a_token(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agents.config import ConfigError
+    from dialtone.config import ConfigError
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DIALTONE_API_TOKEN", raising=False)

@@ -32,7 +32,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from agents.campaigns.webhooks import verify_signature
+from dialtone.campaigns.webhooks import verify_signature
 from tests.livekit_double import LiveKitDouble
 
 from .conftest import BACKENDS, backend_url
@@ -92,7 +92,7 @@ def api_process(
         [
             sys.executable,
             "-m",
-            "agents",
+            "dialtone",
             "campaigns",
             "serve",
             "--port",

@@ -13,7 +13,7 @@ import aiohttp
 from livekit.api import LiveKitAPI
 from livekit.protocol.agent_dispatch import CreateAgentDispatchRequest
 
-from agents.campaigns.dialer import (
+from dialtone.campaigns.dialer import (
     Dialer,
     DialerConfig,
     DispatchApi,
@@ -21,7 +21,7 @@ from agents.campaigns.dialer import (
     livekit_session,
     request_id_for,
 )
-from agents.campaigns.store import Claim, room_for
+from dialtone.campaigns.store import Claim, room_for
 from tests.livekit_double import LiveKitDouble
 
 FAST = DialerConfig(call_timeout=0.3, tries=4, backoff=0.01, backoff_max=0.05)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from agents.campaigns.models import (
+from dialtone.campaigns.models import (
     DestinationPolicy,
     Outcome,
     RetryPolicy,
@@ -14,7 +14,7 @@ from agents.campaigns.models import (
     normalize_phone,
     parse_campaign,
 )
-from agents.config import ConfigError, load_settings
+from dialtone.config import ConfigError, load_settings
 
 US = DestinationPolicy(("1",))
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from livekit.api import LiveKitAPI
 
-from agents.campaigns.dialer import Dialer, DialerConfig, livekit_session
-from agents.campaigns.models import AttemptStatus, CampaignStatus, ContactState, Outcome
-from agents.campaigns.scheduler import Scheduler, SchedulerConfig
-from agents.campaigns.store import CampaignStore, ClaimLimits
+from dialtone.campaigns.dialer import Dialer, DialerConfig, livekit_session
+from dialtone.campaigns.models import AttemptStatus, CampaignStatus, ContactState, Outcome
+from dialtone.campaigns.scheduler import Scheduler, SchedulerConfig
+from dialtone.campaigns.store import CampaignStore, ClaimLimits
 from tests.livekit_double import LiveKitDouble
 
 from .conftest import FakeClock, new_campaign, people, settings

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from agents.campaigns.migrations import LATEST, migrate, schema_version
-from agents.campaigns.models import AttemptStatus, ContactState, Outcome
-from agents.campaigns.store import (
+from dialtone.campaigns.migrations import LATEST, migrate, schema_version
+from dialtone.campaigns.models import AttemptStatus, ContactState, Outcome
+from dialtone.campaigns.store import (
     BadToken,
     CampaignStore,
     ClaimLimits,

@@ -23,18 +23,18 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
-from agents.campaigns.api import create_app
-from agents.campaigns.models import ContactState, Outcome
-from agents.campaigns.outbox import DeliveryStatus, webhook_outbox, webhook_secrets
-from agents.campaigns.store import BadToken, CampaignStore, ClaimLimits, campaign_engine
-from agents.campaigns.webhooks import (
+from dialtone.campaigns.api import create_app
+from dialtone.campaigns.models import ContactState, Outcome
+from dialtone.campaigns.outbox import DeliveryStatus, webhook_outbox, webhook_secrets
+from dialtone.campaigns.store import BadToken, CampaignStore, ClaimLimits, campaign_engine
+from dialtone.campaigns.webhooks import (
     SIGNATURE_HEADER,
     WebhookConfig,
     WebhookSender,
     sign,
     verify_signature,
 )
-from agents.config import load_settings
+from dialtone.config import load_settings
 
 from .conftest import FakeClock, people, settings
 

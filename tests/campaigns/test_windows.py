@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agents.campaigns.models import CallingWindow, Weekday
-from agents.campaigns.windows import is_open, local_day_start, next_opening
+from dialtone.campaigns.models import CallingWindow, Weekday
+from dialtone.campaigns.windows import is_open, local_day_start, next_opening
 
 NY = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")

@@ -7,8 +7,8 @@ from pathlib import Path
 from livekit.agents import Agent, AgentSession, RunContext, function_tool, llm
 from livekit.agents.voice.run_result import RunResult
 
-from agents.offline.dialogue import RuleBasedLLM
-from agents.personas import Persona, load_persona
+from dialtone.offline.dialogue import RuleBasedLLM
+from dialtone.personas import Persona, load_persona
 
 PERSONA = load_persona(Path(__file__).resolve().parents[2] / "personas" / "receptionist.yaml")
 DIALOGUE = PERSONA.offline

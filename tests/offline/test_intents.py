@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.offline.intents import match_intent, score_intents, tokens
-from agents.personas import load_persona
+from dialtone.offline.intents import match_intent, score_intents, tokens
+from dialtone.personas import load_persona
 
 PERSONA = load_persona(Path(__file__).resolve().parents[2] / "personas" / "receptionist.yaml")
 INTENTS = {name: intent.examples for name, intent in PERSONA.offline.intents.items()}

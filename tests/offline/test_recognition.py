@@ -11,11 +11,11 @@ import pytest
 from livekit import rtc
 from numpy.typing import NDArray
 
-from agents.offline.audio import resample
-from agents.offline.espeak import espeak_available, synthesize
-from agents.offline.intents import match_intent
-from agents.offline.stt import PocketSphinxSTT
-from agents.personas import load_persona
+from dialtone.offline.audio import resample
+from dialtone.offline.espeak import espeak_available, synthesize
+from dialtone.offline.intents import match_intent
+from dialtone.offline.stt import PocketSphinxSTT
+from dialtone.personas import load_persona
 
 pytestmark = pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not installed")
 

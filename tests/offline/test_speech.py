@@ -7,9 +7,9 @@ import struct
 import numpy as np
 import pytest
 
-from agents.offline import espeak
-from agents.offline.espeak import EspeakError, espeak_available, parse_wav, synthesize
-from agents.offline.tts import EspeakTTS
+from dialtone.offline import espeak
+from dialtone.offline.espeak import EspeakError, espeak_available, parse_wav, synthesize
+from dialtone.offline.tts import EspeakTTS
 
 needs_espeak = pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not installed")
 

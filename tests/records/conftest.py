@@ -11,12 +11,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
-from agents.campaigns.migrations import migrate
-from agents.campaigns.store import campaign_engine
-from agents.records.metrics import CallMetrics, watch_transfers
-from agents.records.retention import Retention
-from agents.records.store import RecordStore
-from agents.store.db import sqlite_url
+from dialtone.campaigns.migrations import migrate
+from dialtone.campaigns.store import campaign_engine
+from dialtone.db.engine import sqlite_url
+from dialtone.records.metrics import CallMetrics, watch_transfers
+from dialtone.records.retention import Retention
+from dialtone.records.store import RecordStore
 
 T0 = datetime(2026, 6, 10, 15, 0, tzinfo=UTC)
 

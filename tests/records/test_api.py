@@ -18,10 +18,10 @@ from livekit.protocol.webhook import WebhookEvent
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
-from agents.campaigns.api import create_app
-from agents.config import load_settings
-from agents.records.models import CallOutcome, Direction, TranscriptLine
-from agents.records.store import CallEnd, CallFilter, CallStart, RecordStore
+from dialtone.campaigns.api import create_app
+from dialtone.config import load_settings
+from dialtone.records.models import CallOutcome, Direction, TranscriptLine
+from dialtone.records.store import CallEnd, CallFilter, CallStart, RecordStore
 
 from .conftest import T0, Clock
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agents.__main__ import app
-from agents.campaigns.migrations import migrate
-from agents.campaigns.store import campaign_engine
-from agents.records.models import CallOutcome, Direction, TranscriptLine
-from agents.records.store import CallEnd, CallStart, RecordStore
-from agents.store.db import sqlite_url
+from dialtone.__main__ import app
+from dialtone.campaigns.migrations import migrate
+from dialtone.campaigns.store import campaign_engine
+from dialtone.db.engine import sqlite_url
+from dialtone.records.models import CallOutcome, Direction, TranscriptLine
+from dialtone.records.store import CallEnd, CallStart, RecordStore
 
 from .conftest import T0
 

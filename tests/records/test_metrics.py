@@ -18,12 +18,12 @@ from livekit.api.twirp_client import SipCallError
 from livekit.rtc import EventEmitter
 from prometheus_client import CollectorRegistry
 
-from agents.records.metrics import CallMetrics
-from agents.records.models import CallOutcome, Direction, HangupBy
-from agents.records.recorder import CallRecorder
-from agents.records.store import CallFilter, CallStart, RecordStore
-from agents.telephony.outcomes import TransferOutcome, TransferResult, record_transfer
-from agents.turn_metrics import TurnMetrics
+from dialtone.records.metrics import CallMetrics
+from dialtone.records.models import CallOutcome, Direction, HangupBy
+from dialtone.records.recorder import CallRecorder
+from dialtone.records.store import CallFilter, CallStart, RecordStore
+from dialtone.telephony.outcomes import TransferOutcome, TransferResult, record_transfer
+from dialtone.turn_metrics import TurnMetrics
 
 from .conftest import Clock
 

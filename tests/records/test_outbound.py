@@ -1,5 +1,5 @@
 """The reminder agent's recording (`OutboundRecording`) around the real dialing code
-(`agents.outbound.dial.dial`) against the LiveKit double."""
+(`dialtone.outbound.dial.dial`) against the LiveKit double."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from livekit.api import LiveKitAPI
 from livekit.protocol.sip import CreateSIPOutboundTrunkRequest, SIPOutboundTrunkInfo
 from livekit.rtc import EventEmitter
 
-from agents.config import Settings, load_settings
-from agents.outbound.dial import CallPlan, dial
-from agents.records.models import CallOutcome, Direction
-from agents.records.outbound import OutboundRecording
-from agents.records.store import CallFilter, CallStart, RecordStore
+from dialtone.config import Settings, load_settings
+from dialtone.outbound.dial import CallPlan, dial
+from dialtone.records.models import CallOutcome, Direction
+from dialtone.records.outbound import OutboundRecording
+from dialtone.records.store import CallFilter, CallStart, RecordStore
 from tests.livekit_double import LiveKitDouble
 
 CALLEE = "+15550200001"

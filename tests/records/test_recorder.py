@@ -25,20 +25,23 @@ from livekit.protocol.sip import (
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
-from agents.personas import PersonaBook, TransferTarget
-from agents.receptionist import CallContext, Receptionist
-from agents.records.metrics import CallMetrics
-from agents.records.models import CallOutcome, Direction, HangupBy, RecordStatus
-from agents.records.recorder import CallRecorder
-from agents.records.store import CallStart, RecordStore, call_records
-from agents.store.db import make_engine, sqlite_url
-from agents.store.messages import MessageStore
-from agents.telephony.caller import CallerInfo
-from agents.telephony.transfer import LiveKitApiCalls, TransferDesk
+from dialtone.db.engine import make_engine, sqlite_url
+from dialtone.inbound.call import CallContext
+from dialtone.messages.store import MessageStore
+from dialtone.personas import PersonaBook, TransferTarget
+from dialtone.records.metrics import CallMetrics
+from dialtone.records.models import CallOutcome, Direction, HangupBy, RecordStatus
+from dialtone.records.recorder import CallRecorder
+from dialtone.records.store import CallStart, RecordStore, call_records
+from dialtone.telephony.caller import CallerInfo
+from dialtone.telephony.transfer import LiveKitApiCalls, TransferDesk
 from tests.fakes import Reply, ScriptedLLM, last_item_type, last_user_text
 from tests.livekit_double import LiveKitDouble
+from tests.programs import receptionist
 
 from .conftest import Clock
+
+Receptionist = receptionist.Receptionist
 
 PERSONAS = Path(__file__).resolve().parents[2] / "personas"
 CALLEE = "+15550200001"
@@ -311,10 +314,10 @@ CRASHING_WORKER = textwrap.dedent(
     """
     import asyncio, os, signal, sys
     from datetime import timedelta
-    from agents.campaigns.store import campaign_engine
-    from agents.records.models import Direction
-    from agents.records.recorder import CallRecorder
-    from agents.records.store import CallStart, RecordStore, call_records
+    from dialtone.campaigns.store import campaign_engine
+    from dialtone.records.models import Direction
+    from dialtone.records.recorder import CallRecorder
+    from dialtone.records.store import CallStart, RecordStore, call_records
 
     async def main():
         store = RecordStore(campaign_engine(sys.argv[1]))

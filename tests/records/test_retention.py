@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from agents.config import ConfigError, load_settings
-from agents.records.job import retention_of
-from agents.records.models import CallOutcome, Direction, TranscriptLine
-from agents.records.retention import Keep, Retention, mask_number, mask_text
-from agents.records.store import CallEnd, CallStart, RecordStore, call_records
+from dialtone.config import ConfigError, load_settings
+from dialtone.records.job import retention_of
+from dialtone.records.models import CallOutcome, Direction, TranscriptLine
+from dialtone.records.retention import Keep, Retention, mask_number, mask_text
+from dialtone.records.store import CallEnd, CallStart, RecordStore, call_records
 
 from .conftest import Clock
 

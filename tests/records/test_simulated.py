@@ -1,4 +1,4 @@
-"""Simulated phone calls (agents/simulate: real AgentSession and VAD on phone audio,
+"""Simulated phone calls (dialtone/simulate: real AgentSession and VAD on phone audio,
 scripted words and model, a tone voice) leave one accurate call record each."""
 
 from __future__ import annotations
@@ -9,17 +9,17 @@ import pytest
 from livekit.agents.llm import ChatContext
 from prometheus_client import CollectorRegistry
 
-from agents.config import Settings, load_settings
-from agents.personas import Persona
-from agents.pipeline import Pipeline, load_vad
-from agents.records.metrics import CallMetrics
-from agents.records.models import CallOutcome, HangupBy, RecordStatus
-from agents.records.recorder import CallRecorder
-from agents.records.store import CallFilter, CallStart, RecordStore
-from agents.simulate.call_io import CallerLine
-from agents.simulate.report import CallReport
-from agents.simulate.runner import simulate_call
-from agents.simulate.scenario import load_scenario
+from dialtone.config import Settings, load_settings
+from dialtone.personas import Persona
+from dialtone.pipeline import Pipeline, load_vad
+from dialtone.records.metrics import CallMetrics
+from dialtone.records.models import CallOutcome, HangupBy, RecordStatus
+from dialtone.records.recorder import CallRecorder
+from dialtone.records.store import CallFilter, CallStart, RecordStore
+from dialtone.simulate.call_io import CallerLine
+from dialtone.simulate.report import CallReport
+from dialtone.simulate.runner import simulate_call
+from dialtone.simulate.scenario import load_scenario
 from tests.fakes import Reply, ScriptedLLM, ScriptedSTT, ToneTTS, last_item_type, last_user_text
 
 pytestmark = pytest.mark.audio
@@ -122,8 +122,8 @@ async def test_a_transferred_call(
 async def test_dialtone_simulate_leaves_a_record_in_its_out_directory(
     settings: Settings, tmp_path: Path
 ) -> None:
-    from agents.campaigns.store import campaign_engine
-    from agents.store.db import sqlite_url
+    from dialtone.campaigns.store import campaign_engine
+    from dialtone.db.engine import sqlite_url
 
     vad = load_vad()
 

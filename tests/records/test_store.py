@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, inspect
 
-from agents.campaigns.migrations import LATEST, current_version
-from agents.records.models import CallOutcome, Direction, HangupBy, RecordStatus, TranscriptLine
-from agents.records.store import (
+from dialtone.campaigns.migrations import LATEST, current_version
+from dialtone.records.models import CallOutcome, Direction, HangupBy, RecordStatus, TranscriptLine
+from dialtone.records.store import (
     BadCursor,
     CallEnd,
     CallFilter,

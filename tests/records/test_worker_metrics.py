@@ -13,19 +13,19 @@ import pytest
 from prometheus_client import CollectorRegistry, multiprocess
 from sqlalchemy import Engine
 
-from agents.records.metrics import OpenRecordsCollector
-from agents.records.models import Direction
-from agents.records.store import CallStart, RecordStore
+from dialtone.records.metrics import OpenRecordsCollector
+from dialtone.records.models import Direction
+from dialtone.records.store import CallStart, RecordStore
 
 from .conftest import Clock
 
 JOB = textwrap.dedent(
     """
     import asyncio
-    from agents.records.metrics import default_metrics
-    from agents.records.models import Direction, HangupBy
-    from agents.records.recorder import CallRecorder
-    from agents.records.store import CallStart
+    from dialtone.records.metrics import default_metrics
+    from dialtone.records.models import Direction, HangupBy
+    from dialtone.records.recorder import CallRecorder
+    from dialtone.records.store import CallStart
 
     async def main():
         recorder = CallRecorder(None, CallStart(Direction.INBOUND, room="r"),
@@ -75,19 +75,24 @@ def test_open_records_are_counted_from_the_store(engine: Engine, clock: Clock) -
 def test_each_worker_serves_metrics_from_its_own_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agents import names
-    from agents.config import load_settings
-    from agents.worker import build_server
+    from dialtone import names
+    from dialtone.config import load_settings
+    from dialtone.worker import build_server
+    from tests.programs import receptionist as program
 
     monkeypatch.chdir(tmp_path)
     personas = Path(__file__).resolve().parents[2] / "personas"
     settings = load_settings(
         persona_dir=personas, data_dir=tmp_path / "data", worker_metrics_port=9470
     )
-    receptionist = build_server(settings)
-    reminder = build_server(settings, names.REMINDER)
+    receptionist = build_server(settings, names.RECEPTIONIST, program.entrypoint)
+    reminder = build_server(settings, names.REMINDER, program.entrypoint)
     assert receptionist._prometheus_port == 9470
     assert receptionist._prometheus_multiproc_dir == str(tmp_path / "data/prometheus/receptionist")
     assert reminder._prometheus_multiproc_dir == str(tmp_path / "data/prometheus/reminder")
-    off = build_server(load_settings(persona_dir=personas, worker_metrics_port=0))
+    off = build_server(
+        load_settings(persona_dir=personas, worker_metrics_port=0),
+        names.RECEPTIONIST,
+        program.entrypoint,
+    )
     assert off._prometheus_port is None

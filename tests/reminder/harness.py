@@ -21,13 +21,16 @@ from livekit.api import LiveKitAPI
 from livekit.protocol.room import DeleteRoomRequest
 from livekit.protocol.sip import CreateSIPOutboundTrunkRequest, SIPOutboundTrunkInfo
 
-from agents.outbound.callback import CampaignCallback, RetryPolicy
-from agents.outbound.dial import ReportedOutcome
-from agents.outbound.job import ReminderJob
-from agents.outbound.voicemail import classify_greeting
-from agents.personas import Persona, PersonaBook
-from agents.reminder import ReminderAgent, after_answer, run_attempt
+from dialtone.outbound.attempt import after_answer, run_attempt
+from dialtone.outbound.callback import CampaignCallback, RetryPolicy
+from dialtone.outbound.dial import ReportedOutcome
+from dialtone.outbound.job import ReminderJob
+from dialtone.outbound.voicemail import classify_greeting
+from dialtone.personas import Persona, PersonaBook
 from tests.fakes import Reply, ScriptedLLM, last_item_type, last_user_text
+from tests.programs import reminder
+
+ReminderAgent = reminder.ReminderAgent
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "operator-token-0123456789"

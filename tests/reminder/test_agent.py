@@ -6,16 +6,18 @@ import pytest
 from livekit.agents import AgentSession, llm
 from livekit.api import LiveKitAPI
 
-from agents.campaigns.models import Outcome
-from agents.outbound.rules import ReminderRules
-from agents.receptionist import Transfers
-from agents.reminder import ReminderAgent
-from agents.telephony.outcomes import TransferOutcome
-from agents.telephony.transfer import LiveKitApiCalls, TransferDesk
+from dialtone.campaigns.models import Outcome
+from dialtone.inbound.call import Transfers
+from dialtone.outbound.rules import ReminderRules
+from dialtone.telephony.outcomes import TransferOutcome
+from dialtone.telephony.transfer import LiveKitApiCalls, TransferDesk
 from tests.fakes import Reply, ScriptedLLM
 from tests.livekit_double import LiveKitDouble
+from tests.programs import reminder
 
 from .harness import Callee, TextCall, converse_text, job_for, make_trunk, reminder_persona
+
+ReminderAgent = reminder.ReminderAgent
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,12 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
-from agents.campaigns.api import create_app
-from agents.campaigns.models import Outcome
-from agents.campaigns.store import CampaignStore, ClaimLimits, attempts
-from agents.config import load_settings
-from agents.outbound.callback import CallbackError, CampaignCallback, RetryPolicy
-from agents.outbound.job import JobError, ReminderJob
+from dialtone.campaigns.api import create_app
+from dialtone.campaigns.models import Outcome
+from dialtone.campaigns.store import CampaignStore, ClaimLimits, attempts
+from dialtone.config import load_settings
+from dialtone.outbound.callback import CallbackError, CampaignCallback, RetryPolicy
+from dialtone.outbound.job import JobError, ReminderJob
 from tests.campaigns.conftest import FakeClock, new_campaign
 
 from .harness import TOKEN

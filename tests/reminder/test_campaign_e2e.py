@@ -20,10 +20,10 @@ import httpx
 from livekit.api import LiveKitAPI
 from sqlalchemy import Engine
 
-from agents.campaigns.dialer import Dialer, DialerConfig, livekit_session
-from agents.campaigns.scheduler import Scheduler, SchedulerConfig
-from agents.campaigns.store import CampaignStore
-from agents.outbound.job import ReminderJob
+from dialtone.campaigns.dialer import Dialer, DialerConfig, livekit_session
+from dialtone.campaigns.scheduler import Scheduler, SchedulerConfig
+from dialtone.campaigns.store import CampaignStore
+from dialtone.outbound.job import ReminderJob
 from tests.campaigns.conftest import FakeClock
 from tests.livekit_double import LiveKitDouble
 

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from livekit.api import LiveKitAPI
 
-from agents.campaigns.dialer import dispatch_metadata
-from agents.campaigns.models import CampaignStatus, Outcome
-from agents.campaigns.store import CampaignStore, Claim, ClaimLimits
-from agents.outbound.job import ReminderJob
+from dialtone.campaigns.dialer import dispatch_metadata
+from dialtone.campaigns.models import CampaignStatus, Outcome
+from dialtone.campaigns.store import CampaignStore, Claim, ClaimLimits
+from dialtone.outbound.job import ReminderJob
 from tests.campaigns.conftest import FakeClock, people, settings
 from tests.livekit_double import LiveKitDouble
 

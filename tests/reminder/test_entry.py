@@ -6,11 +6,11 @@ from pathlib import Path
 
 import httpx
 
-from agents.campaigns.dialer import dispatch_metadata
-from agents.campaigns.models import CampaignStatus
-from agents.campaigns.store import CampaignStore, ClaimLimits
-from agents.config import load_settings
-from agents.outbound.entry import open_attempt
+from dialtone.campaigns.dialer import dispatch_metadata
+from dialtone.campaigns.models import CampaignStatus
+from dialtone.campaigns.store import CampaignStore, ClaimLimits
+from dialtone.config import load_settings
+from dialtone.outbound.entry import open_attempt
 from tests.campaigns.conftest import FakeClock, new_campaign
 
 from .harness import ROOT

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.outbound.job import render
-from agents.personas import PersonaError, load_persona
+from dialtone.outbound.job import render
+from dialtone.personas import PersonaError, load_persona
 
 from .harness import job_for, reminder_persona
 

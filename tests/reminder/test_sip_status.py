@@ -6,10 +6,10 @@ import aiohttp
 import pytest
 from livekit.api.twirp_client import SipCallError, TwirpError
 
-from agents.campaigns.models import Outcome
-from agents.outbound.dial import campaign_outcome
-from agents.telephony.outcomes import TransferOutcome, outcome_for_sip_status
-from agents.telephony.sip_status import DialFailure, SipClass, classify_dial_error
+from dialtone.campaigns.models import Outcome
+from dialtone.outbound.dial import campaign_outcome
+from dialtone.telephony.outcomes import TransferOutcome, outcome_for_sip_status
+from dialtone.telephony.sip_status import DialFailure, SipClass, classify_dial_error
 
 
 def sip_error(code: int, code_name: str = "resource_exhausted") -> SipCallError:

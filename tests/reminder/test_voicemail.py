@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.offline.espeak import synthesize
-from agents.outbound.voicemail import BeepDetector, classify_greeting, tone_of
+from dialtone.offline.espeak import synthesize
+from dialtone.outbound.voicemail import BeepDetector, classify_greeting, tone_of
 
 RATE = 8000
 FRAME = RATE // 50  # 20 ms

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agents.__main__ import app
+from dialtone.__main__ import app
 
 pytestmark = pytest.mark.audio
 

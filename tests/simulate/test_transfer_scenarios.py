@@ -2,7 +2,7 @@
 
 The command a user runs: espeak-ng caller, silero VAD, pocketsphinx, the rule-based
 dialogue calling `transfer_to_human`, the real TransferDesk and hold audio, with the
-scenario's simulated far end (agents/simulate/far_end.py) as the human's phone. Each
+scenario's simulated far end (dialtone/simulate/far_end.py) as the human's phone. Each
 scenario asserts the typed outcome, what the caller was told and the longest silence in
 the agent channel; the JSON is read back to check the far end did what was scripted.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from agents.__main__ import app
+from dialtone.__main__ import app
 
 pytestmark = pytest.mark.audio
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.telephony import hold
+from dialtone.telephony import hold
 
 
 async def test_hold_music_never_runs_ahead_of_real_time(monkeypatch: pytest.MonkeyPatch) -> None:

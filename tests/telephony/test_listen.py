@@ -13,10 +13,10 @@ from livekit.agents.language import LanguageCode
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import AudioBuffer
 
-from agents.offline.espeak import synthesize
-from agents.pipeline import load_vad
-from agents.telephony.listen import RATE, transcribe_opening
-from agents.telephony.transfer import looks_like_voicemail
+from dialtone.offline.espeak import synthesize
+from dialtone.pipeline import load_vad
+from dialtone.telephony.listen import RATE, transcribe_opening
+from dialtone.telephony.transfer import looks_like_voicemail
 
 GREETING = "hi you have reached the front desk please leave a message after the tone"
 

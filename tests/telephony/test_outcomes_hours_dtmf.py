@@ -8,15 +8,15 @@ import pytest
 from livekit.api.twirp_client import ServerError, SipCallError
 from pydantic import ValidationError
 
-from agents.personas import TransferTarget
-from agents.telephony.dtmf import DigitBuffer, target_for_digits
-from agents.telephony.hours import HoursError, parse_hours
-from agents.telephony.outcomes import (
+from dialtone.personas import TransferTarget
+from dialtone.telephony.dtmf import DigitBuffer, target_for_digits
+from dialtone.telephony.hours import HoursError, parse_hours
+from dialtone.telephony.outcomes import (
     TransferOutcome,
     outcome_for_error,
     outcome_for_sip_status,
 )
-from agents.telephony.transfer import looks_like_voicemail
+from dialtone.telephony.transfer import looks_like_voicemail
 
 Out = TransferOutcome
 

@@ -20,14 +20,14 @@ from livekit.protocol.sip import (
     TransferSIPParticipantRequest,
 )
 
-from agents.personas import TransferTarget
-from agents.telephony.outcomes import (
+from dialtone.personas import TransferTarget
+from dialtone.telephony.outcomes import (
     TransferOutcome,
     TransferResult,
     add_transfer_listener,
     transfer_counts,
 )
-from agents.telephony.transfer import LiveKitApiCalls, TransferDesk
+from dialtone.telephony.transfer import LiveKitApiCalls, TransferDesk
 from tests.livekit_double import LiveKitDouble
 
 ROOM = "call-room-1"

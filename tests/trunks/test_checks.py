@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.trunkspec.checks import (
+from dialtone.trunkspec.checks import (
     RuleRouting,
     TrunkRouting,
     is_public_host,
@@ -12,7 +12,7 @@ from agents.trunkspec.checks import (
     rule_conflicts,
     trunk_conflicts,
 )
-from agents.trunkspec.problems import Location
+from dialtone.trunkspec.problems import Location
 
 HERE = Location("a.yaml", 1, 1)
 

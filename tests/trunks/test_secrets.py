@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agents.trunkspec.secrets import Secret, fingerprint, matches
+from dialtone.trunkspec.secrets import Secret, fingerprint, matches
 
 from .conftest import BASE, PASSWORD, PIN_VALUE, Runner, Writer
 

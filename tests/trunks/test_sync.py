@@ -18,12 +18,12 @@ from livekit.protocol.sip import (
     SIPInboundTrunkInfo,
 )
 
-from agents.names import KNOWN_AGENT_NAMES
-from agents.trunkspec.apply import apply_plan
-from agents.trunkspec.convert import parse_marker
-from agents.trunkspec.live import read_live
-from agents.trunkspec.loader import load_directory
-from agents.trunkspec.plan import compute_plan
+from dialtone.names import KNOWN_AGENT_NAMES
+from dialtone.trunkspec.apply import apply_plan
+from dialtone.trunkspec.convert import parse_marker
+from dialtone.trunkspec.live import read_live
+from dialtone.trunkspec.loader import load_directory
+from dialtone.trunkspec.plan import compute_plan
 from tests.livekit_double import LiveKitDouble
 
 from .conftest import BASE, PASSWORD, Runner, Writer
@@ -448,7 +448,7 @@ def test_a_create_whose_answer_was_lost_is_not_made_twice(
 def test_a_hung_server_times_out_and_rerun_converges(
     write: Writer, cli: Runner, livekit_double: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import agents.trunkspec.apply as apply_module
+    import dialtone.trunkspec.apply as apply_module
 
     monkeypatch.setattr(apply_module, "CALL_TIMEOUT_S", 0.3)
     write(BASE)

@@ -1,9 +1,9 @@
 """The reminder worker's job: `run_attempt` wired to a real room, session and AMD.
 
-Kept out of `agents/worker.py` (which only registers it) so the worker module stays a
-list of agents. The session starts before the dial, bound to the callee's identity, and
-says nothing: answering-machine detection (livekit-agents' `AMD`) must hear the first
-words, and the reminder is only spoken once it says a person answered.
+`agents/reminder.py` passes its agent factory to `place_call`. The session starts before
+the dial, bound to the callee's identity, and says nothing: answering-machine detection
+(livekit-agents' `AMD`) must hear the first words, and the reminder is only spoken once
+it says a person answered.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from livekit.agents.voice.amd import AMD
 
 from ..campaigns.models import Outcome
 from ..config import Profile, Settings, load_settings
+from ..inbound.wiring import JobLeaveControl, make_transfers
 from ..personas import Persona, PersonaBook, PersonaError
 from ..pipeline import build_pipeline
 from ..records.models import Direction
 from ..records.outbound import OutboundRecording
 from ..records.store import CallStart
-from ..reminder import ReminderAgent, after_answer, report, run_attempt
 from ..telephony.outcomes import TransferOutcome
-from ..transfer_wiring import JobLeaveControl, make_transfers
+from .attempt import MakeReminder, ReminderConversation, after_answer, report, run_attempt
 from .callback import CampaignCallback
 from .dial import CALLEE_IDENTITY, ReportedOutcome
 from .job import JobError, ReminderJob
@@ -45,7 +45,7 @@ class RoomHangUp:
     def __init__(self, ctx: JobContext, session: AgentSession) -> None:
         self._ctx = ctx
         self._session = session
-        self.agent: ReminderAgent | None = None
+        self.agent: ReminderConversation | None = None
 
     async def hang_up(self, reason: str) -> None:
         logger.info("hanging up", extra={"room": self._ctx.room.name, "reason": reason})
@@ -89,7 +89,7 @@ async def _tap_beeps(participant: rtc.RemoteParticipant, beep: BeepDetector) -> 
 
 
 async def converse_in_room(
-    ctx: JobContext, session: AgentSession, agent: ReminderAgent, amd: AMD
+    ctx: JobContext, session: AgentSession, agent: ReminderConversation, amd: AMD
 ) -> ReportedOutcome:
     """After the answer: voicemail or person, until the call is over."""
     beep = BeepDetector()
@@ -167,7 +167,8 @@ async def open_attempt(
     return job, persona, callback
 
 
-async def reminder_entrypoint(ctx: JobContext) -> None:
+async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
+    """The whole reminder entrypoint, around the agent `make_agent` builds."""
     settings = load_settings()
     opened = await open_attempt(ctx.job.metadata, settings)
     if opened is None:
@@ -204,7 +205,13 @@ async def reminder_entrypoint(ctx: JobContext) -> None:
         settings=settings,
         participant_identity=CALLEE_IDENTITY,
     )
-    agent = ReminderAgent(job, persona, control=hang_up, transfers=transfers)
+    agent = make_agent(job, persona, hang_up, transfers)
+    if not isinstance(agent, ReminderConversation):
+        raise TypeError(
+            f"{type(agent).__name__} is not a reminder conversation: it needs "
+            "deliver, leave_voicemail, greeting_settled, result, script, ended "
+            "and transfer_results"
+        )
     hang_up.agent = agent
     await session.start(
         agent=agent,

@@ -24,7 +24,7 @@ from .models import CallOutcome
 from .recorder import CallRecorder
 from .store import CallStart
 
-#: Campaign outcomes (agents.campaigns.models.Outcome values) as call outcomes.
+#: Campaign outcomes (dialtone.campaigns.models.Outcome values) as call outcomes.
 CAMPAIGN_OUTCOMES = {
     "completed": CallOutcome.COMPLETED,
     "opted_out": CallOutcome.COMPLETED,  # reached the person; the detail says opted out

@@ -64,7 +64,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from ..store.db import metadata
+from ..db.engine import metadata
 from .dbtypes import UTCDateTime
 from .models import (
     FINAL_OUTCOMES,

@@ -20,7 +20,7 @@ def default_factory(data_dir: Path) -> RecordFactory:
     def make(start: CallStart) -> CallRecorder:
         from ..campaigns.migrations import migrate
         from ..campaigns.store import campaign_engine
-        from ..store.db import sqlite_url
+        from ..db.engine import sqlite_url
 
         engine = campaign_engine(sqlite_url(data_dir))
         migrate(engine)

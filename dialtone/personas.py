@@ -44,7 +44,7 @@ class Voice(_Strict):
 
 
 class TransferTarget(_Strict):
-    """A human the agent may hand a caller to (see `agents/telephony/transfer.py`).
+    """A human the agent may hand a caller to (see `dialtone/telephony/transfer.py`).
 
     `hours` is when a person is there ("Mon-Fri 08:00-17:00 America/New_York"; none means
     always); `extension` is the key(s) a caller may press to reach this target; `dtmf` is

@@ -9,7 +9,7 @@ Two kinds of metric, on purpose:
   when Prometheus scrapes, such as the calls in flight or the contacts per state. They are
   right after a restart and identical on every replica that shares the database, so
   aggregate them with `max`, not `sum`. The campaign store's collector is in
-  `agents/campaigns/metrics.py`.
+  `dialtone/campaigns/metrics.py`.
 
 Names follow Prometheus conventions: `dialtone_` prefix, base units, `_total` on
 counters, lower-case labels with small fixed value sets (never a phone number, campaign

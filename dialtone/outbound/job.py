@@ -1,6 +1,6 @@
 """The reminder job: what the campaign dialer put in the dispatch metadata.
 
-The metadata is written by `agents.campaigns.dialer.dispatch_metadata`; this is its
+The metadata is written by `dialtone.campaigns.dialer.dispatch_metadata`; this is its
 reader, strict, because a job we misread must not place a call. The callback token is
 a `SecretStr`: it is never printed, logged or put in an error message.
 """

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Column, DateTime, Engine, String, Table, Text, insert, select
 
-from .db import metadata
+from ..db.engine import metadata
 
 messages = Table(
     "messages",

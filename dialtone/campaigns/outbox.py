@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, ForeignKey, Index, Integer, String, Table, Text, insert
 
-from ..store.db import metadata
+from ..db.engine import metadata
 from .dbtypes import UTCDateTime
 
 

@@ -107,7 +107,7 @@ def build_pipeline(
     """Providers for `persona` in the resolved profile (raises ConfigError on bad keys).
 
     `dialogue` replaces the receptionist's rule-based dialogue (the reminder agent
-    brings its own rules, `agents/outbound/rules.py`).
+    brings its own rules, `dialtone/outbound/rules.py`).
     """
     if settings.resolved_profile is Profile.CLOUD:
         return _cloud(settings, persona, vad_model, dialogue)

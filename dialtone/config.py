@@ -60,11 +60,14 @@ class Settings(BaseSettings):
     tts_voice: str = Field("", validation_alias="DIALTONE_TTS_VOICE")
 
     persona_dir: Path = Field(Path("personas"), validation_alias="DIALTONE_PERSONA_DIR")
+    # The agent programs (receptionist.py, reminder.py); unset: ./agents, else the
+    # folder beside the installed package (see dialtone/programs.py).
+    agents_dir: Path | None = Field(None, validation_alias="DIALTONE_AGENTS_DIR")
     default_persona: str = Field("receptionist", validation_alias="DIALTONE_DEFAULT_PERSONA")
     data_dir: Path = Field(Path("data"), validation_alias="DIALTONE_DATA_DIR")
     log_level: str = Field("INFO", validation_alias="DIALTONE_LOG_LEVEL")
 
-    # Campaign API and dialer (agents/campaigns)
+    # Campaign API and dialer (dialtone/campaigns)
     api_token: SecretStr = Field(SecretStr(""), validation_alias="DIALTONE_API_TOKEN")
     database_url: str = Field("", validation_alias="DIALTONE_DATABASE_URL")
     allowed_country_codes: str = Field("1", validation_alias="DIALTONE_ALLOWED_COUNTRY_CODES")
@@ -73,7 +76,7 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8080", validation_alias="DIALTONE_CAMPAIGN_API_URL"
     )
 
-    # Call records and telephony metrics (agents/records)
+    # Call records and telephony metrics (dialtone/records)
     record_numbers: Literal["keep", "mask", "drop"] = Field(
         "keep", validation_alias="DIALTONE_RECORD_NUMBERS"
     )
@@ -135,7 +138,7 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         """`DIALTONE_DATABASE_URL`, else the SQLite file under `DIALTONE_DATA_DIR`."""
-        from .store.db import sqlite_url
+        from .db.engine import sqlite_url
 
         return self.database_url or sqlite_url(self.data_dir)
 

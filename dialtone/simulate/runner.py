@@ -23,13 +23,15 @@ from livekit.agents.llm import ChatMessage
 from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionToolsExecutedEvent
 
 from ..config import Settings
+from ..db.engine import make_engine, sqlite_url
+from ..inbound.call import CallContext, MakeAgent, Transfers
+from ..inbound.entry import takes_keys
+from ..messages.store import MessageStore
 from ..offline.espeak import synthesize
 from ..personas import Persona, PersonaBook
 from ..pipeline import Pipeline, build_pipeline, load_vad
-from ..receptionist import CallContext, TransferReceptionist, Transfers, make_receptionist
+from ..programs import load_program
 from ..records.simulated import RecordFactory, note_simulated_end, start_simulated_record
-from ..store.db import make_engine, sqlite_url
-from ..store.messages import MessageStore
 from ..telephony.caller import CallerInfo
 from ..telephony.transfer import TransferDesk
 from ..turn_metrics import TurnMetricsRecorder
@@ -306,7 +308,8 @@ async def simulate_call(
         session.input.audio = call.line
         session.output.audio = call.ear
         call.ear.start()
-        agent = make_receptionist(context)
+        make_agent: MakeAgent = load_program("receptionist", settings.agents_dir).make_agent
+        agent = make_agent(context)
         try:
             await session.start(agent=agent, record=False)
             recorder.answered()
@@ -327,7 +330,7 @@ async def simulate_call(
     report.hung_up = call.control.hung_up.is_set()
     report.hang_up_reason = call.control.reason
     report.left_call = call.control.left_reason is not None
-    if isinstance(agent, TransferReceptionist):
+    if takes_keys(agent):
         report.transfers = [
             {
                 "target": r.target,

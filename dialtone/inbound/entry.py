@@ -1,37 +1,33 @@
-"""The livekit-agents worker: registers `receptionist` and answers each dispatched call.
+"""Answering one inbound call: the steps from dispatch to a running agent.
 
-A dispatch rule (see `trunks/`) puts each inbound caller in a room and dispatches this
-agent, with `{"persona": ...}` as job metadata when the rule names one. The entrypoint
-runs in a job process of its own; the VAD model is loaded once per process in
-`prewarm` so a call does not wait for it.
+An agent program (`agents/receptionist.py`) passes its own `make_agent`; everything
+around the agent — the caller's SIP identity, the persona the dispatch rule asked for,
+the speech pipeline, the call record, the message store, transfers and the caller's
+keys — is the same for every inbound agent and lives here.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from typing import TypeGuard
 
 from livekit import rtc
-from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess
+from livekit.agents import Agent, AgentSession, JobContext
 
-# livekit-agents requires plugins to register on the main thread; console mode runs the
-# job on another thread, so they are imported here, when the worker module loads.
-from livekit.plugins import deepgram, openai, silero  # noqa: F401
-
-from . import names
-from .config import Settings, load_settings
-from .personas import Persona, PersonaBook
-from .pipeline import build_pipeline, load_vad
-from .receptionist import CallContext, Receptionist, TransferReceptionist, make_receptionist
-from .records.job import record_job_call, worker_metrics_dir
-from .records.models import Direction
-from .records.store import CallStart
-from .store.db import make_engine, sqlite_url
-from .store.messages import MessageStore
-from .telephony.caller import CallerInfo
-from .telephony.transfer import FirstWords
-from .transfer_wiring import JobLeaveControl, human_listener, make_transfers, route_caller_keys
-from .turn_metrics import TurnMetricsRecorder
+from ..config import load_settings
+from ..db.engine import make_engine, sqlite_url
+from ..messages.store import MessageStore
+from ..personas import Persona, PersonaBook
+from ..pipeline import build_pipeline
+from ..records.job import record_job_call
+from ..records.models import Direction
+from ..records.store import CallStart
+from ..telephony.caller import CallerInfo
+from ..telephony.transfer import FirstWords
+from ..turn_metrics import TurnMetricsRecorder
+from .call import CallContext, MakeAgent, TransferringAgent
+from .wiring import JobLeaveControl, human_listener, make_transfers, route_caller_keys
 
 logger = logging.getLogger("dialtone.worker")
 
@@ -63,11 +59,8 @@ def requested_persona(job_metadata: str) -> str | None:
     return persona if isinstance(persona, str) and persona else None
 
 
-def prewarm(proc: JobProcess) -> None:
-    proc.userdata["vad"] = load_vad()
-
-
-async def receptionist_entrypoint(ctx: JobContext) -> None:
+async def answer_call(ctx: JobContext, make_agent: MakeAgent) -> None:
+    """The whole inbound entrypoint, around the agent `make_agent` builds."""
     settings = load_settings()
     book = PersonaBook.load(settings.persona_dir, settings.default_persona)
     await ctx.connect()
@@ -105,8 +98,15 @@ async def receptionist_entrypoint(ctx: JobContext) -> None:
         turns=turns,
     )
     store = MessageStore(make_engine(sqlite_url(settings.data_dir)))
-    agent = build_receptionist(
-        ctx, session, persona, caller, caller_identity, store, human_listener(ctx.room, pipeline)
+    agent = build_agent(
+        ctx,
+        session,
+        make_agent,
+        persona,
+        caller,
+        caller_identity,
+        store,
+        human_listener(ctx.room, pipeline),
     )
     try:
         await session.start(agent=agent, room=ctx.room)
@@ -116,20 +116,21 @@ async def receptionist_entrypoint(ctx: JobContext) -> None:
     recorder.answered()
 
 
-def build_receptionist(
+def build_agent(
     ctx: JobContext,
     session: AgentSession,
+    make_agent: MakeAgent,
     persona: Persona,
     caller: CallerInfo,
     caller_identity: str | None,
     store: MessageStore,
     first_words: FirstWords | None = None,
-) -> Receptionist:
+) -> Agent:
     """The agent for one call, with transfers when the persona has targets and a caller.
 
     Transfers use the job's LiveKit API client; `first_words` listens to the human's leg
     for a voicemail greeting; after a handover only the agent leaves (`JobLeaveControl`);
-    the caller's DTMF keys reach the agent.
+    the caller's DTMF keys reach an agent that takes them.
     """
     transfers = None
     if persona.transfer_targets and caller_identity is not None:
@@ -149,37 +150,12 @@ def build_receptionist(
         control=RoomCallControl(ctx, session),
         transfers=transfers,
     )
-    agent = make_receptionist(call)
-    if isinstance(agent, TransferReceptionist) and caller_identity is not None:
+    agent = make_agent(call)
+    if transfers is not None and caller_identity is not None and takes_keys(agent):
         route_caller_keys(ctx.room, agent, caller_identity)
     return agent
 
 
-def build_server(settings: Settings, agent: str = names.RECEPTIONIST) -> AgentServer:
-    """The worker; settings are checked here so a bad profile fails before registering.
-
-    livekit-agents 1.8.9's AgentServer serves one agent name per process (a second
-    `rtc_session` raises), so the reminder runs as its own worker:
-    `dialtone reminder start` (see README "The reminder agent").
-    """
-    _ = settings.resolved_profile
-    PersonaBook.load(settings.persona_dir, settings.default_persona)
-    server = AgentServer(
-        setup_fnc=prewarm,
-        log_level=settings.log_level,
-        # Each call runs in a job process; their metrics meet in multiprocess files (one
-        # directory per agent name: each worker empties its own when it starts).
-        prometheus_port=settings.worker_metrics_port or None,
-        prometheus_multiproc_dir=str(worker_metrics_dir(settings) / agent),
-    )
-    if agent == names.REMINDER:
-        from .outbound.entry import reminder_entrypoint
-
-        server.rtc_session(reminder_entrypoint, agent_name=names.REMINDER)
-    elif agent == names.RECEPTIONIST:
-        server.rtc_session(receptionist_entrypoint, agent_name=names.RECEPTIONIST)
-    else:
-        raise ValueError(
-            f"unknown agent {agent!r}; known: {', '.join(sorted(names.KNOWN_AGENT_NAMES))}"
-        )
-    return server
+def takes_keys(agent: object) -> TypeGuard[TransferringAgent]:
+    """Whether `agent` runs transfers (the receptionist only does with targets)."""
+    return callable(getattr(agent, "on_caller_key", None)) and hasattr(agent, "results")

@@ -21,12 +21,13 @@ from livekit.agents import AgentSession
 from livekit.agents.voice.amd import AMD
 
 from ..config import Settings
+from ..outbound.attempt import MakeReminder, ReminderConversation, after_answer
 from ..outbound.job import ReminderJob
 from ..outbound.rules import ReminderRules
 from ..outbound.voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
 from ..personas import Persona, PersonaBook
 from ..pipeline import Pipeline, build_pipeline, load_vad
-from ..reminder import ReminderAgent, after_answer
+from ..programs import load_program
 from ..turn_metrics import TurnMetricsRecorder
 from .call_io import CallerLine
 from .phone_audio import PHONE_RATE
@@ -126,7 +127,10 @@ async def simulate_reminder_call(
     session.input.audio = call.line
     session.output.audio = call.ear
     call.ear.start()
-    agent = ReminderAgent(job, persona, call.control)
+    make_agent: MakeReminder = load_program("reminder", settings.agents_dir).make_agent
+    agent = make_agent(job, persona, call.control, None)
+    if not isinstance(agent, ReminderConversation):
+        raise TypeError(f"{type(agent).__name__} is not a reminder conversation")
 
     async def beep_gone() -> bool:
         return beep.heard.is_set() or await beep.wait(BEEP_WAIT_S)

@@ -1,6 +1,6 @@
 """The worker's side of transfers: the desk for a real call, leaving, and caller keys.
 
-Kept out of `worker.py` so the entrypoint stays a short list of steps and so each piece
+Kept out of the entrypoint (`inbound/entry.py`) so it stays a short list of steps and so each piece
 can be built in a test against the LiveKit double and a plain event emitter.
 """
 
@@ -11,10 +11,10 @@ from typing import Protocol
 
 from livekit import api, rtc
 
-from .pipeline import Pipeline
-from .receptionist import TransferReceptionist, Transfers
-from .telephony.listen import human_first_words
-from .telephony.transfer import FirstWords, LiveKitApiCalls, TransferDesk
+from ..pipeline import Pipeline
+from ..telephony.listen import human_first_words
+from ..telephony.transfer import FirstWords, LiveKitApiCalls, TransferDesk
+from .call import TransferringAgent, Transfers
 
 logger = logging.getLogger("dialtone.worker")
 
@@ -75,7 +75,7 @@ def human_listener(room: rtc.Room, pipeline: Pipeline) -> FirstWords:
     return first_words
 
 
-def route_caller_keys(room: rtc.Room, agent: TransferReceptionist, caller_identity: str) -> None:
+def route_caller_keys(room: rtc.Room, agent: TransferringAgent, caller_identity: str) -> None:
     """Feed the caller's DTMF keys (`sip_dtmf_received`) to the agent.
 
     Keys from anyone else in the room (the human's leg during the brief) are ignored:

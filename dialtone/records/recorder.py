@@ -11,10 +11,10 @@ A recorder must never change what happens to the caller: every database or metri
 failure is logged and swallowed, and the database writes run in a thread so the audio
 loop is never blocked.
 
-Inbound calls (agents/worker.py), one call: `record_job_call(ctx, session, start, ...)`
-(agents/records/job.py) opens the record and finishes it at job shutdown; call
+Inbound calls (dialtone/worker.py), one call: `record_job_call(ctx, session, start, ...)`
+(dialtone/records/job.py) opens the record and finishes it at job shutdown; call
 `recorder.answered()` once the agent picked up. Outbound calls (the reminder agent):
-`OutboundRecording` (agents/records/outbound.py) wraps the SIP client so the record
+`OutboundRecording` (dialtone/records/outbound.py) wraps the SIP client so the record
 opens at the dial and `dial` notes the answer or the failure's SIP status::
 
     recording = OutboundRecording(ctx, session, CallStart(Direction.OUTBOUND, ...), settings=s)
@@ -124,7 +124,7 @@ def summarize_turns(turns: list[TurnMetrics]) -> LatencySummary:
 
 
 class TurnSource(Protocol):
-    """Anything with the call's `turns` so far (agents.turn_metrics.TurnMetricsRecorder)."""
+    """Anything with the call's `turns` so far (dialtone.turn_metrics.TurnMetricsRecorder)."""
 
     turns: list[TurnMetrics]
 

@@ -53,7 +53,7 @@ class Step(_Strict):
 
 
 class Human(_Strict):
-    """The far end of a transfer in a simulated call (see `agents/simulate/far_end.py`).
+    """The far end of a transfer in a simulated call (see `dialtone/simulate/far_end.py`).
 
     `answer`: "person" picks up, "voicemail" has a machine pick up, None never answers
     (the ringing timeout ends it). `sip_status_code` makes the call fail after ringing

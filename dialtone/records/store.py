@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..campaigns.dbtypes import UTCDateTime
-from ..store.db import metadata
+from ..db.engine import metadata
 from .models import (
     CallOutcome,
     CallRecord,

@@ -463,7 +463,7 @@ def create_app(
             )
 
     authed = [Depends(require_token)]
-    app.include_router(  # call records and LiveKit's webhook (agents/records)
+    app.include_router(  # call records and LiveKit's webhook (dialtone/records)
         build_records_router(
             settings, RecordStore(engine, retention_of(settings)), dependencies=authed, clock=clock
         )

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Column, Connection, Engine, Integer, String, Table, insert, select, text
 
-from ..store.db import metadata
+from ..db.engine import metadata
 from .dbtypes import UTCDateTime
 from .outbox import OUTBOX_TABLES
 from .store import CAMPAIGN_TABLES, claim_lock, contacts
@@ -62,7 +62,7 @@ def _v2_webhook_outbox(conn: Connection) -> None:
 
 
 def _v3_call_records(conn: Connection) -> None:
-    # Imported here: agents.records imports the campaign store's column types.
+    # Imported here: dialtone.records imports the campaign store's column types.
     from ..records.store import RECORD_TABLES
 
     metadata.create_all(conn, tables=list(RECORD_TABLES), checkfirst=True)

@@ -1,14 +1,14 @@
 """The `dialtone` command line.
 
-Worker commands (`console`, `dev`, `start`, `connect`, `download-files`) are handed to
-livekit-agents' own CLI unchanged, so its flags and behaviour are the documented ones.
+Worker commands (`console`, `dev`, `start`, `connect`, `download-files`) run the agent
+program (`agents/receptionist.py`, `agents/reminder.py`) as `python agents/<name>.py
+<command>` would, so livekit-agents' flags and behaviour are the documented ones.
 Heavy imports happen inside each command: `dialtone trunks validate` should not pay the
 seconds it takes to import the speech stack.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -38,18 +38,16 @@ def _fail(message: str) -> None:
 
 
 def _run_worker(command: str, extra: list[str], agent: str = "receptionist") -> None:
+    """Run agent program `agents/<agent>.py` with livekit-agents' command `command`."""
+    from .programs import program_path, run_program
+
     try:
         settings = load_settings()
-        from .worker import build_server
-
-        server = build_server(settings, agent)
+        program_path(agent, settings.agents_dir)
     except ConfigError as exc:
         _fail(str(exc))
         return
-    from livekit.agents import cli
-
-    sys.argv = ["dialtone", command, *extra]
-    cli.run_app(server)
+    run_program(agent, [command, *extra], settings.agents_dir)
 
 
 def _worker_command(name: str, doc: str) -> None:

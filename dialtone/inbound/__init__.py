@@ -1,0 +1,1 @@
+"""The parts of an inbound call that `agents/receptionist.py` puts together."""

@@ -1,0 +1,1 @@
+"""Messages callers leave for the staff: stored, listed and marked handled."""

@@ -1,0 +1,176 @@
+"""One reminder attempt, start to report, whatever agent holds the conversation.
+
+`run_attempt` is the whole life of an attempt, in this order, each step able to end it:
+
+1. a contact missing a template variable of the persona is not called;
+2. ask the campaign API for the single-use dial permit (DNC, window and pause are
+   re-checked there at true dial time); no permit, no call;
+3. dial with `CreateSIPParticipant` (wait until answered, ringing timeout, max call
+   duration, the campaign's trunk and caller id); a failure maps to an outcome from
+   its SIP status (`telephony/sip_status.py`), and trunk/auth/codec failures pause the
+   campaign with a reason instead of burning the list;
+4. answered: the `converse` step decides voicemail or person and talks (`after_answer`);
+5. hang up (the room is deleted, whatever happened), then report the outcome with the
+   attempt's token, retried with backoff. An agent that dies before reporting is
+   caught by the store: the attempt ends `unknown` at its deadline and is retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
+
+from livekit.agents import Agent
+from livekit.agents.voice.speech_handle import SpeechHandle
+
+from ..campaigns.models import Outcome
+from ..campaigns.store import room_for
+from ..inbound.call import CallControl, Transfers
+from ..personas import Persona, ReminderScript
+from ..telephony.outcomes import TransferResult
+from .callback import CallbackError, CampaignCallback
+from .dial import CallPlan, ReportedOutcome, SipDialApi, campaign_outcome, dial
+from .job import ReminderJob
+
+logger = logging.getLogger("dialtone.reminder")
+
+Converse = Callable[[], Awaitable[ReportedOutcome]]
+#: How long to wait for the words of a greeting AMD already called human.
+GREETING_SETTLE_S = 1.5
+HangUp = Callable[[], Awaitable[None]]
+
+
+class Conversation(Protocol):
+    """What `after_answer` needs of the reminder agent once someone answered."""
+
+    async def leave_voicemail(self) -> None: ...
+
+    async def greeting_settled(self, seconds: float) -> None: ...
+
+    def deliver(self) -> SpeechHandle: ...
+
+    def result(self) -> ReportedOutcome: ...
+
+
+@runtime_checkable
+class ReminderConversation(Conversation, Protocol):
+    """The reminder agent as the entrypoint drives it: when it ended, what it handed over."""
+
+    script: ReminderScript
+    ended: asyncio.Event
+    transfer_results: list[TransferResult]
+
+
+#: An agent program's factory: the Agent that talks to whoever answers one attempt.
+MakeReminder = Callable[[ReminderJob, Persona, CallControl, Transfers | None], Agent]
+
+
+def plan_for(job: ReminderJob, persona: Persona) -> CallPlan:
+    return CallPlan(
+        trunk=job.outbound_trunk,
+        call_to=job.phone,
+        caller_id=job.caller_id,
+        room=room_for(job.attempt_id),
+        ring_seconds=persona.reminder.ring_seconds,
+        max_call_seconds=persona.reminder.max_call_seconds,
+        name=job.name,
+    )
+
+
+async def report(callback: CampaignCallback, result: ReportedOutcome) -> bool:
+    """Report with the callback's retries; False if it could not (the lease catches it)."""
+    try:
+        await callback.report(result.outcome, result.detail, result.pause_reason)
+    except CallbackError as exc:
+        logger.error("attempt %s: outcome not reported: %s", callback.attempt_id, exc)
+        return False
+    logger.info(
+        "attempt %s ended: %s (%s)",
+        callback.attempt_id,
+        result.outcome.value,
+        result.detail,
+        extra={"attempt_id": callback.attempt_id, "outcome": result.outcome.value},
+    )
+    return True
+
+
+async def run_attempt(
+    job: ReminderJob,
+    persona: Persona,
+    callback: CampaignCallback,
+    sip: SipDialApi,
+    converse: Converse,
+    hang_up: HangUp,
+) -> ReportedOutcome | None:
+    """One attempt, start to report (see the module docstring). None: no call placed."""
+    missing = job.missing(persona)
+    if missing:
+        result = ReportedOutcome(
+            Outcome.FAILED,
+            f"not called: the contact has no {', '.join(missing)} for persona {persona.name}",
+        )
+        await report(callback, result)
+        return result
+    try:
+        permit = await callback.dial_permit()
+    except CallbackError as exc:
+        logger.error("attempt %s: no dial permit, not calling: %s", job.attempt_id, exc)
+        return None
+    if not permit.allowed:
+        logger.info("attempt %s: not calling: %s", job.attempt_id, permit.reason)
+        return None
+    plan = plan_for(job, persona)
+    try:
+        failure = await dial(sip, plan)
+        if failure is not None:
+            result = campaign_outcome(failure, plan.trunk)
+        else:
+            try:
+                result = await converse()
+            except Exception as exc:  # the person was reached; say so, and how it broke
+                logger.exception("attempt %s: the conversation failed", job.attempt_id)
+                result = ReportedOutcome(
+                    Outcome.FAILED, f"answered, then the agent failed: {type(exc).__name__}"
+                )
+    finally:
+        with contextlib.suppress(Exception):
+            await hang_up()
+    await report(callback, result)
+    return result
+
+
+async def after_answer(
+    agent: Conversation,
+    category: str,
+    beep: Callable[[], Awaitable[bool]],
+    conversation: Callable[[], Awaitable[None]],
+    *,
+    greeting_transcribed: bool = True,
+) -> ReportedOutcome:
+    """The answered part of an attempt, once AMD has said who answered.
+
+    `category` is an AMD label (`AMDCategory` value). A voicemail box gets the message
+    once `beep()` says the beep has gone (or gave up waiting); a mailbox that takes no
+    messages or a phone menu gets nothing; a person (or "uncertain": better to talk to a
+    machine than to hang up on a person) hears the reminder, and `conversation()`
+    returns when the call is over. AMD calls a short "hello?" human on timing alone,
+    often before the recogniser has sent its words; `greeting_transcribed=False` waits
+    for them first, because a transcript landing during the reminder would interrupt it.
+    """
+    if category == "machine-vm":
+        heard = await beep()
+        await agent.leave_voicemail()
+        how = "after the beep" if heard else "no beep heard; after the greeting"
+        return ReportedOutcome(Outcome.VOICEMAIL, f"message left ({how})")
+    if category == "machine-unavailable":
+        return ReportedOutcome(Outcome.VOICEMAIL, "mailbox takes no messages; none left")
+    if category == "machine-ivr":
+        return ReportedOutcome(Outcome.NO_ANSWER, "a phone menu answered; nothing left")
+    if not greeting_transcribed:
+        await agent.greeting_settled(GREETING_SETTLE_S)
+    agent.deliver()
+    await conversation()
+    return agent.result()

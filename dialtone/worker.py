@@ -1,0 +1,73 @@
+"""The livekit-agents worker around one agent program.
+
+An agent program (`agents/receptionist.py`, `agents/reminder.py`) is a plain Python file
+with an `entrypoint` and an agent name; `run_agent` turns it into a worker and hands the
+command line to livekit-agents, so `python agents/receptionist.py start` behaves like any
+LiveKit agent. Settings and personas are checked before registering, so a bad profile
+fails at start-up with the variable to fix, not on the first call.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+
+from livekit.agents import AgentServer, JobContext, JobProcess
+
+# livekit-agents requires plugins to register on the main thread; console mode runs the
+# job on another thread, so they are imported here, when the worker module loads.
+from livekit.plugins import deepgram, openai, silero  # noqa: F401
+
+from . import names
+from .config import ConfigError, Settings, load_settings
+from .personas import PersonaBook
+from .pipeline import load_vad
+from .records.job import worker_metrics_dir
+
+Entrypoint = Callable[[JobContext], Awaitable[None]]
+
+
+def prewarm(proc: JobProcess) -> None:
+    """Load the VAD once per job process, so a call does not wait for it."""
+    proc.userdata["vad"] = load_vad()
+
+
+def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) -> AgentServer:
+    """The worker for one agent name; settings are checked here, before registering.
+
+    livekit-agents 1.8.9's AgentServer serves one agent name per process (a second
+    `rtc_session` raises), so the receptionist and the reminder are separate workers.
+    """
+    if agent_name not in names.KNOWN_AGENT_NAMES:
+        raise ConfigError(
+            f"unknown agent {agent_name!r}; known: {', '.join(sorted(names.KNOWN_AGENT_NAMES))}"
+        )
+    _ = settings.resolved_profile
+    PersonaBook.load(settings.persona_dir, settings.default_persona)
+    server = AgentServer(
+        setup_fnc=prewarm,
+        log_level=settings.log_level,
+        # Each call runs in a job process; their metrics meet in multiprocess files (one
+        # directory per agent name: each worker empties its own when it starts).
+        prometheus_port=settings.worker_metrics_port or None,
+        prometheus_multiproc_dir=str(worker_metrics_dir(settings) / agent_name),
+    )
+    server.rtc_session(entrypoint, agent_name=agent_name)
+    return server
+
+
+def run_agent(agent_name: str, entrypoint: Entrypoint, argv: list[str] | None = None) -> None:
+    """Run an agent program's worker with livekit-agents' command line (`start`, `dev`...).
+
+    A configuration mistake ends the program with one line naming what to fix.
+    """
+    try:
+        server = build_server(load_settings(), agent_name, entrypoint)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    from livekit.agents import cli
+
+    if argv is not None:
+        sys.argv = argv
+    cli.run_app(server)
