@@ -27,7 +27,7 @@ logger = logging.getLogger("dialtone.pipeline")
 
 # Silence (s) the VAD waits before it calls speech over. 0.55 s keeps "Yes, ... I can
 # make it on Tuesday" one turn; the framework's 0.25 s default split it in two and the
-# agent answered the "yes" alone (measured, see OFFLINE_NOTES).
+# agent answered the "yes" alone (measured with the split_sentence simulated call).
 VAD_MIN_SILENCE = 0.55
 # Phone callers pause mid-sentence; half a second more before the turn ends.
 ENDPOINTING_MIN_DELAY = 0.5

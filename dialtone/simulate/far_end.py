@@ -5,7 +5,7 @@ a scenario (rings for `answer_after_s`, then answers, is busy, declines, or a vo
 picks up) and the carrier's answer to a REFER, so a simulated call exercises the real
 `TransferDesk` and the real agent, offline, with no server. The failures are raised as
 the same `SipCallError` the real client raises, with the same metadata keys
-(LIVEKIT_API.md §5), so the desk's SIP-status mapping is what runs. The tests also run
+(LiveKit's API documentation), so the desk's SIP-status mapping is what runs. The tests also run
 the desk against the LiveKit double (tests/telephony, tests/audio), which models the
 server's requests; this class only models the far end.
 """
@@ -20,7 +20,7 @@ from livekit.protocol.sip import CreateSIPParticipantRequest, TransferSIPPartici
 
 from .scenario import Human
 
-#: The Twirp code livekit/sip gives each SIP status family (LIVEKIT_API.md §5).
+#: The Twirp code livekit/sip gives each SIP status family (LiveKit's API documentation).
 _TWIRP_CODE = {486: "resource_exhausted", 600: "resource_exhausted", 480: "resource_exhausted"}
 
 

@@ -72,7 +72,7 @@ API_TIMEOUT_S = 10.0
 
 
 class LiveKitCalls(Protocol):
-    """The LiveKit server calls a transfer needs (LIVEKIT_API.md §3, §6)."""
+    """The LiveKit server calls a transfer needs (LiveKit's API documentation)."""
 
     async def dial(self, request: CreateSIPParticipantRequest, ring_seconds: float) -> None: ...
 

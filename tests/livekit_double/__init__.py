@@ -1,6 +1,6 @@
 """A stand-in for the LiveKit server's HTTP API, for tests. NOT the real server.
 
-Built from /work/shared/LIVEKIT_API.md and a reading of livekit/livekit (788d4c3),
+Built from LiveKit's published API documentation (docs.livekit.io) and a reading of livekit/livekit (788d4c3),
 livekit/protocol (d74e7cd) and livekit/sip (be5d3f5); no code was copied. It
 speaks Twirp (protobuf and JSON bodies) for the SIP, AgentDispatchService and
 RoomService services, verifies the real client's HS256 tokens and grants, and
@@ -11,7 +11,7 @@ It does not model: media, SIP signalling or a phone network (dial and transfer
 outcomes are scripted), webhooks, Egress/Ingress/Connector, pagination,
 inbound-call routing (which trunk/rule wins a call), region failover beyond a
 404 on ``/settings/regions``, header-to-attribute mapping, Redis, or anything
-about LiveKit Cloud that LIVEKIT_API.md does not state. See README.md.
+about LiveKit Cloud that LiveKit's documentation does not state. See README.md.
 """
 
 from .double import CLOUD_HOST, LiveKitDouble

@@ -4,9 +4,9 @@ The real client signs a fresh HS256 JWT per call with exactly the grants that
 method needs (`livekit/api/_service.py`), so a double that skipped this would
 never catch a caller using the wrong credentials or a hand-made token.
 
-Two answer styles, because LIVEKIT_API.md and the server code disagree:
+Two answer styles, because LiveKit's documentation and the server code disagree:
 
-* ``"spec"`` (default, LIVEKIT_API.md §2): bad/missing token -> 401
+* ``"spec"`` (default, LiveKit's API documentation): bad/missing token -> 401
   ``unauthenticated``; missing grant -> 403 ``permission_denied``.
 * ``"livekit-server"`` (livekit/livekit 788d4c3 `pkg/service/auth.go`): a token
   that fails to parse/verify -> 401 with a *plain-text* body (the Python client
@@ -138,7 +138,7 @@ SIP_ADMIN_METHODS = frozenset(
 
 
 def _allowed(service: str, method: str, request: Message, g: Grants) -> bool:
-    """Whether grants ``g`` allow ``service.method`` on ``request`` (LIVEKIT_API.md §2)."""
+    """Whether grants ``g`` allow ``service.method`` on ``request`` (LiveKit's API documentation)."""
     room = str(getattr(request, "room", "") or getattr(request, "room_name", ""))
 
     def admin_of_room() -> bool:

@@ -41,11 +41,11 @@ class DoubleOptions:
     #: See auth.py.
     auth_errors: AuthStyle = "spec"
     #: DeleteSIPTrunk of an unknown id succeeds (livekit/livekit 788d4c3 does an
-    #: HDEL without a lookup); False answers ``not_found`` as LIVEKIT_API.md says.
+    #: HDEL without a lookup); False answers ``not_found`` as LiveKit's documentation says.
     delete_unknown_trunk_ok: bool = False
     #: Fill created_at/updated_at (self-hosted 788d4c3 leaves them unset).
     set_timestamps: bool = True
-    #: On Update, check conflicts against *all* stored objects (LIVEKIT_API.md §4).
+    #: On Update, check conflicts against *all* stored objects (LiveKit's API documentation).
     #: The server (788d4c3) only lists stored objects matching the *updated* one's
     #: numbers / trunk_ids, and swaps in the update only if its *stored* version is
     #: in that list — so an update that moves a trunk or rule entirely onto another

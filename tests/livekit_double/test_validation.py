@@ -1,4 +1,4 @@
-"""The server's SIP validation rules (LIVEKIT_API.md §4), through the real client."""
+"""The server's SIP validation rules (LiveKit's API documentation), through the real client."""
 
 from __future__ import annotations
 
