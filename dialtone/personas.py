@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from .config import ConfigError
+from .hours import parse_hours
 from .yamlfile import load_yaml_model
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -68,8 +69,6 @@ class TransferTarget(_Strict):
     @classmethod
     def _hours(cls, value: str | None) -> str | None:
         if value is not None:
-            from .telephony.hours import parse_hours
-
             parse_hours(value)
         return value
 

@@ -50,8 +50,8 @@ from livekit.protocol.sip import (
     TransferSIPParticipantRequest,
 )
 
+from ..hours import parse_hours
 from ..personas import TransferTarget
-from .hours import parse_hours
 from .outcomes import (
     TransferKind,
     TransferOutcome,

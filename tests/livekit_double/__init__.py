@@ -1,8 +1,8 @@
 """A stand-in for the LiveKit server's HTTP API, for tests. NOT the real server.
 
-Built from LiveKit's published API documentation (docs.livekit.io) and a reading of livekit/livekit (788d4c3),
-livekit/protocol (d74e7cd) and livekit/sip (be5d3f5); no code was copied. It
-speaks Twirp (protobuf and JSON bodies) for the SIP, AgentDispatchService and
+Built from LiveKit's published API documentation (docs.livekit.io) and a reading
+of livekit/livekit (788d4c3), livekit/protocol (d74e7cd) and livekit/sip (be5d3f5);
+no code was copied. It speaks Twirp (protobuf and JSON bodies) for the SIP, AgentDispatchService and
 RoomService services, verifies the real client's HS256 tokens and grants, and
 applies the server's SIP validation and conflict rules, so tests can drive it
 with the unmodified ``livekit.api.LiveKitAPI`` client.

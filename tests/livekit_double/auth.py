@@ -138,7 +138,7 @@ SIP_ADMIN_METHODS = frozenset(
 
 
 def _allowed(service: str, method: str, request: Message, g: Grants) -> bool:
-    """Whether grants ``g`` allow ``service.method`` on ``request`` (LiveKit's API documentation)."""
+    """Whether grants ``g`` allow ``service.method`` on ``request`` (LiveKit's API docs)."""
     room = str(getattr(request, "room", "") or getattr(request, "room_name", ""))
 
     def admin_of_room() -> bool:

@@ -56,7 +56,7 @@ class _LoopbackResolver(AbstractResolver):
 
 
 class LiveKitDouble:
-    """A stand-in LiveKit server (Twirp/HTTP) built from LiveKit's documentation; not the real server."""
+    """A stand-in LiveKit server (Twirp/HTTP) built from LiveKit's docs; not the real server."""
 
     def __init__(
         self,
@@ -95,7 +95,7 @@ class LiveKitDouble:
     def self_hosted(
         cls, api_key: str = DEFAULT_KEY, api_secret: str = DEFAULT_SECRET, **kw: Any
     ) -> LiveKitDouble:
-        """Behave like self-hosted livekit-server 788d4c3 where it differs from LiveKit's documentation."""
+        """Behave like self-hosted livekit-server 788d4c3 where it differs from LiveKit's docs."""
         defaults: dict[str, Any] = {
             "auth_errors": "livekit-server",
             "delete_unknown_trunk_ok": True,

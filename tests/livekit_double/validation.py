@@ -1,4 +1,4 @@
-"""The server's SIP validation rules (LiveKit's API documentation), written from the Go code's behaviour.
+"""The server's SIP validation rules (LiveKit's API docs), written from the Go code's behaviour.
 
 Per-object checks (livekit/protocol `livekit/sip.go`) return a `Problem` rather
 than raising, because the server turns the same check into different Twirp codes

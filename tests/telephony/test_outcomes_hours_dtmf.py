@@ -8,9 +8,9 @@ import pytest
 from livekit.api.twirp_client import ServerError, SipCallError
 from pydantic import ValidationError
 
+from dialtone.hours import HoursError, parse_hours
 from dialtone.personas import TransferTarget
 from dialtone.telephony.dtmf import DigitBuffer, target_for_digits
-from dialtone.telephony.hours import HoursError, parse_hours
 from dialtone.telephony.outcomes import (
     TransferOutcome,
     outcome_for_error,
