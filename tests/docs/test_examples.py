@@ -28,7 +28,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,7 +164,6 @@ def test_bash_examples_run(doc: Path, server: Server) -> None:
     workdir = server.root / f"run-{doc.stem}"
     workdir.mkdir()
     copy_examples_inputs(workdir)
-    started = time.monotonic()
     done = subprocess.run(
         ["bash", "-c", session_script(blocks)],
         cwd=workdir,
@@ -187,7 +185,6 @@ def test_bash_examples_run(doc: Path, server: Server) -> None:
             assert wanted in outputs[n], (
                 f"{doc.name}:{block.line}: output lacks {wanted!r}:\n{outputs[n][-2000:]}"
             )
-    assert time.monotonic() - started < 90
 
 
 def test_every_doc_file_is_checked() -> None:
