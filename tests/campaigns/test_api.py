@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
-from dialtone.campaigns.api import create_app
 from dialtone.campaigns.models import Outcome
 from dialtone.campaigns.store import CampaignStore, ClaimLimits, campaigns, contacts
 from dialtone.config import load_settings
+from dialtone.http.server import create_app
 
 from .conftest import FakeClock
 

@@ -18,8 +18,8 @@ from livekit.protocol.webhook import WebhookEvent
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
-from dialtone.campaigns.api import create_app
 from dialtone.config import load_settings
+from dialtone.http.server import create_app
 from dialtone.records.models import CallOutcome, Direction, TranscriptLine
 from dialtone.records.store import CallEnd, CallFilter, CallStart, RecordStore
 
