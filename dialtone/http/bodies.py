@@ -10,9 +10,9 @@ import contextlib
 import json
 import re
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
@@ -43,7 +43,9 @@ async def json_object(request: Request) -> dict[str, Any] | JSONResponse:
     return parse_object(await request.body(), "(body)")
 
 
-def checked_key(key: str | None) -> str | None:
+def idempotency_key(
+    key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> str | None:
     """The `Idempotency-Key` header checked: 1 to 255 visible ASCII characters, or 400."""
     if key is None:
         return None

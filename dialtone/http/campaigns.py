@@ -8,20 +8,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..campaigns.csvio import render_results
 from .auth import require_token
-from .bodies import NOT_CREATED, campaign_upload, checked_key, json_object
+from .bodies import NOT_CREATED, campaign_upload, idempotency_key, json_object
 from .creation import CREATE_BODY, create
 from .errors import problem
 from .services import Services
-from .views import CallList, CampaignView, call_view, campaign_view
+from .views import CallList, CallView, CampaignView, campaign_view
 
 router = APIRouter(dependencies=[Depends(require_token)])
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
 
 
 @router.post(
@@ -31,10 +31,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
     openapi_extra=CREATE_BODY,
     summary="Create a campaign with its contacts (JSON, or multipart with a CSV file)",
 )
-async def create_campaign(
-    request: Request, services: Services, idempotency_key: IdempotencyKey = None
-) -> Response:
-    key = checked_key(idempotency_key)
+async def create_campaign(request: Request, services: Services, key: IdempotencyKey) -> Response:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/json":
         body = await json_object(request)
@@ -77,7 +74,7 @@ def list_calls(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CallList:
     rows = services.campaigns.list_attempts(campaign_id, limit=limit, offset=offset)
-    return CallList(calls=[call_view(a) for a in rows], limit=limit, offset=offset)
+    return CallList(calls=[CallView.model_validate(a) for a in rows], limit=limit, offset=offset)
 
 
 def _action(name: str) -> None:
@@ -118,10 +115,7 @@ def results_csv(campaign_id: str, services: Services) -> StreamingResponse:
     response_model=CampaignView,
     summary="Place one ad-hoc call (a one-contact campaign)",
 )
-async def adhoc_call(
-    request: Request, services: Services, idempotency_key: IdempotencyKey = None
-) -> Response:
-    key = checked_key(idempotency_key)
+async def adhoc_call(request: Request, services: Services, key: IdempotencyKey) -> Response:
     body = await json_object(request)
     if isinstance(body, JSONResponse):
         return body

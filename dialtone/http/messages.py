@@ -11,9 +11,8 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..messages.store import Message
 from ..records.store import BadCursor
 from .auth import require_token
 from .services import Services
@@ -22,6 +21,8 @@ router = APIRouter(dependencies=[Depends(require_token)])
 
 
 class MessageView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     created_at: datetime
     persona: str = Field(description="The persona that took the message")
@@ -38,18 +39,6 @@ class MessagePage(BaseModel):
     )
 
 
-def _view(m: Message) -> MessageView:
-    return MessageView(
-        id=m.id,
-        created_at=m.created_at,
-        persona=m.persona,
-        caller_number=m.caller_number,
-        call_id=m.call_id,
-        room=m.room,
-        message=m.message,
-    )
-
-
 @router.get("/v1/messages", response_model=MessagePage, summary="Messages, newest first")
 def list_messages(
     services: Services,
@@ -60,7 +49,7 @@ def list_messages(
         page, next_cursor = services.messages.page(limit=limit, cursor=cursor)
     except BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
-    return MessagePage(items=[_view(m) for m in page], next_cursor=next_cursor)
+    return MessagePage(items=[MessageView.model_validate(m) for m in page], next_cursor=next_cursor)
 
 
 @router.get("/v1/messages/{message_id}", response_model=MessageView, summary="One message")
@@ -68,4 +57,4 @@ def get_message(message_id: str, services: Services) -> MessageView:
     found = services.messages.get(message_id)
     if found is None:
         raise HTTPException(404, f"no message {message_id!r}")
-    return _view(found)
+    return MessageView.model_validate(found)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..campaigns.models import CampaignSettings
-from ..campaigns.store import AttemptRow, Progress
+from ..campaigns.store import Progress
 
 
 class CampaignView(BaseModel):
@@ -26,6 +26,10 @@ class CampaignView(BaseModel):
 
 
 class CallView(BaseModel):
+    """An attempt (`campaigns.store.AttemptRow`) as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     contact_id: int
     phone: str
@@ -62,20 +66,4 @@ def campaign_view(progress: Progress) -> CampaignView:
         attempts=progress.attempts,
         outcomes=progress.outcomes,
         calls_today=progress.calls_today,
-    )
-
-
-def call_view(a: AttemptRow) -> CallView:
-    return CallView(
-        id=a.id,
-        contact_id=a.contact_id,
-        phone=a.phone,
-        number=a.number,
-        room=a.room,
-        status=a.status,
-        outcome=a.outcome,
-        detail=a.detail,
-        created_at=a.created_at,
-        dispatched_at=a.dispatched_at,
-        finished_at=a.finished_at,
     )

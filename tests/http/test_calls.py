@@ -21,25 +21,18 @@ from sqlalchemy import Engine
 from dialtone.config import load_settings
 from dialtone.http.server import create_app
 from dialtone.records.models import CallOutcome, Direction, TranscriptLine
-from dialtone.records.retention import Retention
 from dialtone.records.store import CallEnd, CallFilter, CallStart, RecordStore
+from tests.records import conftest as records
 from tests.records.conftest import T0, Clock
+
+# The call-record store and its clock, in place of the campaign fixtures of ./conftest.py.
+store = records.store
+clock = records.clock
 
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 LK_KEY = "APIkey123"
 LK_SECRET = "a-livekit-secret-at-least-32-characters-long"
-
-
-@pytest.fixture
-def store(engine: Engine) -> RecordStore:
-    """Call records over the server's database (this module's `store`, not the campaigns')."""
-    return RecordStore(engine, Retention())
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
