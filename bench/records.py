@@ -42,11 +42,11 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
-from dialtone.campaigns.api import create_app
 from dialtone.campaigns.migrations import migrate
 from dialtone.campaigns.store import campaign_engine
 from dialtone.config import load_settings
 from dialtone.db.engine import sqlite_url
+from dialtone.http.server import create_app
 from dialtone.records.models import CallOutcome, Direction, TranscriptLine
 from dialtone.records.store import CallEnd, CallStart, RecordStore
 

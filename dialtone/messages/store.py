@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Column, DateTime, Engine, String, Table, Text, insert, select
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Row,
+    String,
+    Table,
+    Text,
+    insert,
+    literal,
+    select,
+    tuple_,
+)
 
 from ..db.engine import metadata
+from ..records.store import decode_cursor, encode_cursor
 
 messages = Table(
     "messages",
@@ -70,3 +85,42 @@ class MessageStore:
         query = select(messages).order_by(messages.c.created_at.desc()).limit(limit)
         with self._engine.connect() as conn:
             return [Message(**row._mapping) for row in conn.execute(query)]
+
+    def get(self, message_id: str) -> Message | None:
+        """One message, or None; `created_at` is UTC-aware on every backend."""
+        query = select(messages).where(messages.c.id == message_id)
+        with self._engine.connect() as conn:
+            row = conn.execute(query).one_or_none()
+        return None if row is None else _aware(row)
+
+    def page(
+        self, *, limit: int = 50, cursor: str | None = None
+    ) -> tuple[Sequence[Message], str | None]:
+        """One page, newest first, and the cursor of the next page (None on the last).
+
+        Keyset-paged on (created_at, id): a message left while an operator pages
+        through the list is neither skipped nor shown twice, as offsets would be.
+        Raises `records.store.BadCursor` for a cursor this store did not hand out.
+        """
+        query = select(messages).order_by(messages.c.created_at.desc(), messages.c.id.desc())
+        if cursor is not None:
+            created, message_id = decode_cursor(cursor)
+            # SQLite keeps the UTC wall time the worker wrote; PostgreSQL compares instants.
+            bound = tuple_(
+                literal(created.astimezone(UTC), type_=DateTime(timezone=True)),
+                literal(message_id, type_=String(36)),
+            )
+            query = query.where(tuple_(messages.c.created_at, messages.c.id) < bound)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.limit(limit + 1)).all()
+        page = [_aware(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return page, encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+
+
+def _aware(row: Row[Any]) -> Message:
+    """SQLite hands back naive datetimes; every message was written in UTC."""
+    message = Message(**row._mapping)
+    if message.created_at.tzinfo is None:
+        message = replace(message, created_at=message.created_at.replace(tzinfo=UTC))
+    return message

@@ -11,10 +11,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
-from dialtone.campaigns.api import create_app
 from dialtone.campaigns.models import Outcome
 from dialtone.campaigns.store import CampaignStore, ClaimLimits
 from dialtone.config import load_settings
+from dialtone.http.server import create_app
 
 from .conftest import FakeClock, new_campaign
 

@@ -23,7 +23,6 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
-from dialtone.campaigns.api import create_app
 from dialtone.campaigns.models import ContactState, Outcome
 from dialtone.campaigns.outbox import DeliveryStatus, webhook_outbox, webhook_secrets
 from dialtone.campaigns.store import BadToken, CampaignStore, ClaimLimits, campaign_engine
@@ -35,6 +34,7 @@ from dialtone.campaigns.webhooks import (
     verify_signature,
 )
 from dialtone.config import load_settings
+from dialtone.http.server import create_app
 
 from .conftest import FakeClock, people, settings
 

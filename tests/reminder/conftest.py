@@ -12,8 +12,8 @@ from livekit.api import LiveKitAPI
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
-from dialtone.campaigns.api import create_app
 from dialtone.config import load_settings
+from dialtone.http.server import create_app
 from tests.campaigns.conftest import FakeClock, backend, clock, db_url, engine, store  # noqa: F401
 from tests.livekit_double import LiveKitDouble
 

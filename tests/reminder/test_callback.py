@@ -12,10 +12,10 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
-from dialtone.campaigns.api import create_app
 from dialtone.campaigns.models import Outcome
 from dialtone.campaigns.store import CampaignStore, ClaimLimits, attempts
 from dialtone.config import load_settings
+from dialtone.http.server import create_app
 from dialtone.outbound.callback import CallbackError, CampaignCallback, RetryPolicy
 from dialtone.outbound.job import JobError, ReminderJob
 from tests.campaigns.conftest import FakeClock, new_campaign

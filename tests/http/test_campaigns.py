@@ -1,67 +1,24 @@
-"""The HTTP API: auth, validation with per-row errors, idempotency, CSV in and out."""
+"""Campaign routes: auth, validation with per-row errors, idempotency, CSV in and out."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from dialtone.campaigns.api import create_app
 from dialtone.campaigns.models import Outcome
 from dialtone.campaigns.store import CampaignStore, ClaimLimits, campaigns, contacts
 from dialtone.config import load_settings
+from dialtone.http.server import create_app
+from tests.campaigns.conftest import FakeClock
 
-from .conftest import FakeClock
-
-TOKEN = "test-token-0123456789abcdef"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-SPEC: dict[str, Any] = {
-    "name": "Flu shots",
-    "persona": "reminder",
-    "outbound_trunk": "ST_trunk1",
-    "caller_id": "+15550100100",
-    "timezone": "America/New_York",
-    "window": {"start": "09:00", "end": "20:00", "days": ["mon", "tue", "wed", "thu", "fri"]},
-    "max_concurrent": 2,
-}
-CONTACTS = [
-    {"phone": "+15550200001", "name": "Ann", "variables": {"appointment": "Tue 3pm"}},
-    {"phone": "+1 (555) 020-0002", "name": "Bob", "timezone": "America/Chicago"},
-]
-
-
-@pytest.fixture
-def client(
-    engine: Engine, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[TestClient]:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    settings = load_settings(api_token=SecretStr(TOKEN), data_dir=tmp_path / "data")
-    app = create_app(settings, engine, clock=clock, max_body_bytes=64 * 1024)
-    with TestClient(app) as c:
-        yield c
-
-
-def count(engine: Engine, table: Any) -> int:
-    with engine.connect() as conn:
-        return int(conn.scalar(select(func.count()).select_from(table)) or 0)
-
-
-def create(client: TestClient, **extra: Any) -> dict[str, Any]:
-    response = client.post(
-        "/v1/campaigns", json={**SPEC, "contacts": CONTACTS, **extra}, headers=AUTH
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+from .conftest import AUTH, CONTACTS, SPEC, TOKEN, count, create
 
 
 def test_every_route_needs_a_bearer_token(client: TestClient) -> None:
@@ -263,18 +220,6 @@ def test_calls_and_results_csv(client: TestClient, engine: Engine, clock: FakeCl
     assert rows[1]["state"] == "in_flight"
 
 
-def test_dial_permit_route(client: TestClient, engine: Engine, clock: FakeClock) -> None:
-    create(client)
-    (claim, _) = CampaignStore(engine).claim_due(clock.now, ClaimLimits(calls_per_second=100))
-    auth = {"Authorization": f"Bearer {claim.callback_token}"}
-    assert client.post(f"/v1/attempts/{claim.attempt_id}/dial", headers=auth).json() == {
-        "allowed": True,
-        "reason": None,
-    }
-    second = client.post(f"/v1/attempts/{claim.attempt_id}/dial", headers=auth).json()
-    assert second["allowed"] is False
-
-
 def test_adhoc_call(client: TestClient, engine: Engine) -> None:
     body = {
         "phone": "+15550200009",
@@ -303,24 +248,6 @@ def test_adhoc_call(client: TestClient, engine: Engine) -> None:
     )
     assert no_zone.status_code == 422
     assert count(engine, campaigns) == 1
-
-
-def test_dnc_routes(client: TestClient) -> None:
-    campaign_id = create(client)["id"]
-    added = client.post(
-        "/v1/dnc", json={"phones": ["+1 555 020 0001", "+15550300000"]}, headers=AUTH
-    )
-    assert added.json() == {"added": 2, "already_listed": 0}
-    assert client.get(f"/v1/campaigns/{campaign_id}", headers=AUTH).json()["contacts"]["dnc"] == 1
-    assert client.get("/v1/dnc/+15550200001", headers=AUTH).status_code == 200
-    assert [e["phone"] for e in client.get("/v1/dnc", headers=AUTH).json()] == [
-        "+15550200001",
-        "+15550300000",
-    ]
-    bad = client.post("/v1/dnc", json={"phones": ["+15550300001", "nope"]}, headers=AUTH)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["row"] == 2
-    assert client.delete("/v1/dnc/+15550300000", headers=AUTH).status_code == 204
-    assert client.get("/v1/dnc/+15550300000", headers=AUTH).status_code == 404
 
 
 def test_request_size_limit(client: TestClient, engine: Engine) -> None:

@@ -1,4 +1,4 @@
-"""`GET /v1/calls`, `GET /v1/calls/{id}` and the LiveKit webhook on the campaign app."""
+"""`GET /v1/calls`, `GET /v1/calls/{id}` and the LiveKit webhook."""
 
 from __future__ import annotations
 
@@ -18,12 +18,16 @@ from livekit.protocol.webhook import WebhookEvent
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
-from dialtone.campaigns.api import create_app
 from dialtone.config import load_settings
+from dialtone.http.server import create_app
 from dialtone.records.models import CallOutcome, Direction, TranscriptLine
 from dialtone.records.store import CallEnd, CallFilter, CallStart, RecordStore
+from tests.records import conftest as records
+from tests.records.conftest import T0, Clock
 
-from .conftest import T0, Clock
+# The call-record store and its clock, in place of the campaign fixtures of ./conftest.py.
+store = records.store
+clock = records.clock
 
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -1,0 +1,165 @@
+"""Creating a campaign (or an ad-hoc call) from a request: validate, store, answer.
+
+A campaign with any bad row is refused whole, with every problem listed as
+`{row, field, reason}`. Creates honour `Idempotency-Key`: the same key with the same
+request returns the first campaign (`Idempotent-Replayed: true`), with a different
+request a 422.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from fastapi.responses import JSONResponse, Response
+
+from ..campaigns.models import (
+    NO_CONTACTS,
+    CampaignSettings,
+    ContactChecker,
+    ContactIn,
+    RowError,
+    SpecError,
+    parse_settings,
+)
+from ..campaigns.store import IdempotencyMismatch
+from .errors import problems
+from .services import AppServices
+from .views import campaign_view
+
+MIN_SECRET_CHARS = 16
+MAX_SECRET_CHARS = 512
+
+
+def secret_problems(raw: dict[str, Any], secret: Any, has_default: bool) -> list[RowError]:
+    """`webhook_secret` is taken out of the spec (never stored in it, never read back)."""
+    url = raw.get("webhook_url")
+    if secret is None:
+        if url and not has_default:
+            return [
+                RowError(
+                    None,
+                    "webhook_secret",
+                    "webhook_url needs a signing secret: give webhook_secret or set "
+                    "DIALTONE_WEBHOOK_SECRET on the server",
+                )
+            ]
+        return []
+    if not isinstance(secret, str) or not MIN_SECRET_CHARS <= len(secret) <= MAX_SECRET_CHARS:
+        return [
+            RowError(
+                None,
+                "webhook_secret",
+                f"a string of {MIN_SECRET_CHARS} to {MAX_SECRET_CHARS} characters",
+            )
+        ]
+    if not url:
+        return [RowError(None, "webhook_secret", "given without a webhook_url")]
+    return []
+
+
+def _settings_digest(settings: CampaignSettings, secret: str | None) -> str:
+    """The part of an Idempotency-Key's request hash that is not the contacts."""
+    return json.dumps(
+        {
+            "settings": settings.model_dump(mode="json"),
+            "webhook_secret": hashlib.sha256(secret.encode()).hexdigest() if secret else None,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+async def create(
+    services: AppServices,
+    *,
+    scope: str,
+    key: str | None,
+    raw: dict[str, Any],
+    rows: Iterable[tuple[int, Any]],
+    kind: str,
+    errors: list[RowError],
+) -> Response:
+    """Validate and store while reading `rows` (a stream for CSV uploads).
+
+    `errors` holds, and keeps receiving while `rows` is read, the file's own
+    problems. Contacts go to the database in chunks inside one transaction; any
+    problem found on the way rolls it back, so nothing is half-created, and every
+    problem is reported at once.
+    """
+    store, clock = services.campaigns, services.clock
+    secret = raw.pop("webhook_secret", None)
+    errors.extend(secret_problems(raw, secret, bool(services.default_webhook_secret)))
+    spec = parse_settings(raw, errors)
+    checker = ContactChecker(services.policy, errors)
+    digest = hashlib.sha256()
+
+    def valid() -> Iterator[tuple[int, ContactIn]]:
+        for row, contact in checker.stream(rows):
+            digest.update(contact.model_dump_json().encode() + b"\n")
+            yield row, contact
+        checker.finish()
+
+    try:
+        if spec is None:
+            for _ in valid():
+                pass
+            raise SpecError(errors)  # not reached: finish() raised
+        digest.update(_settings_digest(spec, secret).encode())
+        idem = (scope, key, digest.hexdigest) if key is not None else None
+        campaign_id, replayed = await asyncio.to_thread(
+            functools.partial(
+                store.create_campaign,
+                spec,
+                valid(),
+                clock(),
+                kind=kind,
+                idempotency=idem,
+                webhook_secret=secret,
+            )
+        )
+    except SpecError as exc:
+        found = exc.errors
+        if len(found) > 1:  # "no contacts" only restates the file's own problem
+            found = [e for e in found if e.reason != NO_CONTACTS]
+        return problems(found, "the campaign was not created")
+    except IdempotencyMismatch as exc:
+        return JSONResponse(status_code=422, content={"detail": str(exc), "errors": []})
+    view = campaign_view(await asyncio.to_thread(store.progress, campaign_id, clock()))
+    headers = {"Location": f"/v1/campaigns/{campaign_id}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(status_code=201, content=view.model_dump(mode="json"), headers=headers)
+
+
+CREATE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/CampaignCreate"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["campaign", "contacts"],
+                    "properties": {
+                        "campaign": {
+                            "type": "string",
+                            "description": "CampaignSettings as JSON (no contacts)",
+                        },
+                        "contacts": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "CSV: phone (required), name, timezone; other "
+                            "columns become variables. Row numbers in errors count the "
+                            "header as row 1.",
+                        },
+                    },
+                }
+            },
+        },
+    }
+}
