@@ -1,5 +1,5 @@
 # dialtone image: the agent worker (`dialtone start`, the default) and the campaigns API
-# (`dialtone campaigns serve ...`). docker-compose.yml builds it for both services.
+# (`dialtone serve ...`). docker-compose.yml builds it for both services.
 #
 # The only network use at build time is apt and pip. Nothing is downloaded at run time
 # either: the Silero VAD model ships inside the livekit-plugins-silero wheel, so

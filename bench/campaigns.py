@@ -1,6 +1,6 @@
-"""Benchmark: CSV import, dispatch rate and API memory of `dialtone campaigns serve`.
+"""Benchmark: CSV import, dispatch rate and API memory of `dialtone serve`.
 
-The API runs as a real subprocess (`python -m dialtone campaigns serve`) against a fresh
+The API runs as a real subprocess (`python -m dialtone serve`) against a fresh
 SQLite file (or `--db-url`, an empty PostgreSQL database) and the LiveKit API double
 (started here; it is a stand-in, not LiveKit). Prints figures, asserts nothing:
 
@@ -105,7 +105,7 @@ def serve(
         "LIVEKIT_API_SECRET": double.api_secret,
         "PYTHONPATH": str(REPO),
     }
-    args = [sys.executable, "-m", "dialtone", "campaigns", "serve", "--port", str(port)]
+    args = [sys.executable, "-m", "dialtone", "serve", "--port", str(port)]
     args += ["--dial" if dial else "--no-dial", "--tick", "0.05", "--cps", "1000000"]
     args += ["--max-concurrent", str(max_concurrent), "--call-timeout", "5"]
     log = (tmp / "server.log").open("wb")

@@ -479,12 +479,12 @@ def check_compose(
     if _command(services["worker"]) != ["start"]:
         problems.append("worker command must be ['start']")
     api_cmd = _command(services["api"])
-    if api_cmd[:2] != ["campaigns", "serve"] or not (
+    if api_cmd[:1] != ["serve"] or not (
         {"--host", "--port"} <= set(api_cmd)
         and api_cmd[api_cmd.index("--host") + 1] == "0.0.0.0"
         and api_cmd[api_cmd.index("--port") + 1] == "8000"
     ):
-        problems.append("api command must be campaigns serve --host 0.0.0.0 --port 8000")
+        problems.append("api command must be serve --host 0.0.0.0 --port 8000")
     worker_data = _volume_targets(services["worker"]).get(
         _environment(services["worker"]).get("DIALTONE_DATA_DIR", "")
     )

@@ -1,4 +1,4 @@
-"""kill -9 of `dialtone campaigns serve` mid-campaign, then a restart (SQLite and PostgreSQL).
+"""kill -9 of `dialtone serve` mid-campaign, then a restart (SQLite and PostgreSQL).
 
 The API process (with its scheduler, dialer and webhook sender) runs as a real
 subprocess against a SQLite file or a PostgreSQL database and the LiveKit double; this
@@ -93,7 +93,6 @@ def api_process(
             sys.executable,
             "-m",
             "dialtone",
-            "campaigns",
             "serve",
             "--port",
             str(port),

@@ -8,7 +8,7 @@ escapes the choice.
 
 The blocks of one file run in order in ONE bash session (`set -euo pipefail`), so a
 later block may use a variable such as `$ID` set by an earlier one. The session has a
-real `dialtone campaigns serve` on a free port (temporary SQLite database, LiveKit
+real `dialtone serve` on a free port (temporary SQLite database, LiveKit
 pointed at the LiveKit double from tests/livekit_double, a stand-in and not LiveKit),
 and these variables: `API` (its base URL), `DIALTONE_API_TOKEN`, `AUTH` (the bearer
 header), `DIALTONE_DATA_DIR` (the server's), `LIVEKIT_*` (the double), and PATH with
