@@ -14,11 +14,11 @@ from typing import Annotated
 
 import typer
 
-from .campaigns.cli import app as campaigns_app
+from .cli.calls import app as calls_app
+from .cli.campaigns import app as campaigns_app
+from .cli.serve import serve
+from .cli.trunks import app as trunks_app
 from .config import ConfigError, load_settings
-from .http.cli import serve
-from .records.cli import app as calls_app
-from .trunkspec.cli import app as trunks_app
 
 app = typer.Typer(
     help="dialtone: phone calls for LiveKit voice agents.",

@@ -10,7 +10,7 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from dialtone.trunkspec.cli import app
+from dialtone.cli.trunks import app
 
 REPO = Path(__file__).resolve().parents[2]
 # Distinctive, so that a leak anywhere in any output is found by a plain substring test.

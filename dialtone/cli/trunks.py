@@ -19,9 +19,9 @@ import typer
 
 from ..config import ConfigError, load_settings
 from ..names import KNOWN_AGENT_NAMES
-from .checks import check_state
-from .loader import DesiredState, load_directory
-from .problems import Problem, Severity, SpecError, errors
+from ..trunkspec.checks import check_state
+from ..trunkspec.loader import DesiredState, load_directory
+from ..trunkspec.problems import Problem, Severity, SpecError, errors
 
 app = typer.Typer(
     help="Declarative SIP trunks and dispatch rules (trunks/*.yaml is the source of truth).",
@@ -57,7 +57,7 @@ def _fail(message: str, *, as_json: bool = False, code: int = 1) -> NoReturn:
 
 
 def _report_problems(problems: list[Problem], *, as_json: bool) -> None:
-    from .plan import problem_json
+    from ..trunkspec.plan import problem_json
 
     if as_json:
         _emit(
@@ -134,8 +134,8 @@ def validate(directory: DirOption = DEFAULT_DIR, as_json: JsonOption = False) ->
 
 
 async def _plan(directory: Path, state: DesiredState, *, prune: bool, adopt: bool) -> Any:
-    from .live import connect, read_live
-    from .plan import compute_plan
+    from ..trunkspec.live import connect, read_live
+    from ..trunkspec.plan import compute_plan
 
     personas, persona_error = _personas()
     async with connect() as sip:
@@ -152,7 +152,7 @@ async def _plan(directory: Path, state: DesiredState, *, prune: bool, adopt: boo
 
 
 def _plan_or_exit(directory: Path, *, prune: bool, adopt: bool, as_json: bool) -> Any:
-    from .apply import describe_error
+    from ..trunkspec.apply import describe_error
 
     state = _load(directory, as_json=as_json)
     try:
@@ -175,7 +175,7 @@ def plan(
     as_json: JsonOption = False,
 ) -> None:
     """Show what apply would change. Exit 0: nothing; 2: changes pending; 1: error."""
-    from .plan import plan_json, render_text
+    from ..trunkspec.plan import plan_json, render_text
 
     _state, result = _plan_or_exit(directory, prune=prune, adopt=adopt, as_json=as_json)
     if as_json:
@@ -194,9 +194,9 @@ def apply(
     as_json: JsonOption = False,
 ) -> None:
     """Make LiveKit match the files: exactly the plan, one API call per change."""
-    from .apply import apply_plan, describe_error
-    from .live import connect
-    from .plan import plan_json, render_text
+    from ..trunkspec.apply import apply_plan, describe_error
+    from ..trunkspec.live import connect
+    from ..trunkspec.plan import plan_json, render_text
 
     state, result = _plan_or_exit(directory, prune=prune, adopt=adopt, as_json=as_json)
     if not as_json:
@@ -243,9 +243,9 @@ def export(
     ] = None,
 ) -> None:
     """Write the live configuration as dialtone YAML (secrets as ${VAR} placeholders)."""
-    from .apply import describe_error
-    from .export import export_yaml, write_lk_json
-    from .live import connect, read_live
+    from ..trunkspec.apply import describe_error
+    from ..trunkspec.export import export_yaml, write_lk_json
+    from ..trunkspec.live import connect, read_live
 
     async def run() -> Any:
         async with connect() as sip:

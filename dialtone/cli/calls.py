@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from ..config import ConfigError, load_settings
-from .models import CallOutcome, CallRecord, Direction
+from ..records.models import CallOutcome, CallRecord, Direction
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy; `dialtone --help` should not
-    from .store import RecordStore
+    from ..records.store import RecordStore
 
 app = typer.Typer(help="Call records: every call, inbound and outbound.", no_args_is_help=True)
 
@@ -26,7 +26,7 @@ def _fail(message: str) -> NoReturn:
 
 
 def _store() -> RecordStore:
-    from .job import records_store
+    from ..records.job import records_store
 
     try:
         return records_store(load_settings())
@@ -72,7 +72,7 @@ def list_calls(
     cursor: Annotated[str | None, typer.Option(help="Next page, as printed.")] = None,
 ) -> None:
     """Newest calls first: id, start (UTC), direction, outcome, length, p95 turn latency."""
-    from .store import BadCursor, CallFilter
+    from ..records.store import BadCursor, CallFilter
 
     filters = CallFilter(direction, outcome, _when(since, "--from"), _when(until, "--to"))
     try:

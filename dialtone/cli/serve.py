@@ -55,7 +55,7 @@ def serve(
     from ..campaigns.dialer import DialerConfig
     from ..campaigns.scheduler import SchedulerConfig
     from ..campaigns.store import campaign_engine
-    from .server import create_app
+    from ..http.server import create_app
 
     try:
         settings = load_settings()

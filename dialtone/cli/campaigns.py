@@ -1,4 +1,4 @@
-"""`dialtone campaigns serve | migrate`; `serve` is `dialtone serve` (dialtone.http.cli)."""
+"""`dialtone campaigns serve | migrate`; `serve` is `dialtone serve` (dialtone/cli/serve.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import NoReturn
 import typer
 
 from ..config import ConfigError, load_settings
-from ..http.cli import serve
+from .serve import serve
 
 app = typer.Typer(
     help="Outbound reminder campaigns: HTTP API, scheduler and dialer.",
@@ -26,9 +26,9 @@ app.command("serve")(serve)  # the same command as `dialtone serve`
 @app.command()
 def migrate() -> None:
     """Bring the campaign database to the current schema (serve also does this)."""
-    from .migrations import LATEST
-    from .migrations import migrate as run_migrations
-    from .store import campaign_engine
+    from ..campaigns.migrations import LATEST
+    from ..campaigns.migrations import migrate as run_migrations
+    from ..campaigns.store import campaign_engine
 
     try:
         settings = load_settings()
