@@ -46,6 +46,7 @@ from ..records.api import build_router as build_records_router
 from ..records.job import retention_of
 from ..records.metrics import OpenRecordsCollector
 from ..records.store import RecordStore
+from ..wire import normalize_phone
 from .csvio import read_contacts_csv, render_results
 from .dialer import Dialer, DialerConfig, livekit_session
 from .metrics import CampaignStoreCollector
@@ -60,7 +61,6 @@ from .models import (
     Outcome,
     RowError,
     SpecError,
-    normalize_phone,
     parse_settings,
     strip_value_error,
 )
