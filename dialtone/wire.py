@@ -140,7 +140,9 @@ class InboundJob(BaseModel):
         except json.JSONDecodeError:
             logger.warning("job metadata is not JSON; using the default persona")
         except ValidationError as exc:
-            logger.warning("job metadata ignored (%s); using the default persona", _field_errors(exc))
+            logger.warning(
+                "job metadata ignored (%s); using the default persona", _field_errors(exc)
+            )
         return cls()
 
 

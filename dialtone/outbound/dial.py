@@ -20,8 +20,8 @@ from livekit.protocol.sip import CreateSIPParticipantRequest, SIPParticipantInfo
 
 from ..campaigns.models import Outcome
 from ..telephony.sip_status import DialFailure, SipClass, classify_dial_error
+from ..wire import CALLEE_IDENTITY
 
-CALLEE_IDENTITY = "callee"
 #: Seconds past the ringing timeout before we stop waiting for LiveKit ourselves.
 LOCAL_MARGIN_S = 10.0
 

@@ -28,10 +28,10 @@ from ..records.models import Direction
 from ..records.outbound import OutboundRecording
 from ..records.store import CallStart
 from ..telephony.outcomes import TransferOutcome
+from ..wire import CALLEE_IDENTITY, JobError, ReminderJob
 from .attempt import MakeReminder, ReminderConversation, after_answer, report, run_attempt
 from .callback import CampaignCallback
-from .dial import CALLEE_IDENTITY, ReportedOutcome
-from .job import JobError, ReminderJob
+from .dial import ReportedOutcome
 from .rules import ReminderRules
 from .voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
 

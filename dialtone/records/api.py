@@ -27,6 +27,7 @@ from fastapi.params import Depends
 from pydantic import BaseModel, Field
 
 from ..config import Settings
+from ..wire import ROOM_PREFIX
 from .metrics import CallMetrics, default_metrics
 from .models import CallOutcome, CallRecord, Direction
 from .store import BadCursor, CallFilter, CallStart, RecordStore
@@ -35,7 +36,6 @@ logger = logging.getLogger("dialtone.records.api")
 
 ROOM_FINISHED_GRACE = timedelta(seconds=15)
 REAP_EVERY = 15.0
-OUTBOUND_ROOM_PREFIX = "dt-attempt-"
 _SIP_KIND = 3  # livekit.protocol.models.ParticipantInfo.Kind.SIP
 
 
@@ -172,7 +172,7 @@ def build_router(
         if kind == "participant_left" and event.participant.kind == _SIP_KIND:
             attrs = dict(event.participant.attributes)
             room = event.room.name or None
-            outbound = bool(room and room.startswith(OUTBOUND_ROOM_PREFIX))
+            outbound = bool(room and room.startswith(ROOM_PREFIX))
             from livekit.protocol.models import DisconnectReason
 
             reason = DisconnectReason.Name(event.participant.disconnect_reason).lower()

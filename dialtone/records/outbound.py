@@ -19,6 +19,7 @@ from livekit.agents import AgentSession, JobContext
 
 from ..config import Settings
 from ..turn_metrics import TurnMetricsRecorder
+from ..wire import CALLEE_IDENTITY
 from .job import record_job_call
 from .models import CallOutcome
 from .recorder import CallRecorder
@@ -36,7 +37,6 @@ CAMPAIGN_OUTCOMES = {
     "failed": CallOutcome.FAILED,
     "unknown": CallOutcome.FAILED,
 }
-CALLEE_IDENTITY = "callee"
 
 
 class SipDial(Protocol):

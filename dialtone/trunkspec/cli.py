@@ -18,7 +18,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from ..config import ConfigError, load_settings
-from ..names import KNOWN_AGENT_NAMES
+from ..wire import KNOWN_AGENT_NAMES
 from .checks import check_state
 from .loader import DesiredState, load_directory
 from .problems import Problem, Severity, SpecError, errors

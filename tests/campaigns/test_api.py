@@ -346,7 +346,9 @@ def test_a_dnc_number_in_other_digits_is_the_same_number(
     other = client.post("/v1/campaigns", json={**SPEC, "contacts": typed}, headers=AUTH)
     assert other.status_code == 201, other.text
     assert other.json()["contacts"]["dnc"] == 1
-    assert client.get(f"/v1/dnc/{'+15550200002'.translate(script)}", headers=AUTH).status_code == 200
+    assert (
+        client.get(f"/v1/dnc/{'+15550200002'.translate(script)}", headers=AUTH).status_code == 200
+    )
 
 
 def test_request_size_limit(client: TestClient, engine: Engine) -> None:

@@ -21,7 +21,8 @@ from dialtone.campaigns.dialer import (
     livekit_session,
     request_id_for,
 )
-from dialtone.campaigns.store import Claim, room_for
+from dialtone.campaigns.store import Claim
+from dialtone.wire import room_for
 from tests.livekit_double import LiveKitDouble
 
 FAST = DialerConfig(call_timeout=0.3, tries=4, backoff=0.01, backoff_max=0.05)
