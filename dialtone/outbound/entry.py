@@ -238,7 +238,7 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
         job, persona, callback, recording.sip(ctx.api.sip), converse, hang_up
     )
     await recording.finish(
-        None if result is None else result.outcome.value, "" if result is None else result.detail
+        None if result is None else result.outcome, "" if result is None else result.detail
     )
     ctx.shutdown(reason="attempt over")
 
