@@ -6,8 +6,8 @@ and retried with backoff. A retry must never dispatch the agent twice, so three 
 make the attempt idempotent:
 
 1. every CreateDispatch for an attempt carries the same `X-Livekit-Request-Id`, derived
-   from the attempt id: the server derives the dispatch id from it (`DeterministicID`,
-   LIVEKIT_API.md §1), so a request that timed out on our side but still landed, and
+   from the attempt id: the LiveKit server derives the dispatch id from it
+   (`DeterministicID`), so a request that timed out on our side but still landed, and
    its retry, are one dispatch;
 2. after any answer that leaves it unclear whether the dispatch happened (timeout,
    dropped connection, 5xx) and before trying again, the room's dispatches are listed
