@@ -18,16 +18,16 @@ import re
 from livekit.agents import Agent, JobContext, RunContext, function_tool
 from livekit.agents.voice.speech_handle import SpeechHandle
 
-from dialtone import names
 from dialtone.inbound.call import CallContext
 from dialtone.inbound.entry import answer_call
 from dialtone.personas import TransferTarget
 from dialtone.telephony.dtmf import DigitBuffer
 from dialtone.telephony.hold import HoldLine
 from dialtone.telephony.outcomes import TransferOutcome, TransferResult
+from dialtone.wire import RECEPTIONIST
 from dialtone.worker import run_agent
 
-AGENT_NAME = names.RECEPTIONIST
+AGENT_NAME = RECEPTIONIST
 
 logger = logging.getLogger("dialtone.receptionist")
 

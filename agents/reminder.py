@@ -24,18 +24,18 @@ from livekit.agents import Agent, JobContext, RunContext, StopResponse, function
 from livekit.agents.voice.events import UserInputTranscribedEvent
 from livekit.agents.voice.speech_handle import SpeechHandle
 
-from dialtone import names
 from dialtone.campaigns.models import Outcome
 from dialtone.inbound.call import CallControl, Transfers
 from dialtone.outbound.dial import ReportedOutcome
 from dialtone.outbound.entry import place_call
-from dialtone.outbound.job import ReminderJob, render
+from dialtone.outbound.job import job_values, render
 from dialtone.personas import Persona
 from dialtone.telephony.hold import HoldLine
 from dialtone.telephony.outcomes import TransferOutcome, TransferResult
+from dialtone.wire import REMINDER, ReminderJob
 from dialtone.worker import run_agent
 
-AGENT_NAME = names.REMINDER
+AGENT_NAME = REMINDER
 
 
 # --- the conversation -----------------------------------------------------------------
@@ -68,7 +68,7 @@ class ReminderAgent(Agent):
         self.job = job
         self.persona = persona
         self.script = persona.reminder
-        self.values = job.values(persona)
+        self.values = job_values(job, persona)
         super().__init__(instructions=self._prompt())
         self.control = control
         self.transfers = transfers

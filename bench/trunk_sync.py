@@ -26,12 +26,12 @@ sys.path.insert(0, str(REPO))
 
 from livekit.api import LiveKitAPI  # noqa: E402
 
-from dialtone.names import KNOWN_AGENT_NAMES  # noqa: E402
 from dialtone.personas import PersonaBook  # noqa: E402
 from dialtone.trunkspec.apply import apply_plan  # noqa: E402
 from dialtone.trunkspec.live import read_live  # noqa: E402
 from dialtone.trunkspec.loader import load_directory  # noqa: E402
 from dialtone.trunkspec.plan import Plan, compute_plan  # noqa: E402
+from dialtone.wire import KNOWN_AGENT_NAMES  # noqa: E402
 from tests.livekit_double import LiveKitDouble  # noqa: E402
 
 WRITES = {

@@ -124,7 +124,7 @@ class Settings(BaseSettings):
         for code in codes:
             # 1-3 digits is an ITU country code; "1" plus 3 digits re-allows one NANP area
             # code that is refused by default (the Caribbean ones bill internationally).
-            if not re.fullmatch(r"[1-9]\d{0,2}|1\d{3}", code):
+            if not re.fullmatch(r"[1-9][0-9]{0,2}|1[0-9]{3}", code):
                 raise ValueError(
                     f"{code!r} is not a country calling code (1-3 digits, or 1 + an area code)"
                 )

@@ -22,9 +22,9 @@ from pydantic import (
 
 from .config import ConfigError
 from .hours import parse_hours
+from .wire import Phone
 from .yamlfile import load_yaml_model
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
@@ -56,7 +56,7 @@ class TransferTarget(_Strict):
     """
 
     name: str
-    phone: str | None = None
+    phone: Phone | None = None
     sip_uri: str | None = None
     outbound_trunk: str | None = None
     kind: Literal["warm", "cold"] = "warm"
@@ -84,13 +84,6 @@ class TransferTarget(_Strict):
     def _dtmf(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[0-9*#wW]{1,32}", value):
             raise ValueError("dtmf may use 0-9, *, # and w (a half-second pause)")
-        return value
-
-    @field_validator("phone")
-    @classmethod
-    def _e164(cls, value: str | None) -> str | None:
-        if value is not None and not E164.match(value):
-            raise ValueError(f"{value!r} is not an E.164 number such as +15551230000")
         return value
 
     @model_validator(mode="after")
@@ -184,7 +177,7 @@ class Persona(_Strict):
     greeting: str
     instructions: str
     goodbye: str = "Thank you for calling. Goodbye!"
-    numbers: list[str] = Field(default_factory=list)
+    numbers: list[Phone] = Field(default_factory=list)
     voice: Voice = Voice()
     facts: dict[str, str] = Field(default_factory=dict)
     transfer_targets: list[TransferTarget] = Field(default_factory=list)
@@ -197,14 +190,6 @@ class Persona(_Strict):
         if not NAME.match(value):
             raise ValueError("use lower-case letters, digits, '-' and '_' (max 63)")
         return value
-
-    @field_validator("numbers")
-    @classmethod
-    def _numbers(cls, numbers: list[str]) -> list[str]:
-        for number in numbers:
-            if not E164.match(number):
-                raise ValueError(f"{number!r} is not an E.164 number such as +15551230000")
-        return numbers
 
     @field_validator("transfer_targets")
     @classmethod

@@ -18,11 +18,11 @@ from livekit.agents import AgentServer, JobContext, JobProcess
 # job on another thread, so they are imported here, when the worker module loads.
 from livekit.plugins import deepgram, openai, silero  # noqa: F401
 
-from . import names
 from .config import ConfigError, Settings, load_settings
 from .personas import PersonaBook
 from .pipeline import load_vad
 from .records.job import worker_metrics_dir
+from .wire import KNOWN_AGENT_NAMES
 
 Entrypoint = Callable[[JobContext], Awaitable[None]]
 
@@ -38,9 +38,9 @@ def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) ->
     livekit-agents 1.8.9's AgentServer serves one agent name per process (a second
     `rtc_session` raises), so the receptionist and the reminder are separate workers.
     """
-    if agent_name not in names.KNOWN_AGENT_NAMES:
+    if agent_name not in KNOWN_AGENT_NAMES:
         raise ConfigError(
-            f"unknown agent {agent_name!r}; known: {', '.join(sorted(names.KNOWN_AGENT_NAMES))}"
+            f"unknown agent {agent_name!r}; known: {', '.join(sorted(KNOWN_AGENT_NAMES))}"
         )
     _ = settings.resolved_profile
     PersonaBook.load(settings.persona_dir, settings.default_persona)

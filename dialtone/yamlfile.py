@@ -29,7 +29,8 @@ def load_yaml_model(path: Path, model: type[M], *, defaults: dict[str, Any] | No
         return model.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: "
+            f"{err['msg'].removeprefix('Value error, ')}"
             for err in exc.errors()
         )
         raise ConfigError(f"{path}: {problems}") from None

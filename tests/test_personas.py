@@ -34,7 +34,9 @@ def test_shipped_persona_is_valid_and_has_offline_phrases() -> None:
 
 def test_bad_number_names_file_and_field(tmp_path: Path) -> None:
     path = write(tmp_path, "clinic", MINIMAL + 'numbers: ["555-0100"]\n')
-    with pytest.raises(PersonaError, match=r"clinic\.yaml: numbers: .*E\.164"):
+    with pytest.raises(
+        PersonaError, match=r"clinic\.yaml: numbers\.0: .555-0100. is not an E\.164"
+    ):
         load_persona(path)
 
 

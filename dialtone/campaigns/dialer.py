@@ -6,8 +6,8 @@ and retried with backoff. A retry must never dispatch the agent twice, so three 
 make the attempt idempotent:
 
 1. every CreateDispatch for an attempt carries the same `X-Livekit-Request-Id`, derived
-   from the attempt id: the server derives the dispatch id from it (`DeterministicID`,
-   LIVEKIT_API.md §1), so a request that timed out on our side but still landed, and
+   from the attempt id: the LiveKit server derives the dispatch id from it
+   (`DeterministicID`), so a request that timed out on our side but still landed, and
    its retry, are one dispatch;
 2. after any answer that leaves it unclear whether the dispatch happened (timeout,
    dropped connection, 5xx) and before trying again, the room's dispatches are listed
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import uuid
@@ -37,13 +36,13 @@ from typing import Protocol
 import aiohttp
 from livekit.api.twirp_client import REQUEST_ID_HEADER, ServerError
 from livekit.protocol.agent_dispatch import AgentDispatch, CreateAgentDispatchRequest
+from pydantic import SecretStr, ValidationError
 
-from ..names import REMINDER
+from ..wire import REMINDER, ReminderJob
 from .store import Claim
 
 logger = logging.getLogger("dialtone.dialer")
 
-METADATA_VERSION = 1
 _NAMESPACE = uuid.UUID("6c3e1d8e-6a55-4b8e-9d55-2a7f3c0d1a10")
 
 #: Twirp codes that mean our set-up is wrong (key, grants, URL): no contact can be
@@ -94,26 +93,27 @@ def request_id_for(attempt_id: str) -> str:
 
 
 def dispatch_metadata(claim: Claim) -> str:
-    """The job metadata the reminder agent receives (JSON)."""
-    return json.dumps(
-        {
-            "version": METADATA_VERSION,
-            "kind": "reminder",
-            "attempt_id": claim.attempt_id,
-            "attempt_number": claim.number,
-            "campaign_id": claim.campaign_id,
-            "contact_id": claim.contact_id,
-            "phone": claim.phone,
-            "name": claim.name,
-            "timezone": claim.timezone,
-            "persona": claim.persona,
-            "variables": claim.variables,
-            "outbound_trunk": claim.outbound_trunk,
-            "caller_id": claim.caller_id,
-            "callback_token": claim.callback_token,
-        },
-        sort_keys=True,
-    )
+    """The job metadata the reminder agent receives: `ReminderJob`, which it reads back.
+
+    Raises `ValidationError` for a claim the worker would refuse to run (a number that
+    is not E.164, say): better refused here, for this contact, than dispatched.
+    """
+    return ReminderJob(
+        version=1,
+        kind="reminder",
+        attempt_id=claim.attempt_id,
+        attempt_number=claim.number,
+        campaign_id=claim.campaign_id,
+        contact_id=claim.contact_id,
+        phone=claim.phone,
+        name=claim.name,
+        timezone=claim.timezone,
+        persona=claim.persona,
+        variables=claim.variables,
+        outbound_trunk=claim.outbound_trunk,
+        caller_id=claim.caller_id,
+        callback_token=SecretStr(claim.callback_token),
+    ).to_metadata()
 
 
 class DispatchKind(StrEnum):
@@ -187,8 +187,13 @@ class Dialer:
         self, claim: Claim, guard: Callable[[], Awaitable[str | None]]
     ) -> DispatchResult:
         """Dispatch once, whatever fails on the way; see the module docstring."""
+        try:
+            metadata = dispatch_metadata(claim)
+        except ValidationError as exc:
+            reason = f"not a job the reminder agent can run: {exc.error_count()} problem(s)"
+            return DispatchResult(DispatchKind.REJECTED, reason=reason)
         request = CreateAgentDispatchRequest(
-            agent_name=self.agent_name, room=claim.room, metadata=dispatch_metadata(claim)
+            agent_name=self.agent_name, room=claim.room, metadata=metadata
         )
         # A resumed attempt may have reached LiveKit from a dialer that died.
         maybe_sent = claim.resumed

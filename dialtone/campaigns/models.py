@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import time
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -27,8 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-E164 = re.compile(r"\+[1-9]\d{1,14}")
-_SEPARATORS = re.compile(r"[\s\-().]")
+from ..wire import Phone, Scalar
+
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
@@ -176,17 +176,6 @@ class DestinationPolicy:
         return None
 
 
-def normalize_phone(value: str) -> str:
-    """Drop the separators people type ("+1 (555) 010-0100"), then insist on E.164."""
-    cleaned = _SEPARATORS.sub("", value.strip())
-    if not E164.fullmatch(cleaned):
-        raise ValueError(
-            f"{value!r} is not an E.164 phone number (a + then the country code and number, "
-            "at most 15 digits, e.g. +15550100100)"
-        )
-    return cleaned
-
-
 def check_zone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -281,15 +270,12 @@ class RetryPolicy(BaseModel):
         return self.delays.get(outcome, DEFAULT_RETRY_DELAYS.get(outcome))
 
 
-Scalar = str | int | float | bool
-
-
 class ContactIn(BaseModel):
     """One person to call."""
 
     model_config = ConfigDict(extra="forbid")
 
-    phone: str = Field(description="E.164, e.g. +15550100100")
+    phone: Phone
     name: str = Field("", max_length=200)
     timezone: str | None = Field(
         None, description="IANA zone; default: the campaign's timezone", max_length=64
@@ -297,11 +283,6 @@ class ContactIn(BaseModel):
     variables: dict[str, Scalar] = Field(
         default_factory=dict, description="Free values for the agent, e.g. appointment time"
     )
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str) -> str:
-        return normalize_phone(value)
 
     @field_validator("timezone")
     @classmethod
@@ -331,7 +312,7 @@ class CampaignSettings(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     persona: str = Field(description="Persona the reminder agent speaks as")
     outbound_trunk: str = Field(min_length=1, max_length=128, description="SIP outbound trunk id")
-    caller_id: str = Field(description="E.164 number the callee sees")
+    caller_id: Annotated[Phone, Field(description="E.164 number the callee sees")]
     timezone: str = Field(
         "UTC", description="Default zone for contacts without one; the daily cap's day"
     )
@@ -347,11 +328,6 @@ class CampaignSettings(BaseModel):
         if not _NAME.fullmatch(value):
             raise ValueError("a persona name: letters, digits, _ . -, max 64")
         return value
-
-    @field_validator("caller_id")
-    @classmethod
-    def _caller_id(cls, value: str) -> str:
-        return normalize_phone(value)
 
     @field_validator("timezone")
     @classmethod
@@ -380,7 +356,7 @@ class AdhocCall(BaseModel):
     contact: ContactIn
     persona: str
     outbound_trunk: str = Field(min_length=1, max_length=128)
-    caller_id: str
+    caller_id: Phone
     window: CallingWindow = Field(
         default_factory=lambda: CallingWindow(start=time(8, 0), end=time(21, 0), days=list(Weekday))
     )

@@ -65,6 +65,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from ..db.engine import metadata
+from ..wire import room_for
 from .dbtypes import UTCDateTime
 from .models import (
     FINAL_OUTCOMES,
@@ -79,7 +80,6 @@ from .models import (
 from .outbox import EventType, enqueue, save_secret
 from .windows import is_open, local_day_start, next_opening
 
-ROOM_PREFIX = "dt-attempt-"
 MAX_TOKEN_HASHES = 4
 CLAIM_CHUNK = 100  # contacts claimed per transaction at most
 INSERT_CHUNK = 2000  # contacts inserted per statement on creation
@@ -222,10 +222,6 @@ def campaign_engine(url: str) -> Engine:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def room_for(attempt_id: str) -> str:
-    return f"{ROOM_PREFIX}{attempt_id}"
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from ..config import ConfigError, load_settings
-from ..names import KNOWN_AGENT_NAMES
 from ..trunkspec.checks import check_state
 from ..trunkspec.loader import DesiredState, load_directory
 from ..trunkspec.problems import Problem, Severity, SpecError, errors
+from ..wire import KNOWN_AGENT_NAMES
 
 app = typer.Typer(
     help="Declarative SIP trunks and dispatch rules (trunks/*.yaml is the source of truth).",

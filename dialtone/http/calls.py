@@ -24,9 +24,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from ..campaigns.store import ROOM_PREFIX
 from ..records.models import CallOutcome, CallRecord, Direction
 from ..records.store import BadCursor, CallFilter, CallStart
+from ..wire import ROOM_PREFIX
 from .auth import Authorization, require_token
 from .services import AppServices, Services
 

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from ..campaigns.models import RowError, normalize_phone
+from ..campaigns.models import RowError
 from ..campaigns.store import NotFound
+from ..wire import normalize_phone
 from .auth import require_token
 from .errors import problems
 from .services import Services

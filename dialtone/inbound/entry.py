@@ -8,7 +8,6 @@ keys — is the same for every inbound agent and lives here.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TypeGuard
 
@@ -26,6 +25,7 @@ from ..records.store import CallStart
 from ..telephony.caller import CallerInfo
 from ..telephony.transfer import FirstWords
 from ..turn_metrics import TurnMetricsRecorder
+from ..wire import InboundJob
 from .call import CallContext, MakeAgent, TransferringAgent
 from .wiring import JobLeaveControl, human_listener, make_transfers, route_caller_keys
 
@@ -46,19 +46,6 @@ class RoomCallControl:
         self._ctx.shutdown(reason=reason)
 
 
-def requested_persona(job_metadata: str) -> str | None:
-    """The persona a dispatch rule asked for, from the job's JSON metadata, if any."""
-    if not job_metadata.strip():
-        return None
-    try:
-        data = json.loads(job_metadata)
-    except json.JSONDecodeError:
-        logger.warning("job metadata is not JSON; using the default persona")
-        return None
-    persona = data.get("persona") if isinstance(data, dict) else None
-    return persona if isinstance(persona, str) and persona else None
-
-
 async def answer_call(ctx: JobContext, make_agent: MakeAgent) -> None:
     """The whole inbound entrypoint, around the agent `make_agent` builds."""
     settings = load_settings()
@@ -71,7 +58,8 @@ async def answer_call(ctx: JobContext, make_agent: MakeAgent) -> None:
         caller = CallerInfo.from_attributes(participant.attributes)
         caller_identity = participant.identity
     persona = book.pick(
-        requested=requested_persona(ctx.job.metadata), dialed_number=caller.dialed_number
+        requested=InboundJob.from_metadata(ctx.job.metadata).persona,
+        dialed_number=caller.dialed_number,
     )
     logger.info(
         "call answered",

@@ -27,13 +27,13 @@ from livekit.agents import Agent
 from livekit.agents.voice.speech_handle import SpeechHandle
 
 from ..campaigns.models import Outcome
-from ..campaigns.store import room_for
 from ..inbound.call import CallControl, Transfers
 from ..personas import Persona, ReminderScript
 from ..telephony.outcomes import TransferResult
+from ..wire import ReminderJob, room_for
 from .callback import CallbackError, CampaignCallback
 from .dial import CallPlan, ReportedOutcome, SipDialApi, campaign_outcome, dial
-from .job import ReminderJob
+from .job import missing_values
 
 logger = logging.getLogger("dialtone.reminder")
 
@@ -106,7 +106,7 @@ async def run_attempt(
     hang_up: HangUp,
 ) -> ReportedOutcome | None:
     """One attempt, start to report (see the module docstring). None: no call placed."""
-    missing = job.missing(persona)
+    missing = missing_values(job, persona)
     if missing:
         result = ReportedOutcome(
             Outcome.FAILED,

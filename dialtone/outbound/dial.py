@@ -2,8 +2,8 @@
 
 `dial` returns None when the callee answered, else a `DialFailure`; `campaign_outcome`
 turns a failure into the outcome reported to the campaign API, and into a pause
-reason when every call on the trunk would fail the same way (`SipClass.trunk_failure`,
-or LiveKit refusing the request itself). The livekit-api client sends the request with
+reason when every call on the trunk would fail the same way (both from the one table,
+`telephony/sip_status.py`). The livekit-api client sends the request with
 the ringing timeout plus a margin as its HTTP timeout; `asyncio.wait_for` bounds it
 again in case the connection hangs (tests/livekit_double/README.md, "Client timeout").
 """
@@ -19,9 +19,9 @@ from livekit.api.twirp_client import TwirpError
 from livekit.protocol.sip import CreateSIPParticipantRequest, SIPParticipantInfo
 
 from ..campaigns.models import Outcome
-from ..telephony.sip_status import DialFailure, SipClass, classify_dial_error
+from ..telephony.sip_status import DialFailed, DialFailure, SipClass, classify_dial_error
+from ..wire import CALLEE_IDENTITY
 
-CALLEE_IDENTITY = "callee"
 #: Seconds past the ringing timeout before we stop waiting for LiveKit ourselves.
 LOCAL_MARGIN_S = 10.0
 
@@ -78,29 +78,12 @@ async def dial(sip: SipDialApi, plan: CallPlan) -> DialFailure | None:
             sip.create_sip_participant(request, timeout=plan.ring_seconds + 5.0),
             plan.ring_seconds + LOCAL_MARGIN_S,
         )
-    except (TwirpError, TimeoutError) as exc:
-        return classify_dial_error(exc)
+    except (TwirpError, TimeoutError, DialFailed) as exc:
+        return classify_dial_error(exc)  # a recorder's DialFailed is classified already
     except aiohttp.ClientError as exc:
         # Whether LiveKit placed the call is unknown; the caller removes the room.
         return DialFailure(SipClass.OTHER, None, f"connection to LiveKit failed: {exc!r}")
     return None
-
-
-_OUTCOMES = {
-    SipClass.BUSY: Outcome.BUSY,
-    SipClass.NO_ANSWER: Outcome.NO_ANSWER,
-    SipClass.INVALID_NUMBER: Outcome.INVALID_NUMBER,
-    SipClass.DECLINED: Outcome.DECLINED,
-}
-
-_PAUSE_HINT = {
-    SipClass.TRUNK_AUTH: "the carrier refused our credentials or caller id: check the outbound "
-    "trunk's auth_username/auth_password and that the caller id is a number of this trunk",
-    SipClass.TRUNK_MEDIA: "no codec in common with the carrier: check the trunk's media settings",
-    SipClass.CARRIER: "the carrier failed the call: check the trunk and the carrier's status",
-    SipClass.LIVEKIT_CONFIG: "LiveKit refused the call: check the outbound trunk id, the "
-    "worker's LIVEKIT_API_KEY/SECRET (SIP call grant) and that the SIP service runs",
-}
 
 
 @dataclass(frozen=True)
@@ -118,14 +101,12 @@ def campaign_outcome(failure: DialFailure, trunk: str) -> ReportedOutcome:
         f"SIP {failure.sip_status_code}" if failure.sip_status_code is not None else "no SIP status"
     )
     detail = f"{failure.kind.value} ({code}{': ' + failure.text if failure.text else ''})"
-    known = _OUTCOMES.get(failure.kind)
-    if known is not None:
-        return ReportedOutcome(known, detail)
-    hint = _PAUSE_HINT.get(failure.kind)
-    if hint is None:
-        return ReportedOutcome(Outcome.FAILED, detail)
+    meaning = failure.meaning
+    if meaning.pause_hint is None:
+        return ReportedOutcome(meaning.campaign, detail)
     return ReportedOutcome(
-        Outcome.FAILED,
+        meaning.campaign,
         detail,
-        f"paused after {detail} on outbound trunk {trunk}: {hint}; then resume the campaign",
+        f"paused after {detail} on outbound trunk {trunk}: {meaning.pause_hint}; "
+        "then resume the campaign",
     )

@@ -28,10 +28,10 @@ from ..records.models import Direction
 from ..records.outbound import OutboundRecording
 from ..records.store import CallStart
 from ..telephony.outcomes import TransferOutcome
+from ..wire import CALLEE_IDENTITY, JobError, ReminderJob
 from .attempt import MakeReminder, ReminderConversation, after_answer, report, run_attempt
 from .callback import CampaignCallback
-from .dial import CALLEE_IDENTITY, ReportedOutcome
-from .job import JobError, ReminderJob
+from .dial import ReportedOutcome
 from .rules import ReminderRules
 from .voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
 
@@ -238,7 +238,7 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
         job, persona, callback, recording.sip(ctx.api.sip), converse, hang_up
     )
     await recording.finish(
-        None if result is None else result.outcome.value, "" if result is None else result.detail
+        None if result is None else result.outcome, "" if result is None else result.detail
     )
     ctx.shutdown(reason="attempt over")
 

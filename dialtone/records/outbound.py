@@ -17,26 +17,15 @@ from typing import Any, Protocol
 
 from livekit.agents import AgentSession, JobContext
 
+from ..campaigns.models import Outcome
 from ..config import Settings
+from ..telephony.sip_status import RECORD_OUTCOME
 from ..turn_metrics import TurnMetricsRecorder
+from ..wire import CALLEE_IDENTITY
 from .job import record_job_call
 from .models import CallOutcome
 from .recorder import CallRecorder
 from .store import CallStart
-
-#: Campaign outcomes (dialtone.campaigns.models.Outcome values) as call outcomes.
-CAMPAIGN_OUTCOMES = {
-    "completed": CallOutcome.COMPLETED,
-    "opted_out": CallOutcome.COMPLETED,  # reached the person; the detail says opted out
-    "voicemail": CallOutcome.VOICEMAIL,
-    "no_answer": CallOutcome.NO_ANSWER,
-    "busy": CallOutcome.BUSY,
-    "declined": CallOutcome.DECLINED,
-    "invalid_number": CallOutcome.INVALID_NUMBER,
-    "failed": CallOutcome.FAILED,
-    "unknown": CallOutcome.FAILED,
-}
-CALLEE_IDENTITY = "callee"
 
 
 class SipDial(Protocol):
@@ -98,14 +87,14 @@ class OutboundRecording:
     def sip(self, sip: SipDial) -> RecordedDial:
         return RecordedDial(sip, self)
 
-    async def finish(self, campaign_outcome: str | None, detail: str = "") -> None:
+    async def finish(self, campaign_outcome: Outcome | None, detail: str = "") -> None:
         """Complete the record with the attempt's result (None: no call was placed)."""
         recorder = self.recorder
         if recorder is None:
             return
-        outcome = CAMPAIGN_OUTCOMES.get(campaign_outcome or "")
+        outcome = None if campaign_outcome is None else RECORD_OUTCOME[campaign_outcome]
         if outcome is not None and (recorder.answered_at is not None or not recorder.failed_dial):
-            if campaign_outcome == "failed" and recorder.answered_at is not None:
+            if campaign_outcome is Outcome.FAILED and recorder.answered_at is not None:
                 recorder.error(detail or "the agent failed after the answer")
                 outcome = CallOutcome.COMPLETED
             recorder.set_outcome(outcome, detail or None)

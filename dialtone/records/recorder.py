@@ -46,7 +46,7 @@ from livekit.agents.voice.events import (
 
 from ..telephony.caller import ATTR_CALL_STATUS
 from ..telephony.outcomes import TransferOutcome, TransferResult, add_transfer_listener
-from ..telephony.sip_status import SipClass, classify_dial_error
+from ..telephony.sip_status import DialFailed, DialFailure, classify_dial_error
 from ..turn_metrics import TurnMetrics
 from .metrics import CallMetrics, seconds_between
 from .models import (
@@ -70,26 +70,6 @@ RENEW_EVERY = 20.0
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-_OUTCOME_FOR_CLASS = {
-    SipClass.BUSY: CallOutcome.BUSY,
-    SipClass.NO_ANSWER: CallOutcome.NO_ANSWER,
-    SipClass.INVALID_NUMBER: CallOutcome.INVALID_NUMBER,
-    SipClass.DECLINED: CallOutcome.DECLINED,
-}
-
-
-def outcome_for_dial_error(exc: BaseException) -> tuple[CallOutcome, int | None, str]:
-    """(outcome, SIP status code, reason) of an exception from `CreateSIPParticipant`.
-
-    The classes come from `telephony/sip_status.py`, the one table for every outbound
-    leg; anything but busy, no answer, invalid number or declined (auth, codec, carrier,
-    LiveKit refusing the request) is a failure on our side of the call.
-    """
-    failure = classify_dial_error(exc)
-    outcome = _OUTCOME_FOR_CLASS.get(failure.kind, CallOutcome.FAILED)
-    return outcome, failure.sip_status_code, failure.text
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -305,9 +285,10 @@ class CallRecorder:
             except Exception:
                 logger.exception("could not note the answer on the call record")
 
-    def dial_failed(self, exc: BaseException) -> CallOutcome:
-        """A dial raised: note the SIP status and the outcome it means."""
-        outcome, code, status = outcome_for_dial_error(exc)
+    def dial_failed(self, failure: DialFailure) -> CallOutcome:
+        """A dial failed: note the SIP status and the outcome it means."""
+        outcome = failure.meaning.record
+        code, status = failure.sip_status_code, failure.text
         self._outcome = outcome
         self._dial_failed = True
         self._sip_code = code
@@ -316,13 +297,18 @@ class CallRecorder:
         return outcome
 
     async def dial(self, call: Awaitable[T]) -> T:
-        """Await a `CreateSIPParticipant(wait_until_answered=True)`; record its result."""
+        """Await a `CreateSIPParticipant(wait_until_answered=True)`; record its result.
+
+        A failure is classified here, once, and raised as `DialFailed` carrying that
+        classification (the original error is its `__cause__`).
+        """
         self.dialing()
         try:
             result = await call
         except Exception as exc:
-            self.dial_failed(exc)
-            raise
+            failure = classify_dial_error(exc)
+            self.dial_failed(failure)
+            raise DialFailed(failure) from exc
         self.answered()
         self.set_sip_call_id(getattr(result, "sip_call_id", None))
         return result

@@ -22,13 +22,14 @@ from livekit.agents.voice.amd import AMD
 
 from ..config import Settings
 from ..outbound.attempt import MakeReminder, ReminderConversation, after_answer
-from ..outbound.job import ReminderJob
+from ..outbound.job import missing_values
 from ..outbound.rules import ReminderRules
 from ..outbound.voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
 from ..personas import Persona, PersonaBook
 from ..pipeline import Pipeline, build_pipeline, load_vad
 from ..programs import load_program
 from ..turn_metrics import TurnMetricsRecorder
+from ..wire import ReminderJob
 from .call_io import CallerLine
 from .phone_audio import PHONE_RATE
 from .recording import CallClock, Recording
@@ -95,7 +96,7 @@ async def simulate_reminder_call(
     book = PersonaBook.load(settings.persona_dir, settings.default_persona)
     persona = book.pick(requested=scenario.persona or "reminder")
     job = simulated_job(scenario, persona)
-    missing = job.missing(persona)
+    missing = missing_values(job, persona)
     profile = "custom" if pipeline_factory is not None else settings.resolved_profile.value
     report = CallReport(scenario=scenario.name, persona=persona.name, profile=profile)
     if missing:

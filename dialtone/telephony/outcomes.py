@@ -3,8 +3,8 @@
 livekit-agents' own WarmTransferTask reports a failed human leg as an error string
 (livekit/agents issue 7200), so an operator cannot tell "the human declined" (normal)
 from "the trunk is broken" (an incident). Every dialtone transfer ends in exactly one
-`TransferOutcome`, decided from the SIP status code LiveKit returns (LIVEKIT_API.md §5:
-decide from `sip_status_code`, never from the Twirp code), and goes through
+`TransferOutcome`, decided from the SIP status code LiveKit returns through the one
+table in `sip_status.py` (never from the Twirp code), and goes through
 `record_transfer` exactly once: the one place that logs and counts transfers. Metrics
 and call records attach there with `add_transfer_listener`, never by logging elsewhere.
 
@@ -20,12 +20,10 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Literal
 
-from livekit.api.twirp_client import SipCallError, TwirpError
-
-from .sip_status import SipClass, classify_sip_status
+from .sip_status import ROWS, classify_dial_error, classify_sip_status
+from .sip_status import TransferOutcome as TransferOutcome  # part of this module's API
 
 logger = logging.getLogger("dialtone.transfer")
 
@@ -39,32 +37,6 @@ REFER_HINT = (
     "carrier refused SIP REFER: enable call transfer (REFER) for this trunk at the carrier; "
     "dialtone bridged the human instead"
 )
-
-
-class TransferOutcome(StrEnum):
-    """The one way a transfer ended."""
-
-    COMPLETED = "completed"
-    NO_ANSWER = "no_answer"
-    BUSY = "busy"
-    DECLINED = "declined"
-    VOICEMAIL = "voicemail"
-    TRUNK_FAILURE = "trunk_failure"
-    DROPPED_AFTER_CONNECT = "dropped_after_connect"
-    #: The REFER was refused and no bridge was possible (no outbound trunk to dial on).
-    REFER_REFUSED = "refer_refused"
-    AFTER_HOURS = "after_hours"
-    #: The caller hung up while on hold; the human's leg was released.
-    CALLER_LEFT = "caller_left"
-
-    @property
-    def is_incident(self) -> bool:
-        """True when an operator should look: the network or configuration failed."""
-        return self in (
-            TransferOutcome.TRUNK_FAILURE,
-            TransferOutcome.DROPPED_AFTER_CONNECT,
-            TransferOutcome.REFER_REFUSED,
-        )
 
 
 @dataclass(frozen=True)
@@ -90,43 +62,25 @@ class TransferResult:
         return self.outcome.is_incident or self.refer_refused_code is not None
 
 
-_BY_CLASS = {
-    SipClass.NO_ANSWER: TransferOutcome.NO_ANSWER,
-    SipClass.BUSY: TransferOutcome.BUSY,
-    SipClass.DECLINED: TransferOutcome.DECLINED,
-}
-
-
 def outcome_for_sip_status(code: int | None) -> TransferOutcome:
-    """The outcome a final SIP status on the human's leg means (`sip_status.py` classes).
+    """The outcome a final SIP status on the human's leg means (`sip_status.TABLE`).
 
-    No answer: 408 request timeout, 480 temporarily unavailable, 487 terminated (our own
-    cancel after ringing). Busy: 486, 600. Declined: 603, 607, 608. Any other failure
-    (404 unknown number, 401/403/407 the trunk refused us, 488 codec, 5xx carrier error,
-    no status at all) is a trunk failure: a transfer target is configuration, so even a
-    wrong number is something an operator must fix.
+    No status at all is a trunk failure: the leg failed without the far end saying why.
     """
     if code is None:
         return TransferOutcome.TRUNK_FAILURE
-    return _BY_CLASS.get(classify_sip_status(code), TransferOutcome.TRUNK_FAILURE)
+    return ROWS[classify_sip_status(code)].transfer
 
 
 def outcome_for_error(exc: BaseException) -> tuple[TransferOutcome, int | None, str]:
-    """Map an exception from a dialing call to (outcome, sip code, sip reason text).
+    """(outcome, SIP code, reason text) of an exception from a dialing call.
 
-    `SipCallError` carries the far end's status. A ringing timeout reaches the client as a
-    plain Twirp error without SIP meta (livekit/sip answers "sip request timed out" with
-    twirp `canceled`/`deadline_exceeded`), which means nobody answered. A local
-    `TimeoutError` (our own bound on the call) is also no answer.
+    Classified like every outbound leg (`sip_status.classify_dial_error`): a ringing
+    timeout, ours or LiveKit's, is no answer; LiveKit refusing the request, or any
+    error without a SIP status, is a trunk failure.
     """
-    if isinstance(exc, SipCallError) and exc.sip_status_code is not None:
-        code = exc.sip_status_code
-        return outcome_for_sip_status(code), code, exc.sip_status or ""
-    if isinstance(exc, TwirpError) and exc.code in ("canceled", "deadline_exceeded"):
-        return TransferOutcome.NO_ANSWER, None, exc.message
-    if isinstance(exc, TimeoutError):
-        return TransferOutcome.NO_ANSWER, None, "timed out waiting for an answer"
-    return TransferOutcome.TRUNK_FAILURE, None, str(exc)
+    failure = classify_dial_error(exc)
+    return failure.meaning.transfer, failure.sip_status_code, failure.text
 
 
 #: Called once per finished transfer with the result and the SIP call id of the caller.

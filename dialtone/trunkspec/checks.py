@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from .loader import DesiredState
 from .problems import Location, Problem, Severity
 
-_NUMBER_LIKE = re.compile(r"^\+?[\d\- ()]+$")
+_NUMBER_LIKE = re.compile(r"^\+?[0-9\- ()]+$")  # Go's \d: ASCII only
 _PRIVATE_SUFFIXES = (".local", ".internal", ".lan", ".home.arpa", ".localdomain")
 
 

@@ -32,6 +32,7 @@ from livekit.protocol.sip import (
     SIPTransport,
 )
 
+from ..wire import InboundJob
 from .model import DispatchRuleSpec, InboundTrunkSpec, OutboundTrunkSpec
 
 MARKER_KEY = "managed-by"
@@ -247,20 +248,6 @@ def build_outbound(
 # --- dispatch rules -------------------------------------------------------------------
 
 
-def persona_of(metadata: str) -> str | None:
-    """The persona in a RoomAgentDispatch's JSON metadata (what the worker reads)."""
-    try:
-        data = json.loads(metadata) if metadata.strip() else {}
-    except ValueError:
-        return None
-    persona = data.get("persona") if isinstance(data, dict) else None
-    return persona if isinstance(persona, str) else None
-
-
-def dispatch_metadata(persona: str | None) -> str:
-    return json.dumps({"persona": persona}, separators=(",", ":")) if persona else ""
-
-
 def rule_fields(spec: DispatchRuleSpec, trunks: list[str], source: str | None) -> Fields:
     """`trunks` is what the rule's trunks display as (names of matched trunks)."""
     return {
@@ -297,7 +284,7 @@ def live_rule_fields(info: SIPDispatchRuleInfo, trunk_name: Callable[[str], str]
     kind, prefix, room, _pin = rule_kind(info)
     agents = list(info.room_config.agents) if info.HasField("room_config") else []
     names = ", ".join(a.agent_name for a in agents) or None
-    personas = [persona_of(a.metadata) for a in agents]
+    personas = [InboundJob.from_metadata(a.metadata).persona for a in agents]
     persona = personas[0] if len(personas) == 1 else (", ".join(map(str, personas)) or None)
     return {
         "trunks": sorted(trunk_name(t) for t in info.trunk_ids),
@@ -356,6 +343,8 @@ def build_rule(
     info.hide_phone_number = spec.hide_phone_number
     del info.room_config.agents[:]
     info.room_config.agents.append(
-        RoomAgentDispatch(agent_name=spec.agent, metadata=dispatch_metadata(spec.persona))
+        RoomAgentDispatch(
+            agent_name=spec.agent, metadata=InboundJob(persona=spec.persona).to_metadata()
+        )
     )
     return info

@@ -26,6 +26,7 @@ from livekit.protocol.sip import (
     SIPOutboundTrunkInfo,
 )
 
+from ..wire import InboundJob
 from . import convert
 from .live import LiveState
 
@@ -148,7 +149,7 @@ def _rule(info: SIPDispatchRuleInfo, trunk_names: dict[str, str], out: Export) -
         pin_ref = "${" + var + "}"
     agents = list(info.room_config.agents) if info.HasField("room_config") else []
     agent = agents[0].agent_name if len(agents) == 1 else None
-    persona = convert.persona_of(agents[0].metadata) if len(agents) == 1 else None
+    persona = InboundJob.from_metadata(agents[0].metadata).persona if len(agents) == 1 else None
     if len(agents) != 1:
         out.notes.append(
             f"{label}: dispatches {len(agents)} agents; dialtone YAML names exactly one "

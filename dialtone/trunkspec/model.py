@@ -14,26 +14,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from ..wire import Phone
 from .secrets import env_name
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$")
 HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
 ROOM = re.compile(r"^[A-Za-z0-9_.:-]*$")
-PIN = re.compile(r"^\d{1,16}$")
+PIN = re.compile(r"^[0-9]{1,16}$")
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h)?$")
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
 MediaEncryption = Literal["disable", "allow", "require"]
 Transport = Literal["auto", "udp", "tcp", "tls"]
 RuleKind = Literal["individual", "direct", "callee"]
-
-
-def _e164(value: str) -> str:
-    if not isinstance(value, str) or not E164.match(value):
-        raise ValueError(f"{value!r} is not an E.164 number such as +15550100100")
-    return value
 
 
 def _seconds(value: Any) -> int:
@@ -62,7 +56,6 @@ def _secret_ref(value: Any) -> str:
     return value
 
 
-Number = Annotated[str, BeforeValidator(_e164)]
 Seconds = Annotated[int, BeforeValidator(_seconds)]
 SecretRef = Annotated[str, BeforeValidator(_secret_ref)]
 
@@ -110,9 +103,9 @@ class _Named(_Strict):
 class InboundTrunkSpec(_Named):
     """Calls a carrier delivers to LiveKit: who may send them, for which numbers."""
 
-    numbers: list[Number] = []
+    numbers: list[Phone] = []
     allowed_addresses: list[str] = []
-    allowed_numbers: list[Number] = []
+    allowed_numbers: list[Phone] = []
     auth: Auth | None = None
     media_encryption: MediaEncryption = "disable"
     krisp: bool = False
@@ -165,7 +158,7 @@ class OutboundTrunkSpec(_Named):
 
     address: str
     transport: Transport = "auto"
-    numbers: Annotated[list[Number], Field(min_length=1)]
+    numbers: Annotated[list[Phone], Field(min_length=1)]
     auth: Auth | None = None
     headers: dict[str, str] = {}
     media_encryption: MediaEncryption = "disable"
@@ -210,8 +203,8 @@ class DispatchRuleSpec(_Named):
     """Which room an inbound call joins, and which agent (and persona) answers it."""
 
     trunks: list[str] = []
-    numbers: list[Number] = []
-    callers: list[Number] = []
+    numbers: list[Phone] = []
+    callers: list[Phone] = []
     kind: RuleKind = "individual"
     room_prefix: str | None = None
     room: str | None = None

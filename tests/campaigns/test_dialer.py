@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator
@@ -21,7 +22,8 @@ from dialtone.campaigns.dialer import (
     livekit_session,
     request_id_for,
 )
-from dialtone.campaigns.store import Claim, room_for
+from dialtone.campaigns.store import Claim
+from dialtone.wire import room_for
 from tests.livekit_double import LiveKitDouble
 
 FAST = DialerConfig(call_timeout=0.3, tries=4, backoff=0.01, backoff_max=0.05)
@@ -108,6 +110,18 @@ async def test_create_dispatch_request_is_exact(livekit_double: LiveKitDouble) -
     }
     (dispatch,) = livekit_double.state.dispatches.values()
     assert dispatch.id == result.dispatch_id and dispatch.room == claim.room
+
+
+async def test_a_claim_the_agent_would_refuse_is_not_dispatched(
+    livekit_double: LiveKitDouble,
+) -> None:
+    """A number the job model refuses (a row stored before numbers were checked the
+    way they are now) is rejected for that contact, not dispatched to fail in the agent."""
+    claim = dataclasses.replace(make_claim(), phone="+12")
+    async with dispatch_api(livekit_double) as api:
+        result = await Dialer(api, FAST).dispatch(claim, no_objection)
+    assert result.kind is DispatchKind.REJECTED and "reminder agent" in result.reason
+    assert livekit_double.calls_to("CreateDispatch") == []
 
 
 async def test_503_then_success_is_one_dispatch(livekit_double: LiveKitDouble) -> None:

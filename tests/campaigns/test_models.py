@@ -11,10 +11,10 @@ from dialtone.campaigns.models import (
     Outcome,
     RetryPolicy,
     SpecError,
-    normalize_phone,
     parse_campaign,
 )
 from dialtone.config import ConfigError, load_settings
+from dialtone.wire import normalize_phone
 
 US = DestinationPolicy(("1",))
 

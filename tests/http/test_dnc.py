@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import AUTH, create
+from .conftest import AUTH, SPEC, create
 
 
 def test_dnc_routes(client: TestClient) -> None:
@@ -23,3 +24,31 @@ def test_dnc_routes(client: TestClient) -> None:
     assert bad.status_code == 422 and bad.json()["errors"][0]["row"] == 2
     assert client.delete("/v1/dnc/+15550300000", headers=AUTH).status_code == 204
     assert client.get("/v1/dnc/+15550300000", headers=AUTH).status_code == 404
+
+
+FULLWIDTH = str.maketrans("+0123456789", "＋０１２３４５６７８９")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize("script", [FULLWIDTH, ARABIC_INDIC], ids=["fullwidth", "arabic-indic"])
+def test_a_dnc_number_in_other_digits_is_the_same_number(
+    client: TestClient, script: dict[int, str]
+) -> None:
+    """However either side wrote the digits, a DNC-listed contact is never called."""
+    listed = client.post(
+        "/v1/dnc", json={"phones": ["+15550200001".translate(script)]}, headers=AUTH
+    )
+    assert listed.json() == {"added": 1, "already_listed": 0}
+    assert client.get("/v1/dnc/+15550200001", headers=AUTH).status_code == 200
+    campaign_id = create(client)["id"]  # Ann is +15550200001, in ASCII digits
+    assert client.get(f"/v1/campaigns/{campaign_id}", headers=AUTH).json()["contacts"]["dnc"] == 1
+
+    # and the other way round: an ASCII DNC entry blocks a contact typed in other digits
+    client.post("/v1/dnc", json={"phones": ["+15550200002"]}, headers=AUTH)
+    typed = [{"phone": "+1 555 020 0002".translate(script), "name": "Bob"}]
+    other = client.post("/v1/campaigns", json={**SPEC, "contacts": typed}, headers=AUTH)
+    assert other.status_code == 201, other.text
+    assert other.json()["contacts"]["dnc"] == 1
+    assert (
+        client.get(f"/v1/dnc/{'+15550200002'.translate(script)}", headers=AUTH).status_code == 200
+    )

@@ -23,6 +23,7 @@ from dialtone.records.models import CallOutcome, Direction, HangupBy
 from dialtone.records.recorder import CallRecorder
 from dialtone.records.store import CallFilter, CallStart, RecordStore
 from dialtone.telephony.outcomes import TransferOutcome, TransferResult, record_transfer
+from dialtone.telephony.sip_status import classify_dial_error
 from dialtone.turn_metrics import TurnMetrics
 
 from .conftest import Clock
@@ -129,12 +130,12 @@ async def scripted(store: RecordStore, metrics: CallMetrics, clock: Clock) -> Re
     # 7. outbound: busy
     rec, s = await call(store, metrics, clock, Direction.OUTBOUND, room="dt-attempt-7")
     rec.dialing()
-    rec.dial_failed(sip_error(486, "Busy Here"))
+    rec.dial_failed(classify_dial_error(sip_error(486, "Busy Here")))
     await rec.finish()
     # 8. outbound: the carrier failed (503): a setup failure
     rec, s = await call(store, metrics, clock, Direction.OUTBOUND, room="dt-attempt-8")
     rec.dialing()
-    rec.dial_failed(sip_error(503, "Service Unavailable"))
+    rec.dial_failed(classify_dial_error(sip_error(503, "Service Unavailable")))
     await rec.finish()
     # 9. inbound, answered, the worker died: closed by the lease
     rec, s = await call(store, metrics, clock, Direction.INBOUND, room="in9", sip_call_id="SCL_9")

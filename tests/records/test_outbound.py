@@ -12,6 +12,7 @@ from livekit.api import LiveKitAPI
 from livekit.protocol.sip import CreateSIPOutboundTrunkRequest, SIPOutboundTrunkInfo
 from livekit.rtc import EventEmitter
 
+from dialtone.campaigns.models import Outcome
 from dialtone.config import Settings, load_settings
 from dialtone.outbound.dial import CallPlan, dial
 from dialtone.records.models import CallOutcome, Direction
@@ -57,7 +58,11 @@ async def lk(livekit_double: LiveKitDouble) -> AsyncIterator[tuple[LiveKitAPI, s
 
 
 async def attempt(
-    settings: Settings, lk: tuple[LiveKitAPI, str], result: tuple[str | None, str], *, dials: bool
+    settings: Settings,
+    lk: tuple[LiveKitAPI, str],
+    result: tuple[Outcome | None, str],
+    *,
+    dials: bool,
 ) -> FakeJob:
     client, trunk_id = lk
     job = FakeJob()
@@ -87,7 +92,7 @@ async def test_a_busy_dial_keeps_its_sip_outcome(
     livekit_double: LiveKitDouble,
 ) -> None:
     livekit_double.sip.script_call(CALLEE, sip_status_code=486, sip_status="Busy Here")
-    await attempt(settings, lk, ("busy", "busy (SIP 486: Busy Here)"), dials=True)
+    await attempt(settings, lk, (Outcome.BUSY, "busy (SIP 486: Busy Here)"), dials=True)
     (record,) = store.list(CallFilter())[0]
     assert (record.outcome, record.sip_status_code) == (CallOutcome.BUSY, 486)
     assert record.answered_at is None and record.attempt_id == "a1"
@@ -95,13 +100,13 @@ async def test_a_busy_dial_keeps_its_sip_outcome(
 
 @pytest.mark.parametrize(
     ("campaign", "outcome"),
-    [("voicemail", CallOutcome.VOICEMAIL), ("opted_out", CallOutcome.COMPLETED)],
+    [(Outcome.VOICEMAIL, CallOutcome.VOICEMAIL), (Outcome.OPTED_OUT, CallOutcome.COMPLETED)],
 )
 async def test_an_answered_call_takes_the_campaign_outcome(
     settings: Settings,
     store: RecordStore,
     lk: tuple[LiveKitAPI, str],
-    campaign: str,
+    campaign: Outcome,
     outcome: CallOutcome,
 ) -> None:
     job = await attempt(settings, lk, (campaign, f"{campaign} detail"), dials=True)

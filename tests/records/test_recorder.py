@@ -34,6 +34,7 @@ from dialtone.records.models import CallOutcome, Direction, HangupBy, RecordStat
 from dialtone.records.recorder import CallRecorder
 from dialtone.records.store import CallStart, RecordStore, call_records
 from dialtone.telephony.caller import CallerInfo
+from dialtone.telephony.sip_status import DialFailed
 from dialtone.telephony.transfer import LiveKitApiCalls, TransferDesk
 from tests.fakes import Reply, ScriptedLLM, last_item_type, last_user_text
 from tests.livekit_double import LiveKitDouble
@@ -211,7 +212,7 @@ async def test_a_failed_dial_records_its_sip_status(
     livekit_double.sip.script_call(CALLEE, sip_status_code=code, sip_status=reason)
     recorder = CallRecorder(store, outbound(), metrics=metrics)
     await recorder.start()
-    with pytest.raises(Exception):  # noqa: B017 - the dial's own error is re-raised as is
+    with pytest.raises(DialFailed):  # classified once; the dial's own error is the cause
         await recorder.dial(
             client.sip.create_sip_participant(dial_request(trunk_id, "dt-attempt-a1"))
         )
@@ -235,7 +236,7 @@ async def test_a_ringing_timeout_is_no_answer(
     livekit_double.sip.script_call(CALLEE, ringing_timeout=True)
     recorder = CallRecorder(store, outbound(), metrics=metrics)
     await recorder.start()
-    with pytest.raises(Exception):  # noqa: B017
+    with pytest.raises(DialFailed):
         await recorder.dial(
             client.sip.create_sip_participant(dial_request(trunk_id, "dt-attempt-a1"))
         )

@@ -75,7 +75,7 @@ def test_open_records_are_counted_from_the_store(engine: Engine, clock: Clock) -
 def test_each_worker_serves_metrics_from_its_own_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dialtone import names
+    from dialtone import wire as names
     from dialtone.config import load_settings
     from dialtone.worker import build_server
     from tests.programs import receptionist as program

@@ -24,9 +24,9 @@ from livekit.protocol.sip import CreateSIPOutboundTrunkRequest, SIPOutboundTrunk
 from dialtone.outbound.attempt import after_answer, run_attempt
 from dialtone.outbound.callback import CampaignCallback, RetryPolicy
 from dialtone.outbound.dial import ReportedOutcome
-from dialtone.outbound.job import ReminderJob
 from dialtone.outbound.voicemail import classify_greeting
 from dialtone.personas import Persona, PersonaBook
+from dialtone.wire import ReminderJob
 from tests.fakes import Reply, ScriptedLLM, last_item_type, last_user_text
 from tests.programs import reminder
 

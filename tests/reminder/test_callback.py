@@ -17,7 +17,7 @@ from dialtone.campaigns.store import CampaignStore, ClaimLimits, attempts
 from dialtone.config import load_settings
 from dialtone.http.server import create_app
 from dialtone.outbound.callback import CallbackError, CampaignCallback, RetryPolicy
-from dialtone.outbound.job import JobError, ReminderJob
+from dialtone.wire import JobError, ReminderJob
 from tests.campaigns.conftest import FakeClock, new_campaign
 
 from .harness import TOKEN

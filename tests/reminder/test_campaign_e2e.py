@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from dialtone.campaigns.dialer import Dialer, DialerConfig, livekit_session
 from dialtone.campaigns.scheduler import Scheduler, SchedulerConfig
 from dialtone.campaigns.store import CampaignStore
-from dialtone.outbound.job import ReminderJob
+from dialtone.wire import ReminderJob
 from tests.campaigns.conftest import FakeClock
 from tests.livekit_double import LiveKitDouble
 

@@ -16,7 +16,7 @@ from livekit.api import LiveKitAPI
 from dialtone.campaigns.dialer import dispatch_metadata
 from dialtone.campaigns.models import CampaignStatus, Outcome
 from dialtone.campaigns.store import CampaignStore, Claim, ClaimLimits
-from dialtone.outbound.job import ReminderJob
+from dialtone.wire import ReminderJob
 from tests.campaigns.conftest import FakeClock, people, settings
 from tests.livekit_double import LiveKitDouble
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dialtone.outbound.job import render
+from dialtone.outbound.job import job_values, missing_values, render
 from dialtone.personas import PersonaError, load_persona
 
 from .harness import job_for, reminder_persona
@@ -15,13 +15,13 @@ from .harness import job_for, reminder_persona
 def test_reminder_persona_templates_render_the_contact() -> None:
     persona = reminder_persona()
     job = job_for(name="Ann", variables={"appointment": "Friday at ten"})
-    assert job.missing(persona) == []
-    text = render(persona.reminder.message, job.values(persona))
+    assert missing_values(job, persona) == []
+    text = render(persona.reminder.message, job_values(job, persona))
     assert "Friday at ten" in text and "{" not in text
 
 
 def test_a_contact_without_a_template_variable_is_reported_missing() -> None:
-    assert job_for(variables={}).missing(reminder_persona()) == ["appointment"]
+    assert missing_values(job_for(variables={}), reminder_persona()) == ["appointment"]
 
 
 def test_a_bad_template_names_the_file_and_field(tmp_path: Path) -> None:

@@ -18,12 +18,12 @@ from livekit.protocol.sip import (
     SIPInboundTrunkInfo,
 )
 
-from dialtone.names import KNOWN_AGENT_NAMES
 from dialtone.trunkspec.apply import apply_plan
 from dialtone.trunkspec.convert import parse_marker
 from dialtone.trunkspec.live import read_live
 from dialtone.trunkspec.loader import load_directory
 from dialtone.trunkspec.plan import compute_plan
+from dialtone.wire import KNOWN_AGENT_NAMES
 from tests.livekit_double import LiveKitDouble
 
 from .conftest import BASE, PASSWORD, Runner, Writer
