@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import unicodedata
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
@@ -187,3 +188,53 @@ class ReminderJob(BaseModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             raise JobError(f"job metadata is not a reminder job: {_field_errors(exc)}") from None
+
+
+# --- outcomes: what the agents report and the API, webhooks and records carry ------------
+
+
+class Outcome(StrEnum):
+    """How one campaign attempt ended (reported by the reminder agent, or by the API)."""
+
+    COMPLETED = "completed"  # reached the person, the reminder was delivered
+    VOICEMAIL = "voicemail"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    DECLINED = "declined"  # the callee rejected the call (SIP 603/607/608)
+    INVALID_NUMBER = "invalid_number"  # SIP 404/484/604: the number does not exist
+    OPTED_OUT = "opted_out"  # asked not to be called again: goes on the do-not-call list
+    FAILED = "failed"  # trunk or network failure on our side
+    UNKNOWN = "unknown"  # no report within the outcome deadline (agent crashed?)
+
+
+class CallOutcome(StrEnum):
+    """How a call ended."""
+
+    COMPLETED = "completed"  # answered, talked, ended normally
+    TRANSFERRED = "transferred"  # handed to a human
+    VOICEMAIL = "voicemail"  # outbound: a machine answered
+    BUSY = "busy"  # SIP 486/600
+    NO_ANSWER = "no_answer"  # SIP 408/480/487 or our ringing timeout
+    DECLINED = "declined"  # SIP 603/607/608
+    INVALID_NUMBER = "invalid_number"  # SIP 404/410/484/604
+    FAILED = "failed"  # trunk, auth, codec, carrier (5xx) failure, or an agent error
+    ABANDONED = "abandoned"  # inbound: the caller hung up before the agent answered
+    WORKER_LOST = "worker_lost"  # closed by lease or webhook: the agent died
+
+    @property
+    def answered(self) -> bool:
+        """The far end picked up (a person or a machine)."""
+        return self in _ANSWERED
+
+    @property
+    def setup_failed(self) -> bool:
+        """Call setup failed on our side or in the network, not by the callee's choice.
+
+        Busy, no answer, declined and invalid numbers are the callee's (or the caller's)
+        doing and count as successful setups, as in the ITU definition of the call setup
+        success ratio; a trunk, auth, codec or carrier failure does not.
+        """
+        return self is CallOutcome.FAILED
+
+
+_ANSWERED = frozenset({CallOutcome.COMPLETED, CallOutcome.TRANSFERRED, CallOutcome.VOICEMAIL})

@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..wire import Outcome as Outcome
 from ..wire import Phone, Scalar
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -37,20 +38,6 @@ MAX_VARIABLES = 50
 MAX_VARIABLE_CHARS = 1_000
 
 # --- outcomes and states --------------------------------------------------------------
-
-
-class Outcome(StrEnum):
-    """How one call attempt ended (reported by the reminder agent, or decided here)."""
-
-    COMPLETED = "completed"  # reached the person, the reminder was delivered
-    VOICEMAIL = "voicemail"
-    NO_ANSWER = "no_answer"
-    BUSY = "busy"
-    DECLINED = "declined"  # the callee rejected the call (SIP 603/607/608)
-    INVALID_NUMBER = "invalid_number"  # SIP 404/484/604: the number does not exist
-    OPTED_OUT = "opted_out"  # asked not to be called again: goes on the do-not-call list
-    FAILED = "failed"  # trunk or network failure on our side
-    UNKNOWN = "unknown"  # no report within the outcome deadline (agent crashed?)
 
 
 #: Outcomes after which the contact is never called again, whatever the retry policy says.

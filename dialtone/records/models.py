@@ -14,6 +14,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from ..wire import CallOutcome as CallOutcome
+
 
 class Direction(StrEnum):
     INBOUND = "inbound"
@@ -23,39 +25,6 @@ class Direction(StrEnum):
 class RecordStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     ENDED = "ended"
-
-
-class CallOutcome(StrEnum):
-    """How a call ended."""
-
-    COMPLETED = "completed"  # answered, talked, ended normally
-    TRANSFERRED = "transferred"  # handed to a human
-    VOICEMAIL = "voicemail"  # outbound: a machine answered
-    BUSY = "busy"  # SIP 486/600
-    NO_ANSWER = "no_answer"  # SIP 408/480/487 or our ringing timeout
-    DECLINED = "declined"  # SIP 603/607/608
-    INVALID_NUMBER = "invalid_number"  # SIP 404/410/484/604
-    FAILED = "failed"  # trunk, auth, codec, carrier (5xx) failure, or an agent error
-    ABANDONED = "abandoned"  # inbound: the caller hung up before the agent answered
-    WORKER_LOST = "worker_lost"  # closed by lease or webhook: the agent died
-
-    @property
-    def answered(self) -> bool:
-        """The far end picked up (a person or a machine)."""
-        return self in _ANSWERED
-
-    @property
-    def setup_failed(self) -> bool:
-        """Call setup failed on our side or in the network, not by the callee's choice.
-
-        Busy, no answer, declined and invalid numbers are the callee's (or the caller's)
-        doing and count as successful setups, as in the ITU definition of the call setup
-        success ratio; a trunk, auth, codec or carrier failure does not.
-        """
-        return self is CallOutcome.FAILED
-
-
-_ANSWERED = frozenset({CallOutcome.COMPLETED, CallOutcome.TRANSFERRED, CallOutcome.VOICEMAIL})
 
 
 class HangupBy(StrEnum):

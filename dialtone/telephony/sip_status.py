@@ -21,8 +21,7 @@ from enum import StrEnum
 
 from livekit.api.twirp_client import SipCallError, TwirpError
 
-from ..campaigns.models import Outcome
-from ..records.models import CallOutcome
+from ..wire import CallOutcome, Outcome
 
 
 class SipClass(StrEnum):
