@@ -6,7 +6,7 @@ picks up) and the carrier's answer to a REFER, so a simulated call exercises the
 `TransferDesk` and the real agent, offline, with no server. The failures are raised as
 the same `SipCallError` the real client raises, with the same metadata keys
 (LiveKit's API documentation), so the desk's SIP-status mapping is what runs. The tests also run
-the desk against the LiveKit double (tests/telephony, tests/audio), which models the
+the desk against the LiveKit double (tests/telephony), which models the
 server's requests; this class only models the far end.
 """
 
