@@ -22,7 +22,7 @@ from dialtone.inbound.call import CallContext
 from dialtone.inbound.entry import answer_call
 from dialtone.personas import TransferTarget
 from dialtone.telephony.dtmf import DigitBuffer
-from dialtone.telephony.hold import HoldLine
+from dialtone.telephony.hold import HoldLine, OnHold
 from dialtone.telephony.outcomes import TransferOutcome, TransferResult
 from dialtone.wire import RECEPTIONIST
 from dialtone.worker import run_agent
@@ -89,7 +89,7 @@ _FAILED = {
 _EXTENSION = re.compile(r"[0-9]{1,6}")
 
 
-class TransferReceptionist(Receptionist):
+class TransferReceptionist(OnHold, Receptionist):
     """A receptionist that can also hand the caller to a human (persona transfer targets).
 
     The tools only exist on this class, so a persona without targets never offers them.
@@ -116,16 +116,7 @@ class TransferReceptionist(Receptionist):
         self._leaving: asyncio.Task[None] | None = None
         self._transferring = False
 
-    # --- CallSide (telephony/hold.py does the work) -----------------------------------
-    async def start_hold(self) -> None:
-        self._line.start()
-
-    async def stop_hold(self) -> None:
-        self._line.stop()
-
-    async def say(self, text: str) -> None:
-        self._line.say(text)
-
+    # --- CallSide (hold and speech: OnHold) -----------------------------------
     async def leave(self) -> None:
         control = self.transfers.control
 

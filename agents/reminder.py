@@ -30,7 +30,7 @@ from dialtone.outbound.dial import ReportedOutcome
 from dialtone.outbound.entry import place_call
 from dialtone.outbound.job import job_values, render
 from dialtone.personas import Persona
-from dialtone.telephony.hold import HoldLine
+from dialtone.telephony.hold import HoldLine, OnHold
 from dialtone.telephony.outcomes import TransferOutcome, TransferResult
 from dialtone.wire import REMINDER, ReminderJob
 from dialtone.worker import run_agent
@@ -49,7 +49,7 @@ class Decision:
     detail: str
 
 
-class ReminderAgent(Agent):
+class ReminderAgent(OnHold, Agent):
     """Talks to the person who answered: the reminder, then their answer through tools.
 
     `decision` is what gets reported; an opt-out stays whatever follows it (the
@@ -252,16 +252,7 @@ class ReminderAgent(Agent):
             return ReportedOutcome(Outcome.DECLINED, "the reminder was cut off; no answer given")
         return ReportedOutcome(Outcome.DECLINED, "answered, hung up before the reminder")
 
-    # --- CallSide for the transfer desk (telephony/hold.py does the work) ----------
-    async def start_hold(self) -> None:
-        self._line.start()
-
-    async def stop_hold(self) -> None:
-        self._line.stop()
-
-    async def say(self, text: str) -> None:
-        self._line.say(text)
-
+    # --- CallSide for the transfer desk (hold and speech: OnHold) ----------
     async def leave(self) -> None:
         assert self.transfers is not None
         control = self.transfers.control

@@ -104,3 +104,23 @@ class HoldLine:
         """Wait until the last line said has played out (before the agent leaves)."""
         if self.last_said is not None:
             await self.last_said.wait_for_playout()
+
+
+class OnHold:
+    """The hold half of the transfer desk's `CallSide`, for an agent that has a `HoldLine`.
+
+    Mixed into the receptionist and the reminder agent so both put a caller on hold,
+    speak to them and take them off hold the same way; each keeps its own `leave`,
+    because what the agent does after a handover differs.
+    """
+
+    _line: HoldLine
+
+    async def start_hold(self) -> None:
+        self._line.start()
+
+    async def stop_hold(self) -> None:
+        self._line.stop()
+
+    async def say(self, text: str) -> None:
+        self._line.say(text)
