@@ -145,3 +145,39 @@ def test_window_model_rejects_empty_windows() -> None:
         window("09:00", "09:00")
     with pytest.raises(ValueError, match="never open"):
         CallingWindow(start=time(9), end=time(17), days=[])
+
+
+LORD_HOWE = ZoneInfo("Australia/Lord_Howe")  # shifts by half an hour
+
+
+def test_window_ending_less_than_a_gap_after_its_start_keeps_its_surviving_part() -> None:
+    # 2026-03-08 New York: 02:00 EST -> 03:00 EDT. Of 02:30-03:30 only 03:00-03:30 exists.
+    w = window("02:30", "03:30")
+    assert next_opening(w, NY, utc(2026, 3, 8, 5, 0)) == utc(2026, 3, 8, 7, 0)  # 03:00 EDT
+    assert is_open(w, NY, utc(2026, 3, 8, 7, 29))
+    assert not is_open(w, NY, utc(2026, 3, 8, 7, 30))
+
+
+def test_fall_back_second_occurrence_opens_after_the_first_has_passed() -> None:
+    # 2026-11-01 New York: 02:00 EDT -> 01:00 EST; 01:00-02:00 happens twice.
+    w = window("01:15", "01:45")
+    after_first = utc(2026, 11, 1, 5, 50)  # 01:50 EDT: the first 01:15-01:45 is over
+    assert next_opening(w, NY, after_first) == utc(2026, 11, 1, 6, 15)  # 01:15 EST
+
+
+def test_fall_back_reopens_at_the_changeover_when_the_repeat_is_inside_the_window() -> None:
+    # 00:30-01:30 closes at 01:30 EDT and is open again from 01:00 EST (06:00 UTC).
+    w = window("00:30", "01:30")
+    assert next_opening(w, NY, utc(2026, 11, 1, 5, 40)) == utc(2026, 11, 1, 6, 0)
+
+
+def test_half_hour_spring_forward_opens_at_the_end_of_the_gap() -> None:
+    # 2026-10-04 Lord Howe: 02:00 +10:30 -> 02:30 +11. Of 02:10-02:40 only 02:30-02:40 exists.
+    w = window("02:10", "02:40")
+    assert next_opening(w, LORD_HOWE, utc(2026, 10, 3, 13, 0)) == utc(2026, 10, 3, 15, 30)
+
+
+def test_half_hour_fall_back_second_occurrence() -> None:
+    # 2026-04-05 Lord Howe: 02:00 +11 -> 01:30 +10:30; 01:40 happens at 14:40 and 15:10 UTC.
+    w = window("01:40", "01:50")
+    assert next_opening(w, LORD_HOWE, utc(2026, 4, 4, 14, 55)) == utc(2026, 4, 4, 15, 10)
