@@ -16,6 +16,7 @@ import typer
 
 from .campaigns.cli import app as campaigns_app
 from .config import ConfigError, load_settings
+from .db.cli import app as db_app
 from .records.cli import app as calls_app
 from .trunkspec.cli import app as trunks_app
 
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.add_typer(trunks_app, name="trunks")
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(calls_app, name="calls")
+app.add_typer(db_app, name="db")
 
 _PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 DEFAULT_SCENARIO = Path("tests/scenarios/receptionist_message.yaml")

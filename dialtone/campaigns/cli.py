@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Annotated, NoReturn
 
 import typer
+from sqlalchemy.exc import ArgumentError
 
 from ..config import ConfigError, load_settings
 
@@ -56,10 +57,10 @@ def serve(
     contacts and deliver the signed webhooks."""
     import uvicorn
 
+    from ..db.engine import make_engine
     from .api import create_app
     from .dialer import DialerConfig
     from .scheduler import SchedulerConfig
-    from .store import campaign_engine
 
     try:
         settings = load_settings()
@@ -82,7 +83,7 @@ def serve(
             calls_per_second=calls_per_second,
             lease=None if lease_seconds is None else timedelta(seconds=lease_seconds),
         )
-        engine = campaign_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url)
         application = create_app(
             settings,
             engine,
@@ -91,6 +92,8 @@ def serve(
             dialer_config=DialerConfig(call_timeout=call_timeout),
             run_webhooks=True,
         )
+    except ArgumentError:
+        _fail("DIALTONE_DATABASE_URL is not a database URL (e.g. postgresql+psycopg://host/db)")
     except (ConfigError, ValueError) as exc:
         _fail(str(exc))
     uvicorn.run(application, host=host, port=port, log_level=settings.log_level.lower())
@@ -98,17 +101,7 @@ def serve(
 
 @app.command()
 def migrate() -> None:
-    """Bring the campaign database to the current schema (serve also does this)."""
-    from .migrations import LATEST
-    from .migrations import migrate as run_migrations
-    from .store import campaign_engine
+    """Bring the database to the current schema: the same as `dialtone db upgrade`."""
+    from ..db.cli import run_upgrade
 
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        _fail(str(exc))
-    engine = campaign_engine(settings.resolved_database_url)
-    applied = run_migrations(engine)
-    engine.dispose()
-    done = ", ".join(map(str, applied)) if applied else "none"
-    typer.echo(f"campaign schema at version {LATEST} (applied now: {done})")
+    run_upgrade()

@@ -1,4 +1,9 @@
-"""Messages callers leave with the receptionist: one durable row per message."""
+"""Messages callers leave with the receptionist: one durable row per message.
+
+They live in the one database every store shares (`DIALTONE_DATABASE_URL`, else the
+SQLite file under the data directory): with PostgreSQL, a message taken by any worker
+replica is where the API and the operators look, not in that machine's local file.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +12,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Engine, String, Table, Text, insert, select
+from sqlalchemy import Engine, insert, select
 
-from ..db.engine import metadata
-
-messages = Table(
-    "messages",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("persona", String(64), nullable=False),
-    Column("caller_number", String(32)),
-    Column("call_id", String(128), index=True),
-    Column("room", String(128)),
-    Column("message", Text, nullable=False),
-)
+from ..config import Settings
+from ..db.engine import make_engine, read_only
+from ..db.tables import messages
+from ..db.upgrade import ensure_upgraded
 
 
 @dataclass(frozen=True)
@@ -35,8 +31,14 @@ class Message:
     message: str
 
 
+def message_store(settings: Settings) -> MessageStore:
+    """The store the worker writes a call's messages to: the settings' database."""
+    return MessageStore(make_engine(settings.resolved_database_url))
+
+
 class MessageStore:
-    """Writes are committed before `add` returns, in a thread so the call's audio keeps flowing."""
+    """Writes are committed before `add` returns, in a thread so the call's audio keeps
+    flowing. The schema is brought up to date before the first read or write."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -63,10 +65,12 @@ class MessageStore:
         return record
 
     def _insert(self, record: Message) -> None:
+        ensure_upgraded(self._engine)
         with self._engine.begin() as conn:
             conn.execute(insert(messages).values(**record.__dict__))
 
     def list(self, limit: int = 100) -> list[Message]:
+        ensure_upgraded(self._engine)
         query = select(messages).order_by(messages.c.created_at.desc()).limit(limit)
-        with self._engine.connect() as conn:
+        with read_only(self._engine) as conn:
             return [Message(**row._mapping) for row in conn.execute(query)]
