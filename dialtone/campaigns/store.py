@@ -56,7 +56,6 @@ from sqlalchemy.exc import IntegrityError
 from ..db.engine import read_only
 from ..db.tables import attempts, campaigns, claim_lock, contacts, dnc, idempotency_keys, trunk_pace
 from .models import (
-    FINAL_OUTCOMES,
     WAITING_STATES,
     AttemptStatus,
     CampaignSettings,
@@ -66,6 +65,7 @@ from .models import (
     Outcome,
 )
 from .outbox import EventType, enqueue, save_secret
+from .transitions import next_state
 from .windows import is_open, local_day_start, next_opening
 
 ROOM_PREFIX = "dt-attempt-"
@@ -1127,29 +1127,20 @@ class CampaignStore:
         }
         if uncounted:
             values["attempts"] = max(0, c.attempts - 1)
-        if uncounted and outcome not in FINAL_OUTCOMES and camp.status != CampaignStatus.CANCELLED:
-            # Our side failed (see `report_outcome`): the contact keeps its place and
-            # waits for the operator to resume the campaign; no retry delay applies.
-            values["state"] = ContactState.PENDING if c.attempts <= 1 else ContactState.RETRY_WAIT
-            values["next_at"] = now
-        elif outcome is Outcome.COMPLETED:
-            values["state"] = ContactState.COMPLETED
-        elif outcome is Outcome.INVALID_NUMBER:
-            values["state"] = ContactState.FAILED
-        elif outcome is Outcome.OPTED_OUT:
-            values["state"] = ContactState.DNC
+        step = next_state(
+            outcome=outcome,
+            attempts=c.attempts,
+            retry=spec.retry,
+            campaign_status=CampaignStatus(camp.status),
+            on_dnc=conn.scalar(select(dnc.c.phone).where(dnc.c.phone == c.phone)) is not None,
+            uncounted=uncounted,
+            now=now,
+        )
+        values["state"] = step.state
+        if step.next_at is not None:
+            values["next_at"] = step.next_at
+        if outcome is Outcome.OPTED_OUT:
             self._add_dnc(conn, [c.phone], f"opted out during attempt {a.id}", now)
-        elif camp.status == CampaignStatus.CANCELLED:
-            values["state"] = ContactState.CANCELLED
-        elif conn.scalar(select(dnc.c.phone).where(dnc.c.phone == c.phone)):
-            values["state"] = ContactState.DNC
-        else:
-            delay = spec.retry.delay_after(outcome)
-            if delay is None or c.attempts >= spec.retry.max_attempts:
-                values["state"] = ContactState.EXHAUSTED
-            else:
-                values["state"] = ContactState.RETRY_WAIT
-                values["next_at"] = now + timedelta(seconds=delay)
         moved = conn.execute(
             update(contacts)
             .where(
