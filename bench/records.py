@@ -42,10 +42,9 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
-from dialtone.campaigns.migrations import migrate
-from dialtone.campaigns.store import campaign_engine
 from dialtone.config import load_settings
-from dialtone.db.engine import sqlite_url
+from dialtone.db.engine import make_engine, sqlite_url
+from dialtone.db.upgrade import upgrade
 from dialtone.http.server import create_app
 from dialtone.records.models import CallOutcome, Direction, TranscriptLine
 from dialtone.records.store import CallEnd, CallStart, RecordStore
@@ -263,8 +262,8 @@ def analyze(engine: Engine) -> None:
 
 def run(backend: str, url: str, args: argparse.Namespace, work: Path) -> None:
     print(f"\n== {backend} ==")
-    engine = campaign_engine(url)
-    migrate(engine)
+    engine = make_engine(url)
+    upgrade(engine)
     store = RecordStore(engine)
     rate = write_rate(store, args.writes)
     print(f"  write rate: {rate:,.0f} calls/s (open + close per call, {args.writes:,} calls)")

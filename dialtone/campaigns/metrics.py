@@ -26,9 +26,9 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
+from ..db.tables import attempts, campaigns, contacts, webhook_outbox
 from .models import AttemptStatus, CampaignStatus, ContactState, Outcome
-from .outbox import DeliveryStatus, webhook_outbox
-from .store import attempts, campaigns, contacts
+from .outbox import DeliveryStatus
 
 logger = logging.getLogger("dialtone.metrics")
 

@@ -18,10 +18,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Connection, ForeignKey, Index, Integer, String, Table, Text, insert
+from sqlalchemy import Connection, insert
 
-from ..db.engine import metadata
-from .dbtypes import UTCDateTime
+from ..db.tables import webhook_outbox, webhook_secrets
 
 
 class EventType(StrEnum):
@@ -33,34 +32,6 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     DEAD = "dead"  # every retry failed; kept for inspection
-
-
-webhook_outbox = Table(
-    "webhook_outbox",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("event_id", String(32), nullable=False, unique=True),
-    Column("campaign_id", String(32), ForeignKey("campaigns.id"), nullable=False),
-    Column("type", String(32), nullable=False),
-    Column("url", Text, nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("next_at", UTCDateTime, nullable=False),
-    Column("last_error", Text),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("delivered_at", UTCDateTime),
-    Index("ix_outbox_due", "status", "next_at"),
-)
-
-webhook_secrets = Table(
-    "campaign_webhook_secrets",
-    metadata,
-    Column("campaign_id", String(32), ForeignKey("campaigns.id"), primary_key=True),
-    Column("secret", Text, nullable=False),
-)
-
-OUTBOX_TABLES = (webhook_outbox, webhook_secrets)
 
 
 def enqueue(

@@ -35,7 +35,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -43,20 +43,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    Column,
     Connection,
     Engine,
-    ForeignKey,
-    Index,
-    Integer,
-    PrimaryKeyConstraint,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
     and_,
-    create_engine,
-    event,
     func,
     insert,
     select,
@@ -64,11 +53,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from ..db.engine import metadata
+from ..db.engine import read_only
+from ..db.tables import attempts, campaigns, claim_lock, contacts, dnc, idempotency_keys, trunk_pace
 from ..wire import room_for
-from .dbtypes import UTCDateTime
 from .models import (
-    FINAL_OUTCOMES,
     WAITING_STATES,
     AttemptStatus,
     CampaignSettings,
@@ -78,143 +66,12 @@ from .models import (
     Outcome,
 )
 from .outbox import EventType, enqueue, save_secret
+from .transitions import next_state
 from .windows import is_open, local_day_start, next_opening
 
 MAX_TOKEN_HASHES = 4
 CLAIM_CHUNK = 100  # contacts claimed per transaction at most
 INSERT_CHUNK = 2000  # contacts inserted per statement on creation
-
-
-campaigns = Table(
-    "campaigns",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    Column("kind", String(16), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("status_reason", Text),
-    Column("spec", Text, nullable=False),
-    Column("contact_count", Integer, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-)
-
-contacts = Table(
-    "campaign_contacts",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("campaign_id", String(32), ForeignKey("campaigns.id"), nullable=False),
-    Column("row", Integer, nullable=False),
-    Column("phone", String(20), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("timezone", String(64), nullable=False),
-    Column("variables", Text, nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False),  # calls that count towards max_attempts
-    Column("attempt_seq", Integer, nullable=False),  # attempt rows ever written
-    Column("dispatch_failures", Integer, nullable=False),
-    Column("next_at", UTCDateTime, nullable=False),
-    Column("last_outcome", String(32)),
-    Column("last_detail", Text),
-    Column("updated_at", UTCDateTime, nullable=False),
-    UniqueConstraint("campaign_id", "phone", name="uq_contact_phone"),
-    Index("ix_contacts_due", "campaign_id", "state", "next_at"),
-    Index("ix_contacts_state", "state"),
-    Index("ix_contacts_phone", "phone"),
-    Index("ix_contacts_campaign_id", "campaign_id", "id"),  # results paging (migration 2)
-)
-
-attempts = Table(
-    "campaign_attempts",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    Column("contact_id", Integer, ForeignKey("campaign_contacts.id"), nullable=False),
-    Column("campaign_id", String(32), ForeignKey("campaigns.id"), nullable=False),
-    Column("number", Integer, nullable=False),
-    Column("room", String(64), nullable=False, unique=True),
-    Column("status", String(16), nullable=False),
-    Column("trunk", String(128), nullable=False),
-    Column("token_hashes", Text, nullable=False),
-    Column("dispatch_at", UTCDateTime, nullable=False),
-    Column("lease_until", UTCDateTime),
-    Column("dispatch_id", String(64)),
-    Column("dial_started_at", UTCDateTime),
-    Column("outcome", String(32)),
-    Column("detail", Text),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("dispatched_at", UTCDateTime),
-    Column("finished_at", UTCDateTime),
-    UniqueConstraint("contact_id", "number", name="uq_attempt_number"),
-    Index("ix_attempts_campaign", "campaign_id", "created_at"),
-    Index("ix_attempts_status", "status", "lease_until"),
-)
-
-dnc = Table(
-    "dnc",
-    metadata,
-    Column("phone", String(20), primary_key=True),
-    Column("reason", Text, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-)
-
-idempotency_keys = Table(
-    "idempotency_keys",
-    metadata,
-    Column("scope", String(32), nullable=False),
-    Column("key", String(255), nullable=False),
-    Column("request_hash", String(64), nullable=False),
-    Column("campaign_id", String(32), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    PrimaryKeyConstraint("scope", "key"),
-)
-
-trunk_pace = Table(
-    "trunk_pace",
-    metadata,
-    Column("trunk", String(128), primary_key=True),
-    Column("next_slot_at", UTCDateTime, nullable=False),
-)
-
-claim_lock = Table(
-    "claim_lock",
-    metadata,
-    Column("name", String(32), primary_key=True),
-    Column("seq", Integer, nullable=False),
-)
-
-CAMPAIGN_TABLES = (campaigns, contacts, attempts, dnc, idempotency_keys, trunk_pace, claim_lock)
-
-
-# --- engine ---------------------------------------------------------------------------
-
-
-def campaign_engine(url: str) -> Engine:
-    """An engine for the campaign store; SQLite gets WAL and `BEGIN IMMEDIATE` writes.
-
-    pysqlite's own deferred BEGIN lets two writers both read, then fail to upgrade with
-    "database is locked" and no wait. Taking the write lock at BEGIN makes writers queue
-    on `busy_timeout` instead; read-only blocks (`_read`) still BEGIN deferred, so API
-    reads run beside a writer (WAL).
-    """
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA busy_timeout=15000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin(conn: Connection) -> None:
-            read_only = conn.get_execution_options().get("dialtone_read_only", False)
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-    return engine
 
 
 # --- value objects --------------------------------------------------------------------
@@ -344,12 +201,8 @@ class CampaignStore:
         self.engine = engine
         self._round_robin = 0
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            conn.execution_options(dialtone_read_only=True)
-            with conn.begin():
-                yield conn
+    def _read(self) -> AbstractContextManager[Connection]:
+        return read_only(self.engine)
 
     # --- creation ---------------------------------------------------------------------
 
@@ -1270,29 +1123,20 @@ class CampaignStore:
         }
         if uncounted:
             values["attempts"] = max(0, c.attempts - 1)
-        if uncounted and outcome not in FINAL_OUTCOMES and camp.status != CampaignStatus.CANCELLED:
-            # Our side failed (see `report_outcome`): the contact keeps its place and
-            # waits for the operator to resume the campaign; no retry delay applies.
-            values["state"] = ContactState.PENDING if c.attempts <= 1 else ContactState.RETRY_WAIT
-            values["next_at"] = now
-        elif outcome is Outcome.COMPLETED:
-            values["state"] = ContactState.COMPLETED
-        elif outcome is Outcome.INVALID_NUMBER:
-            values["state"] = ContactState.FAILED
-        elif outcome is Outcome.OPTED_OUT:
-            values["state"] = ContactState.DNC
+        step = next_state(
+            outcome=outcome,
+            attempts=c.attempts,
+            retry=spec.retry,
+            campaign_status=CampaignStatus(camp.status),
+            on_dnc=conn.scalar(select(dnc.c.phone).where(dnc.c.phone == c.phone)) is not None,
+            uncounted=uncounted,
+            now=now,
+        )
+        values["state"] = step.state
+        if step.next_at is not None:
+            values["next_at"] = step.next_at
+        if outcome is Outcome.OPTED_OUT:
             self._add_dnc(conn, [c.phone], f"opted out during attempt {a.id}", now)
-        elif camp.status == CampaignStatus.CANCELLED:
-            values["state"] = ContactState.CANCELLED
-        elif conn.scalar(select(dnc.c.phone).where(dnc.c.phone == c.phone)):
-            values["state"] = ContactState.DNC
-        else:
-            delay = spec.retry.delay_after(outcome)
-            if delay is None or c.attempts >= spec.retry.max_attempts:
-                values["state"] = ContactState.EXHAUSTED
-            else:
-                values["state"] = ContactState.RETRY_WAIT
-                values["next_at"] = now + timedelta(seconds=delay)
         moved = conn.execute(
             update(contacts)
             .where(

@@ -37,8 +37,9 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, select, update
 
+from ..db.tables import webhook_outbox, webhook_secrets
 from ..metrics import WEBHOOK_DELIVERIES
-from .outbox import DeliveryStatus, webhook_outbox, webhook_secrets
+from .outbox import DeliveryStatus
 
 logger = logging.getLogger("dialtone.webhooks")
 

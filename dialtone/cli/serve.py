@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Annotated, NoReturn
 
 import typer
+from sqlalchemy.exc import ArgumentError
 
 from ..config import ConfigError, load_settings
 
@@ -54,7 +55,7 @@ def serve(
 
     from ..campaigns.dialer import DialerConfig
     from ..campaigns.scheduler import SchedulerConfig
-    from ..campaigns.store import campaign_engine
+    from ..db.engine import make_engine
     from ..http.server import create_app
 
     try:
@@ -78,7 +79,7 @@ def serve(
             calls_per_second=calls_per_second,
             lease=None if lease_seconds is None else timedelta(seconds=lease_seconds),
         )
-        engine = campaign_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url)
         application = create_app(
             settings,
             engine,
@@ -87,6 +88,8 @@ def serve(
             dialer_config=DialerConfig(call_timeout=call_timeout),
             run_webhooks=True,
         )
+    except ArgumentError:
+        _fail("DIALTONE_DATABASE_URL is not a database URL (e.g. postgresql+psycopg://host/db)")
     except (ConfigError, ValueError) as exc:
         _fail(str(exc))
     uvicorn.run(application, host=host, port=port, log_level=settings.log_level.lower())

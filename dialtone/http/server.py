@@ -18,13 +18,12 @@ from sqlalchemy import Engine
 
 from ..campaigns.dialer import DialerConfig
 from ..campaigns.metrics import CampaignStoreCollector
-from ..campaigns.migrations import migrate
 from ..campaigns.models import DestinationPolicy
 from ..campaigns.scheduler import Clock, SchedulerConfig, utc_now
 from ..campaigns.store import CampaignStore
 from ..campaigns.webhooks import WebhookConfig
 from ..config import ConfigError, Settings
-from ..db.engine import make_engine, sqlite_url
+from ..db.upgrade import upgrade
 from ..messages.store import MessageStore
 from ..metrics import registry_with
 from ..records.job import retention_of
@@ -52,7 +51,7 @@ def create_app(
     run_webhooks: bool = False,
     webhook_config: WebhookConfig | None = None,
 ) -> FastAPI:
-    """The API over `engine` (migrated here). `run_scheduler` also dials, in-process;
+    """The API over `engine` (upgraded here). `run_scheduler` also dials, in-process;
     `run_webhooks` also delivers the webhook outbox (every replica may)."""
     token = settings.api_token.get_secret_value()
     if not token:
@@ -62,7 +61,7 @@ def create_app(
         raise ConfigError(f"DIALTONE_WEBHOOK_SECRET: at least {MIN_SECRET_CHARS} characters")
     if run_scheduler:
         settings.require_livekit()
-    migrate(engine)
+    upgrade(engine)
     services = AppServices(
         settings=settings,
         engine=engine,
@@ -70,7 +69,7 @@ def create_app(
         records=RecordStore(engine, retention_of(settings)),
         # The receptionist writes messages to the SQLite file under DIALTONE_DATA_DIR
         # (dialtone.inbound.entry), so that is where they are read.
-        messages=MessageStore(make_engine(sqlite_url(settings.data_dir))),
+        messages=MessageStore(engine),
         clock=clock,
         policy=DestinationPolicy(settings.country_codes),
         api_token=token.encode(),

@@ -15,8 +15,7 @@ from livekit import rtc
 from livekit.agents import Agent, AgentSession, JobContext
 
 from ..config import load_settings
-from ..db.engine import make_engine, sqlite_url
-from ..messages.store import MessageStore
+from ..messages.store import MessageStore, message_store
 from ..personas import Persona, PersonaBook
 from ..pipeline import build_pipeline
 from ..records.job import record_job_call
@@ -85,7 +84,7 @@ async def answer_call(ctx: JobContext, make_agent: MakeAgent) -> None:
         participant_identity=caller_identity,
         turns=turns,
     )
-    store = MessageStore(make_engine(sqlite_url(settings.data_dir)))
+    store = message_store(settings)
     agent = build_agent(
         ctx,
         session,

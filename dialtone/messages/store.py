@@ -1,4 +1,9 @@
-"""Messages callers leave with the receptionist: one durable row per message."""
+"""Messages callers leave with the receptionist: one durable row per message.
+
+They live in the one database every store shares (`DIALTONE_DATABASE_URL`, else the
+SQLite file under the data directory): with PostgreSQL, a message taken by any worker
+replica is where the API and the operators look, not in that machine's local file.
+"""
 
 from __future__ import annotations
 
@@ -9,34 +14,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Engine,
-    Row,
-    String,
-    Table,
-    Text,
-    insert,
-    literal,
-    select,
-    tuple_,
-)
+from sqlalchemy import DateTime, Engine, Row, String, insert, literal, select, tuple_
 
-from ..db.engine import metadata
+from ..config import Settings
+from ..db.engine import make_engine, read_only
+from ..db.tables import messages
+from ..db.upgrade import ensure_upgraded
 from ..records.store import decode_cursor, encode_cursor
-
-messages = Table(
-    "messages",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("persona", String(64), nullable=False),
-    Column("caller_number", String(32)),
-    Column("call_id", String(128), index=True),
-    Column("room", String(128)),
-    Column("message", Text, nullable=False),
-)
 
 
 @dataclass(frozen=True)
@@ -50,8 +34,14 @@ class Message:
     message: str
 
 
+def message_store(settings: Settings) -> MessageStore:
+    """The store the worker writes a call's messages to: the settings' database."""
+    return MessageStore(make_engine(settings.resolved_database_url))
+
+
 class MessageStore:
-    """Writes are committed before `add` returns, in a thread so the call's audio keeps flowing."""
+    """Writes are committed before `add` returns, in a thread so the call's audio keeps
+    flowing. The schema is brought up to date before the first read or write."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -78,12 +68,14 @@ class MessageStore:
         return record
 
     def _insert(self, record: Message) -> None:
+        ensure_upgraded(self._engine)
         with self._engine.begin() as conn:
             conn.execute(insert(messages).values(**record.__dict__))
 
     def list(self, limit: int = 100) -> list[Message]:
+        ensure_upgraded(self._engine)
         query = select(messages).order_by(messages.c.created_at.desc()).limit(limit)
-        with self._engine.connect() as conn:
+        with read_only(self._engine) as conn:
             return [Message(**row._mapping) for row in conn.execute(query)]
 
     def get(self, message_id: str) -> Message | None:

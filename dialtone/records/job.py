@@ -18,6 +18,8 @@ from pathlib import Path
 from livekit.agents import AgentSession, JobContext
 
 from ..config import Settings
+from ..db.engine import make_engine
+from ..db.upgrade import upgrade
 from .metrics import default_metrics
 from .recorder import LEASE, CallRecorder, TurnSource, utc_now
 from .retention import Keep, Retention
@@ -39,16 +41,13 @@ def retention_of(settings: Settings) -> Retention:
 
 
 def records_store(settings: Settings) -> RecordStore:
-    """This process's record store for the settings' database (migrated once)."""
-    from ..campaigns.migrations import migrate
-    from ..campaigns.store import campaign_engine
-
+    """This process's record store for the settings' database (upgraded once)."""
     url = settings.resolved_database_url
     with _lock:
         store = _stores.get(url)
         if store is None:
-            engine = campaign_engine(url)
-            migrate(engine)
+            engine = make_engine(url)
+            upgrade(engine)
             store = RecordStore(engine, retention_of(settings))
             _stores[url] = store
         return store

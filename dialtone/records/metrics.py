@@ -198,7 +198,7 @@ class OpenRecordsCollector(Collector):
         return []
 
     def collect(self) -> Iterator[Metric]:
-        from .store import call_records
+        from ..db.tables import call_records
 
         family = GaugeMetricFamily(
             "dialtone_call_records_open",

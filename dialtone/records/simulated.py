@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ..db.engine import make_engine, sqlite_url
+from ..db.upgrade import upgrade
 from ..telephony.caller import CallerInfo
 from .models import Direction, HangupBy
 from .recorder import CallRecorder
@@ -18,12 +20,8 @@ RecordFactory = Callable[[CallStart], CallRecorder]
 
 def default_factory(data_dir: Path) -> RecordFactory:
     def make(start: CallStart) -> CallRecorder:
-        from ..campaigns.migrations import migrate
-        from ..campaigns.store import campaign_engine
-        from ..db.engine import sqlite_url
-
-        engine = campaign_engine(sqlite_url(data_dir))
-        migrate(engine)
+        engine = make_engine(sqlite_url(data_dir))
+        upgrade(engine)
         return CallRecorder(RecordStore(engine), start)
 
     return make

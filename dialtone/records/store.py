@@ -18,23 +18,16 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
-    Column,
     Connection,
     Engine,
-    Float,
-    Index,
-    Integer,
     String,
-    Table,
-    Text,
     and_,
     insert,
     literal,
@@ -45,8 +38,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..campaigns.dbtypes import UTCDateTime
-from ..db.engine import metadata
+from ..db.engine import read_only
+from ..db.tables import call_records
+from ..db.types import UTCDateTime
 from .models import (
     CallOutcome,
     CallRecord,
@@ -58,58 +52,6 @@ from .models import (
 )
 from .retention import Retention
 
-call_records = Table(
-    "call_records",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    Column("status", String(16), nullable=False),
-    Column("direction", String(8), nullable=False),
-    Column("sip_call_id", String(128)),
-    Column("room", String(128)),
-    Column("caller_number", String(64)),
-    Column("called_number", String(64)),
-    Column("trunk", String(128)),
-    Column("persona", String(128)),
-    Column("campaign_id", String(32)),
-    Column("attempt_id", String(32)),
-    Column("started_at", UTCDateTime, nullable=False),
-    Column("ringing_at", UTCDateTime),
-    Column("answered_at", UTCDateTime),
-    Column("ended_at", UTCDateTime),
-    Column("outcome", String(32)),
-    Column("hangup_by", String(16)),
-    Column("disconnect_reason", String(200)),
-    Column("sip_status_code", Integer),
-    Column("sip_status", String(200)),
-    Column("transfer_outcome", String(32)),
-    Column("dropped", Boolean, nullable=False, default=False),
-    Column("tools", Text, nullable=False, default="[]"),
-    Column("turns", Integer, nullable=False, default=0),
-    Column("response_median_ms", Float),
-    Column("response_p95_ms", Float),
-    Column("llm_ttft_median_ms", Float),
-    Column("llm_ttft_p95_ms", Float),
-    Column("tts_ttfb_median_ms", Float),
-    Column("tts_ttfb_p95_ms", Float),
-    Column("interruptions", Integer, nullable=False, default=0),
-    Column("transcript", Text),
-    Column("lease_until", UTCDateTime),
-    Column("caller_left_at", UTCDateTime),
-    Column("closed_by", String(16)),
-    Column("detail", Text),
-    Column("updated_at", UTCDateTime, nullable=False),
-    # Keyset pages, newest first: one index per filter combination the API offers.
-    Index("ix_call_records_started", "started_at", "id"),
-    Index("ix_call_records_direction", "direction", "started_at", "id"),
-    Index("ix_call_records_outcome", "outcome", "started_at", "id"),
-    Index("ix_call_records_dir_outcome", "direction", "outcome", "started_at", "id"),
-    # The lease reaper and the webhook.
-    Index("ix_call_records_open", "status", "lease_until"),
-    Index("ix_call_records_room", "room"),
-    Index("ix_call_records_sip_call", "sip_call_id"),
-)
-
-RECORD_TABLES = (call_records,)
 LIST_COLUMNS = [c for c in call_records.c if c.name != "transcript"]
 
 
@@ -232,18 +174,14 @@ def _to_record(row: Any, *, with_transcript: bool) -> CallRecord:
 
 
 class RecordStore:
-    """Call records over an engine made by `campaign_engine` and migrated."""
+    """Call records over an engine from `db.engine.make_engine`, upgraded (`db.upgrade`)."""
 
     def __init__(self, engine: Engine, retention: Retention | None = None) -> None:
         self.engine = engine
         self.retention = retention or Retention()
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            conn.execution_options(dialtone_read_only=True)
-            with conn.begin():
-                yield conn
+    def _read(self) -> AbstractContextManager[Connection]:
+        return read_only(self.engine)
 
     def _start_values(self, start: CallStart, now: datetime) -> dict[str, Any]:
         return {

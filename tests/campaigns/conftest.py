@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from dialtone.campaigns.migrations import migrate
 from dialtone.campaigns.models import CampaignSettings, ContactIn
-from dialtone.campaigns.store import CampaignStore, campaign_engine
-from dialtone.db.engine import sqlite_url
+from dialtone.campaigns.store import CampaignStore
+from dialtone.db.engine import new_engine, sqlite_url
+from dialtone.db.upgrade import upgrade
 
 # A Wednesday, 15:00 UTC = 11:00 in New York (EDT), inside a 09:00-20:00 window.
 T0 = datetime(2026, 6, 10, 15, 0, tzinfo=UTC)
@@ -63,8 +63,8 @@ def db_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    eng = campaign_engine(db_url)
-    migrate(eng)
+    eng = new_engine(db_url)
+    upgrade(eng)
     yield eng
     eng.dispose()
 

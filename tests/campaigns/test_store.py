@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from dialtone.campaigns.migrations import LATEST, migrate, schema_version
 from dialtone.campaigns.models import AttemptStatus, ContactState, Outcome
 from dialtone.campaigns.store import (
     BadToken,
@@ -17,20 +16,19 @@ from dialtone.campaigns.store import (
     ClaimLimits,
     IdempotencyMismatch,
     StoreError,
-    attempts,
-    campaign_engine,
 )
+from dialtone.db.engine import new_engine
+from dialtone.db.tables import attempts
+from dialtone.db.upgrade import head_revision, upgrade
 
 from .conftest import T0, new_campaign, people, settings
 
 WIDE = ClaimLimits(global_max_concurrent=1000, calls_per_second=1000.0)
 
 
-def test_migrations_are_versioned_and_idempotent(store: CampaignStore) -> None:
-    assert migrate(store.engine) == []  # already at LATEST
-    with store.engine.connect() as conn:
-        versions = list(conn.scalars(select(schema_version.c.version)))
-    assert versions == list(range(1, LATEST + 1))
+def test_upgrade_is_idempotent(store: CampaignStore) -> None:
+    again = upgrade(store.engine)
+    assert again.before == again.head == head_revision()  # nothing to do the second time
 
 
 def test_create_campaign_marks_dnc_numbers_up_front(store: CampaignStore) -> None:
@@ -121,8 +119,8 @@ def test_dial_permit_is_single_use_and_rechecks_dnc(store: CampaignStore) -> Non
 
 def test_two_schedulers_racing_on_one_database_never_share_a_contact(db_url: str) -> None:
     url = db_url
-    setup = campaign_engine(url)
-    migrate(setup)
+    setup = new_engine(url)
+    upgrade(setup)
     total = 120
     for i in range(4):
         CampaignStore(setup).create_campaign(
@@ -134,7 +132,7 @@ def test_two_schedulers_racing_on_one_database_never_share_a_contact(db_url: str
     barrier = threading.Barrier(4)
 
     def run(slot: int) -> None:
-        engine = campaign_engine(url)  # its own engine and pool: like another process
+        engine = new_engine(url)  # its own engine and pool: like another process
         try:
             racer = CampaignStore(engine)
             barrier.wait()
@@ -158,7 +156,7 @@ def test_two_schedulers_racing_on_one_database_never_share_a_contact(db_url: str
     assert len(every) == total
     assert len(set(every)) == total  # no contact claimed twice
     assert sum(1 for phones in claimed if phones) >= 2  # the race really happened
-    check = campaign_engine(url)
+    check = new_engine(url)
     with check.connect() as conn:
         n_attempts = conn.scalar(select(func.count()).select_from(attempts))
     check.dispose()

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, func, select
 
 from dialtone.campaigns.models import ContactState, Outcome
 from dialtone.campaigns.outbox import DeliveryStatus, webhook_outbox, webhook_secrets
-from dialtone.campaigns.store import BadToken, CampaignStore, ClaimLimits, campaign_engine
+from dialtone.campaigns.store import BadToken, CampaignStore, ClaimLimits
 from dialtone.campaigns.webhooks import (
     SIGNATURE_HEADER,
     WebhookConfig,
@@ -34,6 +34,7 @@ from dialtone.campaigns.webhooks import (
     verify_signature,
 )
 from dialtone.config import load_settings
+from dialtone.db.engine import new_engine
 from dialtone.http.server import create_app
 
 from .conftest import FakeClock, people, settings
@@ -128,7 +129,7 @@ async def test_outcome_and_its_event_commit_together_and_are_delivered_signed(
 
     # The process that recorded it "crashed" before sending: a fresh sender on a fresh
     # engine (another process) finds and delivers it.
-    other = campaign_engine(str(engine.url.render_as_string(hide_password=False)))
+    other = new_engine(str(engine.url.render_as_string(hide_password=False)))
     try:
         counts = await sender(other, clock).deliver_due()
     finally:
@@ -189,7 +190,7 @@ async def test_two_senders_at_once_post_each_event_once(
         claimed += len(claims)
     assert claimed == 20
     url = engine.url.render_as_string(hide_password=False)
-    engines = [campaign_engine(url), campaign_engine(url)]
+    engines = [new_engine(url), new_engine(url)]
     try:
         results = await asyncio.gather(*(sender(e, clock).deliver_due() for e in engines))
     finally:

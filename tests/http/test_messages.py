@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert
 
-from dialtone.db.engine import make_engine, sqlite_url
-from dialtone.messages.store import MessageStore, messages
+from dialtone.db.tables import messages
+from dialtone.db.upgrade import ensure_upgraded
+from dialtone.messages.store import MessageStore
 
 from .conftest import AUTH
 
@@ -20,9 +20,10 @@ T0 = datetime(2026, 6, 10, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def receptionist(tmp_path: Path) -> MessageStore:
-    """The store the receptionist writes to: the SQLite file under the data directory."""
-    return MessageStore(make_engine(sqlite_url(tmp_path / "data")))
+def receptionist(engine: Engine) -> MessageStore:
+    """The store the receptionist writes to: the one database the API reads."""
+    ensure_upgraded(engine)
+    return MessageStore(engine)
 
 
 def leave(receptionist: MessageStore, message_id: str, at: datetime, text: str) -> None:

@@ -11,9 +11,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
-from dialtone.campaigns.migrations import migrate
-from dialtone.campaigns.store import campaign_engine
-from dialtone.db.engine import sqlite_url
+from dialtone.db.engine import new_engine, sqlite_url
+from dialtone.db.upgrade import upgrade
 from dialtone.records.metrics import CallMetrics, watch_transfers
 from dialtone.records.retention import Retention
 from dialtone.records.store import RecordStore
@@ -47,8 +46,8 @@ def db_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    eng = campaign_engine(db_url)
-    migrate(eng)
+    eng = new_engine(db_url)
+    upgrade(eng)
     yield eng
     eng.dispose()
 

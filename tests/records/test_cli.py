@@ -9,9 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dialtone.__main__ import app
-from dialtone.campaigns.migrations import migrate
-from dialtone.campaigns.store import campaign_engine
-from dialtone.db.engine import sqlite_url
+from dialtone.db.engine import new_engine, sqlite_url
+from dialtone.db.upgrade import upgrade
 from dialtone.records.models import CallOutcome, Direction, TranscriptLine
 from dialtone.records.store import CallEnd, CallStart, RecordStore
 
@@ -22,8 +21,8 @@ from .conftest import T0
 def ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DIALTONE_DATA_DIR", str(tmp_path / "data"))
-    engine = campaign_engine(sqlite_url(tmp_path / "data"))
-    migrate(engine)
+    engine = new_engine(sqlite_url(tmp_path / "data"))
+    upgrade(engine)
     store = RecordStore(engine)
     made = []
     for i, (direction, outcome) in enumerate(

@@ -315,13 +315,13 @@ CRASHING_WORKER = textwrap.dedent(
     """
     import asyncio, os, signal, sys
     from datetime import timedelta
-    from dialtone.campaigns.store import campaign_engine
+    from dialtone.db.engine import new_engine
     from dialtone.records.models import Direction
     from dialtone.records.recorder import CallRecorder
     from dialtone.records.store import CallStart, RecordStore, call_records
 
     async def main():
-        store = RecordStore(campaign_engine(sys.argv[1]))
+        store = RecordStore(new_engine(sys.argv[1]))
         recorder = CallRecorder(store, CallStart(Direction.INBOUND, room="room-crash",
                                 sip_call_id="SCL_crash", caller_number="+15551230000"),
                                 lease=timedelta(seconds=60))

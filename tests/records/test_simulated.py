@@ -122,8 +122,7 @@ async def test_a_transferred_call(
 async def test_dialtone_simulate_leaves_a_record_in_its_out_directory(
     settings: Settings, tmp_path: Path
 ) -> None:
-    from dialtone.campaigns.store import campaign_engine
-    from dialtone.db.engine import sqlite_url
+    from dialtone.db.engine import new_engine, sqlite_url
 
     vad = load_vad()
 
@@ -137,5 +136,5 @@ async def test_dialtone_simulate_leaves_a_record_in_its_out_directory(
         pipeline_factory=factory,
     )
     assert report.passed, report.failures
-    (record,) = RecordStore(campaign_engine(sqlite_url(tmp_path))).list(CallFilter())[0]
+    (record,) = RecordStore(new_engine(sqlite_url(tmp_path))).list(CallFilter())[0]
     assert record.outcome is CallOutcome.COMPLETED and record.trunk == "simulated"

@@ -1,4 +1,4 @@
-"""Column types shared by the campaign tables (store, outbox)."""
+"""Column types shared by every table (see `tables`)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime given to the campaign store; pass UTC-aware")
+            raise ValueError("naive datetime given to the database; pass UTC-aware")
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:

@@ -1,0 +1,69 @@
+"""`dialtone db upgrade`: bring the database to this release's schema.
+
+`dialtone serve` and the worker upgrade on their own; this command is for
+deployments that upgrade once, before rolling out replicas.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from ..config import ConfigError, load_settings
+from ..db.engine import new_engine
+from ..db.upgrade import SchemaTooNew, upgrade
+
+app = typer.Typer(help="The database every dialtone process shares.", no_args_is_help=True)
+
+
+def _fail(message: str) -> NoReturn:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _shown(url: str) -> str:
+    """The URL with its password masked; the raw text never reaches a log or terminal."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparseable)"
+
+
+def run_upgrade() -> None:
+    """The `db upgrade` command's body (also `dialtone campaigns migrate`)."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        _fail(str(exc))
+    url = settings.resolved_database_url
+    try:
+        engine = new_engine(url)
+    except ArgumentError:
+        _fail(
+            f"DIALTONE_DATABASE_URL {_shown(url)} is not a database URL; expected e.g. "
+            "postgresql+psycopg://user:password@host/dialtone or sqlite:////path/dialtone.db"
+        )
+    try:
+        done = upgrade(engine)
+    except SchemaTooNew as exc:
+        _fail(str(exc))
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        _fail(f"cannot open the database at {_shown(url)}: {reason}")
+    finally:
+        engine.dispose()
+    if done.adopted:
+        typer.echo(f"adopted the existing database at {_shown(url)}; schema at {done.head}")
+    elif done.before == done.head:
+        typer.echo(f"schema already at {done.head}: nothing to do")
+    else:
+        typer.echo(f"schema upgraded from {done.before or 'empty'} to {done.head}")
+
+
+@app.command("upgrade")
+def upgrade_command() -> None:
+    """Create or migrate every table (idempotent; safe while replicas start)."""
+    run_upgrade()
