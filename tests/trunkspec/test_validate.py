@@ -328,3 +328,13 @@ def test_secrets_may_come_from_dotenv(
     (tmp_path / ".env").write_text("CARRIER_SIP_PASSWORD=from-dotenv-file\n")  # cwd is tmp_path
     result = cli("validate")
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("text", ["", "# truncated before the first trunk\n"])
+def test_empty_file_is_an_error_not_zero_trunks(write: Writer, cli: Runner, text: str) -> None:
+    write(BASE, name="main.yaml")
+    (write("", name="extra.yaml")).write_text(text, encoding="utf-8")
+    result = cli("validate")
+    assert result.exit_code == 1, result.output
+    assert re.search(r"extra\.yaml: the file is empty", result.stderr), result.stderr
+    assert "is valid" not in result.stdout
