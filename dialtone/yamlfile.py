@@ -102,46 +102,36 @@ def _check_events(text: str, shown: str) -> None:
     depth = 0
     try:
         for event in yaml.parse(text, Loader=_Loader):
-            mark = event.start_mark
+            reason = None
             if isinstance(event, yaml.AliasEvent):
-                raise YamlFileError(
-                    shown,
-                    f"YAML aliases (*{event.anchor}) are not allowed in dialtone files; "
-                    "write the value out",
-                    mark.line + 1,
-                    mark.column + 1,
-                )
-            if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
-                raise YamlFileError(
-                    shown,
-                    f"YAML anchors (&{event.anchor}) and aliases are not allowed in dialtone "
-                    "files; write the value out",
-                    mark.line + 1,
-                    mark.column + 1,
-                )
-            if isinstance(event, yaml.CollectionStartEvent):
+                reason = f"YAML aliases (*{event.anchor}) are not allowed"
+            elif isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+                reason = f"YAML anchors (&{event.anchor}) and aliases are not allowed"
+            elif isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise YamlFileError(
-                        shown,
-                        f"nested more than {MAX_DEPTH} levels deep",
-                        mark.line + 1,
-                        mark.column + 1,
-                    )
+                    raise _at(event.start_mark, shown, f"nested more than {MAX_DEPTH} levels deep")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
+            if reason is not None:
+                reason += " in dialtone files; write the value out"
+                raise _at(event.start_mark, shown, reason)
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, text, shown) from None
+
+
+def _at(mark: Any, shown: str, reason: str) -> YamlFileError:
+    """An error at a PyYAML mark (0-based), or at the file when there is none."""
+    if mark is None:
+        return YamlFileError(shown, reason)
+    return YamlFileError(shown, reason, mark.line + 1, mark.column + 1)
 
 
 def _syntax_error(exc: yaml.YAMLError, text: str, shown: str) -> YamlFileError:
     # Only the problem and its position: PyYAML's message quotes the source line.
     if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
         reason = f"YAML syntax error: {exc.problem or exc.context or 'invalid'}"
-        if mark is None:
-            return YamlFileError(shown, reason)
-        return YamlFileError(shown, reason, mark.line + 1, mark.column + 1)
+        return _at(exc.problem_mark or exc.context_mark, shown, reason)
     if isinstance(exc, yaml.reader.ReaderError):
         line, column = _line_column(text, exc.position)
         return YamlFileError(shown, f"{exc.reason} (U+{exc.character:04X})", line, column)
@@ -165,10 +155,7 @@ def _unreadable_scalar(root: yaml.Node, shown: str, exc: Exception) -> YamlFileE
             except (ValueError, OverflowError, TypeError) as error:
                 kind = node.tag.rsplit(":", 1)[-1]
                 reason = str(error).split(";", 1)[0]
-                mark = node.start_mark
-                return YamlFileError(
-                    shown, f"cannot read this {kind}: {reason}", mark.line + 1, mark.column + 1
-                )
+                return _at(node.start_mark, shown, f"cannot read this {kind}: {reason}")
         elif isinstance(node, yaml.MappingNode):
             stack += [part for pair in reversed(node.value) for part in reversed(pair)]
         elif isinstance(node, yaml.SequenceNode):
