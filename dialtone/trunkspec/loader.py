@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from ..yamlfile import YamlFileError, read_yaml
 from .model import DispatchRuleSpec, InboundTrunkSpec, OutboundTrunkSpec, TrunkFile
 from .problems import Location, Problem, SpecError, errors
-from .secrets import Secret, env_name
+from .secrets import Secret, env_name, is_secret_header
 
 Loc = tuple[str | int, ...]
 _SECTIONS = "inbound_trunks, outbound_trunks and/or dispatch_rules"
@@ -80,6 +80,13 @@ class DesiredState:
         if ref is None:
             return None
         return self.secrets.get(ref)
+
+    def headers(self, written: Mapping[str, str]) -> dict[str, str]:
+        """An outbound trunk's headers as sent: each `${VAR}` value resolved."""
+        return {
+            name: self.secrets[value].reveal() if value in self.secrets else value
+            for name, value in written.items()
+        }
 
     def pin(self, ref_or_digits: str | None) -> str:
         if not ref_or_digits:
@@ -215,13 +222,36 @@ def _secret_refs(state: DesiredState) -> list[tuple[str, Declared[Any], tuple[st
     for trunk in trunks:
         if trunk.spec.auth is not None:
             refs.append((trunk.spec.auth.password, trunk, ("auth", "password")))
+    for outbound in state.outbound.values():
+        for header, value in outbound.spec.headers.items():
+            if env_name(value):
+                refs.append((value, outbound, ("headers", header)))
     for rule in state.rules.values():
         if rule.spec.pin and env_name(rule.spec.pin):
             refs.append((rule.spec.pin, rule, ("pin",)))
     return refs
 
 
+def _literal_credentials(state: DesiredState) -> list[Problem]:
+    """A literal value in a header named like a credential, refused like a password."""
+    problems = []
+    for outbound in state.outbound.values():
+        for header, value in outbound.spec.headers.items():
+            if is_secret_header(header) and not env_name(value):
+                where, path = outbound.where("headers", header)
+                problems.append(
+                    Problem(
+                        where,
+                        path,
+                        "a literal secret is not allowed in a header named like a credential; "
+                        "write ${ENV_VAR} and set that environment variable",
+                    )
+                )
+    return problems
+
+
 def _resolve_secrets(state: DesiredState, env: Mapping[str, str], problems: list[Problem]) -> None:
+    problems += _literal_credentials(state)
     for ref, declared, sub in _secret_refs(state):
         name = env_name(ref)
         assert name is not None
@@ -232,5 +262,8 @@ def _resolve_secrets(state: DesiredState, env: Mapping[str, str], problems: list
             continue
         if sub == ("pin",) and not value.isdigit():
             problems.append(Problem(where, path, f"environment variable {name} must hold digits"))
+            continue
+        if sub[0] == "headers" and any(ch in value for ch in "\r\n\0"):
+            problems.append(Problem(where, path, f"environment variable {name} must be one line"))
             continue
         state.secrets[ref] = Secret(ref, value)

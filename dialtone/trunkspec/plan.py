@@ -28,7 +28,7 @@ from .live import LiveState
 from .loader import Declared, DesiredState
 from .model import DispatchRuleSpec, InboundTrunkSpec, OutboundTrunkSpec
 from .problems import Location, Problem, Severity, SpecError, errors
-from .secrets import MASK, matches
+from .secrets import MASK, env_name, masked_headers, matches
 
 
 class Kind(StrEnum):
@@ -355,12 +355,12 @@ def _match(
     return matched
 
 
-def _desired_fields(kind: Kind, declared: Declared[Any]) -> convert.Fields:
+def _desired_fields(kind: Kind, declared: Declared[Any], state: DesiredState) -> convert.Fields:
     spec = declared.spec
     if kind is Kind.INBOUND:
         return convert.inbound_fields(spec, declared.source)
     if kind is Kind.OUTBOUND:
-        return convert.outbound_fields(spec, declared.source)
+        return convert.outbound_fields(spec, declared.source, headers=state.headers(spec.headers))
     assert isinstance(spec, DispatchRuleSpec)
     return convert.rule_fields(spec, list(spec.trunks), declared.source)
 
@@ -385,11 +385,11 @@ def _diff(
     trunk_name: Callable[[str], str] | None = None,
 ) -> None:
     spec = declared.spec
-    wanted = _desired_fields(kind, declared)
+    wanted = _desired_fields(kind, declared, state)
     secrets = _desired_secrets(spec, state)
     if info is None:
         fields = [
-            FieldChange(key, None, value)
+            _field_change(key, None, value, spec)
             for key, value in wanted.items()
             if value not in (None, "", [], {}, False) and key != "source"
         ]
@@ -400,7 +400,7 @@ def _diff(
         return
     have = _live_fields(kind, info, trunk_name)
     fields = [
-        FieldChange(key, have.get(key), value)
+        _field_change(key, have.get(key), value, spec)
         for key, value in wanted.items()
         if have.get(key) != value
     ]
@@ -424,6 +424,15 @@ def _diff(
                 live=info,
             )
         )
+
+
+def _field_change(key: str, old: Any, new: Any, spec: Any) -> FieldChange:
+    """A field change for display: header values that are secrets are masked here."""
+    if key == "headers" and isinstance(spec, OutboundTrunkSpec):
+        refs = {name for name, value in spec.headers.items() if env_name(value)}
+        shown_old, shown_new = masked_headers(old or {}, new, refs)
+        return FieldChange(key, None if old is None else shown_old, shown_new)
+    return FieldChange(key, old, new)
 
 
 def _desired_secrets(spec: Any, state: DesiredState) -> dict[str, str | None]:
