@@ -48,6 +48,9 @@ class Action(StrEnum):
 
 
 SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
+#: `--prune` deletes at most this share of the managed objects of a kind, and never all
+#: of them, unless `--allow-mass-delete` is given: a truncated file looks exactly so.
+MASS_DELETE_SHARE = 0.5
 PASSWORD = "auth.password"
 PIN = "pin"
 
@@ -153,6 +156,7 @@ class Plan:
     warnings: list[Problem] = field(default_factory=list)
     trunk_ids: dict[str, str] = field(default_factory=dict)
     prune: bool = False
+    refused: list[str] = field(default_factory=list)  # why apply must not run it
     adopting: dict[str, Change] = field(default_factory=dict, repr=False)
 
     @property
@@ -193,6 +197,7 @@ def compute_plan(
     *,
     prune: bool = False,
     adopt: bool = False,
+    allow_mass_delete: bool = False,
     agent_names: Collection[str],
     personas: Collection[str] | None,
     persona_error: str | None = None,
@@ -250,7 +255,28 @@ def compute_plan(
     for name, rule in state.rules.items():
         _diff(plan, Kind.RULE, rule, rules.get(name), state, trunk_name)
     plan.warnings += _dangling_references(plan, live)
+    if not allow_mass_delete:
+        plan.refused = _mass_deletes(plan, live)
     return plan
+
+
+def _mass_deletes(plan: Plan, live: LiveState) -> list[str]:
+    """Kinds whose managed objects `--prune` would delete all of, or too many of."""
+    out = []
+    for kind, infos in ((Kind.INBOUND, live.inbound), (Kind.OUTBOUND, live.outbound)):
+        out += _mass_delete(plan, kind, infos)
+    return out + _mass_delete(plan, Kind.RULE, live.rules)
+
+
+def _mass_delete(plan: Plan, kind: Kind, infos: list[Any]) -> list[str]:
+    total = sum(1 for info in infos if convert.parse_marker(info.metadata))
+    gone = sum(1 for c in plan.changes if c.action is Action.DELETE and c.kind is kind)
+    if gone and gone == total:
+        return [f"--prune would delete every managed {kind.label} ({gone} of {total})"]
+    if gone > total * MASS_DELETE_SHARE:
+        share = f"{MASS_DELETE_SHARE:.0%}".replace("%", " %")
+        return [f"--prune would delete {gone} of {total} managed {kind.label}s (more than {share})"]
+    return []
 
 
 def _dangling_references(plan: Plan, live: LiveState) -> list[Problem]:
@@ -501,10 +527,12 @@ def render_text(plan: Plan, *, target: str = "") -> str:
     if plan.warnings:
         lines.append("")
     counts = plan.counts()
+    lines += [f"Refused: {reason}." for reason in plan.refused]
     if plan.has_changes:
         lines.append(
             f"Plan: {counts['create']} to create, {counts['update']} to update, "
             f"{counts['delete']} to delete."
+            + (" Refused: apply needs --allow-mass-delete." if plan.refused else "")
         )
     else:
         lines.append("No changes: LiveKit matches the files.")
@@ -517,6 +545,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "unmanaged": [o.to_json() for o in plan.unmanaged],
         "kept": [o.to_json() for o in plan.kept],
         "warnings": [problem_json(p) for p in plan.warnings],
+        "refused": plan.refused,
         "summary": plan.counts(),
     }
 
