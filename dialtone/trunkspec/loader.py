@@ -18,7 +18,14 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..yamlfile import YamlFileError, read_yaml
-from .model import DispatchRuleSpec, InboundTrunkSpec, OutboundTrunkSpec, TrunkFile
+from .model import (
+    PIN,
+    DispatchRuleSpec,
+    InboundTrunkSpec,
+    OutboundTrunkSpec,
+    TrunkFile,
+    ascii_digits,
+)
 from .problems import Location, Problem, SpecError, errors
 from .secrets import Secret, env_name, is_secret_header
 
@@ -260,9 +267,13 @@ def _resolve_secrets(state: DesiredState, env: Mapping[str, str], problems: list
         if not value:
             problems.append(Problem(where, path, f"environment variable {name} is not set"))
             continue
-        if sub == ("pin",) and not value.isdigit():
-            problems.append(Problem(where, path, f"environment variable {name} must hold digits"))
-            continue
+        if sub == ("pin",):
+            value = ascii_digits(value)
+            if not PIN.match(value):
+                problems.append(
+                    Problem(where, path, f"environment variable {name} must hold digits")
+                )
+                continue
         if sub[0] == "headers" and any(ch in value for ch in "\r\n\0"):
             problems.append(Problem(where, path, f"environment variable {name} must be one line"))
             continue
