@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,14 @@ display_name: Test Co
 greeting: Hello
 instructions: Be nice.
 """
+
+
+def trunks_with(tmp_path: Path, name: str, content: bytes) -> Path:
+    """A trunks directory holding one file `name` of `content`."""
+    directory = tmp_path / "trunks"
+    directory.mkdir()
+    (directory / name).write_bytes(content)
+    return directory
 
 
 def alias_bomb() -> str:
@@ -69,11 +76,8 @@ print(message)
 
 @pytest.mark.parametrize("kind", ["trunks", "persona", "scenario"])
 def test_alias_bomb_is_refused_with_its_line_and_bounded_memory(kind: str, tmp_path: Path) -> None:
-    directory = tmp_path / "trunks"
-    directory.mkdir()
-    file = directory / "bomb.yaml"
-    file.write_text(alias_bomb(), encoding="utf-8")
-    target = directory if kind == "trunks" else file
+    directory = trunks_with(tmp_path, "bomb.yaml", alias_bomb().encode())
+    target = directory if kind == "trunks" else directory / "bomb.yaml"
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, kind, str(target)],
         capture_output=True,
@@ -131,11 +135,8 @@ def test_empty_file_is_an_error_naming_the_file(tmp_path: Path, text: str) -> No
 
 
 def test_deep_nesting_is_refused_with_its_line(tmp_path: Path) -> None:
-    directory = tmp_path / "trunks"
-    directory.mkdir()
-    (directory / "deep.yaml").write_text(
-        "inbound_trunks: []\nextra: " + "[" * 900 + "]" * 900 + "\n", encoding="utf-8"
-    )
+    nested = "inbound_trunks: []\nextra: " + "[" * 900 + "]" * 900 + "\n"
+    directory = trunks_with(tmp_path, "deep.yaml", nested.encode())
     with pytest.raises(SpecError, match=r"deep\.yaml:2:\d+: nested more than \d+ levels"):
         load_directory(directory, env={})
 
@@ -152,13 +153,7 @@ def test_unreadable_scalar_names_its_line(tmp_path: Path, value: str, why: str) 
 
 
 def test_trunk_file_errors_use_the_same_reader(tmp_path: Path) -> None:
-    directory = tmp_path / "trunks"
-    directory.mkdir()
-    (directory / "carrier.yaml").write_bytes(
-        textwrap.dedent("""\
-        inbound_trunks:
-          - name: caf\xe9
-        """).encode("latin-1")
-    )
+    latin1 = "inbound_trunks:\n  - name: caf\xe9\n".encode("latin-1")
+    directory = trunks_with(tmp_path, "carrier.yaml", latin1)
     with pytest.raises(SpecError, match=r"carrier\.yaml:2:14: not UTF-8 text"):
         load_directory(directory, env={})

@@ -43,21 +43,22 @@ def test_the_same_number_in_two_scripts_is_one_number(write: Writer, cli: Runner
     assert "inbound_trunks[0].numbers: number '+15550100100' is listed twice" in result.stderr
 
 
-def test_literal_pin_in_fullwidth_digits_is_normalised(
-    write: Writer, cli: Runner, livekit_double: Any
+@pytest.mark.parametrize(
+    ("written", "env"),
+    [('"４３２１"', None), ("${MAIN_LINE_PIN}", "٤٣٢١")],
+    ids=["fullwidth-literal", "arabic-indic-from-env"],
+)
+def test_pin_in_other_digits_is_sent_in_ascii(
+    write: Writer,
+    cli: Runner,
+    livekit_double: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    written: str,
+    env: str | None,
 ) -> None:
-    write(BASE.replace("agent: receptionist", 'pin: "４３２１"\n    agent: receptionist'))
-    result = cli("apply", "--yes")
-    assert result.exit_code == 0, result.output
-    (rule,) = livekit_double.state.dispatch_rules.values()
-    assert rule.rule.dispatch_rule_individual.pin == "4321"
-
-
-def test_pin_from_the_environment_in_arabic_indic_digits_is_normalised(
-    write: Writer, cli: Runner, livekit_double: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("MAIN_LINE_PIN", "٤٣٢١")
-    write(BASE.replace("agent: receptionist", "pin: ${MAIN_LINE_PIN}\n    agent: receptionist"))
+    if env is not None:
+        monkeypatch.setenv("MAIN_LINE_PIN", env)
+    write(BASE.replace("agent: receptionist", f"pin: {written}\n    agent: receptionist"))
     result = cli("apply", "--yes")
     assert result.exit_code == 0, result.output
     (rule,) = livekit_double.state.dispatch_rules.values()

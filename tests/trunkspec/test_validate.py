@@ -315,6 +315,7 @@ def test_the_documented_example_is_valid(
     example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     write(example)
     monkeypatch.setenv("CARRIER_INBOUND_PASSWORD", "x" * 24)
+    monkeypatch.setenv("CARRIER_API_KEY", "y" * 24)
     result = cli("validate")
     assert result.exit_code == 0, result.output
     assert "warning" not in result.stderr
