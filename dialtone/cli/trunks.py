@@ -41,6 +41,13 @@ AdoptOption = Annotated[
         "--adopt", help="Take over live objects not made by dialtone whose name a file uses."
     ),
 ]
+MassDeleteOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-mass-delete",
+        help="Let --prune delete every managed object of a kind, or more than half of them.",
+    ),
+]
 DEFAULT_DIR = Path("trunks")
 
 
@@ -133,7 +140,7 @@ def validate(directory: DirOption = DEFAULT_DIR, as_json: JsonOption = False) ->
         )
 
 
-async def _plan(directory: Path, state: DesiredState, *, prune: bool, adopt: bool) -> Any:
+async def _plan(state: DesiredState, *, prune: bool, adopt: bool, mass: bool) -> Any:
     from ..trunkspec.live import connect, read_live
     from ..trunkspec.plan import compute_plan
 
@@ -145,18 +152,19 @@ async def _plan(directory: Path, state: DesiredState, *, prune: bool, adopt: boo
         live,
         prune=prune,
         adopt=adopt,
+        allow_mass_delete=mass,
         agent_names=KNOWN_AGENT_NAMES,
         personas=personas,
         persona_error=persona_error,
     )
 
 
-def _plan_or_exit(directory: Path, *, prune: bool, adopt: bool, as_json: bool) -> Any:
+def _plan_or_exit(directory: Path, *, prune: bool, adopt: bool, mass: bool, as_json: bool) -> Any:
     from ..trunkspec.apply import describe_error
 
     state = _load(directory, as_json=as_json)
     try:
-        plan = asyncio.run(_plan(directory, state, prune=prune, adopt=adopt))
+        plan = asyncio.run(_plan(state, prune=prune, adopt=adopt, mass=mass))
     except SpecError as exc:
         _report_problems(exc.problems, as_json=as_json)
         raise typer.Exit(1) from None
@@ -172,17 +180,20 @@ def plan(
     directory: DirOption = DEFAULT_DIR,
     prune: PruneOption = False,
     adopt: AdoptOption = False,
+    allow_mass_delete: MassDeleteOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Show what apply would change. Exit 0: nothing; 2: changes pending; 1: error."""
     from ..trunkspec.plan import plan_json, render_text
 
-    _state, result = _plan_or_exit(directory, prune=prune, adopt=adopt, as_json=as_json)
+    _state, result = _plan_or_exit(
+        directory, prune=prune, adopt=adopt, mass=allow_mass_delete, as_json=as_json
+    )
     if as_json:
-        _emit(json.dumps({"ok": True, **plan_json(result)}, indent=2))
+        _emit(json.dumps({"ok": not result.refused, **plan_json(result)}, indent=2))
     else:
         _emit(render_text(result, target=load_settings().livekit_url))
-    raise typer.Exit(2 if result.has_changes else 0)
+    raise typer.Exit(1 if result.refused else 2 if result.has_changes else 0)
 
 
 @app.command()
@@ -190,6 +201,7 @@ def apply(
     directory: DirOption = DEFAULT_DIR,
     prune: PruneOption = False,
     adopt: AdoptOption = False,
+    allow_mass_delete: MassDeleteOption = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask; for CI.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -198,9 +210,17 @@ def apply(
     from ..trunkspec.live import connect
     from ..trunkspec.plan import plan_json, render_text
 
-    state, result = _plan_or_exit(directory, prune=prune, adopt=adopt, as_json=as_json)
+    state, result = _plan_or_exit(
+        directory, prune=prune, adopt=adopt, mass=allow_mass_delete, as_json=as_json
+    )
     if not as_json:
         _emit(render_text(result, target=load_settings().livekit_url))
+    if result.refused:
+        message = "; ".join(result.refused) + "; pass --allow-mass-delete if that is intended"
+        if as_json:
+            _emit(json.dumps({"ok": False, "error": message, "plan": plan_json(result)}, indent=2))
+            raise typer.Exit(1)
+        _fail(f"nothing applied: {message}")
     if not result.has_changes:
         if as_json:
             _emit(json.dumps({"ok": True, "plan": plan_json(result), "applied": []}, indent=2))

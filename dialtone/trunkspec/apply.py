@@ -199,6 +199,7 @@ async def _execute(
         outbound = convert.build_outbound(
             spec,
             password=secret.reveal() if secret else "",
+            headers=state.headers(spec.headers),
             metadata=metadata,
             base=out_base,
         )

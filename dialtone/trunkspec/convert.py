@@ -199,13 +199,16 @@ def build_inbound(
 # --- outbound trunks ------------------------------------------------------------------
 
 
-def outbound_fields(spec: OutboundTrunkSpec, source: str | None) -> Fields:
+def outbound_fields(
+    spec: OutboundTrunkSpec, source: str | None, *, headers: Mapping[str, str]
+) -> Fields:
+    """`headers` as sent (`${VAR}` values resolved): compared with the live ones."""
     return {
         "address": spec.address,
         "transport": spec.transport,
         "numbers": sorted(spec.numbers),
         "auth.username": spec.auth.username if spec.auth else "",
-        "headers": dict(sorted(spec.headers.items())),
+        "headers": dict(sorted(headers.items())),
         "media_encryption": spec.media_encryption,
         "source": source,
     }
@@ -227,6 +230,7 @@ def build_outbound(
     spec: OutboundTrunkSpec,
     *,
     password: str,
+    headers: Mapping[str, str],
     metadata: str,
     base: SIPOutboundTrunkInfo | None = None,
 ) -> SIPOutboundTrunkInfo:
@@ -240,7 +244,7 @@ def build_outbound(
     _set_list(info.numbers, spec.numbers)
     info.auth_username = spec.auth.username if spec.auth else ""
     info.auth_password = password if spec.auth else ""
-    _set_map(info.headers, spec.headers)
+    _set_map(info.headers, headers)
     _set_encryption(info, spec.media_encryption)
     return info
 

@@ -29,6 +29,7 @@ from livekit.protocol.sip import (
 from ..wire import InboundJob
 from . import convert
 from .live import LiveState
+from .secrets import is_secret_header
 
 
 @dataclass
@@ -52,7 +53,8 @@ class Export:
 def env_var_for(kind: str, name: str, what: str) -> str:
     """`("outbound", "Carrier out", "password")` -> `DIALTONE_OUTBOUND_CARRIER_OUT_PASSWORD`."""
     slug = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper() or "UNNAMED"
-    return f"DIALTONE_{kind.upper()}_{slug}_{what.upper()}"
+    part = re.sub(r"[^A-Za-z0-9]+", "_", what).strip("_").upper()
+    return f"DIALTONE_{kind.upper()}_{slug}_{part}"
 
 
 def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +119,7 @@ def _outbound(info: SIPOutboundTrunkInfo, out: Export) -> dict[str, Any]:
             "transport": fields["transport"],
             "numbers": list(info.numbers),
             "auth": _auth("outbound", info.name, info.auth_username, info.auth_password, out),
-            "headers": dict(info.headers),
+            "headers": _headers(info, out.env_vars),
             "media_encryption": fields["media_encryption"]
             if fields["media_encryption"] != "disable"
             else None,
@@ -137,6 +139,18 @@ def _outbound(info: SIPOutboundTrunkInfo, out: Export) -> dict[str, Any]:
     )
     _note_codecs(out, f"outbound trunk {info.name!r}", info)
     return data
+
+
+def _headers(info: SIPOutboundTrunkInfo, env_vars: list[str]) -> dict[str, str]:
+    """The trunk's headers, those named like credentials as `${VAR}` placeholders."""
+    headers = {}
+    for name, value in sorted(info.headers.items()):
+        if is_secret_header(name):
+            var = env_var_for("outbound", info.name, f"header_{name}")
+            env_vars.append(var)
+            value = "${" + var + "}"
+        headers[name] = value
+    return headers
 
 
 def _rule(info: SIPDispatchRuleInfo, trunk_names: dict[str, str], out: Export) -> dict[str, Any]:
@@ -227,6 +241,11 @@ def _strip(info: Any, password_var: str | None) -> None:
         info.auth_password = "${" + password_var + "}"
 
 
+def _set_headers(info: SIPOutboundTrunkInfo, headers: dict[str, str]) -> None:
+    info.headers.clear()
+    info.headers.update(headers)
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-").lower() or "unnamed"
 
@@ -270,6 +289,7 @@ def write_lk_json(live: LiveState, directory: Path) -> tuple[list[Path], list[st
             var = env_var_for("outbound", trunk_out.name, "password")
             env_vars.append(var)
         _strip(outbound, var)
+        _set_headers(outbound, _headers(trunk_out, env_vars))
         dump(
             f"outbound-{_slug(trunk_out.name)}.json", CreateSIPOutboundTrunkRequest(trunk=outbound)
         )

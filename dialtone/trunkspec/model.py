@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -44,6 +45,12 @@ def _seconds(value: Any) -> int:
     if seconds <= 0:
         raise ValueError("must be positive")
     return seconds
+
+
+def ascii_digits(text: str) -> str:
+    """Any script's decimal digits as ASCII ("４３٢١" -> "4321"), as the phone type does;
+    digit-like symbols (superscripts) stay as they are, and are then refused."""
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
 
 
 def _secret_ref(value: Any) -> str:
@@ -248,9 +255,11 @@ class DispatchRuleSpec(_Named):
     @field_validator("pin")
     @classmethod
     def _pin(cls, value: str | None) -> str | None:
-        if value is not None and not (PIN.match(value) or env_name(value)):
+        if value is None or env_name(value):
+            return value
+        if not PIN.match(digits := ascii_digits(value)):
             raise ValueError("must be digits, or ${ENV_VAR} holding digits")
-        return value
+        return digits
 
     @field_validator("attributes")
     @classmethod

@@ -28,7 +28,7 @@ from .live import LiveState
 from .loader import Declared, DesiredState
 from .model import DispatchRuleSpec, InboundTrunkSpec, OutboundTrunkSpec
 from .problems import Location, Problem, Severity, SpecError, errors
-from .secrets import MASK, matches
+from .secrets import MASK, env_name, masked_headers, matches
 
 
 class Kind(StrEnum):
@@ -48,6 +48,9 @@ class Action(StrEnum):
 
 
 SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
+#: `--prune` deletes at most this share of the managed objects of a kind, and never all
+#: of them, unless `--allow-mass-delete` is given: a truncated file looks exactly so.
+MASS_DELETE_SHARE = 0.5
 PASSWORD = "auth.password"
 PIN = "pin"
 
@@ -153,6 +156,7 @@ class Plan:
     warnings: list[Problem] = field(default_factory=list)
     trunk_ids: dict[str, str] = field(default_factory=dict)
     prune: bool = False
+    refused: list[str] = field(default_factory=list)  # why apply must not run it
     adopting: dict[str, Change] = field(default_factory=dict, repr=False)
 
     @property
@@ -193,6 +197,7 @@ def compute_plan(
     *,
     prune: bool = False,
     adopt: bool = False,
+    allow_mass_delete: bool = False,
     agent_names: Collection[str],
     personas: Collection[str] | None,
     persona_error: str | None = None,
@@ -250,7 +255,28 @@ def compute_plan(
     for name, rule in state.rules.items():
         _diff(plan, Kind.RULE, rule, rules.get(name), state, trunk_name)
     plan.warnings += _dangling_references(plan, live)
+    if not allow_mass_delete:
+        plan.refused = _mass_deletes(plan, live)
     return plan
+
+
+def _mass_deletes(plan: Plan, live: LiveState) -> list[str]:
+    """Kinds whose managed objects `--prune` would delete all of, or too many of."""
+    out = []
+    for kind, infos in ((Kind.INBOUND, live.inbound), (Kind.OUTBOUND, live.outbound)):
+        out += _mass_delete(plan, kind, infos)
+    return out + _mass_delete(plan, Kind.RULE, live.rules)
+
+
+def _mass_delete(plan: Plan, kind: Kind, infos: list[Any]) -> list[str]:
+    total = sum(1 for info in infos if convert.parse_marker(info.metadata))
+    gone = sum(1 for c in plan.changes if c.action is Action.DELETE and c.kind is kind)
+    if gone and gone == total:
+        return [f"--prune would delete every managed {kind.label} ({gone} of {total})"]
+    if gone > total * MASS_DELETE_SHARE:
+        share = f"{MASS_DELETE_SHARE:.0%}".replace("%", " %")
+        return [f"--prune would delete {gone} of {total} managed {kind.label}s (more than {share})"]
+    return []
 
 
 def _dangling_references(plan: Plan, live: LiveState) -> list[Problem]:
@@ -355,12 +381,12 @@ def _match(
     return matched
 
 
-def _desired_fields(kind: Kind, declared: Declared[Any]) -> convert.Fields:
+def _desired_fields(kind: Kind, declared: Declared[Any], state: DesiredState) -> convert.Fields:
     spec = declared.spec
     if kind is Kind.INBOUND:
         return convert.inbound_fields(spec, declared.source)
     if kind is Kind.OUTBOUND:
-        return convert.outbound_fields(spec, declared.source)
+        return convert.outbound_fields(spec, declared.source, headers=state.headers(spec.headers))
     assert isinstance(spec, DispatchRuleSpec)
     return convert.rule_fields(spec, list(spec.trunks), declared.source)
 
@@ -385,11 +411,11 @@ def _diff(
     trunk_name: Callable[[str], str] | None = None,
 ) -> None:
     spec = declared.spec
-    wanted = _desired_fields(kind, declared)
+    wanted = _desired_fields(kind, declared, state)
     secrets = _desired_secrets(spec, state)
     if info is None:
         fields = [
-            FieldChange(key, None, value)
+            _field_change(key, None, value, spec)
             for key, value in wanted.items()
             if value not in (None, "", [], {}, False) and key != "source"
         ]
@@ -400,7 +426,7 @@ def _diff(
         return
     have = _live_fields(kind, info, trunk_name)
     fields = [
-        FieldChange(key, have.get(key), value)
+        _field_change(key, have.get(key), value, spec)
         for key, value in wanted.items()
         if have.get(key) != value
     ]
@@ -424,6 +450,15 @@ def _diff(
                 live=info,
             )
         )
+
+
+def _field_change(key: str, old: Any, new: Any, spec: Any) -> FieldChange:
+    """A field change for display: header values that are secrets are masked here."""
+    if key == "headers" and isinstance(spec, OutboundTrunkSpec):
+        refs = {name for name, value in spec.headers.items() if env_name(value)}
+        shown_old, shown_new = masked_headers(old or {}, new, refs)
+        return FieldChange(key, None if old is None else shown_old, shown_new)
+    return FieldChange(key, old, new)
 
 
 def _desired_secrets(spec: Any, state: DesiredState) -> dict[str, str | None]:
@@ -492,10 +527,12 @@ def render_text(plan: Plan, *, target: str = "") -> str:
     if plan.warnings:
         lines.append("")
     counts = plan.counts()
+    lines += [f"Refused: {reason}." for reason in plan.refused]
     if plan.has_changes:
         lines.append(
             f"Plan: {counts['create']} to create, {counts['update']} to update, "
             f"{counts['delete']} to delete."
+            + (" Refused: apply needs --allow-mass-delete." if plan.refused else "")
         )
     else:
         lines.append("No changes: LiveKit matches the files.")
@@ -508,6 +545,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "unmanaged": [o.to_json() for o in plan.unmanaged],
         "kept": [o.to_json() for o in plan.kept],
         "warnings": [problem_json(p) for p in plan.warnings],
+        "refused": plan.refused,
         "summary": plan.counts(),
     }
 

@@ -21,6 +21,10 @@ import re
 
 REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 MASK = "********"
+CHANGED = "(secret changed)"
+# A header whose name says it carries a credential (`X-Api-Key`, `Authorization`,
+# `X-Auth-Token`, `X-Signature`...) takes its value only as `${ENV_VAR}`.
+_SECRET_HEADER = re.compile(r"key|token|secret|auth|passw|signature", re.IGNORECASE)
 
 # scrypt cost: n=2**14, r=8 (16 MiB, ~40 ms here); the format string records them so
 # the cost can be raised later without breaking old fingerprints.
@@ -59,6 +63,25 @@ def env_name(ref: str) -> str | None:
     """`${CARRIER_PASSWORD}` -> `CARRIER_PASSWORD`; None when `ref` is not a reference."""
     match = REF.match(ref)
     return match.group(1) if match else None
+
+
+def is_secret_header(name: str) -> bool:
+    """True when a SIP header's name says its value is a credential."""
+    return _SECRET_HEADER.search(name) is not None
+
+
+def masked_headers(
+    old: dict[str, str], new: dict[str, str], secret: set[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """`old` and `new` for display: every header in `secret` or named like a credential
+    shows as MASK, or as CHANGED on the new side when its value differs."""
+    hidden = secret | {k for k in [*old, *new] if is_secret_header(k)}
+    shown_old = {k: MASK if k in hidden else v for k, v in old.items()}
+    shown_new = {
+        k: (CHANGED if k in old and old[k] != v else MASK) if k in hidden else v
+        for k, v in new.items()
+    }
+    return shown_old, shown_new
 
 
 def fingerprint(value: str, *, salt: bytes | None = None) -> str:

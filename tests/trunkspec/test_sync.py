@@ -206,10 +206,11 @@ def test_prune_deletes_rules_before_trunks(write: Writer, cli: Runner, livekit_d
     assert kept.exit_code == 0, kept.output  # nothing to do without --prune
     assert "no longer in the files (kept; --prune deletes them)" in kept.stdout
     assert "inbound trunk 'carrier-inbound'" in kept.stdout
-    pruned = cli("plan", "--prune")
+    # Every managed inbound trunk and rule goes: that needs --allow-mass-delete.
+    pruned = cli("plan", "--prune", "--allow-mass-delete")
     assert pruned.exit_code == 2
     assert "- dispatch rule 'main-line'  SDR_" in pruned.stdout
-    assert cli("apply", "--yes", "--prune").exit_code == 0
+    assert cli("apply", "--yes", "--prune", "--allow-mass-delete").exit_code == 0
     assert writes(livekit_double) == ["DeleteSIPDispatchRule", "DeleteSIPTrunk"]
     assert livekit_double.state.inbound_trunks == {}
     assert len(livekit_double.state.outbound_trunks) == 1
@@ -354,7 +355,7 @@ def test_prune_warns_about_unmanaged_rules_left_dangling(
 
     asyncio.run(hand_made_rule())
     write("outbound_trunks:" + BASE.split("outbound_trunks:")[1].split("dispatch_rules:")[0])
-    result = cli("plan", "--prune")
+    result = cli("plan", "--prune", "--allow-mass-delete")
     assert result.exit_code == 2
     assert (
         "dispatch rule 'by-hand'" in result.stderr + result.stdout

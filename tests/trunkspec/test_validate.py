@@ -315,6 +315,7 @@ def test_the_documented_example_is_valid(
     example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     write(example)
     monkeypatch.setenv("CARRIER_INBOUND_PASSWORD", "x" * 24)
+    monkeypatch.setenv("CARRIER_API_KEY", "y" * 24)
     result = cli("validate")
     assert result.exit_code == 0, result.output
     assert "warning" not in result.stderr
@@ -328,3 +329,13 @@ def test_secrets_may_come_from_dotenv(
     (tmp_path / ".env").write_text("CARRIER_SIP_PASSWORD=from-dotenv-file\n")  # cwd is tmp_path
     result = cli("validate")
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("text", ["", "# truncated before the first trunk\n"])
+def test_empty_file_is_an_error_not_zero_trunks(write: Writer, cli: Runner, text: str) -> None:
+    write(BASE, name="main.yaml")
+    (write("", name="extra.yaml")).write_text(text, encoding="utf-8")
+    result = cli("validate")
+    assert result.exit_code == 1, result.output
+    assert re.search(r"extra\.yaml: the file is empty", result.stderr), result.stderr
+    assert "is valid" not in result.stdout
