@@ -6,7 +6,8 @@ deployments that upgrade once, before rolling out replicas.
 
 from __future__ import annotations
 
-from typing import NoReturn
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 from sqlalchemy.engine import make_url
@@ -67,3 +68,32 @@ def run_upgrade() -> None:
 def upgrade_command() -> None:
     """Create or migrate every table (idempotent; safe while replicas start)."""
     run_upgrade()
+
+
+@app.command("import-messages")
+def import_messages(
+    source: Annotated[
+        Path, typer.Argument(help="A worker's old SQLite file, e.g. data/dialtone.db.")
+    ],
+) -> None:
+    """Copy the messages of an old per-worker SQLite file into the configured database."""
+    from ..messages.store import copy_messages
+
+    if not source.is_file():
+        _fail(f"{source}: no such file (give the worker's DIALTONE_DATA_DIR/dialtone.db)")
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        _fail(str(exc))
+    target = new_engine(settings.resolved_database_url)
+    origin = new_engine(f"sqlite:///{source.resolve()}")
+    try:
+        copied, skipped = copy_messages(origin, target)
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        _fail(f"cannot copy the messages of {source}: {reason}")
+    finally:
+        origin.dispose()
+        target.dispose()
+    shown = _shown(settings.resolved_database_url)
+    typer.echo(f"copied {copied} message(s) to {shown}; {skipped} were already there")

@@ -116,3 +116,24 @@ def _aware(row: Row[Any]) -> Message:
     if message.created_at.tzinfo is None:
         message = replace(message, created_at=message.created_at.replace(tzinfo=UTC))
     return message
+
+
+def copy_messages(source: Engine, target: Engine) -> tuple[int, int]:
+    """Copy every message in `source` into `target`, keeping ids; (copied, already there).
+
+    Before the one shared database, each worker wrote its messages to a SQLite file in
+    its own data directory, even when the API used PostgreSQL. This brings those rows to
+    the database everything reads now. A message whose id is already there is skipped,
+    so running it twice (or on two workers' files) copies each message once.
+    """
+    ensure_upgraded(target)
+    with read_only(source) as conn:
+        rows = [dict(row._mapping) for row in conn.execute(select(messages))]
+    copied = 0
+    with target.begin() as conn:
+        present = set(conn.scalars(select(messages.c.id)))
+        fresh = [row for row in rows if row["id"] not in present]
+        if fresh:
+            conn.execute(insert(messages), fresh)
+            copied = len(fresh)
+    return copied, len(rows) - copied
