@@ -137,7 +137,12 @@ async def _dial_and_listen(
     except Exception as exc:  # the verdict reads the exception
         seconds = time.perf_counter() - started
         failure = classify_dial_error(exc)
-        fix = KEY_FIX if is_auth_refusal(exc) else explain(failure)
+        # A carrier's 401/403/603 reaches us as a Twirp 401/403 too: the SIP status,
+        # when there is one, is what happened; only without it is LiveKit refusing us.
+        if failure.sip_status_code is None and is_auth_refusal(exc):
+            fix = KEY_FIX
+        else:
+            fix = explain(failure)
         status = (
             f"SIP {failure.sip_status_code} {failure.text}"
             if failure.sip_status_code is not None

@@ -11,6 +11,7 @@ import pytest
 from dialtone.doctor.livekit_checks import KEY_FIX, SIP_FIX, check_reachable
 from dialtone.doctor.result import Status
 from tests.livekit_double import LiveKitDouble
+from tests.livekit_double.auth import AuthStyle
 
 from .conftest import Doctor, apply_trunks, by_name, cli, failures
 
@@ -47,7 +48,7 @@ def test_healthy_cli_exits_zero_and_says_it_is_unproven(healthy: LiveKitDouble) 
 
 @pytest.mark.parametrize("style", ["spec", "livekit-server"])
 def test_wrong_secret_names_the_key_pair(
-    deployment: Path, monkeypatch: pytest.MonkeyPatch, doctor: Doctor, style: str
+    deployment: Path, monkeypatch: pytest.MonkeyPatch, doctor: Doctor, style: AuthStyle
 ) -> None:
     with LiveKitDouble(
         api_secret="the-servers-real-secret-0123456789abcdef", auth_errors=style
