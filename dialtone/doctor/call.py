@@ -149,7 +149,7 @@ async def _dial_and_listen(
             else failure.text
         )
         return [
-            failed(FAMILY, "dial", f"{where}: {status} after {seconds:.1f}s", fix, seconds=seconds),
+            failed(FAMILY, "dial", f"{where}: {status}", fix, seconds=seconds),
             skipped(FAMILY, "audio both ways", "the call was not answered"),
         ]
     answered = time.perf_counter() - started

@@ -109,7 +109,7 @@ def check_dispatch_agents(live: LiveState, *, agent_names: Collection[str]) -> C
             f"Make each rule's agent one that dialtone's workers register ({known}) in "
             "trunks/ and run `dialtone trunks apply`.",
         )
-    return passed(FAMILY, name, f"{len(live.rules)} rule(s), each dispatching {known}")
+    return passed(FAMILY, name, f"{len(live.rules)} rule(s), each dispatching a dialtone agent")
 
 
 def _normal(number: str) -> str:
