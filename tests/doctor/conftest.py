@@ -109,5 +109,11 @@ def failures(report: Report) -> dict[str, Check]:
     return {c.name: c for c in report.checks if c.status is Status.FAIL}
 
 
+def sole_failure(report: Report, name: str) -> Check:
+    """The check `name`, after asserting it is the only one that failed."""
+    assert set(failures(report)) == {name}, failures(report)
+    return by_name(report)[name]
+
+
 def cli(*args: str) -> Result:
     return CliRunner().invoke(app, ["doctor", *args], catch_exceptions=False)
