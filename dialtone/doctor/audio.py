@@ -160,6 +160,7 @@ class RtcAudioProbe:
             for start in range(0, len(samples) - step + 1, step):
                 chunk = samples[start : start + step].tobytes()
                 await source.capture_frame(rtc.AudioFrame(chunk, SAMPLE_RATE, 1, step))
+            await source.wait_for_playout()  # the queued tone is out: what follows is them
             tone_done.set()
             await asyncio.sleep(listen_seconds)
         except Exception as exc:  # any failure to join is the verdict, not a crash

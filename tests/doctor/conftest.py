@@ -13,8 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from dialtone.__main__ import app
 from dialtone.config import load_settings
