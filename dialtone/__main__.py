@@ -17,6 +17,7 @@ import typer
 from .cli.calls import app as calls_app
 from .cli.campaigns import app as campaigns_app
 from .cli.db import app as db_app
+from .cli.doctor import doctor
 from .cli.serve import serve
 from .cli.trunks import app as trunks_app
 from .config import ConfigError, load_settings
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.add_typer(trunks_app, name="trunks")
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(calls_app, name="calls")
+app.command("doctor")(doctor)
 app.command("serve")(serve)  # `dialtone campaigns serve` is the same command
 app.add_typer(db_app, name="db")
 
