@@ -15,6 +15,7 @@ from dialtone.config import load_settings
 from dialtone.http.server import create_app
 from tests.campaigns.conftest import FakeClock, backend, clock, db_url, engine  # noqa: F401
 
+REPO = Path(__file__).resolve().parents[2]
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -29,7 +30,12 @@ SPEC: dict[str, Any] = {
 }
 CONTACTS = [
     {"phone": "+15550200001", "name": "Ann", "variables": {"appointment": "Tue 3pm"}},
-    {"phone": "+1 (555) 020-0002", "name": "Bob", "timezone": "America/Chicago"},
+    {
+        "phone": "+1 (555) 020-0002",
+        "name": "Bob",
+        "timezone": "America/Chicago",
+        "variables": {"appointment": "Wed 9am"},
+    },
 ]
 
 
@@ -41,7 +47,12 @@ def client(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[TestClient]:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    settings = load_settings(api_token=SecretStr(TOKEN), data_dir=tmp_path / "data")
+    settings = load_settings(
+        api_token=SecretStr(TOKEN),
+        data_dir=tmp_path / "data",
+        persona_dir=REPO / "personas",
+        trunks_dir=REPO / "trunks",
+    )
     app = create_app(settings, engine, clock=clock, max_body_bytes=64 * 1024)
     with TestClient(app) as c:
         yield c
