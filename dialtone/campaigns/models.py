@@ -522,7 +522,7 @@ class ContactChecker:
             contact = self.check(row, item)
             if contact is not None:
                 yield row, contact
-        if self.count == 0:
+        if self.count == 0 and not self.errors.more:  # else it only restates those
             self.errors.append(RowError(None, "contacts", NO_CONTACTS))
 
     def finish(self) -> None:
