@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..campaigns.models import RowError, RowErrors, strip_value_error
@@ -20,6 +21,20 @@ from ..campaigns.store import NotFound, StoreError
 #: What FastAPI answers when its own JSON parsing raised something else than a decode
 #: error (an integer past the int-string limit, nesting past the recursion limit).
 _FASTAPI_BODY_ERROR = "There was an error parsing the body"
+
+
+class Problem(BaseModel):
+    row: int | None = Field(description="The contact, from 1 (JSON and CSV alike); null: no row")
+    field: str
+    reason: str
+
+
+class Refusal(BaseModel):
+    """Every 422 (and the 413) of this API: what was refused, and each problem."""
+
+    detail: str
+    errors: list[Problem] = Field(description="The first 100 problems")
+    more_errors: int | None = Field(None, description="How many more were found; absent: none")
 
 
 def problems(errors: Iterable[RowError], what: str, more: int = 0) -> JSONResponse:
