@@ -22,9 +22,7 @@ def errors_of(response: Any) -> set[tuple[int | None, str]]:
     return {(e["row"], e["field"]) for e in response.json()["errors"]}
 
 
-def test_an_unknown_persona_is_refused_naming_the_field(
-    client: TestClient, engine: Engine
-) -> None:
+def test_an_unknown_persona_is_refused_naming_the_field(client: TestClient, engine: Engine) -> None:
     body = {**SPEC, "persona": "nobody", "contacts": CONTACTS}
     response = client.post("/v1/campaigns", json=body, headers=AUTH)
     assert response.status_code == 422, response.text
