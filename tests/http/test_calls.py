@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from dialtone.records.store import CallEnd, CallFilter, CallStart, RecordStore
 from tests.records import conftest as records
 from tests.records.conftest import T0, Clock
 
-from .conftest import REPO
+from .conftest import LK_KEY, LK_SECRET
 
 # The call-record store and its clock, in place of the campaign fixtures of ./conftest.py.
 store = records.store
@@ -33,25 +32,6 @@ clock = records.clock
 
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-LK_KEY = "APIkey123"
-LK_SECRET = "a-livekit-secret-at-least-32-characters-long"
-
-
-@pytest.fixture
-def client(
-    engine: Engine, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[TestClient]:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    settings = load_settings(
-        api_token=SecretStr(TOKEN),
-        data_dir=tmp_path / "data",
-        livekit_api_key=LK_KEY,
-        livekit_api_secret=SecretStr(LK_SECRET),
-        persona_dir=REPO / "personas",
-    )
-    app = create_app(settings, engine, clock=clock)
-    with TestClient(app) as c:
-        yield c
 
 
 def seed(store: RecordStore, n: int) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
@@ -18,7 +17,7 @@ from dialtone.config import load_settings
 from dialtone.http.server import create_app
 from tests.campaigns.conftest import FakeClock
 
-from .conftest import AUTH, CONTACTS, SPEC, TOKEN, count, create
+from .conftest import AUTH, CONTACTS, SPEC, TOKEN, count, create, upload
 
 
 def test_every_route_needs_a_bearer_token(client: TestClient) -> None:
@@ -88,17 +87,6 @@ CSV_OK = (
     "+15550200001,Ann,America/New_York,Tue 3pm,Dr Who\r\n"
     '+15550200002,=HYPERLINK("x"),,Wed 9am,\r\n'
 )
-
-
-def upload(client: TestClient, text: str, headers: dict[str, str] | None = None) -> Any:
-    import json
-
-    return client.post(
-        "/v1/campaigns",
-        data={"campaign": json.dumps(SPEC)},
-        files={"contacts": ("patients.csv", text.encode(), "text/csv")},
-        headers={**AUTH, **(headers or {})},
-    )
 
 
 def test_csv_upload_creates_contacts_with_variables(client: TestClient, engine: Engine) -> None:

@@ -7,7 +7,6 @@ came back as a reply larger than the upload.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -15,7 +14,7 @@ from sqlalchemy import Engine
 
 from dialtone.campaigns.store import campaigns
 
-from .conftest import AUTH, CONTACTS, SPEC, count
+from .conftest import AUTH, CONTACTS, SPEC, count, upload
 
 
 def errors_of(response: Any) -> set[tuple[int | None, str]]:
@@ -66,13 +65,8 @@ def test_contacts_missing_a_template_variable_are_refused_per_row(
     assert errors_of(response) == {(2, "variables.appointment"), (3, "variables.appointment")}
     assert "{appointment}" in response.json()["errors"][0]["reason"]
     csv_text = "phone,name,appointment\n+15550200001,Ann,Tue\n+15550200002,Bob,\n"
-    upload = client.post(
-        "/v1/campaigns",
-        data={"campaign": json.dumps(SPEC)},
-        files={"contacts": ("c.csv", csv_text.encode(), "text/csv")},
-        headers=AUTH,
-    )
-    assert upload.status_code == 422 and errors_of(upload) == {(2, "variables.appointment")}
+    refused = upload(client, csv_text)
+    assert refused.status_code == 422 and errors_of(refused) == {(2, "variables.appointment")}
     call = {
         "phone": "+15550200009",
         "timezone": "America/Denver",
@@ -90,12 +84,7 @@ def test_a_file_of_garbage_lists_100_problems_and_counts_the_rest(
     client: TestClient, engine: Engine
 ) -> None:
     garbage = "phone,appointment\n" + "x" * 1000 + ",1\n" + "not-a-number,1\n" * 3000
-    response = client.post(
-        "/v1/campaigns",
-        data={"campaign": json.dumps(SPEC)},
-        files={"contacts": ("c.csv", garbage.encode(), "text/csv")},
-        headers=AUTH,
-    )
+    response = upload(client, garbage)
     assert response.status_code == 422
     body = response.json()
     assert len(body["errors"]) == 100 and body["more_errors"] == 2901
@@ -109,12 +98,7 @@ def test_a_file_of_garbage_lists_100_problems_and_counts_the_rest(
 def test_rows_with_the_wrong_number_of_fields_are_bounded_too(client: TestClient) -> None:
     """The file's own problems (not the contacts') go through the same bound."""
     garbage = "phone,appointment\n" + "a,b,c\n" * 2000
-    response = client.post(
-        "/v1/campaigns",
-        data={"campaign": json.dumps(SPEC)},
-        files={"contacts": ("c.csv", garbage.encode(), "text/csv")},
-        headers=AUTH,
-    )
+    response = upload(client, garbage)
     body = response.json()
     assert len(body["errors"]) == 100 and body["more_errors"] == 1900
 

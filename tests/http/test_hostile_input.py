@@ -8,7 +8,6 @@ would surface there as a 500.
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from sqlalchemy import Engine
 
 from dialtone.campaigns.store import campaigns
 
-from .conftest import AUTH, CONTACTS, SPEC, count, create
+from .conftest import AUTH, CONTACTS, SPEC, count, create, upload
 
 HUGE_INT = "9" * 5000  # beyond Python's 4300-digit int-string limit
 DEEP = "[" * 10_000 + "]" * 10_000
@@ -110,12 +109,7 @@ def test_nul_in_a_campaign_string_names_the_field(
 
 def test_nul_in_a_csv_cell_names_row_and_field(client: TestClient, engine: Engine) -> None:
     text = "phone,name,appointment\n+15550200001,Ann\x00,Tue\n"
-    response = client.post(
-        "/v1/campaigns",
-        data={"campaign": json.dumps(SPEC)},
-        files={"contacts": ("c.csv", text.encode(), "text/csv")},
-        headers=AUTH,
-    )
+    response = upload(client, text)
     assert response.status_code == 422, response.text
     assert {(e["row"], e["field"]) for e in response.json()["errors"]} == {(1, "name")}
     assert count(engine, campaigns) == 0
