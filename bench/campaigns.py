@@ -104,6 +104,8 @@ def serve(
         "LIVEKIT_API_KEY": double.api_key,
         "LIVEKIT_API_SECRET": double.api_secret,
         "PYTHONPATH": str(REPO),
+        "DIALTONE_PERSONA_DIR": str(REPO / "personas"),
+        "DIALTONE_TRUNKS_DIR": str(REPO / "trunks"),
     }
     args = [sys.executable, "-m", "dialtone", "serve", "--port", str(port)]
     args += ["--dial" if dial else "--no-dial", "--tick", "0.05", "--cps", "1000000"]
@@ -309,7 +311,9 @@ def bench_burst(double: LiveKitDouble, campaigns: int, db_url: str) -> None:
         serve(Path(d), double, db_url, dial=False) as (_, base),
     ):
         for i in range(campaigns):
-            data = "phone,name\n" + "".join(f"+1556{i:03d}{j:04d},P{j}\n" for j in range(200))
+            data = "phone,name,appointment\n" + "".join(
+                f"+1556{i:03d}{j:04d},P{j},Fri\n" for j in range(200)
+            )
             response = httpx.post(
                 f"{base}/v1/campaigns",
                 headers=AUTH,

@@ -237,7 +237,7 @@ def list_latency(client: TestClient, repeat: int) -> dict[str, tuple[float, floa
             response = client.get("/v1/calls", params={**params, "limit": 50}, headers=headers)
             times.append((time.perf_counter() - t0) * 1000)
             response.raise_for_status()
-            rows = len(response.json()["calls"])
+            rows = len(response.json()["items"])
         out[name] = (statistics.median(times), p95(times), rows)
     # Deep paging: follow next_cursor 40 pages (2,000 calls back).
     times = []

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     tts_voice: str = Field("", validation_alias="DIALTONE_TTS_VOICE")
 
     persona_dir: Path = Field(Path("personas"), validation_alias="DIALTONE_PERSONA_DIR")
+    # Outbound trunk names a campaign may use (besides LiveKit ST_ ids): trunks/*.yaml
+    trunks_dir: Path = Field(Path("trunks"), validation_alias="DIALTONE_TRUNKS_DIR")
     # The agent programs (receptionist.py, reminder.py); unset: ./agents, else the
     # folder beside the installed package (see dialtone/programs.py).
     agents_dir: Path | None = Field(None, validation_alias="DIALTONE_AGENTS_DIR")

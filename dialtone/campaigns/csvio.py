@@ -2,7 +2,9 @@
 
 Upload: a header row naming the columns; `phone` is required, `name` and `timezone`
 are optional, every other column becomes a variable for the agent (empty cells are
-left out). Rows are numbered as a spreadsheet shows them: the header is row 1.
+left out). Rows are numbered as contacts, from 1, as in a JSON list: the header is not
+counted and a blank line is (so row N is the spreadsheet's row N + 1). Problems with the
+header itself have no row.
 
 Export: text cells that a spreadsheet would run as a formula (starting with = + - @ or
 a control character) get a leading apostrophe; phone numbers are E.164 by construction.
@@ -15,7 +17,7 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from .models import RowError
+from .models import RowError, RowErrors
 from .store import ResultRow
 
 KNOWN_COLUMNS = ("phone", "name", "timezone")
@@ -33,16 +35,14 @@ RESULT_COLUMNS = (
 )
 
 
-def parse_contacts_csv(data: bytes) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError]]:
+def parse_contacts_csv(data: bytes) -> tuple[list[tuple[int, dict[str, Any]]], RowErrors]:
     """(row number, raw contact) pairs, and the problems found in the file itself."""
-    errors: list[RowError] = []
+    errors = RowErrors()
     rows = list(read_contacts_csv(io.BytesIO(data), errors))
     return rows, errors
 
 
-def read_contacts_csv(
-    binary: IO[bytes], errors: list[RowError]
-) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_contacts_csv(binary: IO[bytes], errors: RowErrors) -> Iterator[tuple[int, dict[str, Any]]]:
     """Stream (row number, raw contact) pairs from a CSV file; file problems go to `errors`.
 
     Streaming keeps the API's memory flat in the size of the upload (Starlette spools
@@ -57,7 +57,7 @@ def read_contacts_csv(
         text.detach()  # the caller owns the file
 
 
-def _read(text: IO[str], errors: list[RowError]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _read(text: IO[str], errors: RowErrors) -> Iterator[tuple[int, dict[str, Any]]]:
     reader = csv.reader(text)
     try:
         header = next(reader)
@@ -65,28 +65,29 @@ def _read(text: IO[str], errors: list[RowError]) -> Iterator[tuple[int, dict[str
         errors.append(RowError(None, "contacts", "the CSV file is empty"))
         return
     except csv.Error as exc:
-        errors.append(RowError(1, "(header)", f"not valid CSV: {exc}"))
+        errors.append(RowError(None, "(header)", f"not valid CSV: {exc}"))
         return
     names = [h.strip() for h in header]
     lowered = [n.lower() for n in names]
     problems: list[RowError] = []
     if "phone" not in lowered:
-        problems.append(RowError(1, "phone", "the header has no phone column"))
+        problems.append(RowError(None, "phone", "the header has no phone column"))
     if len(names) > MAX_COLUMNS:
-        problems.append(RowError(1, "(header)", f"at most {MAX_COLUMNS} columns"))
+        problems.append(RowError(None, "(header)", f"at most {MAX_COLUMNS} columns"))
     seen: set[str] = set()
     for name, low in zip(names, lowered, strict=True):
         if not name:
-            problems.append(RowError(1, "(header)", "a column has no name"))
+            problems.append(RowError(None, "(header)", "a column has no name"))
         elif low in seen:
-            problems.append(RowError(1, name, "the column appears twice"))
+            problems.append(RowError(None, name, "the column appears twice"))
         seen.add(low)
     if problems:
         errors.extend(problems)
         return
+    row = 0
     try:
         for record in reader:
-            row = reader.line_num
+            row += 1
             if not record or all(not cell.strip() for cell in record):
                 continue
             if len(record) != len(names):
@@ -112,7 +113,7 @@ def _read(text: IO[str], errors: list[RowError]) -> Iterator[tuple[int, dict[str
                 contact["variables"] = variables
             yield row, contact
     except csv.Error as exc:
-        errors.append(RowError(reader.line_num, "(row)", f"not valid CSV: {exc}"))
+        errors.append(RowError(row + 1, "(row)", f"not valid CSV: {exc}"))
 
 
 def _safe(value: Any) -> str:

@@ -10,6 +10,7 @@ created at all.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -36,6 +38,19 @@ _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 MAX_CONTACTS = 100_000
 MAX_VARIABLES = 50
 MAX_VARIABLE_CHARS = 1_000
+#: A number variable fits a signed 64-bit integer: what both databases store as a number.
+MAX_VARIABLE_INT = 2**63 - 1
+
+
+def no_nul(value: str) -> str:
+    """Refuse U+0000: PostgreSQL cannot store it in text, and no name or note needs it."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character (\\u0000), which cannot be stored")
+    return value
+
+
+#: Free text the API stores: any characters but NUL.
+Text = Annotated[str, AfterValidator(no_nul)]
 
 # --- outcomes and states --------------------------------------------------------------
 
@@ -164,6 +179,7 @@ class DestinationPolicy:
 
 
 def check_zone(value: str) -> str:
+    no_nul(value)
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -263,7 +279,7 @@ class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phone: Phone
-    name: str = Field("", max_length=200)
+    name: Text = Field("", max_length=200)
     timezone: str | None = Field(
         None, description="IANA zone; default: the campaign's timezone", max_length=64
     )
@@ -286,9 +302,21 @@ class ContactIn(BaseModel):
         for key, item in value.items():
             if not _VARIABLE.fullmatch(key):
                 raise ValueError(f"variable name {key!r}: letters, digits and _, max 64")
-            if isinstance(item, str) and len(item) > MAX_VARIABLE_CHARS:
-                raise ValueError(f"variable {key!r}: at most {MAX_VARIABLE_CHARS} characters")
+            _check_variable(key, item)
         return value
+
+
+def _check_variable(key: str, item: Scalar) -> None:
+    """What both databases can store and the agent can say: no NUL, no NaN, 64-bit numbers."""
+    if isinstance(item, str):
+        if len(item) > MAX_VARIABLE_CHARS:
+            raise ValueError(f"variable {key!r}: at most {MAX_VARIABLE_CHARS} characters")
+        if "\x00" in item:
+            raise ValueError(f"variable {key!r}: contains a NUL character (\\u0000)")
+    elif isinstance(item, float) and not math.isfinite(item):
+        raise ValueError(f"variable {key!r}: {item} is not a number to say; send text")
+    elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_VARIABLE_INT:
+        raise ValueError(f"variable {key!r}: a number beyond 64 bits; send it as text")
 
 
 class CampaignSettings(BaseModel):
@@ -296,9 +324,14 @@ class CampaignSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     persona: str = Field(description="Persona the reminder agent speaks as")
-    outbound_trunk: str = Field(min_length=1, max_length=128, description="SIP outbound trunk id")
+    outbound_trunk: Text = Field(
+        min_length=1,
+        max_length=128,
+        description="LiveKit outbound trunk id (ST_...) or the name of an outbound trunk "
+        "in DIALTONE_TRUNKS_DIR",
+    )
     caller_id: Annotated[Phone, Field(description="E.164 number the callee sees")]
     timezone: str = Field(
         "UTC", description="Default zone for contacts without one; the daily cap's day"
@@ -307,7 +340,7 @@ class CampaignSettings(BaseModel):
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     max_concurrent: int = Field(5, ge=1, le=200)
     daily_cap: int = Field(1000, ge=1, le=1_000_000, description="Calls per day at most")
-    webhook_url: str | None = Field(None, max_length=2000)
+    webhook_url: Text | None = Field(None, max_length=2000)
 
     @field_validator("persona")
     @classmethod
@@ -342,33 +375,83 @@ class AdhocCall(BaseModel):
 
     contact: ContactIn
     persona: str
-    outbound_trunk: str = Field(min_length=1, max_length=128)
+    outbound_trunk: Text = Field(min_length=1, max_length=128)
     caller_id: Phone
     window: CallingWindow = Field(
         default_factory=lambda: CallingWindow(start=time(8, 0), end=time(21, 0), days=list(Weekday))
     )
     max_attempts: int = Field(1, ge=1, le=10)
-    webhook_url: str | None = None
+    webhook_url: Text | None = None
+
+
+#: Problems listed in a refusal; the rest are counted (`more_errors`), so a few MB of
+#: garbage never comes back as a reply larger than the upload.
+MAX_LISTED_ERRORS = 100
+#: A reason quoting what was sent is cut to this many characters, for the same reason.
+MAX_REASON_CHARS = 300
+NO_CONTACTS = "at least one contact is needed"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem: `row` is the contact's number in the upload (None: a campaign field)."""
+    """One problem: `row` is the contact's number in the upload, from 1 (None: not a row).
+
+    Row N is the Nth contact, in a JSON list and in a CSV file alike (the header is not
+    counted; a blank line in a CSV file is, as a spreadsheet shows it).
+    """
 
     row: int | None
     field: str
     reason: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "field": self.field, "reason": self.reason}
+        return {
+            "row": self.row,
+            "field": _cut(self.field, 100),
+            "reason": _cut(self.reason, MAX_REASON_CHARS),
+        }
+
+
+class RowErrors:
+    """The problems of one request: the first `limit` kept, the rest only counted.
+
+    Memory stays flat however many rows are bad: a 20 MB file of garbage keeps 100
+    problems and a number.
+    """
+
+    def __init__(self, limit: int = MAX_LISTED_ERRORS) -> None:
+        self.listed: list[RowError] = []
+        self.more = 0
+        self._limit = limit
+
+    def append(self, error: RowError) -> None:
+        if len(self.listed) < self._limit:
+            self.listed.append(error)
+        else:
+            self.more += 1
+
+    def extend(self, errors: Iterable[RowError]) -> None:
+        for error in errors:
+            self.append(error)
+
+    def __len__(self) -> int:
+        return len(self.listed) + self.more
+
+    def __iter__(self) -> Iterator[RowError]:
+        return iter(self.listed)
 
 
 class SpecError(Exception):
     """The request is invalid; nothing was created."""
 
-    def __init__(self, errors: Sequence[RowError]) -> None:
-        super().__init__(f"{len(errors)} problem(s)")
+    def __init__(self, errors: Iterable[RowError], more: int = 0) -> None:
         self.errors = list(errors)
+        self.more = more
+        super().__init__(f"{len(self.errors) + more} problem(s)")
 
 
 def _loc(loc: Iterable[int | str]) -> str:
@@ -379,73 +462,76 @@ def settings_errors(exc: ValidationError) -> list[RowError]:
     return [RowError(None, _loc(e["loc"]), strip_value_error(e["msg"])) for e in exc.errors()]
 
 
-MAX_REPORTED_ERRORS = 1000
-NO_CONTACTS = "at least one contact is needed"
-
-
 class ContactChecker:
     """Validates contacts one at a time, so a 100,000-row upload is never all in memory.
 
-    Every problem is collected in `errors` (the first `MAX_REPORTED_ERRORS`, then a
-    count of the rest): the phone duplicates within the upload are found with a dict of
-    the numbers seen, the only state that grows with the upload (about 100 bytes a row).
+    Problems go to `errors` (bounded, see `RowErrors`). The phone duplicates within the
+    upload are found with a dict of the numbers seen, the only state that grows with the
+    upload (about 100 bytes a row). `needs` are the variables the persona's templates
+    use: a contact without one would never be called, so it is refused here.
     """
 
-    def __init__(self, policy: DestinationPolicy, errors: list[RowError] | None = None) -> None:
+    def __init__(
+        self,
+        policy: DestinationPolicy,
+        errors: RowErrors | None = None,
+        *,
+        needs: Iterable[str] = (),
+        needed_by: str = "",
+    ) -> None:
         self.policy = policy
-        self.errors: list[RowError] = [] if errors is None else errors
+        self.errors = RowErrors() if errors is None else errors
         self.count = 0
-        self.unlisted = 0
+        self.needs = sorted(set(needs))
+        self.needed_by = needed_by
         self._seen: dict[str, int] = {}
-
-    def add(self, error: RowError) -> None:
-        if len(self.errors) < MAX_REPORTED_ERRORS:
-            self.errors.append(error)
-        else:
-            self.unlisted += 1
 
     def check(self, row: int, item: Any) -> ContactIn | None:
         try:
             contact = ContactIn.model_validate(item)
         except ValidationError as exc:
             for e in exc.errors():
-                self.add(RowError(row, _loc(e["loc"]), strip_value_error(e["msg"])))
+                self.errors.append(RowError(row, _loc(e["loc"]), strip_value_error(e["msg"])))
             return None
         refusal = self.policy.refusal(contact.phone)
         if refusal is not None:
-            self.add(RowError(row, "phone", refusal))
+            self.errors.append(RowError(row, "phone", refusal))
             return None
+        missing = [name for name in self.needs if name not in contact.variables]
+        for name in missing:
+            self.errors.append(
+                RowError(
+                    row,
+                    f"variables.{name}",
+                    f"persona {self.needed_by} says {{{name}}}: every contact needs {name}",
+                )
+            )
         first = self._seen.setdefault(contact.phone, row)
         if first != row:
-            self.add(RowError(row, "phone", f"{contact.phone} is already row {first}"))
+            self.errors.append(RowError(row, "phone", f"{contact.phone} is already row {first}"))
             return None
-        return contact
+        return None if missing else contact
 
     def stream(self, rows: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, ContactIn]]:
         """The valid contacts of `rows`; stops (with an error) past `MAX_CONTACTS`."""
         for row, item in rows:
             self.count += 1
             if self.count > MAX_CONTACTS:
-                self.add(RowError(None, "contacts", f"at most {MAX_CONTACTS} contacts"))
+                self.errors.append(RowError(None, "contacts", f"at most {MAX_CONTACTS} contacts"))
                 return
             contact = self.check(row, item)
             if contact is not None:
                 yield row, contact
-        if self.count == 0:
-            self.add(RowError(None, "contacts", NO_CONTACTS))
+        if self.count == 0 and not self.errors.more:  # else it only restates those
+            self.errors.append(RowError(None, "contacts", NO_CONTACTS))
 
     def finish(self) -> None:
         """Raise `SpecError` with every problem found, if any (after `stream` is drained)."""
-        if self.unlisted:
-            self.errors.append(
-                RowError(None, "contacts", f"{self.unlisted} more problem(s) not listed")
-            )
-            self.unlisted = 0
-        if self.errors:
-            raise SpecError(self.errors)
+        if len(self.errors):
+            raise SpecError(self.errors.listed, self.errors.more)
 
 
-def parse_settings(raw: dict[str, Any], errors: list[RowError]) -> CampaignSettings | None:
+def parse_settings(raw: dict[str, Any], errors: RowErrors) -> CampaignSettings | None:
     try:
         return CampaignSettings.model_validate(raw)
     except ValidationError as exc:
@@ -458,10 +544,10 @@ def parse_campaign(
 ) -> tuple[CampaignSettings, list[ContactIn]]:
     """Validate the campaign fields and every contact; raise `SpecError` listing all problems.
 
-    `rows` pairs each raw contact with the row number to report (the CSV line, or the
-    1-based position in the JSON list). The API streams instead (`ContactChecker`).
+    `rows` pairs each raw contact with its row number (see `RowError`). The API streams
+    instead (`ContactChecker`).
     """
-    errors: list[RowError] = []
+    errors = RowErrors()
     settings = parse_settings(raw, errors)
     checker = ContactChecker(policy, errors)
     contacts = [c for _, c in checker.stream(rows)]

@@ -10,10 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
-from ..campaigns.models import Outcome
+from ..campaigns.models import Outcome, Text
 from ..campaigns.store import BadToken
 from .auth import attempt_token
 from .services import Services
+from .views import Id
 
 router = APIRouter()
 
@@ -27,8 +28,8 @@ class DialPermit(BaseModel):
 
 class OutcomeReport(BaseModel):
     outcome: Outcome
-    detail: str = Field("", max_length=2000)
-    pause_reason: str | None = Field(
+    detail: Text = Field("", max_length=2000)
+    pause_reason: Text | None = Field(
         None,
         max_length=2000,
         description="Set by the reminder agent for a trunk, auth or codec failure that every "
@@ -37,7 +38,7 @@ class OutcomeReport(BaseModel):
 
 
 @router.post("/v1/attempts/{attempt_id}/dial", response_model=DialPermit)
-def dial_permit(attempt_id: str, callback: CallbackToken, services: Services) -> DialPermit:
+def dial_permit(attempt_id: Id, callback: CallbackToken, services: Services) -> DialPermit:
     """Ask right before dialling; allowed once per attempt (window, DNC, pause re-checked)."""
     try:
         reason = services.campaigns.acquire_dial_permit(attempt_id, callback, services.clock())
@@ -48,7 +49,7 @@ def dial_permit(attempt_id: str, callback: CallbackToken, services: Services) ->
 
 @router.post("/v1/attempts/{attempt_id}/outcome", response_model=dict[str, bool])
 def report_outcome(
-    attempt_id: str, body: OutcomeReport, callback: CallbackToken, services: Services
+    attempt_id: Id, body: OutcomeReport, callback: CallbackToken, services: Services
 ) -> dict[str, bool]:
     try:
         recorded = services.campaigns.report_outcome(

@@ -17,22 +17,49 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from ..campaigns.csvio import read_contacts_csv
-from ..campaigns.models import RowError
-from .errors import problem
+from ..campaigns.models import RowErrors
+from .errors import json_refusal, problem
 
 MAX_IDEMPOTENCY_KEY = 255
 _KEY_CHARS = re.compile(r"[\x21-\x7e]+")
 NOT_CREATED = "the campaign was not created"
+#: Deepest nesting a body may have: a campaign needs 4 (contacts, a contact, its
+#: variables); parsing and validating deeper input only costs the server.
+MAX_JSON_DEPTH = 16
 
-CampaignUpload = tuple[dict[str, Any], Iterable[tuple[int, Any]], list[RowError]]
+CampaignUpload = tuple[dict[str, Any], Iterable[tuple[int, Any]], RowErrors]
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON: send a number or text")
+
+
+def _depth(value: Any) -> int:
+    """How deep `value` nests (iteratively: the input is not trusted to be shallow)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_JSON_DEPTH:
+                break
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def parse_object(data: str | bytes, field: str) -> dict[str, Any] | JSONResponse:
-    """`data` as a JSON object, or the 422 naming `field`."""
+    """`data` as a JSON object, or the 422 naming `field`.
+
+    Refused as what they are, never as a server error: integers past Python's
+    int-string limit, NaN and Infinity, and nesting deeper than `MAX_JSON_DEPTH`.
+    """
     try:
-        value = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return problem(None, field, f"not JSON: {exc}", "invalid body")
+        value = json.loads(data, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError too
+        return json_refusal(field, exc)
+    if _depth(value) > MAX_JSON_DEPTH:
+        return json_refusal(field, RecursionError())
     if not isinstance(value, dict):
         return problem(None, field, "expected an object", "invalid body")
     return value
@@ -76,5 +103,5 @@ async def campaign_upload(request: Request) -> AsyncIterator[CampaignUpload | JS
         if isinstance(raw, JSONResponse):
             yield raw
             return
-        file_errors: list[RowError] = []
+        file_errors = RowErrors()
         yield raw, read_contacts_csv(upload.file, file_errors), file_errors

@@ -22,13 +22,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field
 
 from ..records.models import CallOutcome, CallRecord, Direction
 from ..records.store import BadCursor, CallFilter, CallStart
 from ..wire import ROOM_PREFIX
 from .auth import Authorization, require_token
 from .services import AppServices, Services
+from .views import Cursor, Id, Page
 
 logger = logging.getLogger("dialtone.records.api")
 
@@ -39,12 +39,8 @@ router = APIRouter(dependencies=[Depends(require_token)])
 livekit_router = APIRouter()
 
 
-class CallPage(BaseModel):
-    calls: list[CallRecord] = Field(description="Newest first; transcripts omitted")
-    next_cursor: str | None = Field(
-        None, description="Pass as `cursor` for the next page; null on the last page"
-    )
-    limit: int
+class CallPage(Page[CallRecord]):
+    """Call records, newest first; transcripts omitted."""
 
 
 def _utc(value: datetime | None, name: str) -> datetime | None:
@@ -79,14 +75,14 @@ def list_calls(
         Query(alias="to", description="Calls started before (ISO 8601, with zone)"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
 ) -> CallPage:
     filters = CallFilter(direction, outcome, _utc(since, "from"), _utc(until, "to"))
     try:
         page, next_cursor = services.records.list(filters, limit=limit, cursor=cursor)
     except BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
-    return CallPage(calls=page, next_cursor=next_cursor, limit=limit)
+    return CallPage(items=page, next_cursor=next_cursor)
 
 
 @router.get(
@@ -94,7 +90,7 @@ def list_calls(
     response_model=CallRecord,
     summary="One call record with its transcript",
 )
-def get_call(record_id: str, services: Services) -> CallRecord:
+def get_call(record_id: Id, services: Services) -> CallRecord:
     record = services.records.get(record_id)
     if record is None:
         raise HTTPException(404, f"no call record {record_id!r}")

@@ -12,12 +12,22 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..campaigns.csvio import render_results
+from ..campaigns.models import RowErrors
 from .auth import require_token
 from .bodies import NOT_CREATED, campaign_upload, idempotency_key, json_object
 from .creation import CREATE_BODY, create
 from .errors import problem
 from .services import Services
-from .views import CallList, CallView, CampaignView, campaign_view
+from .views import (
+    CallList,
+    CallView,
+    CampaignView,
+    Cursor,
+    Id,
+    campaign_view,
+    page_at,
+    position_of,
+)
 
 router = APIRouter(dependencies=[Depends(require_token)])
 
@@ -42,7 +52,13 @@ async def create_campaign(request: Request, services: Services, key: Idempotency
             return problem(None, "contacts", "a list of contacts is required", NOT_CREATED)
         rows = [(i + 1, c) for i, c in enumerate(contacts)]
         return await create(
-            services, scope="campaigns", key=key, raw=body, rows=rows, kind="campaign", errors=[]
+            services,
+            scope="campaigns",
+            key=key,
+            raw=body,
+            rows=rows,
+            kind="campaign",
+            errors=RowErrors(),
         )
     if ctype == "multipart/form-data":
         async with campaign_upload(request) as upload:
@@ -62,23 +78,26 @@ async def create_campaign(request: Request, services: Services, key: Idempotency
 
 
 @router.get("/v1/campaigns/{campaign_id}", response_model=CampaignView)
-def get_campaign(campaign_id: str, services: Services) -> CampaignView:
+def get_campaign(campaign_id: Id, services: Services) -> CampaignView:
     return campaign_view(services.campaigns.progress(campaign_id, services.clock()))
 
 
 @router.get("/v1/campaigns/{campaign_id}/calls", response_model=CallList)
 def list_calls(
-    campaign_id: str,
+    campaign_id: Id,
     services: Services,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    cursor: Cursor = None,
 ) -> CallList:
-    rows = services.campaigns.list_attempts(campaign_id, limit=limit, offset=offset)
-    return CallList(calls=[CallView.model_validate(a) for a in rows], limit=limit, offset=offset)
+    """The campaign's calls (attempts), oldest first."""
+    position = position_of(cursor)
+    rows = services.campaigns.list_attempts(campaign_id, limit=limit + 1, offset=position)
+    page, next_cursor = page_at(rows, limit=limit, position=position)
+    return CallList(items=[CallView.model_validate(a) for a in page], next_cursor=next_cursor)
 
 
 def _action(name: str) -> None:
-    def act(campaign_id: str, services: Services) -> CampaignView:
+    def act(campaign_id: Id, services: Services) -> CampaignView:
         services.campaigns.set_status(campaign_id, name, services.clock())
         return campaign_view(services.campaigns.progress(campaign_id, services.clock()))
 
@@ -99,7 +118,7 @@ for _name in ("pause", "resume", "cancel"):
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}}},
 )
-def results_csv(campaign_id: str, services: Services) -> StreamingResponse:
+def results_csv(campaign_id: Id, services: Services) -> StreamingResponse:
     store = services.campaigns
     variable_names = sorted({k for r in store.results(campaign_id) for k in r.variables})
     return StreamingResponse(
@@ -138,5 +157,11 @@ async def adhoc_call(request: Request, services: Services, key: IdempotencyKey) 
     }
     raw.update(body)
     return await create(
-        services, scope="calls", key=key, raw=raw, rows=[(1, contact)], kind="adhoc", errors=[]
+        services,
+        scope="calls",
+        key=key,
+        raw=raw,
+        rows=[(1, contact)],
+        kind="adhoc",
+        errors=RowErrors(),
     )

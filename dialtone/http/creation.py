@@ -1,7 +1,9 @@
 """Creating a campaign (or an ad-hoc call) from a request: validate, store, answer.
 
-A campaign with any bad row is refused whole, with every problem listed as
-`{row, field, reason}`. Creates honour `Idempotency-Key`: the same key with the same
+A campaign with any bad row is refused whole, its problems listed as `{row, field,
+reason}` (the first 100; `more_errors` counts the rest). Besides each field's own rules,
+the persona and trunk must exist and every contact must carry the variables the
+persona's reminder uses (`catalog`). Creates honour `Idempotency-Key`: the same key with the same
 request returns the first campaign (`Idempotent-Replayed: true`), with a different
 request a 422.
 """
@@ -23,10 +25,12 @@ from ..campaigns.models import (
     ContactChecker,
     ContactIn,
     RowError,
+    RowErrors,
     SpecError,
     parse_settings,
 )
 from ..campaigns.store import IdempotencyMismatch
+from .catalog import check_targets
 from .errors import problems
 from .services import AppServices
 from .views import campaign_view
@@ -49,12 +53,16 @@ def secret_problems(raw: dict[str, Any], secret: Any, has_default: bool) -> list
                 )
             ]
         return []
-    if not isinstance(secret, str) or not MIN_SECRET_CHARS <= len(secret) <= MAX_SECRET_CHARS:
+    if (
+        not isinstance(secret, str)
+        or not MIN_SECRET_CHARS <= len(secret) <= MAX_SECRET_CHARS
+        or "\x00" in secret
+    ):
         return [
             RowError(
                 None,
                 "webhook_secret",
-                f"a string of {MIN_SECRET_CHARS} to {MAX_SECRET_CHARS} characters",
+                f"a string of {MIN_SECRET_CHARS} to {MAX_SECRET_CHARS} characters, without NUL",
             )
         ]
     if not url:
@@ -82,7 +90,7 @@ async def create(
     raw: dict[str, Any],
     rows: Iterable[tuple[int, Any]],
     kind: str,
-    errors: list[RowError],
+    errors: RowErrors,
 ) -> Response:
     """Validate and store while reading `rows` (a stream for CSV uploads).
 
@@ -94,8 +102,19 @@ async def create(
     store, clock = services.campaigns, services.clock
     secret = raw.pop("webhook_secret", None)
     errors.extend(secret_problems(raw, secret, bool(services.default_webhook_secret)))
+    if not isinstance(secret, str):
+        secret = None  # refused above when it was given at all
     spec = parse_settings(raw, errors)
-    checker = ContactChecker(services.policy, errors)
+    needs: frozenset[str] = frozenset()
+    if spec is not None:
+        targets = await asyncio.to_thread(
+            check_targets, services.settings, spec.persona, spec.outbound_trunk
+        )
+        errors.extend(targets.errors)
+        needs = targets.needs
+    checker = ContactChecker(
+        services.policy, errors, needs=needs, needed_by=spec.persona if spec else ""
+    )
     digest = hashlib.sha256()
 
     def valid() -> Iterator[tuple[int, ContactIn]]:
@@ -124,9 +143,9 @@ async def create(
         )
     except SpecError as exc:
         found = exc.errors
-        if len(found) > 1:  # "no contacts" only restates the file's own problem
+        if len(found) + exc.more > 1:  # "no contacts" only restates the file's own problem
             found = [e for e in found if e.reason != NO_CONTACTS]
-        return problems(found, "the campaign was not created")
+        return problems(found, "the campaign was not created", exc.more)
     except IdempotencyMismatch as exc:
         return JSONResponse(status_code=422, content={"detail": str(exc), "errors": []})
     view = campaign_view(await asyncio.to_thread(store.progress, campaign_id, clock()))
@@ -154,8 +173,8 @@ CREATE_BODY = {
                             "type": "string",
                             "format": "binary",
                             "description": "CSV: phone (required), name, timezone; other "
-                            "columns become variables. Row numbers in errors count the "
-                            "header as row 1.",
+                            "columns become variables. Row N in errors is the Nth contact "
+                            "(the header is not counted), as in a JSON list.",
                         },
                     },
                 }

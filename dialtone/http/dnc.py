@@ -9,19 +9,20 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from ..campaigns.models import RowError
+from ..campaigns.models import RowError, Text
 from ..campaigns.store import NotFound
 from ..wire import normalize_phone
 from .auth import require_token
 from .errors import problems
 from .services import Services
+from .views import Cursor, Page, page_at, position_of
 
 router = APIRouter(dependencies=[Depends(require_token)])
 
 
 class DncAdd(BaseModel):
     phones: list[str] = Field(min_length=1, max_length=10_000)
-    reason: str = Field("added through the API", max_length=500)
+    reason: Text = Field("added through the API", max_length=500)
 
 
 class DncEntry(BaseModel):
@@ -38,16 +39,23 @@ def _phone_or_404(phone: str) -> str:
         raise NotFound(f"{phone!r} is not an E.164 number") from None
 
 
-@router.get("/v1/dnc", response_model=list[DncEntry])
+class DncPage(Page[DncEntry]):
+    """Do-not-call entries in number order."""
+
+
+@router.get("/v1/dnc", response_model=DncPage, summary="The do-not-call list, by number")
 def list_dnc(
     services: Services,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[DncEntry]:
-    return [
-        DncEntry(phone=p, reason=r, created_at=t)
-        for p, r, t in services.campaigns.list_dnc(limit=limit, offset=offset)
-    ]
+    cursor: Cursor = None,
+) -> DncPage:
+    position = position_of(cursor)
+    rows = services.campaigns.list_dnc(limit=limit + 1, offset=position)
+    page, next_cursor = page_at(rows, limit=limit, position=position)
+    return DncPage(
+        items=[DncEntry(phone=p, reason=r, created_at=t) for p, r, t in page],
+        next_cursor=next_cursor,
+    )
 
 
 @router.post("/v1/dnc", response_model=dict[str, int])

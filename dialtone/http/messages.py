@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..records.store import BadCursor
 from .auth import require_token
 from .services import Services
+from .views import Cursor, Id, Page
 
 router = APIRouter(dependencies=[Depends(require_token)])
 
@@ -32,18 +33,15 @@ class MessageView(BaseModel):
     message: str
 
 
-class MessagePage(BaseModel):
-    items: list[MessageView] = Field(description="Newest first")
-    next_cursor: str | None = Field(
-        None, description="Pass as `cursor` for the next page; null on the last page"
-    )
+class MessagePage(Page[MessageView]):
+    """Messages, newest first."""
 
 
 @router.get("/v1/messages", response_model=MessagePage, summary="Messages, newest first")
 def list_messages(
     services: Services,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
 ) -> MessagePage:
     try:
         page, next_cursor = services.messages.page(limit=limit, cursor=cursor)
@@ -53,7 +51,7 @@ def list_messages(
 
 
 @router.get("/v1/messages/{message_id}", response_model=MessageView, summary="One message")
-def get_message(message_id: str, services: Services) -> MessageView:
+def get_message(message_id: Id, services: Services) -> MessageView:
     found = services.messages.get(message_id)
     if found is None:
         raise HTTPException(404, f"no message {message_id!r}")

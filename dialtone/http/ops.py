@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from ..campaigns.models import CampaignCreate
 from ..metrics import render
 from .auth import require_metrics_token, require_token
+from .errors import Refusal
 from .services import Services
 
 router = APIRouter()
@@ -37,6 +38,12 @@ def openapi_schema(app: FastAPI) -> dict[str, Any]:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(body.pop("$defs", {}))
         components["CampaignCreate"] = body
+        # Every 422 has this API's shape, not FastAPI's default (`detail` as a list).
+        components.pop("ValidationError", None)
+        components["HTTPValidationError"] = Refusal.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        components.update(components["HTTPValidationError"].pop("$defs", {}))
         schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
         schema["security"] = [{"bearer": []}]
         app.openapi_schema = schema

@@ -86,6 +86,9 @@ def api_process(
         "LIVEKIT_API_KEY": double.api_key,
         "LIVEKIT_API_SECRET": double.api_secret,
         "PYTHONPATH": str(REPO),
+        # the API checks a campaign's persona and trunk against what the workers use
+        "DIALTONE_PERSONA_DIR": str(REPO / "personas"),
+        "DIALTONE_TRUNKS_DIR": str(REPO / "trunks"),
     }
     log = (tmp / f"{name}.log").open("wb")
     proc = subprocess.Popen(
@@ -221,7 +224,10 @@ def test_kill_9_mid_campaign_then_restart(
         "max_concurrent": 6,
         "retry": {"max_attempts": 1},
         "webhook_url": receiver.url,
-        "contacts": [{"phone": f"+1555030{i:04d}", "name": f"P{i}"} for i in range(N)],
+        "contacts": [
+            {"phone": f"+1555030{i:04d}", "name": f"P{i}", "variables": {"appointment": "Fri"}}
+            for i in range(N)
+        ],
     }
     # CreateDispatch calls 9-12 are held 1.5 s by the "server": in flight at the kill.
     double.faults.inject("CreateDispatch", nth=9, delay=1.5, times=4)

@@ -293,7 +293,13 @@ def client(
 ) -> Iterator[TestClient]:
     monkeypatch.chdir(tmp_path)  # no stray .env
     app = create_app(
-        load_settings(api_token=SecretStr(API_TOKEN), data_dir=tmp_path), engine, clock=clock
+        load_settings(
+            api_token=SecretStr(API_TOKEN),
+            data_dir=tmp_path,
+            persona_dir=Path(__file__).resolve().parents[2] / "personas",
+        ),
+        engine,
+        clock=clock,
     )
     with TestClient(app) as c:
         yield c
@@ -305,7 +311,7 @@ def test_api_takes_the_secret_out_of_the_spec_and_never_returns_it(
     body: dict[str, Any] = {
         **settings().model_dump(mode="json"),
         "webhook_url": receiver.url,
-        "contacts": [{"phone": "+15550200001"}],
+        "contacts": [{"phone": "+15550200001", "variables": {"appointment": "Tue"}}],
     }
     missing = client.post("/v1/campaigns", json=body, headers=AUTH)
     assert missing.status_code == 422

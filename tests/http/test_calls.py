@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,30 +24,14 @@ from dialtone.records.store import CallEnd, CallFilter, CallStart, RecordStore
 from tests.records import conftest as records
 from tests.records.conftest import T0, Clock
 
+from .conftest import LK_KEY, LK_SECRET
+
 # The call-record store and its clock, in place of the campaign fixtures of ./conftest.py.
 store = records.store
 clock = records.clock
 
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-LK_KEY = "APIkey123"
-LK_SECRET = "a-livekit-secret-at-least-32-characters-long"
-
-
-@pytest.fixture
-def client(
-    engine: Engine, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[TestClient]:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    settings = load_settings(
-        api_token=SecretStr(TOKEN),
-        data_dir=tmp_path / "data",
-        livekit_api_key=LK_KEY,
-        livekit_api_secret=SecretStr(LK_SECRET),
-    )
-    app = create_app(settings, engine, clock=clock)
-    with TestClient(app) as c:
-        yield c
 
 
 def seed(store: RecordStore, n: int) -> list[str]:
@@ -80,8 +63,9 @@ def test_list_pages_and_filters(client: TestClient, store: RecordStore) -> None:
     params: dict[str, Any] = {"limit": 5, "direction": "outbound"}
     while True:
         body = client.get("/v1/calls", params=params, headers=AUTH).json()
-        got += [c["id"] for c in body["calls"]]
-        assert all(c["transcript"] is None for c in body["calls"])
+        assert set(body) == {"items", "next_cursor"}  # the one list envelope
+        got += [c["id"] for c in body["items"]]
+        assert all(c["transcript"] is None for c in body["items"])
         if body["next_cursor"] is None:
             break
         params["cursor"] = body["next_cursor"]
@@ -91,7 +75,7 @@ def test_list_pages_and_filters(client: TestClient, store: RecordStore) -> None:
         params={"outcome": "busy", "from": "2026-06-10T15:02:00Z", "to": "2026-06-10T15:09:00Z"},
         headers=AUTH,
     ).json()
-    assert [c["id"] for c in busy["calls"]] == [ids[5]]
+    assert [c["id"] for c in busy["items"]] == [ids[5]]
 
 
 @pytest.mark.parametrize(
@@ -138,6 +122,7 @@ def test_post_v1_calls_still_places_an_adhoc_call(client: TestClient) -> None:
             "persona": "reminder",
             "outbound_trunk": "ST_trunk1",
             "caller_id": "+15550100100",
+            "variables": {"appointment": "Tue 3pm"},
         },
         headers=AUTH,
     )

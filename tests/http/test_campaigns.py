@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
@@ -18,7 +17,7 @@ from dialtone.config import load_settings
 from dialtone.http.server import create_app
 from tests.campaigns.conftest import FakeClock
 
-from .conftest import AUTH, CONTACTS, SPEC, TOKEN, count, create
+from .conftest import AUTH, CONTACTS, SPEC, TOKEN, count, create, upload
 
 
 def test_every_route_needs_a_bearer_token(client: TestClient) -> None:
@@ -60,12 +59,13 @@ def test_create_and_read_progress(client: TestClient) -> None:
 def test_json_row_errors_name_row_and_field_and_create_nothing(
     client: TestClient, engine: Engine
 ) -> None:
+    slot = {"appointment": "Tue 3pm"}
     bad = [
-        {"phone": "+15550200001"},
-        {"phone": "call me"},
-        {"phone": "+19005550100"},
-        {"phone": "+15550200004", "timezone": "Nowhere/Special"},
-        {"phone": "+15550200001"},
+        {"phone": "+15550200001", "variables": slot},
+        {"phone": "call me", "variables": slot},
+        {"phone": "+19005550100", "variables": slot},
+        {"phone": "+15550200004", "timezone": "Nowhere/Special", "variables": slot},
+        {"phone": "+15550200001", "variables": slot},
     ]
     response = client.post(
         "/v1/campaigns", json={**SPEC, "caller_id": "x", "contacts": bad}, headers=AUTH
@@ -89,28 +89,18 @@ CSV_OK = (
 )
 
 
-def upload(client: TestClient, text: str, headers: dict[str, str] | None = None) -> Any:
-    import json
-
-    return client.post(
-        "/v1/campaigns",
-        data={"campaign": json.dumps(SPEC)},
-        files={"contacts": ("patients.csv", text.encode(), "text/csv")},
-        headers={**AUTH, **(headers or {})},
-    )
-
-
 def test_csv_upload_creates_contacts_with_variables(client: TestClient, engine: Engine) -> None:
     response = upload(client, CSV_OK)
     assert response.status_code == 201, response.text
     campaign_id = response.json()["id"]
     rows = list(CampaignStore(engine).results(campaign_id))
-    assert [r.row for r in rows] == [2, 3]
+    assert [r.row for r in rows] == [1, 2]  # the Nth contact, as in a JSON list
     assert rows[0].variables == {"appointment": "Tue 3pm", "doctor": "Dr Who"}
     assert rows[1].timezone == "America/New_York"  # the campaign's zone by default
 
 
-def test_csv_row_errors_use_spreadsheet_row_numbers(client: TestClient, engine: Engine) -> None:
+def test_csv_row_errors_count_contacts_from_one(client: TestClient, engine: Engine) -> None:
+    """Row N is the Nth line after the header, blank ones included: JSON's numbering."""
     text = (
         "phone,name,appointment\n"
         "+15550200001,Ann,Tue\n"
@@ -123,10 +113,10 @@ def test_csv_row_errors_use_spreadsheet_row_numbers(client: TestClient, engine: 
     response = upload(client, text)
     assert response.status_code == 422
     errors = [(e["row"], e["field"]) for e in response.json()["errors"]]
-    assert errors == [(3, "phone"), (4, "(row)"), (6, "phone"), (7, "phone")]  # file order
+    assert errors == [(2, "phone"), (3, "(row)"), (5, "phone"), (6, "phone")]  # file order
     reasons = {e["row"]: e["reason"] for e in response.json()["errors"]}
-    assert "allowed country calling codes" in reasons[6]
-    assert "already row 2" in reasons[7]
+    assert "allowed country calling codes" in reasons[5]
+    assert "already row 1" in reasons[6]
     assert count(engine, campaigns) == 0
 
 
@@ -134,22 +124,23 @@ def test_a_bad_row_after_thousands_streamed_creates_nothing(
     client: TestClient, engine: Engine
 ) -> None:
     """Contacts are stored in chunks while the upload streams; a late bad row rolls back all."""
-    good = "".join(f"+1555{i:07d}\n" for i in range(4500))  # more than two insert chunks
-    response = upload(client, "phone\n" + good + "+1900555000\n" + good[:13])
+    good = "".join(f"+1555{i:07d},1\n" for i in range(4100))  # more than two insert chunks
+    head = "phone,appointment\n"
+    response = upload(client, head + good + "+1900555000,1\n" + good[:15])
     assert response.status_code == 422, response.text
     errors = response.json()["errors"]
-    assert [(e["row"], e["field"]) for e in errors] == [(4502, "phone"), (4503, "phone")]
-    assert "premium" in errors[0]["reason"] and "already row 2" in errors[1]["reason"]
+    assert [(e["row"], e["field"]) for e in errors] == [(4101, "phone"), (4102, "phone")]
+    assert "premium" in errors[0]["reason"] and "already row 1" in errors[1]["reason"]
     assert count(engine, campaigns) == 0 and count(engine, contacts) == 0
-    ok = upload(client, "phone\n" + good)
-    assert ok.status_code == 201 and ok.json()["contacts"]["total"] == 4500
+    ok = upload(client, head + good)
+    assert ok.status_code == 201 and ok.json()["contacts"]["total"] == 4100
 
 
 def test_csv_without_phone_column(client: TestClient) -> None:
     response = upload(client, "name\nAnn\n")
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"row": 1, "field": "phone", "reason": "the header has no phone column"}
+        {"row": None, "field": "phone", "reason": "the header has no phone column"}
     ]
 
 
@@ -207,7 +198,7 @@ def test_calls_and_results_csv(client: TestClient, engine: Engine, clock: FakeCl
         headers={"Authorization": f"Bearer {claims[0].callback_token}"},
     )
     assert wrong.status_code == 401
-    calls = client.get(f"/v1/campaigns/{campaign_id}/calls", headers=AUTH).json()["calls"]
+    calls = client.get(f"/v1/campaigns/{campaign_id}/calls", headers=AUTH).json()["items"]
     assert {c["outcome"] for c in calls} == {"completed", None}
     assert {c["room"] for c in calls} == {c.room for c in claims}
     response = client.get(f"/v1/campaigns/{campaign_id}/results.csv", headers=AUTH)

@@ -16,7 +16,7 @@ def test_dnc_routes(client: TestClient) -> None:
     assert added.json() == {"added": 2, "already_listed": 0}
     assert client.get(f"/v1/campaigns/{campaign_id}", headers=AUTH).json()["contacts"]["dnc"] == 1
     assert client.get("/v1/dnc/+15550200001", headers=AUTH).status_code == 200
-    assert [e["phone"] for e in client.get("/v1/dnc", headers=AUTH).json()] == [
+    assert [e["phone"] for e in client.get("/v1/dnc", headers=AUTH).json()["items"]] == [
         "+15550200001",
         "+15550300000",
     ]
@@ -45,7 +45,13 @@ def test_a_dnc_number_in_other_digits_is_the_same_number(
 
     # and the other way round: an ASCII DNC entry blocks a contact typed in other digits
     client.post("/v1/dnc", json={"phones": ["+15550200002"]}, headers=AUTH)
-    typed = [{"phone": "+1 555 020 0002".translate(script), "name": "Bob"}]
+    typed = [
+        {
+            "phone": "+1 555 020 0002".translate(script),
+            "name": "Bob",
+            "variables": {"appointment": "Wed"},
+        }
+    ]
     other = client.post("/v1/campaigns", json={**SPEC, "contacts": typed}, headers=AUTH)
     assert other.status_code == 201, other.text
     assert other.json()["contacts"]["dnc"] == 1

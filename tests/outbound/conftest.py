@@ -19,6 +19,8 @@ from tests.livekit_double import LiveKitDouble
 
 from .harness import TOKEN
 
+PERSONAS = Path(__file__).resolve().parents[2] / "personas"
+
 
 @pytest_asyncio.fixture
 async def api(
@@ -29,7 +31,11 @@ async def api(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The campaign API in-process (no scheduler), reached over ASGI by httpx."""
     monkeypatch.chdir(tmp_path)
-    settings = load_settings(api_token=SecretStr(TOKEN), data_dir=tmp_path / "data")
+    settings = load_settings(
+        api_token=SecretStr(TOKEN),
+        data_dir=tmp_path / "data",
+        persona_dir=PERSONAS,
+    )
     app = create_app(settings, engine, clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
