@@ -16,6 +16,7 @@ from dialtone.campaigns.store import CampaignStore, ClaimLimits
 from tests.livekit_double import LiveKitDouble
 
 from .conftest import FakeClock, new_campaign, people, settings
+from .helpers import attempt_ids_for, contact_states, on_dnc
 
 FAST = DialerConfig(call_timeout=1.0, tries=3, backoff=0.01, backoff_max=0.05)
 CONFIG = SchedulerConfig(
@@ -109,7 +110,7 @@ async def test_retry_policy_per_outcome(
     for claim, outcome in zip(claims, outcomes, strict=True):
         store.report_outcome(claim.attempt_id, claim.callback_token, outcome, "", clock.now)
     sched.results.clear()
-    states = store.contact_states(campaign_id)
+    states = contact_states(store, campaign_id)
     assert [states[c.phone] for c in claims] == [
         ContactState.RETRY_WAIT,
         ContactState.EXHAUSTED,  # voicemail: null delay = do not call again
@@ -117,7 +118,7 @@ async def test_retry_policy_per_outcome(
         ContactState.FAILED,
         ContactState.DNC,
     ]
-    assert store.on_dnc(claims[4].phone)
+    assert on_dnc(store, claims[4].phone)
     assert await run_tick(sched) == 1  # the sixth contact; the busy one waits 600 s
     finish_all(store, sched, Outcome.COMPLETED, clock.now)
     clock.advance(599)
@@ -129,7 +130,7 @@ async def test_retry_policy_per_outcome(
     store.report_outcome(
         retry_claim.attempt_id, retry_claim.callback_token, Outcome.BUSY, "", clock.now
     )
-    assert store.contact_states(campaign_id)[claims[0].phone] == ContactState.EXHAUSTED
+    assert contact_states(store, campaign_id)[claims[0].phone] == ContactState.EXHAUSTED
     await run_tick(sched)
     assert store.get_campaign(campaign_id).status is CampaignStatus.COMPLETED
 
@@ -149,8 +150,8 @@ async def test_dnc_is_rechecked_at_dial_time(
     sched.dialer._sleep = sleep_and_opt_out
     assert await run_tick(sched) == 1
     assert livekit_double.state.dispatches == {}
-    assert store.contact_states(campaign_id)[phone] == ContactState.DNC
-    (attempt,) = store.attempt_ids_for(campaign_id)
+    assert contact_states(store, campaign_id)[phone] == ContactState.DNC
+    (attempt,) = attempt_ids_for(store, campaign_id)
     assert attempt[2] == AttemptStatus.NOT_DISPATCHED
 
 
@@ -168,7 +169,7 @@ async def test_pause_resume_cancel(store: CampaignStore, api: LiveKitAPI, clock:
     store.set_status(campaign_id, "cancel", clock.now)
     assert await run_tick(sched) == 0
     store.report_outcome(second.attempt_id, second.callback_token, Outcome.BUSY, "", clock.now)
-    states = store.contact_states(campaign_id)
+    states = contact_states(store, campaign_id)
     assert states[in_call.phone] == ContactState.COMPLETED
     assert states[second.phone] == ContactState.CANCELLED  # busy, but the campaign is over
     assert sorted(states.values()).count(ContactState.CANCELLED) == 3
@@ -185,8 +186,8 @@ async def test_each_contact_is_called_inside_its_own_window(
     )
     sched = make_scheduler(store, api, clock)
     assert await run_tick(sched) == 1
-    assert set(store.contact_states(ny).values()) == {ContactState.IN_FLIGHT}
-    assert set(store.contact_states(la).values()) == {ContactState.PENDING}
+    assert set(contact_states(store, ny).values()) == {ContactState.IN_FLIGHT}
+    assert set(contact_states(store, la).values()) == {ContactState.PENDING}
     clock.advance(3599)
     assert await run_tick(sched) == 0  # 08:59:59 in Los Angeles
     clock.advance(1)
@@ -205,7 +206,7 @@ async def test_window_across_midnight(
     finish_all(store, sched, Outcome.NO_ANSWER, clock.now)
     clock.now = datetime(2026, 6, 13, 7, 0, tzinfo=UTC)  # 03:00 Saturday: closed
     assert await run_tick(sched) == 0
-    states = store.contact_states(campaign_id)
+    states = contact_states(store, campaign_id)
     assert set(states.values()) == {ContactState.RETRY_WAIT}
     clock.now = datetime(2026, 6, 20, 0, 0, tzinfo=UTC)  # Friday 20:00 EDT
     assert await run_tick(sched) == 2
@@ -242,7 +243,7 @@ async def test_crash_after_claim_is_reconciled_after_the_lease(
     assert len(livekit_double.state.dispatches) == 2
     rooms = sorted(d.room for d in livekit_double.state.dispatches.values())
     assert rooms == sorted([landed.room, lost.room])
-    statuses = {a[0]: a[2] for a in store.attempt_ids_for(campaign_id)}
+    statuses = {a[0]: a[2] for a in attempt_ids_for(store, campaign_id)}
     assert set(statuses.values()) == {AttemptStatus.DISPATCHED}
     # the old callback token (held by the agent already in the room) still works
     store.report_outcome(landed.attempt_id, landed.callback_token, Outcome.COMPLETED, "", clock.now)
@@ -261,7 +262,7 @@ async def test_unreported_attempts_end_unknown_and_are_retried(
     clock.advance(minutes=31)
     report = await sched.tick()
     assert report.expired == 1
-    assert set(store.contact_states(campaign_id).values()) == {ContactState.RETRY_WAIT}
+    assert set(contact_states(store, campaign_id).values()) == {ContactState.RETRY_WAIT}
 
 
 async def test_livekit_config_error_pauses_the_campaign_and_loses_no_one(
@@ -274,7 +275,7 @@ async def test_livekit_config_error_pauses_the_campaign_and_loses_no_one(
     campaign = store.get_campaign(campaign_id)
     assert campaign.status is CampaignStatus.PAUSED
     assert campaign.status_reason is not None and "LIVEKIT_API_KEY" in campaign.status_reason
-    assert set(store.contact_states(campaign_id).values()) == {ContactState.PENDING}
+    assert set(contact_states(store, campaign_id).values()) == {ContactState.PENDING}
     livekit_double.faults.clear()
     store.set_status(campaign_id, "resume", clock.now)
     assert await run_tick(sched) == 3

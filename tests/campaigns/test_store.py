@@ -22,6 +22,7 @@ from dialtone.db.tables import attempts
 from dialtone.db.upgrade import head_revision, upgrade
 
 from .conftest import T0, new_campaign, people, settings
+from .helpers import attempt_ids_for, contact_states
 
 WIDE = ClaimLimits(global_max_concurrent=1000, calls_per_second=1000.0)
 
@@ -34,7 +35,7 @@ def test_upgrade_is_idempotent(store: CampaignStore) -> None:
 def test_create_campaign_marks_dnc_numbers_up_front(store: CampaignStore) -> None:
     store.add_dnc(["+15550200001"], "asked us", T0)
     campaign_id = new_campaign(store, T0, n=3)
-    states = store.contact_states(campaign_id)
+    states = contact_states(store, campaign_id)
     assert states["+15550200001"] == ContactState.DNC
     assert states["+15550200000"] == ContactState.PENDING
     assert store.get_campaign(campaign_id).contact_count == 3
@@ -57,11 +58,11 @@ def test_claim_writes_the_attempt_before_returning(store: CampaignStore) -> None
     campaign_id = new_campaign(store, T0, n=2)
     claims = store.claim_due(T0, WIDE)
     assert len(claims) == 2
-    rows = store.attempt_ids_for(campaign_id)
+    rows = attempt_ids_for(store, campaign_id)
     assert {r[0] for r in rows} == {c.attempt_id for c in claims}
     assert {r[2] for r in rows} == {AttemptStatus.DISPATCHING}
     assert all(c.room == f"dt-attempt-{c.attempt_id}" for c in claims)
-    assert set(store.contact_states(campaign_id).values()) == {ContactState.IN_FLIGHT}
+    assert set(contact_states(store, campaign_id).values()) == {ContactState.IN_FLIGHT}
     assert store.claim_due(T0, WIDE) == []  # nothing left to claim
 
 
@@ -114,7 +115,7 @@ def test_dial_permit_is_single_use_and_rechecks_dnc(store: CampaignStore) -> Non
     assert store.acquire_dial_permit(second.attempt_id, second.callback_token, T0) == (
         "on the do-not-call list"
     )
-    assert store.contact_states(campaign_id)[second.phone] == ContactState.DNC
+    assert contact_states(store, campaign_id)[second.phone] == ContactState.DNC
 
 
 def test_two_schedulers_racing_on_one_database_never_share_a_contact(db_url: str) -> None:

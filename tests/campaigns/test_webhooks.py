@@ -38,6 +38,7 @@ from dialtone.db.engine import new_engine
 from dialtone.http.server import create_app
 
 from .conftest import FakeClock, people, settings
+from .helpers import contact_states
 
 SECRET = "whsec-campaign-0123456789abcdef"
 API_TOKEN = "api-token-0123456789abcdef"
@@ -264,7 +265,7 @@ def test_cancel_writes_campaign_finished_and_no_url_writes_nothing(
     store.report_outcome(claim.attempt_id, claim.callback_token, Outcome.COMPLETED, "", clock.now)
     store.complete_finished(clock.now)
     assert len(outbox_rows(engine)) == 1
-    assert store.contact_states(plain)[claim.phone] == ContactState.COMPLETED
+    assert contact_states(store, plain)[claim.phone] == ContactState.COMPLETED
 
 
 async def test_default_secret_from_the_environment_and_none_means_not_sent(

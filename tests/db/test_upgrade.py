@@ -22,6 +22,7 @@ from dialtone.db.upgrade import BASELINE, SchemaTooNew, head_revision, upgrade
 from dialtone.messages.store import MessageStore
 from dialtone.records.store import RecordStore
 from tests.campaigns.conftest import T0, people, settings
+from tests.campaigns.helpers import contact_states
 from tests.postgres import PostgresServer
 
 from .conftest import load_postgresql, load_sqlite
@@ -67,7 +68,7 @@ def test_a_release_database_keeps_every_row_and_works(release_db: str) -> None:
         old_id = conn.scalar(text("SELECT id FROM campaigns"))
         record_id = conn.scalar(text("SELECT id FROM call_records WHERE direction = 'inbound'"))
     assert campaigns.get_campaign(old_id).name == RELEASE_CAMPAIGN
-    assert ContactState.COMPLETED in campaigns.contact_states(old_id).values()
+    assert ContactState.COMPLETED in contact_states(campaigns, old_id).values()
     new_id, _ = campaigns.create_campaign(settings(), people(2), T0)
     assert len(campaigns.claim_due(T0, ClaimLimits(calls_per_second=100.0))) >= 2
     record = RecordStore(engine).get(record_id)

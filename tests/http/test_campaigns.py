@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from dialtone.campaigns.models import Outcome
-from dialtone.campaigns.store import CampaignStore, ClaimLimits, campaigns, contacts
+from dialtone.campaigns.store import CampaignStore, ClaimLimits
 from dialtone.config import load_settings
+from dialtone.db.tables import campaigns, contacts
 from dialtone.http.server import create_app
 from tests.campaigns.conftest import FakeClock
 

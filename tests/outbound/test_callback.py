@@ -13,8 +13,9 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
 from dialtone.campaigns.models import Outcome
-from dialtone.campaigns.store import CampaignStore, ClaimLimits, attempts
+from dialtone.campaigns.store import CampaignStore, ClaimLimits
 from dialtone.config import load_settings
+from dialtone.db.tables import attempts
 from dialtone.http.server import create_app
 from dialtone.outbound.callback import CallbackError, CampaignCallback, RetryPolicy
 from dialtone.wire import JobError, ReminderJob

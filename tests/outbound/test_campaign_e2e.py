@@ -25,6 +25,7 @@ from dialtone.campaigns.scheduler import Scheduler, SchedulerConfig
 from dialtone.campaigns.store import CampaignStore
 from dialtone.wire import ReminderJob
 from tests.campaigns.conftest import FakeClock
+from tests.campaigns.helpers import contact_states
 from tests.livekit_double import LiveKitDouble
 
 from .harness import TOKEN, AgentDied, Callee, Played, make_trunk, play_job
@@ -158,7 +159,7 @@ async def test_campaign_runs_to_completion_with_every_outcome(
         "unknown",
     }, outcomes
 
-    states = store.contact_states(campaign_id)
+    states = contact_states(store, campaign_id)
     assert states == {
         "+15550200001": "completed",
         "+15550200002": "dnc",

@@ -26,13 +26,14 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
 from dialtone.db.engine import make_engine, sqlite_url
+from dialtone.db.tables import call_records
 from dialtone.inbound.call import CallContext
 from dialtone.messages.store import MessageStore
 from dialtone.personas import PersonaBook, TransferTarget
 from dialtone.records.metrics import CallMetrics
 from dialtone.records.models import CallOutcome, Direction, HangupBy, RecordStatus
 from dialtone.records.recorder import CallRecorder
-from dialtone.records.store import CallStart, RecordStore, call_records
+from dialtone.records.store import CallStart, RecordStore
 from dialtone.telephony.caller import CallerInfo
 from dialtone.telephony.sip_status import DialFailed
 from dialtone.telephony.transfer import LiveKitApiCalls, TransferDesk
@@ -318,7 +319,8 @@ CRASHING_WORKER = textwrap.dedent(
     from dialtone.db.engine import new_engine
     from dialtone.records.models import Direction
     from dialtone.records.recorder import CallRecorder
-    from dialtone.records.store import CallStart, RecordStore, call_records
+    from dialtone.records.store import CallStart, RecordStore
+    from dialtone.db.tables import call_records
 
     async def main():
         store = RecordStore(new_engine(sys.argv[1]))

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import Engine, select
 
 from dialtone.config import ConfigError, load_settings
+from dialtone.db.tables import call_records
 from dialtone.records.job import retention_of
 from dialtone.records.models import CallOutcome, Direction, TranscriptLine
 from dialtone.records.retention import Keep, Retention, mask_number, mask_text
-from dialtone.records.store import CallEnd, CallStart, RecordStore, call_records
+from dialtone.records.store import CallEnd, CallStart, RecordStore
 
 from .conftest import Clock
 

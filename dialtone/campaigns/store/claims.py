@@ -1,0 +1,397 @@
+"""Claiming contacts for the dialer, and the attempt's life until LiveKit has it.
+
+The claim protocol (`claim_due` -> `_claim_batch`) is described in the package
+docstring; the attempts it writes are `dispatching` until `mark_dispatched`, or until
+their lease runs out and `take_over_abandoned` hands them to another dialer.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from ...db.tables import attempts, campaigns, claim_lock, contacts, trunk_pace
+from ...wire import room_for
+from ..models import WAITING_STATES, AttemptStatus, CampaignSettings, CampaignStatus, ContactState
+from ..windows import is_open, local_day_start, next_opening
+from .base import StoreBase, calls_since, dnc_among, on_dnc
+from .rows import Claim, ClaimLimits, ClaimRefusal, hash_token
+
+MAX_TOKEN_HASHES = 4
+CLAIM_CHUNK = 100  # contacts claimed per transaction at most
+
+
+class ClaimsMixin(StoreBase):
+    _round_robin = 0  # which active campaign goes first on the next tick
+
+    def claim_due(self, now: datetime, limits: ClaimLimits) -> list[Claim]:
+        """Claim every contact that may be called now, within every limit."""
+        with self._read() as conn:
+            active = list(
+                conn.execute(
+                    select(campaigns.c.id, campaigns.c.spec)
+                    .where(campaigns.c.status == CampaignStatus.ACTIVE)
+                    .order_by(campaigns.c.created_at, campaigns.c.id)
+                )
+            )
+        if not active:
+            return []
+        # Start with a different campaign each tick so a full global cap is shared.
+        self._round_robin = (self._round_robin + 1) % len(active)
+        active = active[self._round_robin :] + active[: self._round_robin]
+        claims: list[Claim] = []
+        paced: set[str] = set()
+        for campaign_row in active:
+            spec = CampaignSettings.model_validate_json(campaign_row.spec)
+            if spec.outbound_trunk in paced:
+                continue
+            refusal = self._claim_campaign(campaign_row.id, spec, now, limits, claims)
+            if refusal is ClaimRefusal.GLOBAL_FULL:
+                break
+            if refusal is ClaimRefusal.PACED:
+                paced.add(spec.outbound_trunk)
+        return claims
+
+    def _claim_campaign(
+        self,
+        campaign_id: str,
+        spec: CampaignSettings,
+        now: datetime,
+        limits: ClaimLimits,
+        claims: list[Claim],
+    ) -> ClaimRefusal | None:
+        with self._read() as conn:
+            due = list(
+                conn.execute(
+                    select(contacts)
+                    .where(
+                        contacts.c.campaign_id == campaign_id,
+                        contacts.c.state.in_(WAITING_STATES),
+                        contacts.c.next_at <= now,
+                    )
+                    .order_by(contacts.c.next_at, contacts.c.id)
+                    .limit(limits.batch)
+                )
+            )
+        closed: list[tuple[Any, datetime]] = []
+        open_now: list[Any] = []
+        for contact in due:
+            zone = ZoneInfo(contact.timezone)
+            if is_open(spec.window, zone, now):
+                open_now.append(contact)
+            else:
+                closed.append((contact, next_opening(spec.window, zone, now)))
+        if closed:
+            self._defer(closed, now)
+        refusal: ClaimRefusal | None = None
+        for start in range(0, len(open_now), CLAIM_CHUNK):
+            got, refusal = self._claim_batch(
+                campaign_id, spec, open_now[start : start + CLAIM_CHUNK], now, limits
+            )
+            claims.extend(got)
+            if refusal is not None:
+                break
+        return refusal
+
+    def _defer(self, closed: Sequence[tuple[Any, datetime]], now: datetime) -> None:
+        """Outside their window: not due again until it opens (no rescan every tick)."""
+        with self.engine.begin() as conn:
+            for contact, at in closed:
+                conn.execute(
+                    update(contacts)
+                    .where(
+                        contacts.c.id == contact.id,
+                        contacts.c.state == contact.state,
+                        contacts.c.attempt_seq == contact.attempt_seq,
+                    )
+                    .values(next_at=at, updated_at=now)
+                )
+
+    def _claim_batch(
+        self,
+        campaign_id: str,
+        spec: CampaignSettings,
+        candidates: Sequence[Any],
+        now: datetime,
+        limits: ClaimLimits,
+    ) -> tuple[list[Claim], ClaimRefusal | None]:
+        """Claim up to every candidate in ONE transaction, within every limit.
+
+        Under the claim lock: re-read the campaign status, compute how many calls the
+        global and campaign concurrency, the daily cap and the trunk's pace still allow,
+        move that many contacts to `in_flight` with one conditional UPDATE ... RETURNING
+        (a contact cancelled, DNC-listed or claimed meanwhile is simply not returned),
+        and INSERT their attempts as `dispatching`. Returns the claims and the limit that
+        stopped it, if one did.
+        """
+        interval = timedelta(seconds=1 / limits.calls_per_second)
+        picked: list[Any] = []
+        refusal: ClaimRefusal | None = None
+        rows: list[dict[str, Any]] = []
+        tokens: dict[int, str] = {}
+        with self.engine.begin() as conn:
+            _lock_claims(conn)
+            status = conn.scalar(select(campaigns.c.status).where(campaigns.c.id == campaign_id))
+            if status != CampaignStatus.ACTIVE:
+                return [], ClaimRefusal.INACTIVE
+            in_flight = contacts.c.state == ContactState.IN_FLIGHT
+            everywhere = conn.scalar(select(func.count()).where(in_flight)) or 0
+            here = (
+                conn.scalar(
+                    select(func.count()).where(in_flight, contacts.c.campaign_id == campaign_id)
+                )
+                or 0
+            )
+            day_start = local_day_start(ZoneInfo(spec.timezone), now)
+            today = calls_since(conn, campaign_id, day_start)
+            current = conn.scalar(
+                select(trunk_pace.c.next_slot_at).where(trunk_pace.c.trunk == spec.outbound_trunk)
+            )
+            first_slot = now if current is None or current < now else current
+            room = {
+                ClaimRefusal.GLOBAL_FULL: limits.global_max_concurrent - everywhere,
+                ClaimRefusal.CAMPAIGN_FULL: spec.max_concurrent - here,
+                ClaimRefusal.DAILY_CAP: spec.daily_cap - today,
+                ClaimRefusal.PACED: (
+                    int((now + limits.pace_horizon - first_slot) / interval + 1e-9) + 1
+                    if first_slot <= now + limits.pace_horizon
+                    else 0
+                ),
+            }
+            blocked = dnc_among(conn, [c.phone for c in candidates])
+            if blocked:
+                conn.execute(
+                    update(contacts)
+                    .where(
+                        contacts.c.id.in_([c.id for c in candidates if c.phone in blocked]),
+                        contacts.c.state.in_(WAITING_STATES),
+                    )
+                    .values(
+                        state=ContactState.DNC,
+                        last_detail="on the do-not-call list",
+                        updated_at=now,
+                    )
+                )
+            allowed = [c for c in candidates if c.phone not in blocked]
+            limit, binding = min((n, why) for why, n in room.items())
+            if limit < len(allowed):
+                refusal = binding
+                allowed = allowed[: max(0, limit)]
+            if not allowed:
+                return [], refusal
+            moved = {
+                r.id: r.attempt_seq
+                for r in conn.execute(
+                    update(contacts)
+                    .where(
+                        contacts.c.id.in_([c.id for c in allowed]),
+                        contacts.c.state.in_(WAITING_STATES),
+                        contacts.c.next_at <= now,
+                    )
+                    .values(
+                        state=ContactState.IN_FLIGHT,
+                        attempts=contacts.c.attempts + 1,
+                        attempt_seq=contacts.c.attempt_seq + 1,
+                        updated_at=now,
+                    )
+                    .returning(contacts.c.id, contacts.c.attempt_seq)
+                )
+            }
+            picked = [c for c in allowed if c.id in moved]
+            for i, contact in enumerate(picked):
+                attempt_id = uuid.uuid4().hex
+                tokens[contact.id] = secrets.token_urlsafe(32)
+                rows.append(
+                    {
+                        "id": attempt_id,
+                        "contact_id": contact.id,
+                        "campaign_id": campaign_id,
+                        "number": moved[contact.id],
+                        "room": room_for(attempt_id),
+                        "status": AttemptStatus.DISPATCHING,
+                        "trunk": spec.outbound_trunk,
+                        "token_hashes": hash_token(tokens[contact.id]),
+                        "dispatch_at": first_slot + interval * i,
+                        "lease_until": now + limits.lease,
+                        "created_at": now,
+                    }
+                )
+            if rows:
+                conn.execute(insert(attempts), rows)
+                next_slot = first_slot + interval * len(rows)
+                if current is None:
+                    conn.execute(
+                        insert(trunk_pace).values(trunk=spec.outbound_trunk, next_slot_at=next_slot)
+                    )
+                else:
+                    conn.execute(
+                        update(trunk_pace)
+                        .where(trunk_pace.c.trunk == spec.outbound_trunk)
+                        .values(next_slot_at=next_slot)
+                    )
+        claims = [
+            _claim(spec, contact, row, tokens[contact.id])
+            for contact, row in zip(picked, rows, strict=True)
+        ]
+        return claims, refusal
+
+    def take_over_abandoned(self, now: datetime, lease: timedelta) -> list[Claim]:
+        """`dispatching` attempts whose dialer's lease ran out (it crashed or gave up).
+
+        Each is taken with a conditional UPDATE (one taker wins) and a fresh callback
+        token (only hashes are stored; the old token stays valid too, in case the first
+        dispatch did reach LiveKit).
+        """
+        with self._read() as conn:
+            stale = list(
+                conn.execute(
+                    select(attempts.c.id, attempts.c.lease_until, attempts.c.token_hashes).where(
+                        attempts.c.status == AttemptStatus.DISPATCHING,
+                        attempts.c.lease_until < now,
+                    )
+                )
+            )
+        taken: list[Claim] = []
+        for row in stale:
+            token = secrets.token_urlsafe(32)
+            hashes = [*row.token_hashes.split(), hash_token(token)][-MAX_TOKEN_HASHES:]
+            with self.engine.begin() as conn:
+                won = conn.execute(
+                    update(attempts)
+                    .where(
+                        attempts.c.id == row.id,
+                        attempts.c.status == AttemptStatus.DISPATCHING,
+                        attempts.c.lease_until == row.lease_until,
+                    )
+                    .values(lease_until=now + lease, token_hashes=" ".join(hashes))
+                ).rowcount
+                if won == 1:
+                    taken.append(_claim_for(conn, row.id, token, resumed=True))
+        return taken
+
+    def dispatch_guard(self, attempt_id: str, now: datetime) -> str | None:
+        """Why the attempt must not be dispatched now, or None. Run before every try."""
+        with self._read() as conn:
+            return guard(conn, attempt_id, now, {AttemptStatus.DISPATCHING})
+
+    def mark_dispatched(self, attempt_id: str, dispatch_id: str, now: datetime) -> bool:
+        with self.engine.begin() as conn:
+            return (
+                conn.execute(
+                    update(attempts)
+                    .where(
+                        attempts.c.id == attempt_id,
+                        attempts.c.status == AttemptStatus.DISPATCHING,
+                    )
+                    .values(
+                        status=AttemptStatus.DISPATCHED,
+                        dispatch_id=dispatch_id,
+                        dispatched_at=now,
+                        lease_until=None,
+                    )
+                ).rowcount
+                == 1
+            )
+
+    def extend_lease(self, attempt_id: str, until: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(attempts)
+                .where(
+                    attempts.c.id == attempt_id,
+                    attempts.c.status == AttemptStatus.DISPATCHING,
+                )
+                .values(lease_until=until)
+            )
+
+
+def guard(
+    conn: Connection, attempt_id: str, now: datetime, statuses: set[AttemptStatus]
+) -> str | None:
+    """Why attempt `attempt_id` must not go on now (status, pause, DNC, window), or None."""
+    r = conn.execute(
+        select(
+            attempts.c.status,
+            contacts.c.phone,
+            contacts.c.timezone,
+            campaigns.c.status.label("campaign_status"),
+            campaigns.c.spec,
+        )
+        .join(contacts, contacts.c.id == attempts.c.contact_id)
+        .join(campaigns, campaigns.c.id == attempts.c.campaign_id)
+        .where(attempts.c.id == attempt_id)
+    ).first()
+    if r is None:
+        return "attempt not found"
+    if r.status not in statuses:
+        return f"attempt is {r.status}"
+    if r.campaign_status != CampaignStatus.ACTIVE:
+        return f"campaign is {r.campaign_status}"
+    if on_dnc(conn, r.phone):
+        return "on the do-not-call list"
+    spec = CampaignSettings.model_validate_json(r.spec)
+    if not is_open(spec.window, ZoneInfo(r.timezone), now):
+        return "outside the calling window"
+    return None
+
+
+def _lock_claims(conn: Connection) -> None:
+    """Serialise claimers: an UPDATE row lock on PostgreSQL, a no-op cost on SQLite."""
+    done = conn.execute(
+        update(claim_lock).where(claim_lock.c.name == "claims").values(seq=claim_lock.c.seq + 1)
+    )
+    if done.rowcount != 1:
+        raise RuntimeError("claim_lock row missing: run the campaign migrations")
+
+
+def _claim_for(conn: Connection, attempt_id: str, token: str, resumed: bool) -> Claim:
+    r = conn.execute(
+        select(
+            attempts,
+            contacts.c.phone,
+            contacts.c.name,
+            contacts.c.timezone,
+            contacts.c.variables,
+            campaigns.c.spec,
+        )
+        .join(contacts, contacts.c.id == attempts.c.contact_id)
+        .join(campaigns, campaigns.c.id == attempts.c.campaign_id)
+        .where(attempts.c.id == attempt_id)
+    ).one()
+    spec = CampaignSettings.model_validate_json(r.spec)
+    return _claim(spec, r, r._mapping, token, resumed=resumed)
+
+
+def _claim(
+    spec: CampaignSettings,
+    contact: Any,
+    attempt: Mapping[Any, Any],
+    token: str,
+    *,
+    resumed: bool = False,
+) -> Claim:
+    """The dialer's view of attempt row `attempt` of contact row `contact`."""
+    return Claim(
+        attempt_id=attempt["id"],
+        number=attempt["number"],
+        room=attempt["room"],
+        campaign_id=attempt["campaign_id"],
+        contact_id=attempt["contact_id"],
+        phone=contact.phone,
+        name=contact.name,
+        timezone=contact.timezone,
+        variables=json.loads(contact.variables),
+        persona=spec.persona,
+        outbound_trunk=attempt["trunk"],
+        caller_id=spec.caller_id,
+        callback_token=token,
+        dispatch_at=attempt["dispatch_at"],
+        resumed=resumed,
+    )
