@@ -300,17 +300,6 @@ class ClaimsMixin(StoreBase):
                 == 1
             )
 
-    def extend_lease(self, attempt_id: str, until: datetime) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(attempts)
-                .where(
-                    attempts.c.id == attempt_id,
-                    attempts.c.status == AttemptStatus.DISPATCHING,
-                )
-                .values(lease_until=until)
-            )
-
 
 def guard(
     conn: Connection, attempt_id: str, now: datetime, statuses: set[AttemptStatus]
