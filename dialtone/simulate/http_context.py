@@ -9,8 +9,8 @@ crashed the first time a fallback chain opened a provider stream.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 from livekit.agents.utils import http_context
 
@@ -18,7 +18,9 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def in_job_http_context(call: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+def in_job_http_context(
+    call: Callable[P, Awaitable[T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
     """Run `call` inside an HTTP context opened for it and closed after it (reused when
     one is already open, as in a worker)."""
 
