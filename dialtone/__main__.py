@@ -50,6 +50,10 @@ def _run_worker(command: str, extra: list[str], agent: str = "receptionist") -> 
     try:
         settings = load_settings()
         program_path(agent, settings.agents_dir)
+        if command in ("dev", "start", "connect"):
+            settings.require_livekit()
+        if command != "download-files":
+            _ = settings.resolved_profile  # half a set of provider keys: say so here
     except ConfigError as exc:
         _fail(str(exc))
         return
@@ -117,6 +121,9 @@ def run(
     """The main job: the worker when LiveKit is configured, else a simulated call."""
     try:
         settings = load_settings()
+        profile = settings.resolved_profile
+        if settings.livekit_url or settings.livekit_api_key:
+            settings.require_livekit()  # half a LiveKit setup is a mistake, not a demo
     except ConfigError as exc:
         _fail(str(exc))
         return
@@ -125,7 +132,7 @@ def run(
         return
     typer.secho(
         "LIVEKIT_URL is not set: playing a simulated call to the receptionist instead "
-        f"({scenario}, profile {settings.resolved_profile.value}).",
+        f"({scenario}, profile {profile.value}).",
         fg=typer.colors.CYAN,
         err=True,
     )

@@ -53,11 +53,24 @@ class Settings(BaseSettings):
 
     profile: Profile = Field(Profile.AUTO, validation_alias="DIALTONE_PROFILE")
     llm_model: str = Field("gpt-4.1-mini", validation_alias="DIALTONE_LLM_MODEL")
-    llm_fallback_model: str = Field("gpt-4o-mini", validation_alias="DIALTONE_LLM_FALLBACK_MODEL")
+    # A second model on the same server: off by default, because when the server is
+    # down (the usual outage) each extra link adds one attempt timeout of silence.
+    llm_fallback_model: str = Field("", validation_alias="DIALTONE_LLM_FALLBACK_MODEL")
     stt_model: str = Field("nova-2-phonecall", validation_alias="DIALTONE_STT_MODEL")
     stt_language: str = Field("en-US", validation_alias="DIALTONE_STT_LANGUAGE")
     tts_model: str = Field("gpt-4o-mini-tts", validation_alias="DIALTONE_TTS_MODEL")
     tts_voice: str = Field("", validation_alias="DIALTONE_TTS_VOICE")
+    # Where Deepgram's streaming API is (a proxy, a self-hosted Deepgram, a test double)
+    deepgram_base_url: str = Field("", validation_alias="DEEPGRAM_BASE_URL")
+
+    # Failover (docs/configuration.md, "Provider failover"): a caller says "hello?"
+    # after about 2 s of silence, so a provider that has not started answering within
+    # the attempt timeout is skipped for the next link of its chain, not retried.
+    provider_timeout: float = Field(1.0, gt=0, le=30, validation_alias="DIALTONE_PROVIDER_TIMEOUT")
+    provider_retries: int = Field(0, ge=0, le=5, validation_alias="DIALTONE_PROVIDER_RETRIES")
+    provider_retry_interval: float = Field(
+        0.2, ge=0, le=10, validation_alias="DIALTONE_PROVIDER_RETRY_INTERVAL"
+    )
 
     persona_dir: Path = Field(Path("personas"), validation_alias="DIALTONE_PERSONA_DIR")
     # Outbound trunk names a campaign may use (besides LiveKit ST_ ids): trunks/*.yaml

@@ -5,22 +5,32 @@ the LLM and the voice, each behind a fallback chain whose last link runs on this
 machine: when a provider is down the caller hears the offline voice and the persona's
 rule-based dialogue instead of dead air. `offline` uses only the local links.
 
+Failover is tuned for phone calls (`Failover`, docs/configuration.md): a provider that
+has not started answering within `DIALTONE_PROVIDER_TIMEOUT` is skipped for the next
+link, and every switch is counted in `dialtone_provider_fallbacks_total` and reported to
+listeners (the call record notes the turns answered while a provider was down).
+
 Turn handling is tuned for phone audio and is the same for both profiles, because the
 simulator must exercise the settings that answer real calls.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from livekit.agents import llm, stt, tts, vad
-from livekit.agents.types import NOT_GIVEN, NotGivenOr
+from livekit.agents import APIConnectOptions, APITimeoutError, llm, stt, tts, utils, vad
+from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
+from livekit.agents.voice.agent_session import SessionConnectOptions
 from livekit.agents.voice.turn import TurnHandlingOptions
+from prometheus_client import Counter
 
 from .config import Profile, Settings
+from .metrics import REGISTRY
 from .personas import Persona
 
 logger = logging.getLogger("dialtone.pipeline")
@@ -59,6 +69,49 @@ TURN_HANDLING: TurnHandlingOptions = {
 # echo of our own playback that the warm-up would protect against.
 AEC_WARMUP_DURATION = 0.0
 
+DEEPGRAM_LISTEN_URL = "https://api.deepgram.com/v1/listen"
+
+
+ProviderKind = Literal["stt", "llm", "tts"]
+#: Told (kind, provider, available) when a link of a fallback chain goes down or back up.
+FallbackListener = Callable[[ProviderKind, str, bool], None]
+
+PROVIDER_FALLBACKS = Counter(
+    "dialtone_provider_fallbacks",
+    "Times a link of a speech or language fallback chain failed and the call moved on to "
+    "the next link, by the failed link's provider (deepgram, openai, offline) and kind",
+    ["provider", "kind"],
+    registry=REGISTRY,
+)
+for _provider, _kind in (("deepgram", "stt"), ("openai", "llm"), ("openai", "tts")):
+    PROVIDER_FALLBACKS.labels(_provider, _kind)
+
+
+@dataclass(frozen=True)
+class Failover:
+    """How long a link of a fallback chain gets before the next one answers."""
+
+    attempt_timeout: float = 1.0
+    retries: int = 0
+    retry_interval: float = 0.2
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Failover:
+        return cls(
+            attempt_timeout=settings.provider_timeout,
+            retries=settings.provider_retries,
+            retry_interval=settings.provider_retry_interval,
+        )
+
+    def connect_options(self) -> SessionConnectOptions:
+        """The session's per-request options: the TTS chain reads its retries from here."""
+        options = APIConnectOptions(
+            max_retry=self.retries, retry_interval=self.retry_interval, timeout=self.attempt_timeout
+        )
+        return SessionConnectOptions(
+            stt_conn_options=options, llm_conn_options=options, tts_conn_options=options
+        )
+
 
 def load_vad() -> vad.VAD:
     """Silero VAD (its model ships in the plugin wheel), tuned for phone turns."""
@@ -76,6 +129,33 @@ class Pipeline:
     stt: stt.STT
     llm: llm.LLM
     tts: tts.TTS
+    failover: Failover = field(default_factory=Failover)
+    # id() of each chain link -> (kind, provider label): metric labels stay a small set.
+    links: dict[int, tuple[ProviderKind, str]] = field(default_factory=dict)
+    _listeners: list[FallbackListener] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.stt, stt.FallbackAdapter):
+            self.stt.on("stt_availability_changed", lambda e: self._changed(e.stt, e.available))
+        if isinstance(self.llm, llm.FallbackAdapter):
+            self.llm.on("llm_availability_changed", lambda e: self._changed(e.llm, e.available))
+        if isinstance(self.tts, tts.FallbackAdapter):
+            self.tts.on("tts_availability_changed", lambda e: self._changed(e.tts, e.available))
+
+    def on_fallback(self, listener: FallbackListener) -> None:
+        """Call `listener` whenever a chain link goes down (a fallback) or recovers."""
+        self._listeners.append(listener)
+
+    def _changed(self, link: object, available: bool) -> None:
+        kind, provider = self.links.get(id(link), ("stt", "unknown"))
+        if not available:
+            PROVIDER_FALLBACKS.labels(provider, kind).inc()
+            logger.warning("%s %s is down: the call goes on with the next link", kind, provider)
+        for listener in self._listeners:
+            try:
+                listener(kind, provider, available)
+            except Exception:  # a listener must not break the call's audio
+                logger.exception("fallback listener failed")
 
     async def aclose(self) -> None:
         """Close the providers: AgentSession does not close models it was given, and
@@ -93,6 +173,7 @@ class Pipeline:
             "llm": self.llm,
             "tts": self.tts,
             "turn_handling": TURN_HANDLING,
+            "conn_options": self.failover.connect_options(),
             "aec_warmup_duration": AEC_WARMUP_DURATION,
         }
 
@@ -138,6 +219,7 @@ def _cloud(
 ) -> Pipeline:
     from livekit.plugins import deepgram, openai
 
+    failover = Failover.from_settings(settings)
     local_stt, local_llm, local_tts = _offline_parts(persona, dialogue)
     openai_key = settings.openai_api_key.get_secret_value() or "unused"
     base_url: NotGivenOr[str] = settings.openai_base_url or NOT_GIVEN
@@ -145,18 +227,106 @@ def _cloud(
         model=settings.stt_model,
         language=settings.stt_language,
         api_key=settings.deepgram_api_key.get_secret_value(),
+        base_url=settings.deepgram_base_url or DEEPGRAM_LISTEN_URL,
     )
     llms: list[llm.LLM] = [
         openai.LLM(model=model, api_key=openai_key, base_url=base_url)
-        for model in dict.fromkeys([settings.llm_model, settings.llm_fallback_model])
+        for model in dict.fromkeys(
+            m for m in (settings.llm_model, settings.llm_fallback_model) if m
+        )
     ]
     voice = settings.tts_voice or persona.voice.cloud
-    primary_tts = openai.TTS(
-        model=settings.tts_model, voice=voice, api_key=openai_key, base_url=base_url
+    primary_tts = FirstAudioDeadline(
+        openai.TTS(model=settings.tts_model, voice=voice, api_key=openai_key, base_url=base_url),
+        timeout=failover.attempt_timeout,
     )
+    links: dict[int, tuple[ProviderKind, str]] = {
+        id(primary_stt): ("stt", "deepgram"),
+        **{id(x): ("llm", "openai") for x in llms},
+        id(primary_tts): ("tts", "openai"),
+        id(local_llm): ("llm", "offline"),
+        id(local_tts): ("tts", "offline"),
+    }
+    stt_chain = stt.FallbackAdapter(
+        [primary_stt, local_stt],
+        vad=vad_model,
+        attempt_timeout=failover.attempt_timeout,
+        max_retry_per_stt=failover.retries,
+        retry_interval=failover.retry_interval,
+    )
+    # The offline recogniser is wrapped in a StreamAdapter by the chain: label that one.
+    links[id(stt_chain._stt_instances[-1])] = ("stt", "offline")
     return Pipeline(
         vad=vad_model,
-        stt=stt.FallbackAdapter([primary_stt, local_stt], vad=vad_model),
-        llm=llm.FallbackAdapter([*llms, local_llm]),
-        tts=tts.FallbackAdapter([primary_tts, local_tts]),
+        stt=stt_chain,
+        llm=llm.FallbackAdapter(
+            [*llms, local_llm],
+            attempt_timeout=failover.attempt_timeout,
+            max_retry_per_llm=failover.retries,
+            retry_interval=failover.retry_interval,
+        ),
+        tts=tts.FallbackAdapter([primary_tts, local_tts], max_retry_per_tts=failover.retries),
+        failover=failover,
+        links=links,
     )
+
+
+class FirstAudioDeadline(tts.TTS):
+    """A TTS whose attempt fails when no audio has come within `timeout` seconds.
+
+    OpenAI's plugin waits up to 30 s for a reply that has connected; the TTS chain has no
+    attempt timeout of its own, so a server that accepts and stays silent would hold the
+    caller in silence that long before the offline voice took over.
+    """
+
+    def __init__(self, inner: tts.TTS, *, timeout: float) -> None:
+        super().__init__(
+            capabilities=tts.TTSCapabilities(streaming=False),
+            sample_rate=inner.sample_rate,
+            num_channels=inner.num_channels,
+        )
+        self.inner = inner
+        self.timeout = timeout
+
+    @property
+    def model(self) -> str:
+        return self.inner.model
+
+    @property
+    def provider(self) -> str:
+        return self.inner.provider
+
+    def synthesize(
+        self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
+    ) -> tts.ChunkedStream:
+        return _DeadlineStream(tts=self, input_text=text, conn_options=conn_options)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _DeadlineStream(tts.ChunkedStream):
+    async def _run(self, output_emitter: tts.AudioEmitter) -> None:
+        owner = self._tts
+        assert isinstance(owner, FirstAudioDeadline)
+        output_emitter.initialize(
+            request_id=utils.shortuuid(),
+            sample_rate=owner.sample_rate,
+            num_channels=owner.num_channels,
+            mime_type="audio/pcm",
+        )
+        # This stream is the one retried (by its own conn_options): the inner one is not.
+        inner_options = dataclasses.replace(self._conn_options, max_retry=0)
+        async with owner.inner.synthesize(self.input_text, conn_options=inner_options) as inner:
+            frames = inner.__aiter__()
+            try:
+                first = await asyncio.wait_for(frames.__anext__(), owner.timeout)
+            except TimeoutError:
+                raise APITimeoutError(
+                    f"{owner.inner.label}: no audio within {owner.timeout:g}s"
+                ) from None
+            except StopAsyncIteration:
+                return
+            output_emitter.push(first.frame.data.tobytes())
+            async for audio in frames:
+                output_emitter.push(audio.frame.data.tobytes())

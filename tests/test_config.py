@@ -73,3 +73,17 @@ def test_secrets_do_not_appear_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret-456")
     text = repr(load_settings())
     assert "very-secret-value-123" not in text and "sk-very-secret-456" not in text
+
+
+def test_failover_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIALTONE_PROVIDER_TIMEOUT", "1.5")
+    monkeypatch.setenv("DIALTONE_PROVIDER_RETRIES", "1")
+    settings = load_settings()
+    assert (settings.provider_timeout, settings.provider_retries) == (1.5, 1)
+    assert settings.provider_retry_interval == 0.2
+
+
+def test_a_failover_timeout_of_zero_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIALTONE_PROVIDER_TIMEOUT", "0")
+    with pytest.raises(ConfigError, match="DIALTONE_PROVIDER_TIMEOUT"):
+        load_settings()

@@ -42,10 +42,27 @@ async def test_cloud_profile_falls_back_to_the_local_parts(persona: Persona) -> 
         # The last link of every chain runs on this machine: no dead air on an outage.
         assert isinstance(pipeline.llm._llm_instances[-1], RuleBasedLLM)
         assert [type(x).__name__ for x in pipeline.tts._tts_instances][-1] == "EspeakTTS"
-        assert [type(x).__name__ for x in pipeline.llm._llm_instances] == [
-            "LLM",
-            "LLM",
-            "RuleBasedLLM",
-        ]
+        assert [type(x).__name__ for x in pipeline.llm._llm_instances] == ["LLM", "RuleBasedLLM"]
+    finally:
+        await pipeline.aclose()
+
+
+async def test_failover_is_tuned_for_phone_calls(persona: Persona) -> None:
+    """The library defaults (10 s STT, 5 s LLM attempts, TTS retried after 0.1 s and 2 s)
+    leave a caller in silence long enough to hang up; every chain uses the settings."""
+    settings = load_settings(
+        openai_api_key="sk-test", deepgram_api_key="dg-test", provider_timeout=0.8
+    )
+    pipeline = build_pipeline(settings, persona, load_vad())
+    try:
+        assert isinstance(pipeline.stt, stt.FallbackAdapter)
+        assert isinstance(pipeline.llm, llm.FallbackAdapter)
+        assert isinstance(pipeline.tts, tts.FallbackAdapter)
+        assert pipeline.stt._attempt_timeout == 0.8 and pipeline.stt._max_retry_per_stt == 0
+        assert pipeline.llm._attempt_timeout == 0.8 and pipeline.llm._max_retry_per_llm == 0
+        assert pipeline.tts._max_retry_per_tts == 0
+        options = pipeline.session_kwargs()["conn_options"]
+        assert options.tts_conn_options.timeout == 0.8
+        assert options.tts_conn_options.max_retry == 0
     finally:
         await pipeline.aclose()

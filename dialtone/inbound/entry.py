@@ -84,6 +84,7 @@ async def answer_call(ctx: JobContext, make_agent: MakeAgent) -> None:
         participant_identity=caller_identity,
         turns=turns,
     )
+    pipeline.on_fallback(recorder.provider_changed)  # degraded turns in the record
     store = message_store(settings)
     agent = build_agent(
         ctx,

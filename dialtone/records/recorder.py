@@ -154,6 +154,10 @@ class CallRecorder:
         self._tools: list[str] = []
         self._transcript: list[TranscriptLine] = []
         self._interruptions = 0
+        self._down: dict[str, str] = {}  # kind -> provider of chain links now down
+        self._fallbacks: dict[str, str] = {}  # every link that went down, for the note
+        self._agent_turns = 0
+        self._degraded_turns: list[int] = []
         self._turns: TurnSource | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._remove_listener: Callable[[], None] | None = None
@@ -324,6 +328,27 @@ class CallRecorder:
         if self._ending is None:
             self._ending = _Ending(by, reason, self._agent_state)
 
+    def provider_changed(self, kind: str, provider: str, available: bool) -> None:
+        """A link of a fallback chain went down or back up (`Pipeline.on_fallback`).
+
+        Agent turns spoken while any cloud link is down are noted in the record's detail:
+        they were answered by a fallback (the offline voice or rules), and an operator
+        reading a complaint about "the robot voice" should find why.
+        """
+        key = f"{kind} {provider}"
+        if available:
+            self._down.pop(key, None)
+        else:
+            self._down[key] = provider
+            self._fallbacks[key] = provider
+
+    def degraded_note(self) -> str | None:
+        """The detail line for turns answered while a provider was down, if any."""
+        if not self._degraded_turns:
+            return None
+        turns = ", ".join(str(t) for t in self._degraded_turns)
+        return f"degraded turns {turns} (provider down: {', '.join(self._fallbacks)})"
+
     def error(self, reason: str) -> None:
         self._error = self._error or reason
 
@@ -374,6 +399,10 @@ class CallRecorder:
             return
         if item.role == "assistant" and item.interrupted:
             self._interruptions += 1
+        if item.role == "assistant":
+            self._agent_turns += 1
+            if self._down:
+                self._degraded_turns.append(self._agent_turns)
         text = item.text_content
         if text:
             self._transcript.append(
@@ -432,6 +461,9 @@ class CallRecorder:
                 drop_reason = "agent_turn"
         turns = self._turns.turns if self._turns is not None else []
         detail = self._detail
+        degraded = self.degraded_note()
+        if degraded is not None:
+            detail = f"{detail}; {degraded}" if detail else degraded
         if self._error is not None:
             detail = f"{detail}; {self._error}" if detail else self._error
         return (

@@ -31,6 +31,7 @@ from ..programs import load_program
 from ..turn_metrics import TurnMetricsRecorder
 from ..wire import ReminderJob
 from .call_io import CallerLine
+from .http_context import in_job_http_context
 from .phone_audio import PHONE_RATE
 from .recording import CallClock, Recording
 from .report import CallReport
@@ -84,6 +85,7 @@ def simulated_job(scenario: Scenario, persona: Persona) -> ReminderJob:
     )
 
 
+@in_job_http_context
 async def simulate_reminder_call(
     scenario: Scenario,
     *,

@@ -37,6 +37,7 @@ from ..telephony.transfer import TransferDesk
 from ..turn_metrics import TurnMetricsRecorder
 from .call_io import AgentEar, CallerLine, Utterance
 from .far_end import SimulatedFarEnd
+from .http_context import in_job_http_context
 from .phone_audio import PHONE_RATE, Int16Array, to_phone_line, trim_silence
 from .recording import CallClock, Recording
 from .report import BargeIn, CallReport, Line, ToolCall, Turn
@@ -240,6 +241,7 @@ def simulated_desk(scenario: Scenario, *, room: str, call_id: str | None) -> Tra
     return desk
 
 
+@in_job_http_context
 async def simulate_call(
     scenario: Scenario,
     *,
@@ -295,6 +297,7 @@ async def simulate_call(
             record, data_dir, room=room, caller=caller, persona=persona.name
         )
         recorder.attach(session, turns)
+        pipeline.on_fallback(recorder.provider_changed)
         if transfer_desk is None and persona.transfer_targets:
             transfer_desk = simulated_desk(scenario, room=room, call_id=caller.call_id)
         context = CallContext(
