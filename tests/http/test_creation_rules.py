@@ -12,7 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from dialtone.campaigns.store import campaigns
+from dialtone.db.tables import campaigns
 
 from .conftest import AUTH, CONTACTS, SPEC, count, upload
 

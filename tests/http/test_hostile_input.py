@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from dialtone.campaigns.store import campaigns
+from dialtone.db.tables import campaigns
 
 from .conftest import AUTH, CONTACTS, SPEC, count, create, upload
 
