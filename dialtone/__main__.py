@@ -140,7 +140,16 @@ def run(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:
+        from .cli.errors import explain
+
+        message = explain(exc)
+        if message is None:
+            raise
+        typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -9,13 +9,14 @@ line prints `**********` instead of a SIP or API password.
 
 from __future__ import annotations
 
+import os
 import re
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -150,12 +151,47 @@ class Settings(BaseSettings):
         """`DIALTONE_ALLOWED_COUNTRY_CODES` as a tuple of digit strings."""
         return tuple(self.allowed_country_codes.split(","))
 
+    @model_validator(mode="after")
+    def _find_the_checkouts_folders(self) -> Settings:
+        """Default folders missing here are looked for beside the package, then kept.
+
+        `personas/` and `trunks/` are relative to where a command runs; a developer who
+        runs `dialtone` from another directory of a source checkout (or the image's
+        `/app`) means the checkout's folders, so a default that does not exist in the
+        working directory is taken from beside the installed package when it is there.
+        A folder the operator set is never replaced.
+        """
+        beside_package = Path(__file__).resolve().parent.parent
+        for field, default in (("persona_dir", "personas"), ("trunks_dir", "trunks")):
+            value: Path = getattr(self, field)
+            if value == Path(default) and not value.exists():
+                candidate = beside_package / default
+                if candidate.is_dir():
+                    setattr(self, field, candidate)
+        return self
+
     @property
     def resolved_database_url(self) -> str:
-        """`DIALTONE_DATABASE_URL`, else the SQLite file under `DIALTONE_DATA_DIR`."""
+        """`DIALTONE_DATABASE_URL`, else the SQLite file under `DIALTONE_DATA_DIR`.
+
+        The data directory is checked here, where it is first needed, so a directory
+        that is a file or cannot be written is one line naming the setting instead of
+        a database driver's traceback minutes later.
+        """
         from .db.engine import sqlite_url
 
-        return self.database_url or sqlite_url(self.data_dir)
+        if self.database_url:
+            return self.database_url
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"DIALTONE_DATA_DIR {self.data_dir}: cannot be used as a directory "
+                f"({exc.strerror or exc})"
+            ) from None
+        if not os.access(self.data_dir, os.W_OK | os.X_OK):
+            raise ConfigError(f"DIALTONE_DATA_DIR {self.data_dir}: this user cannot write to it")
+        return sqlite_url(self.data_dir)
 
     @property
     def has_livekit(self) -> bool:

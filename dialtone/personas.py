@@ -261,7 +261,8 @@ class PersonaBook:
     def load(cls, directory: Path, default: str) -> PersonaBook:
         files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
         if not files:
-            raise PersonaError(f"{directory}: no persona files (*.yaml); set DIALTONE_PERSONA_DIR")
+            where = directory.resolve()
+            raise PersonaError(f"{where}: no persona files (*.yaml); set DIALTONE_PERSONA_DIR")
         personas: dict[str, Persona] = {}
         for file in files:
             persona = load_persona(file)

@@ -74,3 +74,57 @@ def test_setup_waits_for_another_apt_holding_the_dpkg_lock() -> None:
     assert calls
     assert "DPkg::Lock::Timeout=120" in script
     assert all('"${lock[@]}"' in line for line in calls), calls
+
+
+UNREACHABLE_PG = "postgresql+psycopg://dialtone:hunter2@127.0.0.1:9/dialtone?connect_timeout=2"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["calls", "list"], ["db", "upgrade"]],
+)
+def test_an_unreachable_database_names_the_setting(command: list[str]) -> None:
+    result = dialtone(*command, cwd=ROOT, DIALTONE_DATABASE_URL=UNREACHABLE_PG)
+    assert_one_clean_line(result, "DIALTONE_DATABASE_URL")
+    assert "hunter2" not in result.stderr + result.stdout  # the password is never shown
+
+
+def test_serve_with_an_unreachable_database_names_the_setting() -> None:
+    result = dialtone(
+        "serve",
+        "--port",
+        "0",
+        cwd=ROOT,
+        DIALTONE_DATABASE_URL=UNREACHABLE_PG,
+        DIALTONE_API_TOKEN="operator-token-0123456789",
+    )
+    assert_one_clean_line(result, "DIALTONE_DATABASE_URL")
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("command", [["calls", "list"], ["db", "upgrade"]])
+def test_a_data_directory_that_is_a_file_names_the_setting(
+    command: list[str], tmp_path: Path
+) -> None:
+    not_a_dir = tmp_path / "data"
+    not_a_dir.write_text("I am a file")
+    result = dialtone(*command, cwd=ROOT, DIALTONE_DATA_DIR=str(not_a_dir))
+    assert_one_clean_line(result, "DIALTONE_DATA_DIR")
+
+
+@pytest.mark.audio
+def test_simulate_from_another_directory_finds_the_checkouts_personas(tmp_path: Path) -> None:
+    scenario = ROOT / "tests" / "scenarios" / "end_call.yaml"
+    result = dialtone("simulate", str(scenario), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_missing_persona_folder_says_where_it_looked(tmp_path: Path) -> None:
+    result = dialtone(
+        "simulate",
+        str(ROOT / "tests" / "scenarios" / "end_call.yaml"),
+        cwd=tmp_path,
+        DIALTONE_PERSONA_DIR="nowhere",
+    )
+    assert_one_clean_line(result, "DIALTONE_PERSONA_DIR")
+    assert str(tmp_path / "nowhere") in result.stderr

@@ -53,7 +53,7 @@ def run_upgrade() -> None:
         _fail(str(exc))
     except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        _fail(f"cannot open the database at {_shown(url)}: {reason}")
+        _fail(f"cannot open the database at {_shown(url)} (DIALTONE_DATABASE_URL): {reason}")
     finally:
         engine.dispose()
     if done.adopted:
