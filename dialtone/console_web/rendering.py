@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from .session import CSRF_FIELD, ConsoleSession
 
@@ -46,6 +47,16 @@ def _share(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
+def _script_json(value: Any) -> Markup:
+    """JSON for a `<script type="application/json">`: not HTML-escaped (the browser does
+    not unescape there), but with `<`, `>` and `&` as JSON escapes, so no value can
+    close the script element."""
+    text = json.dumps(value, separators=(",", ":"))
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(raw, escaped)
+    return Markup(text)
+
+
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(["html"]),
@@ -53,7 +64,7 @@ environment = Environment(
     lstrip_blocks=True,
 )
 environment.filters.update(when=_when, ms=_ms, share=_share)
-environment.filters["tojson_data"] = lambda value: json.dumps(value, separators=(",", ":"))
+environment.filters["tojson_data"] = _script_json
 
 
 def render(
