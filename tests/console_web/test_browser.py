@@ -85,7 +85,8 @@ def test_a_manager_morning(browser: WebDriver, console: Console, tmp_path: Path)
     sign_in(browser, console)
     wait(browser).until(
         lambda d: d.execute_script(
-            "return !!window.Chart && !!window.Chart.getChart(document.getElementById('chart-daily'))"
+            "return !!window.Chart"
+            " && !!window.Chart.getChart(document.getElementById('chart-daily'))"
         )
     )
     assert browser.find_element(By.ID, "messages-waiting").text == "1"
