@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Row, String, insert, literal, select, tuple_
+from sqlalchemy import DateTime, Engine, Row, String, insert, inspect, literal, select, tuple_
 
 from ..campaigns.outbox import EventType, enqueue, iso_z
 from ..config import Settings
@@ -144,7 +144,10 @@ def copy_messages(source: Engine, target: Engine) -> tuple[int, int]:
     """
     ensure_upgraded(target)
     with read_only(source) as conn:
-        rows = [dict(row._mapping) for row in conn.execute(select(messages))]
+        # An old file lacks the columns later revisions added (handled_at): read what it has.
+        present = {c["name"] for c in inspect(conn).get_columns("messages")}
+        columns = [c for c in messages.c if c.name in present]
+        rows = [dict(row._mapping) for row in conn.execute(select(*columns))]
     copied = 0
     with target.begin() as conn:
         present = set(conn.scalars(select(messages.c.id)))
