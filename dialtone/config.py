@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     metrics_dir: Path | None = Field(None, validation_alias="DIALTONE_METRICS_DIR")
     webhook_secret: SecretStr = Field(SecretStr(""), validation_alias="DIALTONE_WEBHOOK_SECRET")
     metrics_token: SecretStr = Field(SecretStr(""), validation_alias="DIALTONE_METRICS_TOKEN")
+    # Where each new message is POSTed as a signed `message.created` event (optional)
+    message_webhook_url: str = Field("", validation_alias="DIALTONE_MESSAGE_WEBHOOK_URL")
+
+    # The web console (dialtone/console_web): sign in with this, else the API token
+    console_password: SecretStr = Field(SecretStr(""), validation_alias="DIALTONE_CONSOLE_PASSWORD")
+    # Behind a TLS-terminating proxy: believe its X-Forwarded-Proto (Secure cookies)
+    trust_forwarded_proto: bool = Field(False, validation_alias="DIALTONE_TRUST_FORWARDED_PROTO")
 
     @field_validator("livekit_url")
     @classmethod
@@ -112,6 +119,14 @@ class Settings(BaseSettings):
         if value and not value.startswith(("ws://", "wss://", "http://", "https://")):
             raise ValueError("must start with ws://, wss://, http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("message_webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// on a private network)")
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -11,6 +11,10 @@ dpkg -s libportaudio2 >/dev/null 2>&1 || need+=(libportaudio2)
 # postgresql: the campaign tests run on SQLite AND PostgreSQL (tests/postgres.py starts a
 # throwaway cluster from these binaries; the package's own cluster is not used).
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# chromium + chromium-driver: the web console's browser tests (tests/console_web) drive
+# Debian's Chromium with Selenium; nothing downloads a browser of its own.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

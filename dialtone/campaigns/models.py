@@ -24,7 +24,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -207,6 +209,16 @@ class Weekday(StrEnum):
         return list(Weekday).index(self)
 
 
+#: A wall-clock time, read as HH:MM and shown the same way. JSON Schema's "time" format
+#: requires an offset, which a window in each contact's own zone must not have, so the
+#: schema says what the API really takes and returns: a plain HH:MM string.
+WallTime = Annotated[
+    time,
+    PlainSerializer(lambda value: value.strftime("%H:%M"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9](:[0-5][0-9])?$"}),
+]
+
+
 class CallingWindow(BaseModel):
     """Local wall-clock hours in each contact's own zone; `end` is exclusive.
 
@@ -216,8 +228,8 @@ class CallingWindow(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    start: time = Field(time(9, 0), description="Opening time, HH:MM")
-    end: time = Field(time(20, 0), description="Closing time, HH:MM (exclusive)")
+    start: WallTime = Field(time(9, 0), description="Opening time, HH:MM")
+    end: WallTime = Field(time(20, 0), description="Closing time, HH:MM (exclusive)")
     days: list[Weekday] = Field(
         default_factory=lambda: [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI],
         description="Days on which the window opens",

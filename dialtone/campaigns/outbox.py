@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -26,6 +26,7 @@ from ..db.tables import webhook_outbox, webhook_secrets
 class EventType(StrEnum):
     CALL_OUTCOME = "call.outcome"
     CAMPAIGN_FINISHED = "campaign.finished"
+    MESSAGE_CREATED = "message.created"  # of no campaign: signed with the default secret
 
 
 class DeliveryStatus(StrEnum):
@@ -37,7 +38,7 @@ class DeliveryStatus(StrEnum):
 def enqueue(
     conn: Connection,
     url: str | None,
-    campaign_id: str,
+    campaign_id: str | None,
     event: EventType,
     data: dict[str, Any],
     now: datetime,
@@ -49,7 +50,7 @@ def enqueue(
     body = {
         "id": event_id,
         "type": event.value,
-        "created_at": now.isoformat().replace("+00:00", "Z"),
+        "created_at": iso_z(now),
         "data": data,
     }
     conn.execute(
@@ -66,6 +67,11 @@ def enqueue(
         )
     )
     return event_id
+
+
+def iso_z(when: datetime) -> str:
+    """An aware time as receivers parse it most easily: ISO 8601 in UTC with `Z`."""
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def save_secret(conn: Connection, campaign_id: str, secret: str) -> None:

@@ -3,7 +3,7 @@
 Each request carries
 
     Content-Type: application/json
-    Dialtone-Event: call.outcome | campaign.finished
+    Dialtone-Event: call.outcome | campaign.finished | message.created
     Dialtone-Event-Id: <the event id, also "id" in the body; de-duplicate on it>
     Dialtone-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + raw body)>
 
@@ -17,7 +17,8 @@ the event again. Every replica may run a sender; a row is taken with a condition
 UPDATE that pushes its `next_at` past the request's time limit (a lease), so two senders
 do not post the same row at once, and a sender killed mid-POST leaves the row to be
 taken again when that lease ends. The secret (per campaign, else
-DIALTONE_WEBHOOK_SECRET) is never logged; neither is the body (it holds phone numbers).
+DIALTONE_WEBHOOK_SECRET, which also signs `message.created`) is never logged; neither
+is the body (it holds phone numbers).
 """
 
 from __future__ import annotations

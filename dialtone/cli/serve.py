@@ -49,12 +49,14 @@ def serve(
         float, typer.Option(help="Seconds per LiveKit API call before retrying.")
     ] = 10.0,
 ) -> None:
-    """Serve the HTTP API (`/v1`: campaigns, calls, messages, do-not-call; OpenAPI at
-    /openapi.json; `/metrics`), dial due contacts and deliver the signed webhooks."""
+    """Serve the web console at / and the HTTP API (`/v1`: campaigns, calls, messages,
+    do-not-call; OpenAPI at /openapi.json; `/metrics`), dial due contacts and deliver
+    the signed webhooks."""
     import uvicorn
 
     from ..campaigns.dialer import DialerConfig
     from ..campaigns.scheduler import SchedulerConfig
+    from ..console_web import install_console
     from ..db.engine import make_engine
     from ..http.server import create_app
 
@@ -88,6 +90,7 @@ def serve(
             dialer_config=DialerConfig(call_timeout=call_timeout),
             run_webhooks=True,
         )
+        install_console(application)
     except ArgumentError:
         _fail("DIALTONE_DATABASE_URL is not a database URL (e.g. postgresql+psycopg://host/db)")
     except (ConfigError, ValueError) as exc:

@@ -137,7 +137,7 @@ webhook_outbox = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("event_id", String(32), nullable=False, unique=True),
-    Column("campaign_id", String(32), ForeignKey("campaigns.id"), nullable=False),
+    Column("campaign_id", String(32), ForeignKey("campaigns.id")),  # null: message.created
     Column("type", String(32), nullable=False),
     Column("url", Text, nullable=False),
     Column("payload", Text, nullable=False),
@@ -224,4 +224,5 @@ messages = Table(
     Column("call_id", String(128), index=True),
     Column("room", String(128)),
     Column("message", Text, nullable=False),
+    Column("handled_at", DateTime(timezone=True)),  # null: waiting for an operator
 )

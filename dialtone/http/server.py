@@ -29,7 +29,7 @@ from ..metrics import registry_with
 from ..records.job import retention_of
 from ..records.metrics import OpenRecordsCollector, default_metrics
 from ..records.store import RecordStore
-from . import attempts, calls, campaigns, dnc, messages, ops
+from . import attempts, calls, campaign_list, campaigns, dnc, messages, ops
 from .creation import MIN_SECRET_CHARS
 from .errors import install_error_handlers
 from .lifespan import Background, lifespan
@@ -59,6 +59,11 @@ def create_app(
     default_secret = settings.webhook_secret.get_secret_value()
     if default_secret and len(default_secret) < MIN_SECRET_CHARS:
         raise ConfigError(f"DIALTONE_WEBHOOK_SECRET: at least {MIN_SECRET_CHARS} characters")
+    if settings.message_webhook_url and not default_secret:
+        raise ConfigError(
+            "DIALTONE_MESSAGE_WEBHOOK_URL needs DIALTONE_WEBHOOK_SECRET: events are never "
+            "sent unsigned"
+        )
     if run_scheduler:
         settings.require_livekit()
     upgrade(engine)
@@ -103,6 +108,7 @@ def create_app(
         calls.router,
         ops.router,
         campaigns.router,
+        campaign_list.router,
         dnc.router,
         messages.router,
         attempts.router,

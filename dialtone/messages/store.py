@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Row, String, insert, literal, select, tuple_
+from sqlalchemy import DateTime, Engine, Row, String, insert, inspect, literal, select, tuple_
 
+from ..campaigns.outbox import EventType, enqueue, iso_z
 from ..config import Settings
 from ..db.engine import make_engine, read_only
 from ..db.tables import messages
@@ -32,19 +33,29 @@ class Message:
     call_id: str | None
     room: str | None
     message: str
+    handled_at: datetime | None = None  # when an operator marked it dealt with
 
 
 def message_store(settings: Settings) -> MessageStore:
     """The store the worker writes a call's messages to: the settings' database."""
-    return MessageStore(make_engine(settings.resolved_database_url))
+    return MessageStore(
+        make_engine(settings.resolved_database_url),
+        webhook_url=settings.message_webhook_url or None,
+    )
 
 
 class MessageStore:
     """Writes are committed before `add` returns, in a thread so the call's audio keeps
-    flowing. The schema is brought up to date before the first read or write."""
+    flowing. The schema is brought up to date before the first read or write.
 
-    def __init__(self, engine: Engine) -> None:
+    With `webhook_url`, each message's signed `message.created` event is written to the
+    webhook outbox in the message's own transaction: a message is never stored without
+    its event, nor announced without being stored.
+    """
+
+    def __init__(self, engine: Engine, *, webhook_url: str | None = None) -> None:
         self._engine = engine
+        self._webhook_url = webhook_url
 
     async def add(
         self,
@@ -71,6 +82,11 @@ class MessageStore:
         ensure_upgraded(self._engine)
         with self._engine.begin() as conn:
             conn.execute(insert(messages).values(**record.__dict__))
+            data = {**record.__dict__, "created_at": iso_z(record.created_at)}
+            del data["handled_at"]
+            enqueue(
+                conn, self._webhook_url, None, EventType.MESSAGE_CREATED, data, record.created_at
+            )
 
     def list(self, limit: int = 100) -> list[Message]:
         ensure_upgraded(self._engine)
@@ -128,7 +144,10 @@ def copy_messages(source: Engine, target: Engine) -> tuple[int, int]:
     """
     ensure_upgraded(target)
     with read_only(source) as conn:
-        rows = [dict(row._mapping) for row in conn.execute(select(messages))]
+        # An old file lacks the columns later revisions added (handled_at): read what it has.
+        present = {c["name"] for c in inspect(conn).get_columns("messages")}
+        columns = [c for c in messages.c if c.name in present]
+        rows = [dict(row._mapping) for row in conn.execute(select(*columns))]
     copied = 0
     with target.begin() as conn:
         present = set(conn.scalars(select(messages.c.id)))

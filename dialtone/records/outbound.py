@@ -17,11 +17,10 @@ from typing import Any, Protocol
 
 from livekit.agents import AgentSession, JobContext
 
-from ..campaigns.models import Outcome
 from ..config import Settings
 from ..telephony.sip_status import RECORD_OUTCOME
 from ..turn_metrics import TurnMetricsRecorder
-from ..wire import CALLEE_IDENTITY
+from ..wire import CALLEE_IDENTITY, Outcome
 from .job import record_job_call
 from .models import CallOutcome
 from .recorder import CallRecorder

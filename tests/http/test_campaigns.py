@@ -53,7 +53,7 @@ def test_create_and_read_progress(client: TestClient) -> None:
     assert body["status"] == "active"
     assert body["contacts"]["total"] == 2 and body["contacts"]["pending"] == 2
     again = client.get(f"/v1/campaigns/{body['id']}", headers=AUTH).json()
-    assert again["settings"]["window"]["start"] == "09:00:00"
+    assert again["settings"]["window"]["start"] == "09:00"
     assert client.get("/v1/campaigns/nope", headers=AUTH).status_code == 404
 
 

@@ -1,0 +1,48 @@
+"""The operator's web console, served at `/` beside the JSON API by `dialtone serve`.
+
+Server-rendered pages (Jinja2) with htmx for the small in-place updates and Chart.js for
+the charts, both vendored under `static/vendor/` with their licences: the console loads
+nothing from another host. It reads and writes through the same stores as the API and
+signs in with the API token (or DIALTONE_CONSOLE_PASSWORD) for a session cookie; the
+`/v1` routes keep their bearer tokens. `install_console` adds it to an app that
+`http.server.create_app` built.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from . import campaign_pages, dnc_pages, pages, signin
+from .rendering import SECURITY_HEADERS, STATIC, render
+from .session import CsrfRefused, SignInRequired
+
+__all__ = ["install_console"]
+
+
+async def _sign_in(request: Request, _exc: Exception) -> Response:
+    if request.headers.get("hx-request"):
+        return Response(status_code=401, headers={"HX-Redirect": "/login"})
+    if request.method == "GET":
+        return RedirectResponse("/login", status_code=303)
+    return HTMLResponse("Sign in first.", status_code=401, headers=SECURITY_HEADERS)
+
+
+async def _csrf(request: Request, _exc: Exception) -> Response:
+    return render(
+        request,
+        "refused.html",
+        None,
+        status_code=403,
+        reason="This form is stale or came from another page. Reload and try again.",
+    )
+
+
+def install_console(app: FastAPI) -> None:
+    """Serve the console's pages and static files from `app`."""
+    app.add_exception_handler(SignInRequired, _sign_in)
+    app.add_exception_handler(CsrfRefused, _csrf)
+    app.mount("/console-static", StaticFiles(directory=STATIC), name="console-static")
+    for module in (signin, pages, campaign_pages, dnc_pages):
+        app.include_router(module.router)

@@ -1,0 +1,196 @@
+"""Overview, calls and messages pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..http.services import Services
+from ..messages.inbox import MessageFilter, mark_handled, page_messages
+from ..records.models import CallRecord
+from ..records.store import BadCursor
+from ..wire import CallOutcome
+from .callquery import CallQuery, find_calls, record_id_for_sip_call
+from .rendering import render
+from .session import Checked, Session
+from .stats import overview
+
+router = APIRouter(include_in_schema=False)
+
+Text = Annotated[str, Query(max_length=100)]
+
+
+def _day(value: str, name: str) -> datetime | None:
+    """A date from a form's date field (UTC midnight), or None if blank."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    except ValueError:
+        raise HTTPException(422, f"{name}: a date like 2026-06-10") from None
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview_page(request: Request, services: Services, session: Session) -> Response:
+    figures = overview(services.engine, services.clock())
+    chart = {
+        "days": [d.isoformat() for d in figures.days],
+        "daily": figures.daily,
+        "today": figures.today.by_outcome,
+        "week": figures.week.by_outcome,
+        "transfers": figures.week.transfers,
+    }
+    return render(request, "overview.html", session, figures=figures, chart=chart, title="Overview")
+
+
+@router.get("/calls", response_class=HTMLResponse)
+def calls_page(
+    request: Request,
+    services: Services,
+    session: Session,
+    direction: Text = "",
+    outcome: Text = "",
+    persona: Text = "",
+    campaign: Text = "",
+    number: Text = "",
+    since: Annotated[str, Query(alias="from", max_length=10)] = "",
+    until: Annotated[str, Query(alias="to", max_length=10)] = "",
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    query = CallQuery(
+        direction=direction or None,
+        outcome=outcome or None,
+        persona=persona or None,
+        campaign_id=campaign or None,
+        number=number or None,
+        since=_day(since, "from"),
+        until=_day(until, "to"),
+    )
+    try:
+        rows, next_cursor = find_calls(services.engine, query, limit=50, cursor=cursor)
+    except BadCursor as exc:
+        raise HTTPException(400, str(exc)) from None
+    filters = {
+        "direction": direction,
+        "outcome": outcome,
+        "persona": persona,
+        "campaign": campaign,
+        "number": number,
+        "from": since,
+        "to": until,
+    }
+    return render(
+        request,
+        "calls.html",
+        session,
+        rows=rows,
+        next_cursor=next_cursor,
+        filters=filters,
+        outcomes=[o.value for o in CallOutcome],
+    )
+
+
+def _timeline(record: CallRecord) -> list[tuple[datetime | None, str]]:
+    events: list[tuple[datetime | None, str]] = [(record.started_at, "Call started")]
+    if record.ringing_at:
+        events.append((record.ringing_at, "Ringing"))
+    if record.answered_at:
+        events.append((record.answered_at, "Answered"))
+    if record.transfer_outcome:
+        events.append((None, f"Transfer: {record.transfer_outcome}"))
+    if record.sip_status_code:
+        events.append((None, f"SIP status {record.sip_status_code} {record.sip_status or ''}"))
+    if record.ended_at:
+        who = record.hangup_by.value if record.hangup_by else "unknown"
+        events.append(
+            (record.ended_at, f"Ended ({record.outcome or 'no outcome'}); hung up by {who}")
+        )
+    return events
+
+
+def _turns(record: CallRecord) -> list[dict[str, Any]]:
+    """Transcript lines, each agent reply with the time since the caller's last line."""
+    out: list[dict[str, Any]] = []
+    last_caller: float | None = None
+    for line in record.transcript or []:
+        gap = None
+        if line.speaker == "agent" and last_caller is not None:
+            gap = (line.at - last_caller) * 1000
+            last_caller = None
+        elif line.speaker == "caller":
+            last_caller = line.at
+        out.append({"line": line, "gap_ms": gap})
+    return out
+
+
+@router.get("/calls/{record_id}", response_class=HTMLResponse)
+def call_page(record_id: str, request: Request, services: Services, session: Session) -> Response:
+    record = services.records.get(record_id)
+    if record is None:
+        return render(
+            request, "refused.html", session, status_code=404, reason=f"No call {record_id}."
+        )
+    notes, _ = (
+        page_messages(services.engine, MessageFilter(call_id=record.sip_call_id), limit=20)
+        if record.sip_call_id
+        else ([], None)
+    )
+    return render(
+        request,
+        "call.html",
+        session,
+        record=record,
+        timeline=_timeline(record),
+        turns=_turns(record),
+        messages=notes,
+    )
+
+
+@router.get("/messages", response_class=HTMLResponse)
+def messages_page(
+    request: Request,
+    services: Services,
+    session: Session,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    waiting, _ = page_messages(services.engine, MessageFilter(handled=False), limit=200)
+    try:
+        handled, next_cursor = page_messages(
+            services.engine, MessageFilter(handled=True), limit=50, cursor=cursor
+        )
+    except BadCursor as exc:
+        raise HTTPException(400, str(exc)) from None
+    calls = {
+        m.call_id: record_id_for_sip_call(services.engine, m.call_id)
+        for m in [*waiting, *handled]
+        if m.call_id
+    }
+    return render(
+        request,
+        "messages.html",
+        session,
+        waiting=waiting,
+        handled=handled,
+        next_cursor=next_cursor,
+        calls=calls,
+    )
+
+
+@router.post("/messages/{message_id}/handled", response_class=HTMLResponse)
+def handle_message(
+    message_id: str, request: Request, services: Services, session: Checked
+) -> Response:
+    found = mark_handled(services.engine, message_id, services.clock())
+    if found is None:
+        return render(request, "refused.html", session, status_code=404, reason="No such message.")
+    if not request.headers.get("hx-request"):  # a plain form post: back to the inbox
+        return RedirectResponse("/messages", status_code=303)
+    calls = (
+        {found.call_id: record_id_for_sip_call(services.engine, found.call_id)}
+        if found.call_id
+        else {}
+    )
+    return render(request, "message_row.html", session, m=found, calls=calls)

@@ -1,0 +1,85 @@
+"""Jinja2 pages with the headers every console response carries.
+
+Autoescaping is on for every template: message texts, transcripts and campaign names
+are what callers and uploads put there. The Content-Security-Policy allows scripts and
+styles from this server only (no inline script: chart data travels as JSON in a
+`<script type="application/json">`), and no page may be framed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from .session import CSRF_FIELD, ConsoleSession
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+        "base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _when(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f} ms"
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _script_json(value: Any) -> Markup:
+    """JSON for a `<script type="application/json">`: not HTML-escaped (the browser does
+    not unescape there), but with `<`, `>` and `&` as JSON escapes, so no value can
+    close the script element."""
+    text = json.dumps(value, separators=(",", ":"))
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(raw, escaped)
+    return Markup(text)
+
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.filters.update(when=_when, ms=_ms, share=_share)
+environment.filters["tojson_data"] = _script_json
+
+
+def render(
+    request: Request,
+    name: str,
+    session: ConsoleSession | None,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    html = environment.get_template(name).render(
+        request=request,
+        path=request.url.path,
+        csrf=session.csrf if session else None,
+        csrf_field=CSRF_FIELD,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)

@@ -1,0 +1,110 @@
+"""The console against a real server: `create_app` + `install_console` on SQLite, served
+by uvicorn on a free local port, with one finished call and one message in it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import Engine
+
+from dialtone.config import load_settings
+from dialtone.console_web import install_console
+from dialtone.db.engine import new_engine
+from dialtone.http.server import create_app
+from dialtone.messages.store import MessageStore
+from dialtone.records.models import CallOutcome, Direction, HangupBy, LatencySummary, TranscriptLine
+from dialtone.records.store import CallEnd, CallStart, RecordStore
+
+TOKEN = "console-token-0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class Console:
+    url: str
+    engine: Engine
+    call_id: str
+    message_id: str
+
+
+def seed(engine: Engine) -> tuple[str, str]:
+    """One answered inbound call with a transcript, and the message its caller left."""
+    started = datetime.now(UTC) - timedelta(minutes=5)
+    store = RecordStore(engine)
+    call_id = store.insert_closed(
+        CallStart(
+            Direction.INBOUND,
+            room="call-seed",
+            sip_call_id="SCL_seed",
+            caller_number="+15550100222",
+            called_number="+15550100100",
+            persona="receptionist",
+        ),
+        CallEnd(
+            outcome=CallOutcome.COMPLETED,
+            ended_at=started + timedelta(seconds=40),
+            hangup_by=HangupBy.CALLER,
+            answered_at=started + timedelta(seconds=1),
+            tools=["take_message"],
+            latency=LatencySummary(turns=2, response_median_ms=820.0, response_p95_ms=1310.0),
+            transcript=[
+                TranscriptLine(at=1.0, speaker="agent", text="Hello, Acme Dental."),
+                TranscriptLine(at=4.0, speaker="caller", text="Please ask Dr Lee to call me."),
+                TranscriptLine(at=4.9, speaker="agent", text="I have passed that on."),
+            ],
+        ),
+        started,
+    )
+    message = asyncio.run(
+        MessageStore(engine).add(
+            persona="receptionist",
+            message="Please ask Dr Lee to call me back",
+            caller_number="+15550100222",
+            call_id="SCL_seed",
+            room="call-seed",
+        )
+    )
+    return call_id, message.id
+
+
+def console_app(tmp_path: Path, engine: Engine) -> FastAPI:
+    settings = load_settings(api_token=SecretStr(TOKEN), data_dir=tmp_path / "data")
+    app = create_app(settings, engine)
+    install_console(app)
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Console]:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    engine = new_engine(f"sqlite:///{tmp_path / 'console.db'}")
+    app = console_app(tmp_path, engine)  # upgrades the schema first
+    call_id, message_id = seed(engine)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the console server did not start"
+        time.sleep(0.05)
+    yield Console(f"http://127.0.0.1:{port}", engine, call_id, message_id)
+    server.should_exit = True
+    thread.join(10)
+    engine.dispose()
