@@ -57,14 +57,10 @@ class LoopbackDevice:
         next_at = time.monotonic()
         while True:
             last = self.agent_quiet_since()
-            if (
-                speaking is None
-                and pending
-                and last is not None
-                and len(self.played) > heard_before
-            ):
-                if time.monotonic() - last > 1.0:  # the agent finished: say the next line
-                    speaking = pending.pop(0)
+            quiet = last is not None and time.monotonic() - last > 1.0
+            # Once the agent has answered and been quiet for a second: the next line.
+            if speaking is None and pending and quiet and len(self.played) > heard_before:
+                speaking = pending.pop(0)
             if speaking is not None and speaking.size:
                 block, speaking = speaking[:BLOCK], speaking[BLOCK:]
                 block = np.pad(block, (0, BLOCK - block.size))
