@@ -1,8 +1,9 @@
 """The `dialtone` command line.
 
-Worker commands (`console`, `dev`, `start`, `connect`, `download-files`) run the agent
-program (`agents/receptionist.py`, `agents/reminder.py`) as `python agents/<name>.py
-<command>` would, so livekit-agents' flags and behaviour are the documented ones.
+Worker commands (`dev`, `start`, `connect`, `download-files`) run the agent program
+(`agents/receptionist.py`, `agents/reminder.py`) as `python agents/<name>.py <command>`
+would, so livekit-agents' flags and behaviour are the documented ones; `dev` adds
+reload on save (`cli/reload.py`). `console` is dialtone's own (`dialtone/console/`).
 Heavy imports happen inside each command: `dialtone trunks validate` should not pay the
 seconds it takes to import the speech stack.
 """
@@ -16,7 +17,9 @@ import typer
 
 from .cli.calls import app as calls_app
 from .cli.campaigns import app as campaigns_app
+from .cli.console import console
 from .cli.db import app as db_app
+from .cli.dev import run_dev
 from .cli.doctor import doctor
 from .cli.serve import serve
 from .cli.trunks import app as trunks_app
@@ -33,6 +36,7 @@ app.add_typer(calls_app, name="calls")
 app.command("doctor")(doctor)
 app.command("serve")(serve)  # `dialtone campaigns serve` is the same command
 app.add_typer(db_app, name="db")
+app.command("console")(console)
 
 _PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 DEFAULT_SCENARIO = Path("tests/scenarios/receptionist_message.yaml")
@@ -68,8 +72,25 @@ def _worker_command(name: str, doc: str) -> None:
     app.command(name, context_settings=_PASSTHROUGH)(command)
 
 
-_worker_command("console", "Talk to the receptionist in this terminal (livekit-agents console).")
-_worker_command("dev", "Run the worker against LIVEKIT_URL with auto-reload.")
+_Reload = Annotated[
+    bool,
+    typer.Option(
+        "--reload/--no-reload",
+        help="Restart the worker when a persona YAML, an agent program (agents/*.py) or a "
+        "Python file of the dialtone package is saved.",
+    ),
+]
+
+
+@app.command("dev", context_settings=_PASSTHROUGH)
+def dev(ctx: typer.Context, reload: _Reload = True) -> None:
+    """Run the worker against LIVEKIT_URL, restarted on save (--no-reload: run once).
+
+    Other options go to livekit-agents' `dev` command.
+    """
+    run_dev("receptionist", list(ctx.args), reload=reload)
+
+
 _worker_command("start", "Run the worker in production mode.")
 _worker_command("connect", "Connect the worker to one existing room.")
 _worker_command("download-files", "Fetch the plugins' model files ahead of time.")
@@ -89,7 +110,12 @@ def _reminder_command(name: str, doc: str) -> None:
     reminder_app.command(name, context_settings=_PASSTHROUGH)(command)
 
 
-_reminder_command("dev", "Run the reminder worker against LIVEKIT_URL with auto-reload.")
+@reminder_app.command("dev", context_settings=_PASSTHROUGH)
+def reminder_dev(ctx: typer.Context, reload: _Reload = True) -> None:
+    """Run the reminder worker against LIVEKIT_URL, restarted on save (see `dialtone dev`)."""
+    run_dev("reminder", list(ctx.args), reload=reload)
+
+
 _reminder_command("start", "Run the reminder worker in production mode.")
 
 
@@ -128,7 +154,7 @@ def run(
         _fail(str(exc))
         return
     if settings.has_livekit:
-        _run_worker("dev", [])
+        run_dev("receptionist", [], reload=True)
         return
     typer.secho(
         "LIVEKIT_URL is not set: playing a simulated call to the receptionist instead "

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what dialtone needs on a fresh Debian/Ubuntu machine, then the package itself.
-# Debian packages: espeak-ng (the offline voice and the simulated caller's voice) and
-# libportaudio2 (livekit-agents' console imports sounddevice, which needs PortAudio).
+# Debian packages: espeak-ng (the offline voice and the simulated caller's voice),
+# libportaudio2 (`dialtone console` uses sounddevice, which needs PortAudio)
+# and tmux (the console tests drive a terminal).
 set -euo pipefail
 venv="${1:-.venv}"
 
 need=()
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 dpkg -s libportaudio2 >/dev/null 2>&1 || need+=(libportaudio2)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # postgresql: the campaign tests run on SQLite AND PostgreSQL (tests/postgres.py starts a
 # throwaway cluster from these binaries; the package's own cluster is not used).
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)

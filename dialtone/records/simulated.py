@@ -1,43 +1,48 @@
-"""Call records for simulated calls (`dialtone simulate`): the same recorder as a real
-call, writing to the simulation's own database (the `--out` directory, or a scratch one),
-never to the production store."""
+"""Call records for calls with no SIP leg (`dialtone simulate`, `dialtone console`): the
+same recorder as a real call, writing to the same database as everything else
+(`DIALTONE_DATABASE_URL`, else the SQLite file under `DIALTONE_DATA_DIR`), so
+`dialtone calls list` shows them beside real calls; the `trunk` column tells them apart
+("simulated", "console")."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
-from ..db.engine import make_engine, sqlite_url
-from ..db.upgrade import upgrade
+from ..config import Settings
 from ..telephony.caller import CallerInfo
+from .job import records_store
 from .models import Direction, HangupBy
 from .recorder import CallRecorder
-from .store import CallStart, RecordStore
+from .store import CallStart
 
 #: Builds the recorder of a simulated call (tests pass one to read the record back).
 RecordFactory = Callable[[CallStart], CallRecorder]
 
 
-def default_factory(data_dir: Path) -> RecordFactory:
+def default_factory(settings: Settings) -> RecordFactory:
     def make(start: CallStart) -> CallRecorder:
-        engine = make_engine(sqlite_url(data_dir))
-        upgrade(engine)
-        return CallRecorder(RecordStore(engine), start)
+        return CallRecorder(records_store(settings), start)
 
     return make
 
 
 async def start_simulated_record(
-    factory: RecordFactory | None, data_dir: Path, *, room: str, caller: CallerInfo, persona: str
+    factory: RecordFactory | None,
+    settings: Settings,
+    *,
+    room: str,
+    caller: CallerInfo,
+    persona: str,
+    trunk: str = "simulated",
 ) -> CallRecorder:
-    recorder = (factory or default_factory(data_dir))(
+    recorder = (factory or default_factory(settings))(
         CallStart(
             Direction.INBOUND,
             room=room,
             sip_call_id=caller.call_id,
             caller_number=caller.phone_number,
             called_number=caller.dialed_number,
-            trunk="simulated",
+            trunk=trunk,
             persona=persona,
         )
     )

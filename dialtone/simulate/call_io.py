@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -145,9 +146,19 @@ class AudioStop:
 
 
 class AgentEar(io.AudioOutput):
-    """The caller's earpiece: plays agent audio in real time and notes what happened."""
+    """The caller's earpiece: plays agent audio in real time and notes what happened.
 
-    def __init__(self, clock: CallClock, recording: Recording) -> None:
+    `listener` hears each 20 ms of played audio (16 kHz) as the caller would: the
+    console sends it to a speaker.
+    """
+
+    def __init__(
+        self,
+        clock: CallClock,
+        recording: Recording,
+        *,
+        listener: Callable[[Int16Array], None] | None = None,
+    ) -> None:
         super().__init__(
             label="simulated-phone",
             capabilities=io.AudioOutputCapabilities(pause=True),
@@ -155,6 +166,7 @@ class AgentEar(io.AudioOutput):
         )
         self._clock = clock
         self._recording = recording
+        self._listener = listener
         self._segments: deque[_Segment] = deque()
         self._capturing: _Segment | None = None
         self._paused = False
@@ -238,6 +250,8 @@ class AgentEar(io.AudioOutput):
                 self.starts.append(at)
                 self.on_playback_started(created_at=time.time())
             self._recording.agent.write(at, chunk, AGENT_RATE)
+            if self._listener is not None:
+                self._listener(chunk)
             self.frame_times.append(at)
             seg.played += chunk.size / AGENT_RATE
         elif seg.flushed:

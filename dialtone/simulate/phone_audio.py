@@ -65,3 +65,51 @@ def trim_silence(samples: Int16Array, threshold: int = 300) -> Int16Array:
     if loud.size == 0:
         return samples[:0]
     return samples[loud[0] : loud[-1] + 1]
+
+
+class _Fir:
+    """A windowed-sinc low-pass that keeps its tail between chunks (no edge clicks)."""
+
+    def __init__(self, *, rate: int, cutoff: float, taps: int = 63, gain: float = 1.0) -> None:
+        n = np.arange(taps) - (taps - 1) / 2
+        kernel = np.sinc(2 * cutoff / rate * n) * np.hamming(taps)
+        self._kernel = kernel / kernel.sum() * gain
+        self._tail = np.zeros(taps - 1)
+
+    def __call__(self, samples: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        joined = np.concatenate([self._tail, samples])
+        self._tail = joined[joined.size - self._tail.size :]
+        filtered: npt.NDArray[np.float64] = np.convolve(joined, self._kernel, mode="valid")
+        return filtered
+
+
+class PhoneBandStream:
+    """A live 16 kHz stream through a phone line, chunk by chunk (`dialtone console`).
+
+    `to_phone_line` works on whole utterances; a microphone or a speaker is a stream, so
+    this filters with state: low-pass at 3.4 kHz, keep every second sample (8 kHz),
+    μ-law round trip. `widen` brings the 8 kHz line back to 16 kHz for a sound card.
+    Use one instance per direction: each keeps its own filter state.
+    """
+
+    RATE = PHONE_RATE * 2
+
+    def __init__(self) -> None:
+        self._narrow = _Fir(rate=self.RATE, cutoff=3400)
+        self._widen = _Fir(rate=self.RATE, cutoff=3400, gain=2.0)
+        self._phase = 0
+
+    def narrow(self, samples: Int16Array) -> Int16Array:
+        """16 kHz in, what the far end of a PCMU call receives (8 kHz) out."""
+        filtered = self._narrow(samples.astype(np.float64))
+        kept = filtered[self._phase :: 2]
+        self._phase = (self._phase + filtered.size) % 2
+        clipped = np.clip(np.round(kept), -32768, 32767).astype(np.int16)
+        return mulaw_decode(mulaw_encode(clipped))
+
+    def widen(self, samples: Int16Array) -> Int16Array:
+        """8 kHz line audio in, the same band at 16 kHz out (for a 16 kHz sound card)."""
+        stuffed = np.zeros(samples.size * 2)
+        stuffed[::2] = samples
+        result: Int16Array = np.clip(np.round(self._widen(stuffed)), -32768, 32767).astype(np.int16)
+        return result

@@ -12,7 +12,6 @@ import contextlib
 import itertools
 import json
 import logging
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +22,9 @@ from livekit.agents.llm import ChatMessage
 from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionToolsExecutedEvent
 
 from ..config import Settings
-from ..db.engine import make_engine, sqlite_url
 from ..inbound.call import CallContext, MakeAgent, Transfers
 from ..inbound.entry import takes_keys
-from ..messages.store import MessageStore
+from ..messages.store import message_store
 from ..offline.espeak import synthesize
 from ..personas import Persona, PersonaBook
 from ..pipeline import Pipeline, build_pipeline, load_vad
@@ -253,8 +251,9 @@ async def simulate_call(
 ) -> CallReport:
     """Play `scenario` against the receptionist and return the scored report.
 
-    The call leaves a call record in the simulation's own database (`out_dir`, else a
-    scratch one); `record` builds its recorder instead (tests read the record back).
+    The call record and any message go to the settings' database, like a real call's;
+    `out_dir` gets the recording and the report; `record` builds the call's recorder
+    instead (tests read the record back).
 
     With `transfer_desk` (and persona transfer targets) the agent can transfer; hold
     audio goes through the same simulated earpiece, so its gaps are measured.
@@ -279,56 +278,54 @@ async def simulate_call(
             else None
         )
 
-    with tempfile.TemporaryDirectory() as scratch:
-        data_dir = out_dir if out_dir is not None else Path(scratch)
-        store = MessageStore(make_engine(sqlite_url(data_dir)))
-        call = _Call(scenario, report)
-        pipeline = pipeline_factory(persona, call.line)
-        session: AgentSession = AgentSession(**pipeline.session_kwargs())
-        call.attach(session)
-        caller = CallerInfo(
-            phone_number=scenario.caller.number,
-            dialed_number=scenario.caller.dialed,
-            call_id=f"SCL_sim_{scenario.name}",
-        )
-        turns = TurnMetricsRecorder(session, call_id=caller.call_id)
-        room = f"sim-{scenario.name}"
-        recorder = await start_simulated_record(
-            record, data_dir, room=room, caller=caller, persona=persona.name
-        )
-        recorder.attach(session, turns)
-        pipeline.on_fallback(recorder.provider_changed)
-        if transfer_desk is None and persona.transfer_targets:
-            transfer_desk = simulated_desk(scenario, room=room, call_id=caller.call_id)
-        context = CallContext(
-            persona=persona,
-            caller=caller,
-            room=room,
-            messages=store,
-            control=call.control,
-            transfers=None if transfer_desk is None else Transfers(transfer_desk, call.control),
-        )
-        session.input.audio = call.line
-        session.output.audio = call.ear
-        call.ear.start()
-        make_agent: MakeAgent = load_program("receptionist", settings.agents_dir).make_agent
-        agent = make_agent(context)
+    store = message_store(settings)
+    call = _Call(scenario, report)
+    pipeline = pipeline_factory(persona, call.line)
+    session: AgentSession = AgentSession(**pipeline.session_kwargs())
+    call.attach(session)
+    caller = CallerInfo(
+        phone_number=scenario.caller.number,
+        dialed_number=scenario.caller.dialed,
+        call_id=f"SCL_sim_{scenario.name}",
+    )
+    turns = TurnMetricsRecorder(session, call_id=caller.call_id)
+    room = f"sim-{scenario.name}"
+    recorder = await start_simulated_record(
+        record, settings, room=room, caller=caller, persona=persona.name
+    )
+    recorder.attach(session, turns)
+    pipeline.on_fallback(recorder.provider_changed)
+    if transfer_desk is None and persona.transfer_targets:
+        transfer_desk = simulated_desk(scenario, room=room, call_id=caller.call_id)
+    context = CallContext(
+        persona=persona,
+        caller=caller,
+        room=room,
+        messages=store,
+        control=call.control,
+        transfers=None if transfer_desk is None else Transfers(transfer_desk, call.control),
+    )
+    session.input.audio = call.line
+    session.output.audio = call.ear
+    call.ear.start()
+    make_agent: MakeAgent = load_program("receptionist", settings.agents_dir).make_agent
+    agent = make_agent(context)
+    try:
+        await session.start(agent=agent, record=False)
+        recorder.answered()
         try:
-            await session.start(agent=agent, record=False)
-            recorder.answered()
-            try:
-                await asyncio.wait_for(call.play_script(audio), scenario.max_duration)
-            except TimeoutError:
-                report.failures.append(f"the call ran past {scenario.max_duration:.0f}s")
-        finally:
-            report.duration_s = round(call.clock.now(), 2)
-            note_simulated_end(recorder, call.control.reason)
-            call.line.close()
-            with contextlib.suppress(Exception):
-                await session.aclose()
-            await call.ear.aclose()
-            await pipeline.aclose()
-            await recorder.finish()
+            await asyncio.wait_for(call.play_script(audio), scenario.max_duration)
+        except TimeoutError:
+            report.failures.append(f"the call ran past {scenario.max_duration:.0f}s")
+    finally:
+        report.duration_s = round(call.clock.now(), 2)
+        note_simulated_end(recorder, call.control.reason)
+        call.line.close()
+        with contextlib.suppress(Exception):
+            await session.aclose()
+        await call.ear.aclose()
+        await pipeline.aclose()
+        await recorder.finish()
 
     report.hung_up = call.control.hung_up.is_set()
     report.hang_up_reason = call.control.reason

@@ -119,10 +119,14 @@ async def test_a_transferred_call(
     )
 
 
-async def test_dialtone_simulate_leaves_a_record_in_its_out_directory(
+async def test_dialtone_simulate_leaves_its_record_where_every_call_goes(
     settings: Settings, tmp_path: Path
 ) -> None:
+    """The settings' database (here `DIALTONE_DATA_DIR`), not the `out_dir`."""
     from dialtone.db.engine import new_engine, sqlite_url
+
+    data = tmp_path / "data"
+    out = tmp_path / "out"
 
     vad = load_vad()
 
@@ -131,10 +135,11 @@ async def test_dialtone_simulate_leaves_a_record_in_its_out_directory(
 
     report = await simulate_call(
         load_scenario(SCENARIOS / "end_call.yaml"),
-        settings=settings,
-        out_dir=tmp_path,
+        settings=settings.model_copy(update={"data_dir": data}),
+        out_dir=out,
         pipeline_factory=factory,
     )
     assert report.passed, report.failures
-    (record,) = RecordStore(new_engine(sqlite_url(tmp_path))).list(CallFilter())[0]
+    assert not (out / "dialtone.db").exists()
+    (record,) = RecordStore(new_engine(sqlite_url(data))).list(CallFilter())[0]
     assert record.outcome is CallOutcome.COMPLETED and record.trunk == "simulated"

@@ -25,6 +25,8 @@ from tests.fakes import Reply, ScriptedLLM, ScriptedSTT, ToneTTS, last_user_text
 pytestmark = pytest.mark.audio
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+# Timing scenarios that pass only with this file's scripted recogniser and LLM.
+SCRIPTED = Path(__file__).resolve().parents[1] / "audio_scenarios"
 LONG_REPLY = (
     "Of course. We are open Monday to Friday from eight in the morning to five in the "
     "afternoon, we are at one twenty Maple Street, and parking is free behind the building."
@@ -45,8 +47,11 @@ def respond(chat_ctx: ChatContext) -> Reply:
 
 
 @pytest.fixture(scope="module")
-def settings() -> Settings:
-    return load_settings(persona_dir=SCENARIOS.parents[1] / "personas")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # Simulated calls write their records where every call's go: a scratch data dir.
+    return load_settings(
+        persona_dir=SCENARIOS.parents[1] / "personas", data_dir=tmp_path_factory.mktemp("data")
+    )
 
 
 def channels(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -105,21 +110,21 @@ async def test_a_question_is_answered(
 async def test_barge_in_stops_agent_audio_within_a_second(
     settings: Settings, tmp_path: Path
 ) -> None:
-    report = await run(load_scenario(SCENARIOS / "barge_in.yaml"), settings, tmp_path)
+    report = await run(load_scenario(SCRIPTED / "barge_in.yaml"), settings, tmp_path)
     assert report.passed, report.failures
     (barge,) = report.barge_ins
     assert barge.reaction_ms is not None and barge.reaction_ms < 1000
 
 
 async def test_false_interruption_resumes(settings: Settings, tmp_path: Path) -> None:
-    report = await run(load_scenario(SCENARIOS / "false_interruption.yaml"), settings, tmp_path)
+    report = await run(load_scenario(SCRIPTED / "false_interruption.yaml"), settings, tmp_path)
     assert report.passed, report.failures
     assert report.false_interruptions_resumed >= 1
     assert report.caller_turns_heard == 1  # the "mm hmm" did not become a turn
 
 
 async def test_split_sentence_stays_one_turn(settings: Settings, tmp_path: Path) -> None:
-    report = await run(load_scenario(SCENARIOS / "split_sentence.yaml"), settings, tmp_path)
+    report = await run(load_scenario(SCRIPTED / "split_sentence.yaml"), settings, tmp_path)
     assert report.passed, report.failures
     heard = [line.text for line in report.transcript if line.speaker == "heard"]
     assert heard == ["yes i can make it on tuesday"]

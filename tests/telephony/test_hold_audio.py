@@ -51,8 +51,11 @@ def respond(chat_ctx: ChatContext) -> Reply:
 
 
 @pytest.fixture(scope="module")
-def settings() -> Settings:
-    return load_settings(persona_dir=SCENARIOS.parents[1] / "personas")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # Simulated calls write their records where every call's go: a scratch data dir.
+    return load_settings(
+        persona_dir=SCENARIOS.parents[1] / "personas", data_dir=tmp_path_factory.mktemp("data")
+    )
 
 
 async def run(name: str, settings: Settings, tmp_path: Path, double: LiveKitDouble) -> CallReport:
