@@ -19,7 +19,7 @@ from .cli.calls import app as calls_app
 from .cli.campaigns import app as campaigns_app
 from .cli.console import console
 from .cli.db import app as db_app
-from .cli.dev import run_dev
+from .cli.dev import run_dev, worker_settings
 from .cli.doctor import doctor
 from .cli.serve import serve
 from .cli.trunks import app as trunks_app
@@ -49,18 +49,9 @@ def _fail(message: str) -> None:
 
 def _run_worker(command: str, extra: list[str], agent: str = "receptionist") -> None:
     """Run agent program `agents/<agent>.py` with livekit-agents' command `command`."""
-    from .programs import program_path, run_program
+    from .programs import run_program
 
-    try:
-        settings = load_settings()
-        program_path(agent, settings.agents_dir)
-        if command in ("dev", "start", "connect"):
-            settings.require_livekit()
-        if command != "download-files":
-            _ = settings.resolved_profile  # half a set of provider keys: say so here
-    except ConfigError as exc:
-        _fail(str(exc))
-        return
+    settings = worker_settings(agent, command)
     run_program(agent, [command, *extra], settings.agents_dir)
 
 
@@ -156,13 +147,23 @@ def run(
     if settings.has_livekit:
         run_dev("receptionist", [], reload=True)
         return
+    if scenario == DEFAULT_SCENARIO and not scenario.exists():
+        scenario = Path(__file__).resolve().parent.parent / DEFAULT_SCENARIO  # the checkout's
     typer.secho(
         "LIVEKIT_URL is not set: playing a simulated call to the receptionist instead "
         f"({scenario}, profile {profile.value}).",
         fg=typer.colors.CYAN,
         err=True,
     )
-    simulate(scenario, as_json=False, out=Path("out"))
+    try:
+        simulate(scenario, as_json=False, out=Path("out"))
+    finally:
+        typer.secho(
+            "The call is in the database: `dialtone calls list`, or in the web console "
+            "(`DIALTONE_API_TOKEN=<a long secret> dialtone serve`, then http://127.0.0.1:8080/).",
+            fg=typer.colors.CYAN,
+            err=True,
+        )
 
 
 def main() -> None:

@@ -81,7 +81,7 @@ UNREACHABLE_PG = "postgresql+psycopg://dialtone:hunter2@127.0.0.1:9/dialtone?con
 
 @pytest.mark.parametrize(
     "command",
-    [["calls", "list"], ["db", "upgrade"]],
+    [["calls", "list"], ["db", "upgrade"], ["simulate", "tests/scenarios/end_call.yaml"]],
 )
 def test_an_unreachable_database_names_the_setting(command: list[str]) -> None:
     result = dialtone(*command, cwd=ROOT, DIALTONE_DATABASE_URL=UNREACHABLE_PG)

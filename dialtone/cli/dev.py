@@ -16,17 +16,13 @@ def run_dev(agent: str, extra: list[str], *, reload: bool) -> None:
     """Run agent program `agent` in livekit-agents' dev mode, restarted on save."""
     from .reload import Watched, run_with_reload
 
+    settings = worker_settings(agent, "dev")
     if not reload:
         from ..programs import run_program
 
-        settings = _settings()
         run_program(agent, ["dev", *extra], settings.agents_dir)
         return
-    settings = _settings()
-    try:
-        program = program_path(agent, settings.agents_dir)
-    except ConfigError as exc:
-        _fail(str(exc))
+    program = program_path(agent, settings.agents_dir)
     watched = Watched(persona_dir=settings.persona_dir, agents_dir=program.parent)
     prefix = [] if agent == "receptionist" else [agent]
     command = [sys.executable, "-m", "dialtone", *prefix, "dev", "--no-reload", *extra]
@@ -43,11 +39,22 @@ def run_dev(agent: str, extra: list[str], *, reload: bool) -> None:
     run_with_reload(command, watched=watched, on_restart=restarted)
 
 
-def _settings() -> Settings:
+def worker_settings(agent: str, command: str) -> Settings:
+    """The settings a worker command needs, checked before anything starts.
+
+    A missing LiveKit setting or half a set of provider keys is one line here, not a
+    worker (or a reloader waiting for a save) that dies with a traceback later.
+    """
     try:
-        return load_settings()
+        settings = load_settings()
+        program_path(agent, settings.agents_dir)
+        if command in ("dev", "start", "connect"):
+            settings.require_livekit()
+        if command != "download-files":
+            _ = settings.resolved_profile
     except ConfigError as exc:
         _fail(str(exc))
+    return settings
 
 
 def _fail(message: str) -> NoReturn:
