@@ -58,7 +58,7 @@ class DeviceLine:
         self.device = device
         self.microphone = Microphone(wideband=wideband)
         self._band = None if wideband else PhoneBandStream()
-        self.ear = AgentEar(CallClock(), Recording(), listener=self._to_speaker)
+        self.ear = AgentEar(CallClock(), Recording(keep=False), listener=self._to_speaker)
 
     def _to_speaker(self, chunk: Int16Array) -> None:
         if self._band is not None:

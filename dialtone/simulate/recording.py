@@ -32,13 +32,18 @@ class CallClock:
 
 
 class Track:
-    """One channel, grown as audio arrives; a write lands at its call time."""
+    """One channel, grown as audio arrives; a write lands at its call time.
 
-    def __init__(self) -> None:
+    With `keep=False` writes are dropped: a call nobody records would otherwise hold
+    every 20 ms of its audio in memory (about 4 MB a minute) until it ends.
+    """
+
+    def __init__(self, *, keep: bool = True) -> None:
         self._chunks: list[tuple[int, Int16Array]] = []
+        self._keep = keep
 
     def write(self, at: float, samples: Int16Array, sample_rate: int) -> None:
-        if samples.size:
+        if self._keep and samples.size:
             data = interpolate(samples, sample_rate, RECORDING_RATE)
             self._chunks.append((round(at * RECORDING_RATE), data))
 
@@ -56,11 +61,11 @@ class Track:
 
 
 class Recording:
-    """Caller and agent tracks of one simulated call."""
+    """Caller and agent tracks of one simulated call (`keep=False`: nothing is kept)."""
 
-    def __init__(self) -> None:
-        self.caller = Track()
-        self.agent = Track()
+    def __init__(self, *, keep: bool = True) -> None:
+        self.caller = Track(keep=keep)
+        self.agent = Track(keep=keep)
 
     def save(self, path: Path) -> None:
         length = max(self.caller.end, self.agent.end)

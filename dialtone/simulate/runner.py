@@ -99,11 +99,11 @@ async def _synthesize_step(step: Step, voice: str, speed: float) -> CallerSpeech
 class _Call:
     """The state of one running simulation, shared by the script and the listeners."""
 
-    def __init__(self, scenario: Scenario, report: CallReport) -> None:
+    def __init__(self, scenario: Scenario, report: CallReport, *, record_audio: bool) -> None:
         self.scenario = scenario
         self.report = report
         self.clock = CallClock()
-        self.recording = Recording()
+        self.recording = Recording(keep=record_audio)
         self.line = CallerLine(self.clock, self.recording)
         self.ear = AgentEar(self.clock, self.recording)
         self.control = SimulatedCallControl()
@@ -279,7 +279,7 @@ async def simulate_call(
         )
 
     store = message_store(settings)
-    call = _Call(scenario, report)
+    call = _Call(scenario, report, record_audio=out_dir is not None)
     pipeline = pipeline_factory(persona, call.line)
     session: AgentSession = AgentSession(**pipeline.session_kwargs())
     call.attach(session)
