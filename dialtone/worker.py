@@ -26,6 +26,21 @@ from .wire import KNOWN_AGENT_NAMES
 
 Entrypoint = Callable[[JobContext], Awaitable[None]]
 
+# What a job process imports to answer or place a call (agent programs import these).
+# livekit-agents' forkserver preloads only the plugins: without this list every call's
+# process imported dialtone itself after the fork, which cost it time and its own
+# private copy of these modules instead of the pages the forkserver shares.
+JOB_MODULES = (
+    "dialtone.worker",
+    "dialtone.inbound.entry",
+    "dialtone.outbound.entry",
+    "dialtone.offline.dialogue",
+    "dialtone.offline.stt",
+    "dialtone.offline.tts",
+    "dialtone.telephony.dtmf",
+    "dialtone.telephony.hold",
+)
+
 
 def prewarm(proc: JobProcess) -> None:
     """Load the VAD once per job process, so a call does not wait for it."""
@@ -46,6 +61,7 @@ def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) ->
     PersonaBook.load(settings.persona_dir, settings.default_persona)
     server = AgentServer(
         setup_fnc=prewarm,
+        preload_modules=list(JOB_MODULES),
         log_level=settings.log_level,
         # Each call runs in a job process; their metrics meet in multiprocess files (one
         # directory per agent name: each worker empties its own when it starts).

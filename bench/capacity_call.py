@@ -1,0 +1,218 @@
+"""One scripted phone call for `call_capacity.py`: ours (the receptionist) or bare.
+
+Both variants hear the same caller audio on the same simulated phone line (8 kHz frames
+paced in real time, `dialtone.simulate.call_io`), run a real silero VAD loaded for the
+call (as a job process loads its own), and get the scripted recogniser, LLM and tone
+voice of `tests/fakes.py`: what differs is only what sits between the line and the
+providers. Ours is the receptionist agent program with dialtone's phone turn handling
+and turn metrics; bare is a plain livekit-agents `AgentSession` and `Agent` with the
+framework's default turn handling and the same VAD tuning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from livekit.agents import Agent, AgentSession, vad
+from livekit.agents.llm import ChatContext
+
+from dialtone.inbound.call import CallContext, MakeAgent
+from dialtone.messages.store import MessageStore
+from dialtone.personas import Persona
+from dialtone.pipeline import Pipeline
+from dialtone.simulate.call_io import AgentEar, CallerLine, Utterance
+from dialtone.simulate.phone_audio import Int16Array
+from dialtone.simulate.recording import CallClock, Recording
+from dialtone.simulate.runner import SimulatedCallControl
+from dialtone.telephony.caller import CallerInfo
+from dialtone.turn_metrics import TurnMetricsRecorder
+from tests.fakes import Reply, ScriptedLLM, ScriptedSTT, ToneTTS, last_user_text
+
+Variant = Literal["ours", "bare"]
+POLL = 0.05
+QUIET = 0.5
+REPLY_TIMEOUT = 20.0
+BARGE_AFTER = 1.0
+LONG_REPLY = (
+    "Of course. We are open Monday to Friday from eight in the morning to five in the "
+    "afternoon, we are at one twenty Maple Street, and parking is free behind the building."
+)
+
+
+@dataclass(frozen=True)
+class Line:
+    """A caller line of the script; `barge` lines start while the agent is talking."""
+
+    text: str
+    barge: bool = False
+
+
+SCRIPT = (
+    Line("what are your hours"),
+    Line("tell me everything"),
+    Line("sorry is that on tuesday", barge=True),
+    Line("okay thank you"),
+)
+
+
+def respond(chat_ctx: ChatContext) -> Reply:
+    """The same answers for both variants; no tool calls (bare has no tools)."""
+    text = last_user_text(chat_ctx)
+    if "everything" in text:
+        return Reply(LONG_REPLY)
+    if "tuesday" in text:
+        return Reply("Yes, Tuesday is fine.")
+    if "hours" in text:
+        return Reply("We are open Monday to Friday, eight to five.")
+    return Reply("Okay.")
+
+
+class BareAgent(Agent):
+    """What a livekit-agents user writes first: instructions and a spoken greeting."""
+
+    def __init__(self, *, instructions: str, greeting: str) -> None:
+        super().__init__(instructions=instructions)
+        self._greeting = greeting
+
+    async def on_enter(self) -> None:
+        self.session.say(self._greeting)
+
+
+@dataclass
+class CallResult:
+    """Turn latencies (end of caller speech to first agent audio) and the call's length."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    barge_reactions_ms: list[float] = field(default_factory=list)
+    duration_s: float = 0.0
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CallSetup:
+    """What every call of a run shares: the caller's audio and the agent's inputs."""
+
+    variant: Variant
+    audio: dict[str, Int16Array]
+    persona: Persona
+    messages: MessageStore
+    make_agent: MakeAgent
+    load_vad: Callable[[], vad.VAD]
+
+
+def _session(setup: CallSetup, line: CallerLine, index: int) -> tuple[AgentSession, Agent]:
+    stt, llm, tts = ScriptedSTT(line), ScriptedLLM(respond), ToneTTS()
+    if setup.variant == "bare":
+        session: AgentSession = AgentSession(vad=setup.load_vad(), stt=stt, llm=llm, tts=tts)
+        agent: Agent = BareAgent(
+            instructions=setup.persona.system_prompt(), greeting=setup.persona.greeting
+        )
+        return session, agent
+    pipeline = Pipeline(vad=setup.load_vad(), stt=stt, llm=llm, tts=tts)
+    session = AgentSession(**pipeline.session_kwargs())
+    caller = CallerInfo(phone_number="+15550100", dialed_number=None, call_id=f"SCL_cap_{index}")
+    TurnMetricsRecorder(session, call_id=caller.call_id)
+    context = CallContext(
+        persona=setup.persona,
+        caller=caller,
+        room=f"capacity-{index}",
+        messages=setup.messages,
+        control=SimulatedCallControl(),
+    )
+    return session, setup.make_agent(context)
+
+
+def _busy(session: AgentSession, ear: AgentEar) -> bool:
+    return ear.playing or session.agent_state in ("thinking", "speaking")
+
+
+async def _wait_reply(session: AgentSession, ear: AgentEar, clock: CallClock, since: float) -> bool:
+    """Until the agent has spoken after `since` and then been quiet for `QUIET`."""
+    deadline = clock.now() + REPLY_TIMEOUT
+    quiet_since: float | None = None
+    while clock.now() < deadline:
+        if any(start > since for start in ear.starts) and not _busy(session, ear):
+            quiet_since = clock.now() if quiet_since is None else quiet_since
+            if clock.now() - quiet_since >= QUIET:
+                return True
+        else:
+            quiet_since = None
+        await asyncio.sleep(POLL)
+    return False
+
+
+async def _wait_audio(ear: AgentEar, clock: CallClock, since: float) -> bool:
+    deadline = clock.now() + REPLY_TIMEOUT
+    while clock.now() < deadline:
+        if any(start > since for start in ear.starts):
+            return True
+        await asyncio.sleep(POLL)
+    return False
+
+
+async def run_call(setup: CallSetup, index: int) -> CallResult:
+    """Play the script once; a reply that never comes is a failure, not an exception."""
+    clock = CallClock()
+    recording = Recording(keep=False)
+    line, ear = CallerLine(clock, recording), AgentEar(clock, recording)
+    session, agent = _session(setup, line, index)
+    session.input.audio, session.output.audio = line, ear
+    result = CallResult()
+    spoken: list[Utterance] = []
+    ear.start()
+    try:
+        await session.start(agent=agent, record=False)
+        last_end = -1.0
+        for step in SCRIPT:
+            if step.barge:
+                waited = await _wait_audio(ear, clock, last_end)
+                await asyncio.sleep(BARGE_AFTER)
+            else:
+                waited = await _wait_reply(session, ear, clock, last_end)
+            if not waited:
+                result.failures.append(f"no reply before {step.text!r}")
+                break
+            utterance = line.speak(setup.audio[step.text], step.text)
+            await utterance.done.wait()
+            spoken.append(utterance)
+            last_end = utterance.end or clock.now()
+        if not await _wait_reply(session, ear, clock, last_end):
+            result.failures.append("no reply to the last line")
+    finally:
+        result.duration_s = clock.now()
+        line.close()
+        await session.aclose()
+        await ear.aclose()
+    _measure(result, spoken, ear, barges=[s.barge for s in SCRIPT])
+    return result
+
+
+def _measure(
+    result: CallResult, spoken: list[Utterance], ear: AgentEar, barges: list[bool]
+) -> None:
+    starts = sorted(ear.starts)
+    for index, utterance in enumerate(spoken):
+        assert utterance.start is not None and utterance.end is not None
+        following = spoken[index + 1].start if index + 1 < len(spoken) else None
+        reply = next(
+            (s for s in starts if s > utterance.end and (following is None or s < following)),
+            None,
+        )
+        if reply is not None:
+            result.latencies_ms.append((reply - utterance.end) * 1000)
+        if barges[index]:
+            stop = next((s.at for s in ear.stops if s.at >= utterance.start), None)
+            if stop is not None:
+                result.barge_reactions_ms.append((stop - utterance.start) * 1000)
+
+
+async def loop_lag(samples: list[float], stop: asyncio.Event, period: float = 0.01) -> None:
+    """How late the event loop wakes a 10 ms sleeper: every call's audio waits that long."""
+    while not stop.is_set():
+        before = time.monotonic()
+        await asyncio.sleep(period)
+        samples.append(max(0.0, time.monotonic() - before - period) * 1000)
