@@ -6,7 +6,7 @@ call (as a job process loads its own), and get the scripted recogniser, LLM and 
 voice of `tests/fakes.py`: what differs is only what sits between the line and the
 providers. Ours is the receptionist agent program with dialtone's phone turn handling
 and turn metrics; bare is a plain livekit-agents `AgentSession` and `Agent` with the
-framework's default turn handling and the same VAD tuning.
+framework's default turn handling but VAD turn detection, and the same VAD tuning.
 """
 
 from __future__ import annotations
@@ -107,7 +107,15 @@ class CallSetup:
 def _session(setup: CallSetup, line: CallerLine, index: int) -> tuple[AgentSession, Agent]:
     stt, llm, tts = ScriptedSTT(line), ScriptedLLM(respond), ToneTTS()
     if setup.variant == "bare":
-        session: AgentSession = AgentSession(vad=setup.load_vad(), stt=stt, llm=llm, tts=tts)
+        # VAD turn detection like ours: the framework's default turn-detector model would
+        # measure that model (seconds per turn on this CPU), not the cost of dialtone.
+        session: AgentSession = AgentSession(
+            vad=setup.load_vad(),
+            stt=stt,
+            llm=llm,
+            tts=tts,
+            turn_handling={"turn_detection": "vad"},
+        )
         agent: Agent = BareAgent(
             instructions=setup.persona.system_prompt(), greeting=setup.persona.greeting
         )
