@@ -140,7 +140,7 @@ def test_keep_recording_survives_a_storage_failure(tmp_path: Path) -> None:
 
 def test_the_bucket_url_is_checked_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIALTONE_RECORDING_URL", "https://bucket/prefix")
-    with pytest.raises(ConfigError, match="DIALTONE_RECORDING_URL: .*s3://bucket"):
+    with pytest.raises(ConfigError, match=r"DIALTONE_RECORDING_URL: .*s3://bucket"):
         load_settings()
     monkeypatch.setenv("DIALTONE_RECORDING_URL", "s3://clinic-audio/calls/")
     assert load_settings().recording_url == "s3://clinic-audio/calls"
