@@ -37,7 +37,7 @@ from .call_io import AgentEar, CallerLine, Utterance
 from .far_end import SimulatedFarEnd
 from .http_context import in_job_http_context
 from .phone_audio import PHONE_RATE, Int16Array, to_phone_line, trim_silence
-from .recording import CallClock, Recording
+from .recording import CallClock, Recording, keep_simulated_recording
 from .report import BargeIn, CallReport, Line, ToolCall, Turn
 from .scenario import Scenario, Step
 
@@ -346,6 +346,8 @@ async def simulate_call(
         wav = out_dir / f"{scenario.name}.wav"
         call.recording.save(wav)
         report.recording = str(wav)
+    if persona.recording.enabled:
+        await keep_simulated_recording(settings, recorder.record_id, call.recording.save)
     report.check(scenario.expect)
     if out_dir is not None:
         (out_dir / f"{scenario.name}.json").write_text(report.to_json(), encoding="utf-8")
