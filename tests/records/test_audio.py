@@ -144,3 +144,52 @@ def test_the_bucket_url_is_checked_at_start(monkeypatch: pytest.MonkeyPatch) -> 
         load_settings()
     monkeypatch.setenv("DIALTONE_RECORDING_URL", "s3://clinic-audio/calls/")
     assert load_settings().recording_url == "s3://clinic-audio/calls"
+
+
+class _Job:
+    """The two JobContext calls `keep_job_recording` makes; the callbacks run on demand."""
+
+    def __init__(self, recorded: Path | None) -> None:
+        self.recorded = recorded
+        self.callbacks: list[Any] = []
+
+    def add_shutdown_callback(self, callback: Any) -> None:
+        self.callbacks.append(callback)
+
+    def make_session_report(self, session: Any) -> Any:
+        assert session.closed, "the report is made after the recorder finished"
+        return type("Report", (), {"audio_recording_path": self.recorded})()
+
+
+class _Session:
+    closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+class _Recorder:
+    record_id = "rec42"
+
+
+async def test_a_real_calls_ogg_is_kept_under_its_record_id_at_job_shutdown(
+    tmp_path: Path,
+) -> None:
+    from dialtone.records.job import keep_job_recording
+
+    settings = load_settings(data_dir=tmp_path / "data")
+    job = _Job(audio(tmp_path, "audio.ogg", b"OggS-stereo-opus"))
+    keep_job_recording(job, _Session(), _Recorder(), settings)  # type: ignore[arg-type]
+    (callback,) = job.callbacks
+    await callback("room deleted")
+    assert (tmp_path / "data" / "recordings" / "rec42.ogg").read_bytes() == b"OggS-stereo-opus"
+
+
+async def test_a_session_that_recorded_nothing_keeps_nothing(tmp_path: Path) -> None:
+    from dialtone.records.job import keep_job_recording
+
+    settings = load_settings(data_dir=tmp_path / "data")
+    job = _Job(None)
+    keep_job_recording(job, _Session(), _Recorder(), settings)  # type: ignore[arg-type]
+    await job.callbacks[0]("done")
+    assert not (tmp_path / "data" / "recordings").exists()
