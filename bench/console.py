@@ -25,13 +25,14 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, Table, insert, text
 
 from dialtone.config import load_settings
 from dialtone.console_web import install_console
@@ -51,84 +52,74 @@ OUTCOMES = {
     "busy": 5,
     "failed": 6,
 }
+RowMaker = Callable[[random.Random, int, datetime], dict[str, Any]]
 TRANSCRIPT = (
     '[{"at": 1.0, "speaker": "agent", "text": "Thank you for calling Maple Street Dental."},'
     ' {"at": 3.5, "speaker": "caller", "text": "Hi, I would like to move my appointment."}]'
 )
 
 
-def load_calls(engine: Engine, n: int, now: datetime, batch: int = 20_000) -> float:
+def call_row(rng: random.Random, _i: int, now: datetime) -> dict[str, Any]:
+    started = now - timedelta(seconds=rng.random() * DAYS * 86400)
+    outcome = rng.choices(list(OUTCOMES), list(OUTCOMES.values()))[0]
+    answered = outcome in {"completed", "voicemail", "transferred"}
+    outbound = rng.random() < 0.4
+    return {
+        "id": uuid.UUID(int=rng.getrandbits(128)).hex,
+        "status": "ended",
+        "direction": "outbound" if outbound else "inbound",
+        "sip_call_id": f"SCL_{rng.getrandbits(48):x}",
+        "room": f"call-{rng.getrandbits(40):x}",
+        "caller_number": f"+1555{rng.randrange(10**7):07d}",
+        "called_number": "+15550100100",
+        "persona": "reminder" if outbound else "receptionist",
+        "started_at": started,
+        "ringing_at": started + timedelta(seconds=1) if outbound else None,
+        "answered_at": started + timedelta(seconds=3) if answered else None,
+        "ended_at": started + timedelta(seconds=rng.randrange(10, 600)),
+        "outcome": outcome,
+        "hangup_by": "caller",
+        "transfer_outcome": "answered" if outcome == "transferred" else None,
+        "dropped": False,
+        "tools": "[]",
+        "turns": 4,
+        "response_median_ms": rng.uniform(600, 1000),
+        "response_p95_ms": rng.uniform(1000, 1800),
+        "interruptions": 0,
+        "transcript": TRANSCRIPT,
+        "closed_by": "worker",
+        "updated_at": started,
+    }
+
+
+def message_row(rng: random.Random, i: int, now: datetime) -> dict[str, Any]:
+    created = now - timedelta(seconds=rng.random() * DAYS * 86400)
+    return {
+        "id": str(uuid.UUID(int=rng.getrandbits(128))),
+        "created_at": created,
+        "persona": "receptionist",
+        "caller_number": f"+1555{rng.randrange(10**7):07d}",
+        "call_id": f"SCL_{rng.getrandbits(48):x}",
+        "room": f"call-{rng.getrandbits(40):x}",
+        "message": "Please call me back about my appointment next week.",
+        "handled_at": None if i % 20 == 0 else created + timedelta(hours=2),  # 1 in 20 waits
+    }
+
+
+def bulk_load(
+    engine: Engine, table: Table, n: int, row: RowMaker, now: datetime, batch: int = 20_000
+) -> float:
+    """`n` rows made by `row`, one executemany per `batch`; seconds taken."""
     rng = random.Random(7)
-    names, weights = list(OUTCOMES), list(OUTCOMES.values())
     t0 = time.perf_counter()
     done = 0
     while done < n:
-        rows: list[dict[str, Any]] = []
-        for _ in range(min(batch, n - done)):
-            started = now - timedelta(seconds=rng.random() * DAYS * 86400)
-            outcome = rng.choices(names, weights)[0]
-            answered = outcome in {"completed", "voicemail", "transferred"}
-            outbound = rng.random() < 0.4
-            rows.append(
-                {
-                    "id": uuid.UUID(int=rng.getrandbits(128)).hex,
-                    "status": "ended",
-                    "direction": "outbound" if outbound else "inbound",
-                    "sip_call_id": f"SCL_{rng.getrandbits(48):x}",
-                    "room": f"call-{rng.getrandbits(40):x}",
-                    "caller_number": f"+1555{rng.randrange(10**7):07d}",
-                    "called_number": "+15550100100",
-                    "persona": "reminder" if outbound else "receptionist",
-                    "started_at": started,
-                    "ringing_at": started + timedelta(seconds=1) if outbound else None,
-                    "answered_at": started + timedelta(seconds=3) if answered else None,
-                    "ended_at": started + timedelta(seconds=rng.randrange(10, 600)),
-                    "outcome": outcome,
-                    "hangup_by": "caller",
-                    "transfer_outcome": "answered" if outcome == "transferred" else None,
-                    "dropped": False,
-                    "tools": "[]",
-                    "turns": 4,
-                    "response_median_ms": rng.uniform(600, 1000),
-                    "response_p95_ms": rng.uniform(1000, 1800),
-                    "interruptions": 0,
-                    "transcript": TRANSCRIPT,
-                    "closed_by": "worker",
-                    "updated_at": started,
-                }
-            )
+        rows = [row(rng, done + i, now) for i in range(min(batch, n - done))]
         with engine.begin() as conn:
-            conn.execute(insert(call_records), rows)
+            conn.execute(insert(table), rows)
         done += len(rows)
-        print(f"    calls loaded {done:,}", end="\r", flush=True)
+        print(f"    {table.name} loaded {done:,}", end="\r", flush=True)
     print()
-    return time.perf_counter() - t0
-
-
-def load_messages(engine: Engine, n: int, now: datetime, batch: int = 20_000) -> float:
-    rng = random.Random(11)
-    t0 = time.perf_counter()
-    done = 0
-    while done < n:
-        rows: list[dict[str, Any]] = []
-        for i in range(min(batch, n - done)):
-            created = now - timedelta(seconds=rng.random() * DAYS * 86400)
-            waiting = (done + i) % 20 == 0
-            rows.append(
-                {
-                    "id": str(uuid.UUID(int=rng.getrandbits(128))),
-                    "created_at": created,
-                    "persona": "receptionist",
-                    "caller_number": f"+1555{rng.randrange(10**7):07d}",
-                    "call_id": f"SCL_{rng.getrandbits(48):x}",
-                    "room": f"call-{rng.getrandbits(40):x}",
-                    "message": "Please call me back about my appointment next week.",
-                    "handled_at": None if waiting else created + timedelta(hours=2),
-                }
-            )
-        with engine.begin() as conn:
-            conn.execute(insert(messages), rows)
-        done += len(rows)
     return time.perf_counter() - t0
 
 
@@ -190,9 +181,9 @@ def main() -> None:
         upgrade(engine)
         now = datetime.now(UTC)
         print(f"database: {engine.url.render_as_string(hide_password=True)}")
-        took = load_calls(engine, args.calls, now)
+        took = bulk_load(engine, call_records, args.calls, call_row, now)
         print(f"  {args.calls:,} call records in {took:.1f} s")
-        took = load_messages(engine, args.messages, now)
+        took = bulk_load(engine, messages, args.messages, message_row, now)
         print(f"  {args.messages:,} messages in {took:.1f} s")
         with engine.begin() as conn:
             conn.execute(text("ANALYZE"))
