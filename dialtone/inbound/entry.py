@@ -98,7 +98,7 @@ async def answer_call(ctx: JobContext, make_agent: MakeAgent) -> None:
     )
     recorded = persona.recording.enabled and settings.record_audio == "keep"
     if recorded:
-        keep_job_recording(ctx, session, recorder, settings)
+        keep_job_recording(ctx, session, lambda: recorder.record_id, settings)
     try:
         if recorded:
             await session.start(agent=agent, room=ctx.room, record=AUDIO_ONLY)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -121,9 +122,14 @@ AUDIO_ONLY: RecordingOptions = {"audio": True, "traces": False, "logs": False, "
 
 
 def keep_job_recording(
-    ctx: JobContext, session: AgentSession, recorder: CallRecorder, settings: Settings
+    ctx: JobContext,
+    session: AgentSession,
+    record_id: Callable[[], str | None],
+    settings: Settings,
 ) -> None:
-    """At job shutdown, store the session's recording as the call record's.
+    """At job shutdown, store the session's recording as the call record `record_id()`.
+
+    The id is asked for at shutdown: an outbound call's record opens only at the dial.
 
     The in-agent recorder writes Ogg Opus into the job's temporary session folder and
     finishes it when the session closes; the file is copied out before livekit-agents
@@ -140,7 +146,7 @@ def keep_job_recording(
         if path is None:
             logger.warning("the session recorded no audio; no recording kept")
             return
-        await asyncio.to_thread(keep_recording, settings, recorder.record_id, Path(path))
+        await asyncio.to_thread(keep_recording, settings, record_id(), Path(path))
         await asyncio.to_thread(_prune, settings)
 
     ctx.add_shutdown_callback(_keep)

@@ -168,10 +168,6 @@ class _Session:
         self.closed = True
 
 
-class _Recorder:
-    record_id = "rec42"
-
-
 async def test_a_real_calls_ogg_is_kept_under_its_record_id_at_job_shutdown(
     tmp_path: Path,
 ) -> None:
@@ -179,7 +175,7 @@ async def test_a_real_calls_ogg_is_kept_under_its_record_id_at_job_shutdown(
 
     settings = load_settings(data_dir=tmp_path / "data")
     job = _Job(audio(tmp_path, "audio.ogg", b"OggS-stereo-opus"))
-    keep_job_recording(job, _Session(), _Recorder(), settings)  # type: ignore[arg-type]
+    keep_job_recording(job, _Session(), lambda: "rec42", settings)  # type: ignore[arg-type]
     (callback,) = job.callbacks
     await callback("room deleted")
     assert (tmp_path / "data" / "recordings" / "rec42.ogg").read_bytes() == b"OggS-stereo-opus"
@@ -190,6 +186,6 @@ async def test_a_session_that_recorded_nothing_keeps_nothing(tmp_path: Path) -> 
 
     settings = load_settings(data_dir=tmp_path / "data")
     job = _Job(None)
-    keep_job_recording(job, _Session(), _Recorder(), settings)  # type: ignore[arg-type]
+    keep_job_recording(job, _Session(), lambda: "rec42", settings)  # type: ignore[arg-type]
     await job.callbacks[0]("done")
     assert not (tmp_path / "data" / "recordings").exists()
