@@ -41,6 +41,9 @@ class Receptionist(Agent):
         self._hang_up: asyncio.Future[None] | None = None
 
     async def on_enter(self) -> None:
+        # A recorded call says so first, in full: consent must be heard before anything.
+        if (announcement := self.call.persona.recording.announcement) is not None:
+            self.session.say(announcement, allow_interruptions=False)
         # The greeting may be interrupted: callers often start talking straight away.
         self.session.say(self.call.persona.greeting)
 

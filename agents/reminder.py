@@ -142,6 +142,9 @@ class ReminderAgent(OnHold, Agent):
     def deliver(self) -> SpeechHandle:
         """Say the reminder (after a person answered). It may be interrupted."""
         self.delivering = True
+        # A recorded call says so first, in full, before the reminder.
+        if (announcement := self.persona.recording.announcement) is not None:
+            self.session.say(announcement, allow_interruptions=False)
         handle = self.session.say(self.reminder_text())
         handle.add_done_callback(self._heard)
         return handle

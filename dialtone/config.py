@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     record_transcripts: Literal["keep", "mask", "drop"] = Field(
         "keep", validation_alias="DIALTONE_RECORD_TRANSCRIPTS"
     )
+    # Call audio (dialtone/records/audio.py): recorded when a persona enables it
+    record_audio: Literal["keep", "drop"] = Field("keep", validation_alias="DIALTONE_RECORD_AUDIO")
+    recording_url: str = Field("", validation_alias="DIALTONE_RECORDING_URL")
+    recording_retention_days: int = Field(
+        30, ge=1, le=3650, validation_alias="DIALTONE_RECORDING_RETENTION_DAYS"
+    )
     worker_metrics_port: int = Field(
         9464, ge=0, le=65535, validation_alias="DIALTONE_WORKER_METRICS_PORT"
     )
@@ -127,6 +133,16 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with https:// (or http:// on a private network)")
         return value
+
+    @field_validator("recording_url")
+    @classmethod
+    def _check_recording_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\s]*)?", value):
+            raise ValueError(
+                "must be s3://bucket or s3://bucket/prefix (unset: the data directory)"
+            )
+        return value.rstrip("/")
 
     @field_validator("log_level")
     @classmethod

@@ -169,6 +169,29 @@ class ReminderScript(_Strict):
         return value
 
 
+class CallRecording(_Strict):
+    """Whether calls are recorded, and the line said before the greeting when they are.
+
+    Two-party-consent jurisdictions require every party to be told, so an enabled
+    recording always has an announcement and the agent says it first, uninterruptible.
+    """
+
+    enabled: bool = False
+    announce: str = "This call may be recorded for quality and training."
+
+    @field_validator("announce")
+    @classmethod
+    def _spoken(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("say something: callers must hear that the call is recorded")
+        return value.strip()
+
+    @property
+    def announcement(self) -> str | None:
+        """The line to say before the greeting, or None when calls are not recorded."""
+        return self.announce if self.enabled else None
+
+
 class Persona(_Strict):
     """A validated persona; `name` is the file's stem unless given."""
 
@@ -183,6 +206,7 @@ class Persona(_Strict):
     transfer_targets: list[TransferTarget] = Field(default_factory=list)
     offline: OfflineDialogue = OfflineDialogue()
     reminder: ReminderScript = ReminderScript()
+    recording: CallRecording = CallRecording()
 
     @field_validator("name")
     @classmethod

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ..http.recordings import recording_response
 from ..http.services import Services
 from ..messages.inbox import MessageFilter, mark_handled, page_messages
 from ..records.models import CallRecord
@@ -138,6 +139,7 @@ def call_page(record_id: str, request: Request, services: Services, session: Ses
         if record.sip_call_id
         else ([], None)
     )
+    recordings = services.recordings
     return render(
         request,
         "call.html",
@@ -146,7 +148,19 @@ def call_page(record_id: str, request: Request, services: Services, session: Ses
         timeline=_timeline(record),
         turns=_turns(record),
         messages=notes,
+        recording=recordings.find(record.id) if recordings is not None else None,
     )
+
+
+@router.get("/calls/{record_id}/recording")
+def call_recording(
+    record_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")],
+    request: Request,
+    services: Services,
+    _session: Session,
+) -> Response:
+    """The same bytes as `GET /v1/calls/{id}/recording`, behind the session cookie."""
+    return recording_response(request, services.recordings, record_id)
 
 
 @router.get("/messages", response_class=HTMLResponse)

@@ -26,10 +26,11 @@ from ..config import ConfigError, Settings
 from ..db.upgrade import upgrade
 from ..messages.store import MessageStore
 from ..metrics import registry_with
+from ..records.audio import recording_storage
 from ..records.job import retention_of
 from ..records.metrics import OpenRecordsCollector, default_metrics
 from ..records.store import RecordStore
-from . import attempts, calls, campaign_list, campaigns, dnc, messages, ops
+from . import attempts, calls, campaign_list, campaigns, dnc, messages, ops, recordings
 from .creation import MIN_SECRET_CHARS
 from .errors import install_error_handlers
 from .lifespan import Background, lifespan
@@ -84,6 +85,7 @@ def create_app(
             CampaignStoreCollector(engine), OpenRecordsCollector(engine)
         ),
         call_metrics=default_metrics(),
+        recordings=recording_storage(settings),
     )
     app = FastAPI(
         title="dialtone campaigns",
@@ -106,6 +108,7 @@ def create_app(
     install_error_handlers(app)
     for router in (
         calls.router,
+        recordings.router,
         ops.router,
         campaigns.router,
         campaign_list.router,

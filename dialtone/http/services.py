@@ -19,6 +19,7 @@ from ..campaigns.models import DestinationPolicy
 from ..campaigns.store import CampaignStore
 from ..config import Settings
 from ..messages.store import MessageStore
+from ..records.audio import RecordingStorage
 from ..records.metrics import CallMetrics
 from ..records.store import RecordStore
 
@@ -37,6 +38,8 @@ class AppServices:
     default_webhook_secret: str
     metrics_registry: CollectorRegistry
     call_metrics: CallMetrics
+    #: None under DIALTONE_RECORD_AUDIO=drop
+    recordings: RecordingStorage | None
 
 
 def app_services(request: Request) -> AppServices:

@@ -18,7 +18,7 @@ from ..config import load_settings
 from ..messages.store import MessageStore, message_store
 from ..personas import Persona, PersonaBook
 from ..pipeline import build_pipeline
-from ..records.job import record_job_call
+from ..records.job import AUDIO_ONLY, keep_job_recording, record_job_call
 from ..records.models import Direction
 from ..records.store import CallStart
 from ..telephony.caller import CallerInfo
@@ -96,8 +96,14 @@ async def answer_call(ctx: JobContext, make_agent: MakeAgent) -> None:
         store,
         human_listener(ctx.room, pipeline),
     )
+    recorded = persona.recording.enabled and settings.record_audio == "keep"
+    if recorded:
+        keep_job_recording(ctx, session, lambda: recorder.record_id, settings)
     try:
-        await session.start(agent=agent, room=ctx.room)
+        if recorded:
+            await session.start(agent=agent, room=ctx.room, record=AUDIO_ONLY)
+        else:
+            await session.start(agent=agent, room=ctx.room)
     except Exception as exc:
         recorder.error(f"the agent could not start: {type(exc).__name__}")
         raise

@@ -24,6 +24,7 @@ from ..config import Profile, Settings, load_settings
 from ..inbound.wiring import JobLeaveControl, make_transfers
 from ..personas import Persona, PersonaBook, PersonaError
 from ..pipeline import build_pipeline
+from ..records.job import AUDIO_ONLY, keep_job_recording
 from ..records.models import Direction
 from ..records.outbound import OutboundRecording
 from ..records.store import CallStart
@@ -213,11 +214,19 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
             "and transfer_results"
         )
     hang_up.agent = agent
-    await session.start(
-        agent=agent,
-        room=ctx.room,
-        room_options=room_io.RoomOptions(participant_identity=CALLEE_IDENTITY),
-    )
+    recorded = persona.recording.enabled and settings.record_audio == "keep"
+    if recorded:
+        keep_job_recording(
+            ctx,
+            session,
+            lambda: recording.recorder.record_id if recording.recorder else None,
+            settings,
+        )
+    options = room_io.RoomOptions(participant_identity=CALLEE_IDENTITY)
+    if recorded:  # else the project's own recording setting applies, as before
+        await session.start(agent=agent, room=ctx.room, room_options=options, record=AUDIO_ONLY)
+    else:
+        await session.start(agent=agent, room=ctx.room, room_options=options)
     amd = AMD(
         session,
         llm=amd_classifier(settings),

@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from livekit.agents import AgentSession, JobContext
+from livekit.agents import AgentSession, JobContext, RecordingOptions
 
 from ..config import Settings
 from ..db.engine import make_engine
 from ..db.upgrade import upgrade
+from .audio import keep_recording, prune_recordings
 from .metrics import default_metrics
 from .recorder import LEASE, CallRecorder, TurnSource, utc_now
 from .retention import Keep, Retention
@@ -111,3 +113,47 @@ async def record_job_call(
 def _log_reaper_failure(task: asyncio.Task[int]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.warning("closing expired call records failed", exc_info=task.exception())
+
+
+#: `AgentSession.start(record=...)` for a recorded call: the in-agent recorder's stereo
+#: audio (caller left, agent right) and nothing else. On LiveKit Cloud the framework
+#: also uploads that audio to the project's Agent Observability.
+AUDIO_ONLY: RecordingOptions = {"audio": True, "traces": False, "logs": False, "transcript": False}
+
+
+def keep_job_recording(
+    ctx: JobContext,
+    session: AgentSession,
+    record_id: Callable[[], str | None],
+    settings: Settings,
+) -> None:
+    """At job shutdown, store the session's recording as the call record `record_id()`.
+
+    The id is asked for at shutdown: an outbound call's record opens only at the dial.
+
+    The in-agent recorder writes Ogg Opus into the job's temporary session folder and
+    finishes it when the session closes; the file is copied out before livekit-agents
+    deletes that folder. Recordings past their retention go at the same time.
+    """
+
+    async def _keep(_reason: str) -> None:
+        await session.aclose()  # flushes the recorder; a closed session ignores it
+        try:
+            path = ctx.make_session_report(session).audio_recording_path
+        except RuntimeError:
+            logger.warning("the call's recorder did not finish; no recording kept")
+            return
+        if path is None:
+            logger.warning("the session recorded no audio; no recording kept")
+            return
+        await asyncio.to_thread(keep_recording, settings, record_id(), Path(path))
+        await asyncio.to_thread(_prune, settings)
+
+    ctx.add_shutdown_callback(_keep)
+
+
+def _prune(settings: Settings) -> None:
+    try:
+        prune_recordings(settings)
+    except Exception:
+        logger.exception("deleting recordings past their retention failed")

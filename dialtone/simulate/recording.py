@@ -6,12 +6,17 @@ over and gaps are in the file exactly where a listener on the line would hear th
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from ..config import Settings
+from ..records.audio import keep_recording
 from .phone_audio import Int16Array, interpolate
 
 RECORDING_RATE = 16000
@@ -76,3 +81,17 @@ class Recording:
             out.setsampwidth(2)
             out.setframerate(RECORDING_RATE)
             out.writeframes(stereo.astype("<i2").tobytes())
+
+
+async def keep_simulated_recording(
+    settings: Settings, record_id: str | None, save: Callable[[Path], None]
+) -> bool:
+    """Store the call's stereo WAV as its record's recording, like a real call's."""
+
+    def write_and_keep() -> bool:
+        with tempfile.TemporaryDirectory(prefix="dialtone-recording-") as folder:
+            wav = Path(folder) / "call.wav"
+            save(wav)
+            return keep_recording(settings, record_id, wav)
+
+    return await asyncio.to_thread(write_and_keep)

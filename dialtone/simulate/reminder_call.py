@@ -192,12 +192,6 @@ async def simulate_reminder_call(
 
     report.hung_up = call.control.hung_up.is_set()
     report.hang_up_reason = call.control.reason
-    call.measure()
-    if out_dir is not None:
-        wav = out_dir / f"{scenario.name}.wav"
-        call.recording.save(wav)
-        report.recording = str(wav)
-    report.check(scenario.expect)
-    if out_dir is not None:
-        (out_dir / f"{scenario.name}.json").write_text(report.to_json(), encoding="utf-8")
+    call.measure_and_save(out_dir)
+    call.conclude(out_dir)
     return report

@@ -37,7 +37,7 @@ from .call_io import AgentEar, CallerLine, Utterance
 from .far_end import SimulatedFarEnd
 from .http_context import in_job_http_context
 from .phone_audio import PHONE_RATE, Int16Array, to_phone_line, trim_silence
-from .recording import CallClock, Recording
+from .recording import CallClock, Recording, keep_simulated_recording
 from .report import BargeIn, CallReport, Line, ToolCall, Turn
 from .scenario import Scenario, Step
 
@@ -198,6 +198,21 @@ class _Call:
         # Let the agent answer the last line (or hang up) before the call is scored.
         await self.wait_agent_reply(last_end, 1.0)
 
+    def measure_and_save(self, out_dir: Path | None) -> None:
+        """Measure the finished call; save its stereo recording under `out_dir` if given."""
+        self.measure()
+        if out_dir is not None:
+            wav = out_dir / f"{self.scenario.name}.wav"
+            self.recording.save(wav)
+            self.report.recording = str(wav)
+
+    def conclude(self, out_dir: Path | None) -> None:
+        """Check the scenario's expectations; write the report as JSON under `out_dir`."""
+        self.report.check(self.scenario.expect)
+        if out_dir is not None:
+            path = out_dir / f"{self.scenario.name}.json"
+            path.write_text(self.report.to_json(), encoding="utf-8")
+
     def measure(self) -> None:
         """Turn latency and barge-in reaction, from what the caller's ear recorded."""
         starts = sorted(self.ear.starts)
@@ -279,7 +294,7 @@ async def simulate_call(
         )
 
     store = message_store(settings)
-    call = _Call(scenario, report, record_audio=out_dir is not None)
+    call = _Call(scenario, report, record_audio=out_dir is not None or persona.recording.enabled)
     pipeline = pipeline_factory(persona, call.line)
     session: AgentSession = AgentSession(**pipeline.session_kwargs())
     call.attach(session)
@@ -341,12 +356,8 @@ async def simulate_call(
             }
             for r in agent.results
         ]
-    call.measure()
-    if out_dir is not None:
-        wav = out_dir / f"{scenario.name}.wav"
-        call.recording.save(wav)
-        report.recording = str(wav)
-    report.check(scenario.expect)
-    if out_dir is not None:
-        (out_dir / f"{scenario.name}.json").write_text(report.to_json(), encoding="utf-8")
+    call.measure_and_save(out_dir)
+    if persona.recording.enabled:
+        await keep_simulated_recording(settings, recorder.record_id, call.recording.save)
+    call.conclude(out_dir)
     return report

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -23,8 +24,10 @@ from dialtone.console_web import install_console
 from dialtone.db.engine import new_engine
 from dialtone.http.server import create_app
 from dialtone.messages.store import MessageStore
+from dialtone.records.audio import DirectoryRecordings
 from dialtone.records.models import CallOutcome, Direction, HangupBy, LatencySummary, TranscriptLine
 from dialtone.records.store import CallEnd, CallStart, RecordStore
+from dialtone.simulate.recording import RECORDING_RATE, Recording
 
 TOKEN = "console-token-0123456789abcdef"
 
@@ -77,6 +80,23 @@ def seed(engine: Engine) -> tuple[str, str]:
     return call_id, message.id
 
 
+#: The seeded call's recording: two seconds, a tone on each side in turn.
+RECORDING_SECONDS = 2.0
+
+
+def seed_recording(data_dir: Path, call_id: str) -> None:
+    """The stereo WAV a simulated call writes, kept as the seeded call's recording."""
+    tone = (8000 * np.sin(np.arange(RECORDING_RATE) * 2 * np.pi * 440 / RECORDING_RATE)).astype(
+        np.int16
+    )
+    recording = Recording()
+    recording.agent.write(0.0, tone, RECORDING_RATE)
+    recording.caller.write(1.0, tone, RECORDING_RATE)
+    wav = data_dir / "call.wav"
+    recording.save(wav)
+    DirectoryRecordings(data_dir / "recordings").put(call_id, wav)
+
+
 def console_app(tmp_path: Path, engine: Engine) -> FastAPI:
     settings = load_settings(api_token=SecretStr(TOKEN), data_dir=tmp_path / "data")
     app = create_app(settings, engine)
@@ -96,6 +116,7 @@ def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Console
     engine = new_engine(f"sqlite:///{tmp_path / 'console.db'}")
     app = console_app(tmp_path, engine)  # upgrades the schema first
     call_id, message_id = seed(engine)
+    seed_recording(tmp_path / "data", call_id)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -19,7 +19,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
-from .conftest import TOKEN, Console
+from .conftest import RECORDING_SECONDS, TOKEN, Console
 
 DRIVER = "/usr/bin/chromedriver"
 SHOTS = Path(__file__).resolve().parents[2] / "out" / "console"
@@ -121,6 +121,11 @@ def test_a_manager_morning(browser: WebDriver, console: Console, tmp_path: Path)
     browser.get(f"{console.url}/calls/{console.call_id}")
     transcript = browser.find_element(By.CLASS_NAME, "transcript").text
     assert "Please ask Dr Lee to call me." in transcript and "reply after 900 ms" in transcript
+    # Its recording plays from the page: the player loaded the audio and knows its length.
+    loaded = "const a = document.querySelector('#recording audio'); return a && a.readyState"
+    wait(browser).until(lambda d: (d.execute_script(loaded) or 0) >= 1)
+    duration = browser.execute_script("return document.querySelector('#recording audio').duration")
+    assert abs(duration - RECORDING_SECONDS) < 0.1, duration
     shot(browser, "call")
 
     # The message: marked handled in place (htmx), and it stays handled.

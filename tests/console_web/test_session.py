@@ -91,3 +91,24 @@ def test_the_cookie_is_secure_over_tls_or_behind_a_trusted_proxy(tmp_path: Path)
     assert not is_tls(_request("http", "https"), plain)  # a client's say-so is not enough
     assert is_tls(_request("http", "https"), trusting)
     assert not is_tls(_request("http", "http"), trusting)
+
+
+def test_the_recording_is_served_to_a_session_not_to_a_bearer_token(console: Console) -> None:
+    path = f"/calls/{console.call_id}/recording"
+    with httpx.Client(base_url=console.url, follow_redirects=False) as anonymous:
+        refused = anonymous.get(path, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert refused.status_code == 303 and refused.headers["location"] == "/login"
+    client, _ = _signed_in(console)
+    try:
+        whole = client.get(path)
+        assert whole.status_code == 200 and whole.headers["content-type"] == "audio/wav"
+        api = client.get(
+            f"/v1/calls/{console.call_id}/recording", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        assert api.content == whole.content  # the same bytes as the API's
+        part = client.get(path, headers={"Range": "bytes=44-"})
+        assert part.status_code == 206 and part.content == whole.content[44:]
+        assert client.get(f"/calls/{console.call_id}").text.count("<audio controls") == 1
+        assert client.get("/calls/nosuchcall/recording").status_code == 404
+    finally:
+        client.close()

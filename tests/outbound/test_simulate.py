@@ -61,3 +61,23 @@ def test_person_opts_out(tmp_path: Path) -> None:
     report = simulate("reminder_opt_out", tmp_path)
     assert report["outcome"] == "opted_out"
     assert tools(report) == ["opt_out", "end_call"]
+
+
+def test_a_recorded_reminder_announces_the_recording_before_the_reminder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    personas = tmp_path / "personas"
+    personas.mkdir()
+    shipped = (ROOT / "personas" / "reminder.yaml").read_text()
+    announce = "This call is recorded."
+    block = f"recording:\n  enabled: true\n  announce: {announce}\n"
+    (personas / "reminder.yaml").write_text(shipped + "\n" + block)
+    monkeypatch.setenv("DIALTONE_PERSONA_DIR", str(personas))
+    monkeypatch.setenv("DIALTONE_DEFAULT_PERSONA", "reminder")
+    report = simulate("reminder_confirm", tmp_path / "out")
+    assert report["outcome"] == "completed"
+    transcript = report["transcript"]
+    assert isinstance(transcript, list)
+    agent = [line["text"] for line in transcript if line["speaker"] == "agent"]
+    assert agent[0] == announce, agent
+    assert "appointment" in agent[1].lower(), agent
