@@ -23,7 +23,7 @@ from .cli.dev import run_dev, worker_settings
 from .cli.doctor import doctor
 from .cli.serve import serve
 from .cli.trunks import app as trunks_app
-from .config import ConfigError, load_settings
+from .config import BESIDE_PACKAGE, ConfigError, load_settings
 
 app = typer.Typer(
     help="dialtone: phone calls for LiveKit voice agents.",
@@ -148,7 +148,7 @@ def run(
         run_dev("receptionist", [], reload=True)
         return
     if scenario == DEFAULT_SCENARIO and not scenario.exists():
-        scenario = Path(__file__).resolve().parent.parent / DEFAULT_SCENARIO  # the checkout's
+        scenario = BESIDE_PACKAGE / DEFAULT_SCENARIO  # the checkout's
     typer.secho(
         "LIVEKIT_URL is not set: playing a simulated call to the receptionist instead "
         f"({scenario}, profile {profile.value}).",

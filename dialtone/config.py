@@ -19,6 +19,11 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: The folder that holds the `dialtone` package: a source checkout, or `/app` in the
+#: image. Its `agents/`, `personas/`, `trunks/` and `tests/scenarios/` are the defaults
+#: a command falls back to when run from another directory.
+BESIDE_PACKAGE = Path(__file__).resolve().parent.parent
+
 
 class Profile(StrEnum):
     """Which speech and language providers a call uses."""
@@ -192,11 +197,10 @@ class Settings(BaseSettings):
         working directory is taken from beside the installed package when it is there.
         A folder the operator set is never replaced.
         """
-        beside_package = Path(__file__).resolve().parent.parent
         for field, default in (("persona_dir", "personas"), ("trunks_dir", "trunks")):
             value: Path = getattr(self, field)
             if value == Path(default) and not value.exists():
-                candidate = beside_package / default
+                candidate = BESIDE_PACKAGE / default
                 if candidate.is_dir():
                     setattr(self, field, candidate)
         return self

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from .config import ConfigError
+from .config import BESIDE_PACKAGE, ConfigError
 
 AGENTS_DIR_ENV = "DIALTONE_AGENTS_DIR"
 _MODULE_PREFIX = "dialtone_agent_"
@@ -32,8 +32,7 @@ class ProgramError(ConfigError):
 def _candidates(name: str, directory: Path | None) -> list[Path]:
     if directory is not None:
         return [directory.expanduser() / f"{name}.py"]
-    beside_package = Path(__file__).resolve().parent.parent / "agents"
-    return [Path.cwd() / "agents" / f"{name}.py", beside_package / f"{name}.py"]
+    return [Path.cwd() / "agents" / f"{name}.py", BESIDE_PACKAGE / "agents" / f"{name}.py"]
 
 
 def program_path(name: str, directory: Path | None = None) -> Path:

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from ..config import ConfigError, load_settings
 from ..db.engine import new_engine
 from ..db.upgrade import SchemaTooNew, upgrade
+from .errors import database_reason, masked_url
 
 app = typer.Typer(help="The database every dialtone process shares.", no_args_is_help=True)
 
@@ -23,14 +23,6 @@ app = typer.Typer(help="The database every dialtone process shares.", no_args_is
 def _fail(message: str) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
-
-
-def _shown(url: str) -> str:
-    """The URL with its password masked; the raw text never reaches a log or terminal."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(unparseable)"
 
 
 def run_upgrade() -> None:
@@ -44,7 +36,7 @@ def run_upgrade() -> None:
         engine = new_engine(url)
     except ArgumentError:
         _fail(
-            f"DIALTONE_DATABASE_URL {_shown(url)} is not a database URL; expected e.g. "
+            f"DIALTONE_DATABASE_URL {masked_url(url)} is not a database URL; expected e.g. "
             "postgresql+psycopg://user:password@host/dialtone or sqlite:////path/dialtone.db"
         )
     try:
@@ -52,12 +44,12 @@ def run_upgrade() -> None:
     except SchemaTooNew as exc:
         _fail(str(exc))
     except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        _fail(f"cannot open the database at {_shown(url)} (DIALTONE_DATABASE_URL): {reason}")
+        reason = database_reason(exc)
+        _fail(f"cannot open the database at {masked_url(url)} (DIALTONE_DATABASE_URL): {reason}")
     finally:
         engine.dispose()
     if done.adopted:
-        typer.echo(f"adopted the existing database at {_shown(url)}; schema at {done.head}")
+        typer.echo(f"adopted the existing database at {masked_url(url)}; schema at {done.head}")
     elif done.before == done.head:
         typer.echo(f"schema already at {done.head}: nothing to do")
     else:
@@ -90,10 +82,10 @@ def import_messages(
     try:
         copied, skipped = copy_messages(origin, target)
     except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        reason = database_reason(exc)
         _fail(f"cannot copy the messages of {source}: {reason}")
     finally:
         origin.dispose()
         target.dispose()
-    shown = _shown(settings.resolved_database_url)
+    shown = masked_url(settings.resolved_database_url)
     typer.echo(f"copied {copied} message(s) to {shown}; {skipped} were already there")

@@ -14,12 +14,25 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from ..config import ConfigError, load_settings
 
 
+def masked_url(url: str) -> str:
+    """A database URL with its password masked; the raw text never reaches a terminal."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparseable)"
+
+
+def database_reason(exc: DBAPIError) -> str:
+    """The driver's first line about why the database refused, else the error's name."""
+    detail = str(exc.orig).strip().splitlines() if exc.orig is not None else []
+    return detail[0] if detail else type(exc).__name__
+
+
 def _database_shown() -> str:
     """The configured database, password masked, for a message about it."""
     try:
-        url = load_settings().resolved_database_url
-        return make_url(url).render_as_string(hide_password=True)
-    except (ConfigError, ArgumentError):
+        return masked_url(load_settings().resolved_database_url)
+    except ConfigError:
         return "(the configured database)"
 
 
@@ -28,11 +41,9 @@ def explain(exc: BaseException) -> str | None:
     if isinstance(exc, ConfigError):
         return str(exc)
     if isinstance(exc, DBAPIError):
-        detail = str(exc.orig).strip().splitlines() if exc.orig is not None else []
-        reason = detail[0] if detail else type(exc).__name__
         return (
             f"cannot use the database at {_database_shown()} "
-            f"(DIALTONE_DATABASE_URL, else DIALTONE_DATA_DIR): {reason}"
+            f"(DIALTONE_DATABASE_URL, else DIALTONE_DATA_DIR): {database_reason(exc)}"
         )
     if isinstance(exc, ArgumentError):
         return f"DIALTONE_DATABASE_URL is not a database URL: {exc}"
