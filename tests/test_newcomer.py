@@ -128,3 +128,16 @@ def test_a_missing_persona_folder_says_where_it_looked(tmp_path: Path) -> None:
     )
     assert_one_clean_line(result, "DIALTONE_PERSONA_DIR")
     assert str(tmp_path / "nowhere") in result.stderr
+
+
+def test_trunks_validate_from_another_directory_reads_the_checkouts_trunks(
+    tmp_path: Path,
+) -> None:
+    result = dialtone(
+        "trunks",
+        "validate",
+        cwd=tmp_path,
+        CARRIER_SIP_PASSWORD="x" * 24,
+        CARRIER_API_KEY="k" * 24,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -103,6 +103,13 @@ def _environment() -> dict[str, str]:
 
 
 def _load(directory: Path, *, as_json: bool) -> DesiredState:
+    if directory == DEFAULT_DIR:
+        # The default means the configured folder: DIALTONE_TRUNKS_DIR, or the
+        # checkout's trunks/ when the command runs from another directory.
+        try:
+            directory = load_settings().trunks_dir
+        except ConfigError as exc:
+            _fail(str(exc), as_json=as_json)
     try:
         return load_directory(directory, env=_environment())
     except SpecError as exc:
