@@ -206,6 +206,7 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
         settings=settings,
         participant_identity=CALLEE_IDENTITY,
     )
+    pipeline.on_fallback(recording.provider_changed)  # degraded turns in the record
     agent = make_agent(job, persona, hang_up, transfers)
     if not isinstance(agent, ReminderConversation):
         raise TypeError(

@@ -69,6 +69,19 @@ class OutboundRecording:
         self._settings = settings
         self._identity = participant_identity
         self.recorder: CallRecorder | None = None
+        self._provider_changes: list[tuple[str, str, bool]] = []
+
+    def provider_changed(self, kind: str, provider: str, available: bool) -> None:
+        """A fallback chain's link went down or up (`Pipeline.on_fallback`).
+
+        The record opens only when the dial is placed, but a provider can fail before
+        (the AMD classifier, a warm-up): remember the change and replay it on open, so
+        the record's degraded turns are right from the first.
+        """
+        if self.recorder is None:
+            self._provider_changes.append((kind, provider, available))
+        else:
+            self.recorder.provider_changed(kind, provider, available)
 
     async def open(self) -> CallRecorder:
         if self.recorder is None:
@@ -80,6 +93,9 @@ class OutboundRecording:
                 participant_identity=self._identity,
                 turns=TurnMetricsRecorder(self._session, call_id=self._start.attempt_id),
             )
+            for change in self._provider_changes:
+                self.recorder.provider_changed(*change)
+            self._provider_changes.clear()
             self.recorder.dialing()
         return self.recorder
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from livekit.agents import ChatMessage
+from livekit.agents.voice.events import ConversationItemAddedEvent
 from livekit.api import LiveKitAPI
 from livekit.protocol.sip import CreateSIPOutboundTrunkRequest, SIPOutboundTrunkInfo
 from livekit.rtc import EventEmitter
@@ -121,3 +123,27 @@ async def test_an_attempt_that_never_dialled_leaves_no_record(
 ) -> None:
     job = await attempt(settings, lk, (None, ""), dials=False)
     assert store.list(CallFilter())[0] == [] and job.on_shutdown == []
+
+
+async def test_turns_spoken_while_a_provider_is_down_are_noted(
+    settings: Settings, store: RecordStore, lk: tuple[LiveKitAPI, str]
+) -> None:
+    """The reminder's record names its degraded turns, as the receptionist's does: the
+    pipeline reports a fallback to the recording even before the record is open."""
+    client, trunk_id = lk
+    session = FakeSession()
+    recording = OutboundRecording(
+        FakeJob(),  # type: ignore[arg-type]
+        session,  # type: ignore[arg-type]
+        CallStart(Direction.OUTBOUND, room="dt-attempt-a1", called_number=CALLEE, attempt_id="a1"),
+        settings=settings,
+    )
+    recording.provider_changed("tts", "openai", False)  # down before the dial
+    plan = CallPlan(trunk_id, CALLEE, "+15550100100", "dt-attempt-a1", 20, 600)
+    await dial(recording.sip(client.sip), plan)  # type: ignore[arg-type]
+    spoken = ChatMessage(role="assistant", content=["Hello, this is the clinic."])
+    session.emit("conversation_item_added", ConversationItemAddedEvent(item=spoken))
+    await recording.finish(Outcome.COMPLETED, "reminder delivered")
+    (record,) = store.list(CallFilter())[0]
+    assert record.detail is not None and "degraded turns 1" in record.detail
+    assert "openai" in record.detail
