@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..campaigns.csvio import render_results
 from ..campaigns.models import RowErrors
+from ..records.store import encode_cursor
 from .auth import require_token
 from .bodies import NOT_CREATED, campaign_upload, idempotency_key, json_object
 from .creation import CREATE_BODY, create
@@ -24,9 +25,9 @@ from .views import (
     CampaignView,
     Cursor,
     Id,
+    attempt_after,
     campaign_view,
-    page_at,
-    position_of,
+    page_by_key,
 )
 
 router = APIRouter(dependencies=[Depends(require_token)])
@@ -90,9 +91,11 @@ def list_calls(
     cursor: Cursor = None,
 ) -> CallList:
     """The campaign's calls (attempts), oldest first."""
-    position = position_of(cursor)
-    rows = services.campaigns.list_attempts(campaign_id, limit=limit + 1, offset=position)
-    page, next_cursor = page_at(rows, limit=limit, position=position)
+    after = attempt_after(cursor)
+    rows = services.campaigns.list_attempts(campaign_id, limit=limit + 1, after=after)
+    page, next_cursor = page_by_key(
+        rows, limit=limit, key=lambda row: encode_cursor(row.created_at, row.id)
+    )
     return CallList(items=[CallView.model_validate(a) for a in page], next_cursor=next_cursor)
 
 

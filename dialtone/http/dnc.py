@@ -15,7 +15,7 @@ from ..wire import normalize_phone
 from .auth import require_token
 from .errors import problems
 from .services import Services
-from .views import Cursor, Page, page_at, position_of
+from .views import Cursor, Page, number_after, number_cursor, page_by_key
 
 router = APIRouter(dependencies=[Depends(require_token)])
 
@@ -49,9 +49,9 @@ def list_dnc(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     cursor: Cursor = None,
 ) -> DncPage:
-    position = position_of(cursor)
-    rows = services.campaigns.list_dnc(limit=limit + 1, offset=position)
-    page, next_cursor = page_at(rows, limit=limit, position=position)
+    after = number_after(cursor)
+    rows = services.campaigns.list_dnc(limit=limit + 1, after=after)
+    page, next_cursor = page_by_key(rows, limit=limit, key=lambda row: number_cursor(row[0]))
     return DncPage(
         items=[DncEntry(phone=p, reason=r, created_at=t) for p, r, t in page],
         next_cursor=next_cursor,

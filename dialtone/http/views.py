@@ -2,14 +2,15 @@
 
 Every list route answers `{"items": [...], "next_cursor": ...}` and takes `limit` and
 `cursor`: pass `next_cursor` back as `cursor` unchanged until it is null. Call records
-and messages page by key; the campaign's calls and the do-not-call list by position
-(an opaque cursor here too, so a client pages every list the same way).
+, messages and a campaign's calls page by (time, id); the do-not-call list by number.
+Keys, not positions: a row added or removed between two requests skips nothing.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..campaigns.models import CampaignSettings
 from ..campaigns.store import Progress
+from ..records.store import BadCursor, decode_cursor
 
 
 class CampaignView(BaseModel):
@@ -63,9 +65,8 @@ Cursor = Annotated[
     str | None,
     Query(max_length=200, description="`next_cursor` of the previous page, unchanged"),
 ]
-#: How far a positional cursor may point: beyond, no list of this API has rows.
-MAX_POSITION = 1_000_000_000
-_POSITION = "p"
+_BAD_CURSOR = "cursor: not a cursor this API returned; use next_cursor as is"
+_NUMBER = "n"
 
 
 class Page(BaseModel, Generic[T]):
@@ -81,29 +82,45 @@ class CallList(Page[CallView]):
     """A campaign's calls (attempts), oldest first."""
 
 
-def position_of(cursor: str | None) -> int:
-    """Where a positional cursor points (0 without one), or the 400 naming `cursor`."""
+def number_after(cursor: str | None) -> str | None:
+    """The number a do-not-call page's cursor points after, or the 400 naming `cursor`."""
     if cursor is None:
-        return 0
+        return None
     try:
         text = base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii")
     except (UnicodeError, binascii.Error, ValueError):
         text = ""
-    digits = text.removeprefix(_POSITION)
-    if not (text.startswith(_POSITION) and digits.isdigit() and len(digits) <= 10):
-        raise HTTPException(400, "cursor: not a cursor this API returned; use next_cursor as is")
-    position = int(digits)
-    if position > MAX_POSITION:
-        raise HTTPException(400, "cursor: not a cursor this API returned; use next_cursor as is")
-    return position
+    number = text.removeprefix(_NUMBER)
+    if not (text.startswith(_NUMBER) and number.startswith("+") and number[1:].isdigit()):
+        raise HTTPException(400, _BAD_CURSOR)
+    return number
 
 
-def page_at(rows: list[T], *, limit: int, position: int) -> tuple[list[T], str | None]:
-    """`rows` (read with `limit + 1`) as one page and the cursor of the next, if any."""
+def attempt_after(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (created_at, id) key a campaign's calls page points after, or the 400."""
+    if cursor is None:
+        return None
+    try:
+        return decode_cursor(cursor)
+    except BadCursor as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def page_by_key(
+    rows: list[T], *, limit: int, key: Callable[[T], str]
+) -> tuple[list[T], str | None]:
+    """`rows` (read with `limit + 1`) as one page, and the cursor after its last row.
+
+    Pages are cut by key, not position, so a row added or removed between two requests
+    shifts nothing: a client mirroring the do-not-call list sees every number.
+    """
     if len(rows) <= limit:
         return rows, None
-    token = f"{_POSITION}{position + limit}".encode("ascii")
-    return rows[:limit], base64.urlsafe_b64encode(token).decode("ascii").rstrip("=")
+    return rows[:limit], key(rows[limit - 1])
+
+
+def number_cursor(phone: str) -> str:
+    return base64.urlsafe_b64encode(f"{_NUMBER}{phone}".encode("ascii")).decode("ascii").rstrip("=")
 
 
 def campaign_view(progress: Progress) -> CampaignView:

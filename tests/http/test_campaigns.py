@@ -202,6 +202,13 @@ def test_calls_and_results_csv(client: TestClient, engine: Engine, clock: FakeCl
     calls = client.get(f"/v1/campaigns/{campaign_id}/calls", headers=AUTH).json()["items"]
     assert {c["outcome"] for c in calls} == {"completed", None}
     assert {c["room"] for c in calls} == {c.room for c in claims}
+    first = client.get(f"/v1/campaigns/{campaign_id}/calls?limit=1", headers=AUTH).json()
+    cursor = first["next_cursor"]
+    second = client.get(
+        f"/v1/campaigns/{campaign_id}/calls", params={"limit": 1, "cursor": cursor}, headers=AUTH
+    ).json()  # both attempts share one created_at: the id breaks the tie
+    assert [c["id"] for c in first["items"] + second["items"]] == [c["id"] for c in calls]
+    assert second["next_cursor"] is None
     response = client.get(f"/v1/campaigns/{campaign_id}/results.csv", headers=AUTH)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))

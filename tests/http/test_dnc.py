@@ -58,3 +58,20 @@ def test_a_dnc_number_in_other_digits_is_the_same_number(
     assert (
         client.get(f"/v1/dnc/{'+15550200002'.translate(script)}", headers=AUTH).status_code == 200
     )
+
+
+def test_paging_the_list_while_entries_are_removed_skips_none(client: TestClient) -> None:
+    """A CRM mirroring the do-not-call list pages through it while an operator removes a
+    number: every number still listed must reach it (a position cursor skipped one)."""
+    phones = [f"+1555030000{i}" for i in range(6)]
+    client.post("/v1/dnc", json={"phones": phones}, headers=AUTH)
+    first = client.get("/v1/dnc", params={"limit": 2}, headers=AUTH).json()
+    assert [e["phone"] for e in first["items"]] == phones[:2]
+    assert client.delete(f"/v1/dnc/{phones[0]}", headers=AUTH).status_code == 204
+    seen = [e["phone"] for e in first["items"]]
+    cursor = first["next_cursor"]
+    while cursor is not None:
+        page = client.get("/v1/dnc", params={"limit": 2, "cursor": cursor}, headers=AUTH).json()
+        seen += [e["phone"] for e in page["items"]]
+        cursor = page["next_cursor"]
+    assert seen == phones

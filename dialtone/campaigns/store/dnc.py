@@ -22,12 +22,16 @@ class DncMixin(StoreBase):
         with self.engine.begin() as conn:
             return conn.execute(dnc.delete().where(dnc.c.phone == phone)).rowcount == 1
 
-    def list_dnc(self, *, limit: int, offset: int) -> list[tuple[str, str, datetime]]:
+    def list_dnc(
+        self, *, limit: int, offset: int = 0, after: str | None = None
+    ) -> list[tuple[str, str, datetime]]:
+        """Entries in number order: from `after` (exclusive) when paging by key, which a
+        removal between two pages cannot shift, or from `offset` (the console's pages)."""
+        query = select(dnc).order_by(dnc.c.phone).limit(limit).offset(offset)
+        if after is not None:
+            query = query.where(dnc.c.phone > after)
         with self._read() as conn:
-            return [
-                (r.phone, r.reason, r.created_at)
-                for r in conn.execute(select(dnc).order_by(dnc.c.phone).limit(limit).offset(offset))
-            ]
+            return [(r.phone, r.reason, r.created_at) for r in conn.execute(query)]
 
     def get_dnc(self, phone: str) -> tuple[str, str, datetime] | None:
         with self._read() as conn:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from ...db.tables import attempts, campaigns, contacts
 from ..models import AttemptStatus, CampaignSettings, CampaignStatus, ContactState
@@ -62,7 +62,10 @@ class ReadsMixin(StoreBase):
         counts = {s.value: states.get(s.value, 0) for s in ContactState}
         return Progress(campaign, counts, outcomes, int(total_attempts or 0), today)
 
-    def list_attempts(self, campaign_id: str, *, limit: int, offset: int) -> list[AttemptRow]:
+    def list_attempts(
+        self, campaign_id: str, *, limit: int, after: tuple[datetime, str] | None = None
+    ) -> list[AttemptRow]:
+        """The campaign's attempts oldest first, after the (created_at, id) key `after`."""
         self.get_campaign(campaign_id)
         query = (
             select(attempts, contacts.c.phone)
@@ -70,8 +73,15 @@ class ReadsMixin(StoreBase):
             .where(attempts.c.campaign_id == campaign_id)
             .order_by(attempts.c.created_at, attempts.c.id)
             .limit(limit)
-            .offset(offset)
         )
+        if after is not None:
+            created, attempt_id = after
+            query = query.where(
+                or_(
+                    attempts.c.created_at > created,
+                    and_(attempts.c.created_at == created, attempts.c.id > attempt_id),
+                )
+            )
         with self._read() as conn:
             return [
                 AttemptRow(
