@@ -9,10 +9,13 @@ fails at start-up with the variable to fix, not on the first call.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from livekit.agents import AgentServer, JobContext, JobProcess
+from livekit.agents.worker import ServerEnvOption
 
 # livekit-agents requires plugins to register on the main thread; console mode runs the
 # job on another thread, so they are imported here, when the worker module loads.
@@ -47,6 +50,42 @@ def prewarm(proc: JobProcess) -> None:
     proc.userdata["vad"] = load_vad()
 
 
+def capacity_options(settings: Settings) -> dict[str, Any]:
+    """How many calls a worker takes and how big a call's process may grow.
+
+    The figures come from `bench/call_capacity.py --shape production` (docs/operating.md,
+    "Sizing", has the tables and commands); livekit-agents' defaults are sized for
+    anything, these for a phone call:
+
+    - `load_threshold`: the worker stops taking calls when its CPU load (livekit-agents'
+      average over 2.5 s, whole machine) passes this. Turn latency holds until the cores
+      are nearly full and then climbs within seconds, because every call's audio is
+      paced in real time; 0.75 keeps a quarter of the cores for the calls already up
+      (their load rises with each turn) while not leaving half of them idle.
+    - `job_memory_warn_mb` / `job_memory_limit_mb`: a call's job process measures PSS
+      well under 150 MB for the whole call in either profile (the offline recogniser is
+      its own process and not counted here). 300 MB warns about a job that has grown
+      to twice its size (a leak, a runaway conversation) long before the machine
+      suffers; 1000 MB kills a runaway process before it takes the other calls down
+      with it (livekit-agents' default is no limit).
+    - `num_idle_processes`: warm job processes kept ready; a call that finds none waits
+      for one to fork and prewarm (a fraction of a second, more under load), so a
+      burst of calls (a campaign starting, a clinic opening) needs a few ready. Each
+      costs its idle memory; four cover a burst on a small worker.
+    """
+    return {
+        # `dev` keeps livekit-agents' development behaviour: no load limit, no idle pool
+        "load_threshold": ServerEnvOption(
+            dev_default=math.inf, prod_default=settings.worker_load_threshold
+        ),
+        "job_memory_warn_mb": settings.job_memory_warn_mb,
+        "job_memory_limit_mb": settings.job_memory_limit_mb,
+        "num_idle_processes": ServerEnvOption(
+            dev_default=0, prod_default=settings.worker_idle_processes
+        ),
+    }
+
+
 def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) -> AgentServer:
     """The worker for one agent name; settings are checked here, before registering.
 
@@ -62,7 +101,9 @@ def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) ->
     server = AgentServer(
         setup_fnc=prewarm,
         preload_modules=list(JOB_MODULES),
-        log_level=settings.log_level,
+        # livekit-agents spells Python's WARNING as WARN and refuses the former
+        log_level="WARN" if settings.log_level == "WARNING" else settings.log_level,
+        **capacity_options(settings),
         # Each call runs in a job process; their metrics meet in multiprocess files (one
         # directory per agent name: each worker empties its own when it starts).
         prometheus_port=settings.worker_metrics_port or None,
