@@ -57,21 +57,23 @@ def capacity_options(settings: Settings) -> dict[str, Any]:
     "Sizing", has the tables and commands); livekit-agents' defaults are sized for
     anything, these for a phone call:
 
-    - `load_threshold`: the worker stops taking calls when its CPU load (livekit-agents'
-      average over 2.5 s, whole machine) passes this. Turn latency holds until the cores
-      are nearly full and then climbs within seconds, because every call's audio is
-      paced in real time; 0.75 keeps a quarter of the cores for the calls already up
-      (their load rises with each turn) while not leaving half of them idle.
-    - `job_memory_warn_mb` / `job_memory_limit_mb`: a call's job process measures PSS
-      well under 150 MB for the whole call in either profile (the offline recogniser is
-      its own process and not counted here). 300 MB warns about a job that has grown
-      to twice its size (a leak, a runaway conversation) long before the machine
-      suffers; 1000 MB kills a runaway process before it takes the other calls down
-      with it (livekit-agents' default is no limit).
-    - `num_idle_processes`: warm job processes kept ready; a call that finds none waits
-      for one to fork and prewarm (a fraction of a second, more under load), so a
-      burst of calls (a campaign starting, a clinic opening) needs a few ready. Each
-      costs its idle memory; four cover a burst on a small worker.
+    - `load_threshold` 0.6: the worker takes no new call while the machine's CPU load
+      (livekit-agents' 2.5 s average) is above it. On 2 cores each call cost 74-79 ms
+      of CPU per second of call (the whole process tree): 10 calls (about 40 % of the
+      cores) kept p90 turn latency within +20 % of one call, 20 (about 75 %) did not,
+      because every call's audio is paced in real time and a late loop is heard.
+      livekit-agents' 0.7 sits too close to where latency broke.
+    - `job_memory_warn_mb` 500 / `job_memory_limit_mb` 1000: livekit-agents watches a
+      job process's PSS (shared pages divided among the processes sharing them, so it
+      is largest when a worker has one call: 320 MB measured; about 105 MB each at 20
+      calls; the offline recogniser is a process of its own and not counted). 500
+      warns of a job half again as big as the largest measured (a leak, a runaway
+      conversation: a call grows some MB per minute); 1000 kills a runaway before it
+      takes the worker's other calls down with it (livekit-agents' default: no limit).
+    - `num_idle_processes` 4: a call that finds no warm process waits for one to fork
+      and prewarm (0.3-0.45 s measured, 2.4 s for the first, which starts the
+      forkserver); four ready processes (29 MB of private memory each) answer a burst
+      of calls (a campaign starting, a clinic opening) without that wait.
     """
     return {
         # `dev` keeps livekit-agents' development behaviour: no load limit, no idle pool

@@ -72,7 +72,7 @@ def test_server_gets_the_capacity_settings_not_livekit_defaults() -> None:
 
 def test_capacity_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIALTONE_WORKER_LOAD_THRESHOLD", "0.5")
-    monkeypatch.setenv("DIALTONE_JOB_MEMORY_WARN_MB", "300")
+    monkeypatch.setenv("DIALTONE_JOB_MEMORY_WARN_MB", "250")
     monkeypatch.setenv("DIALTONE_JOB_MEMORY_LIMIT_MB", "0")
     monkeypatch.setenv("DIALTONE_WORKER_IDLE_PROCESSES", "7")
     server = build_server(
@@ -81,7 +81,7 @@ def test_capacity_settings_come_from_the_environment(monkeypatch: pytest.MonkeyP
         receptionist.entrypoint,
     )
     assert started(server._load_threshold) == 0.5
-    assert (server._job_memory_warn_mb, server._job_memory_limit_mb) == (300, 0)
+    assert (server._job_memory_warn_mb, server._job_memory_limit_mb) == (250, 0)
     assert started(server._num_idle_processes) == 7
 
 
