@@ -252,8 +252,9 @@ async def run_jobs(*, variant: str, profile: str, calls: int, executor: str) -> 
         "loop_lag_p99_ms": sorted(lag)[int(0.99 * (len(lag) - 1))] if lag else None,
         "failures": [f for r in results for f in r["failures"]]
         + [f"{missing} calls never reported"] * bool(missing),
-        "idle_uss_mb": idle_uss / len(job_pids),
-        "idle_pss_mb": idle_pss / len(job_pids),
+        # the thread executor's jobs share one process: its growth is theirs together
+        "idle_uss_mb": idle_uss / (calls if threads else len(job_pids)),
+        "idle_pss_mb": idle_pss / (calls if threads else len(job_pids)),
         "call_uss_mb": (peak[0] - (base_uss[0] if threads and base_uss else 0.0)) / calls,
         "call_pss_mb": (peak[1] - (base_uss[1] if threads and base_uss else 0.0)) / calls,
         "ready_ms": [1000 * s for s in ready_s],
