@@ -1,18 +1,29 @@
-"""How many concurrent calls one process carries: dialtone's receptionist vs bare livekit-agents.
+"""How many concurrent calls a worker carries: dialtone's receptionist vs bare livekit-agents.
 
 N scripted calls (`capacity_call.py`: a greeting, two questions, a barge-in over a long
-answer, a last line) run at once in one process, with real silero VAD and the scripted
-providers of `tests/fakes.py`. Each (variant, N, repetition) runs in a fresh process so
+answer, a last line) run at once with real silero VAD, in one of two shapes:
+
+- `--shape process` (default): every call in one process and one event loop;
+- `--shape production`: every call in its own livekit-agents job process, from a
+  `ProcPool` and forkserver set up as `dialtone start` sets them up, the room replaced
+  by the simulator (`capacity_jobs.py`); `--executor thread` runs the same jobs on
+  livekit-agents' thread executor instead.
+
+and with one of three sets of providers (`--profile`, see `capacity_setup.py`): the
+instant scripted fakes, the cloud profile with fakes that take a cloud provider's time,
+or the real offline stack. Each (variant, N, repetition) runs in a fresh process so
 memory and CPU are its own, and ours and bare alternate run by run, so the load other
 work puts on the machine falls on both alike. Per N and variant it reports turn latency
 (end of caller speech to first agent audio) median and p90, CPU ms per second of call
-(process CPU time / total call seconds), memory per call (RSS and USS peak minus the
-process's baseline, divided by N), event-loop lag p99, and the largest N whose p90 stays
-within +20 % of one call's. Compare ours with bare as ratios from one run: absolute
-figures depend on whatever else the machine is doing.
+(every process involved), memory per call (USS, and in the production shape PSS and
+each job process idle), the time a job process takes to be ready, event-loop lag p99,
+and the largest N whose p90 stays within +20 % of the smallest N's. Compare ours with
+bare from one run: absolute figures depend on whatever else the machine is doing.
 
-Run: .venv/bin/python bench/call_capacity.py --calls 1,5,10,20 --reps 1
-(writes out/call_capacity.json; --out to change it).
+Run: .venv/bin/python bench/call_capacity.py --calls 1,5,10,20
+     .venv/bin/python bench/call_capacity.py --shape production --calls 1,10,25,50
+     .venv/bin/python bench/call_capacity.py --sizing   (docs/operating.md, "Sizing")
+Each prints markdown tables ready to paste and writes out/call_capacity.json (--out).
 """
 
 from __future__ import annotations
@@ -22,8 +33,6 @@ import asyncio
 import gc
 import json
 import os
-import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,18 +40,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.capacity_report import markdown, ratios, sizing_markdown, summarize  # noqa: E402
+from bench.capacity_setup import PROFILES, Profile  # noqa: E402
+from bench.procstat import CpuLedger, cpu_seconds, descendants  # noqa: E402
+
 VARIANTS = ("ours", "bare")
+SHAPES = ("process", "production")
 STAGGER_S = 0.05  # calls do not all ring in the same 20 ms
-WITHIN = 1.20
-
-
-def _cpu_seconds() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    return own.ru_utime + own.ru_stime
+SIZING_CALLS = {"offline": [1, 5, 10], "cloud": [1, 10, 20, 30]}
 
 
 def _memory_mb() -> tuple[float, float]:
@@ -57,40 +65,21 @@ def _memory_mb() -> tuple[float, float]:
     return fields.get("Rss", 0) / 1024, uss / 1024
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    return float(np.percentile(values, q)) if values else None
-
-
-async def _child(variant: str, calls: int) -> dict[str, Any]:
-    from livekit.plugins import silero
-
-    from bench.capacity_call import SCRIPT, CallSetup, loop_lag, run_call
-    from dialtone.config import load_settings
-    from dialtone.messages.store import message_store
-    from dialtone.offline.espeak import synthesize
-    from dialtone.personas import PersonaBook
-    from dialtone.pipeline import VAD_MIN_SILENCE
-    from dialtone.programs import load_program
-    from dialtone.simulate.phone_audio import to_phone_line, trim_silence
+async def _child(variant: str, calls: int, profile: Profile) -> dict[str, Any]:
+    from bench.capacity_call import loop_lag, run_call
+    from bench.capacity_setup import caller_audio, make_setup, persona_lines
+    from dialtone.pipeline import load_vad
 
     os.chdir(ROOT)
-    settings = load_settings(data_dir=Path(tempfile.mkdtemp(prefix="capacity-")))
-    persona = PersonaBook.load(settings.persona_dir, settings.default_persona).pick()
-    audio = {
-        line.text: to_phone_line(trim_silence(await synthesize(line.text)), 16000)
-        for line in SCRIPT
-    }
-
-    def load_vad() -> Any:
-        return silero.VAD.load(min_silence_duration=VAD_MIN_SILENCE)
-
-    setup = CallSetup(
-        variant="ours" if variant == "ours" else "bare",
-        audio=audio,
-        persona=persona,
-        messages=message_store(settings),
-        make_agent=load_program("receptionist", settings.agents_dir).make_agent,
-        load_vad=load_vad,
+    instructions, greeting = persona_lines()
+    setup = make_setup(
+        variant=variant,
+        profile=profile,
+        audio=await caller_audio(),
+        load_vad=load_vad,  # one per call, as a job process loads its own
+        instructions=instructions,
+        greeting=greeting,
+        data_dir=Path(tempfile.mkdtemp(prefix="capacity-")),
     )
     load_vad()  # onnxruntime's one-off start-up is not a per-call cost
     gc.collect()
@@ -99,10 +88,14 @@ async def _child(variant: str, calls: int) -> dict[str, Any]:
     lag: list[float] = []
     stop = asyncio.Event()
 
+    me = os.getpid()
+    ledger = CpuLedger()  # this process and any it starts (offline recogniser workers)
+
     async def sample_memory() -> None:
         while not stop.is_set():
             rss, uss = _memory_mb()
             peak[0], peak[1] = max(peak[0], rss), max(peak[1], uss)
+            ledger.update({me: cpu_seconds(me), **descendants(me)})
             await asyncio.sleep(0.25)
 
     async def staggered(index: int) -> Any:
@@ -110,9 +103,10 @@ async def _child(variant: str, calls: int) -> dict[str, Any]:
         return await run_call(setup, index)
 
     watchers = [asyncio.create_task(loop_lag(lag, stop)), asyncio.create_task(sample_memory())]
-    cpu0 = _cpu_seconds()
+    ledger.start({me: cpu_seconds(me), **descendants(me)})
     results = await asyncio.gather(*(staggered(i) for i in range(calls)))
-    cpu = _cpu_seconds() - cpu0
+    ledger.update({me: cpu_seconds(me), **descendants(me)})
+    cpu = ledger.total()
     stop.set()
     await asyncio.gather(*watchers)
     return {
@@ -122,120 +116,23 @@ async def _child(variant: str, calls: int) -> dict[str, Any]:
         "barge_reactions_ms": [x for r in results for x in r.barge_reactions_ms],
         "call_seconds": sum(r.duration_s for r in results),
         "cpu_seconds": cpu,
-        "rss_base_mb": rss0,
-        "rss_peak_mb": peak[0],
-        "uss_base_mb": uss0,
-        "uss_peak_mb": peak[1],
-        "loop_lag_p99_ms": percentile(lag, 99),
+        "loop_lag_p99_ms": sorted(lag)[int(0.99 * (len(lag) - 1))] if lag else None,
         "failures": [f for r in results for f in r.failures],
+        "call_uss_mb": (peak[1] - uss0) / calls,
+        "call_rss_mb": (peak[0] - rss0) / calls,
     }
 
 
-def _run_child(variant: str, calls: int) -> dict[str, Any]:
+def _run_child(variant: str, calls: int, args: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", variant, "--calls", str(calls)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    command = [sys.executable, __file__, "--child", variant, "--calls", str(calls)]
+    command += ["--shape", args.shape, "--profile", args.profile, "--executor", args.executor]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False, cwd=ROOT)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
-        raise SystemExit(f"error: {variant} x{calls} failed:\n{done.stderr[-2000:]}")
+        raise SystemExit(f"error: {variant} x{calls} failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(lines[-1])
     return result
-
-
-def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (N, variant): pooled turns, medians over repetitions, ours/bare ratios."""
-    rows: list[dict[str, Any]] = []
-    for calls in sorted({r["calls"] for r in runs}):
-        for variant in VARIANTS:
-            mine = [r for r in runs if r["calls"] == calls and r["variant"] == variant]
-            turns = [x for r in mine for x in r["latencies_ms"]]
-            rows.append(
-                {
-                    "calls": calls,
-                    "variant": variant,
-                    "turns": len(turns),
-                    "latency_median_ms": percentile(turns, 50),
-                    "latency_p90_ms": percentile(turns, 90),
-                    "cpu_ms_per_call_s": statistics.median(
-                        1000 * r["cpu_seconds"] / r["call_seconds"] for r in mine
-                    ),
-                    "rss_mb_per_call": statistics.median(
-                        (r["rss_peak_mb"] - r["rss_base_mb"]) / calls for r in mine
-                    ),
-                    "uss_mb_per_call": statistics.median(
-                        (r["uss_peak_mb"] - r["uss_base_mb"]) / calls for r in mine
-                    ),
-                    "loop_lag_p99_ms": statistics.median(r["loop_lag_p99_ms"] or 0.0 for r in mine),
-                    "failures": sum(len(r["failures"]) for r in mine),
-                }
-            )
-    return rows
-
-
-def capacity(rows: list[dict[str, Any]], variant: str) -> int | None:
-    """The largest N up to which every p90 stays within +20 % of the smallest N's p90."""
-    mine = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r["calls"])
-    if not mine or mine[0]["latency_p90_ms"] is None:
-        return None
-    limit = WITHIN * mine[0]["latency_p90_ms"]
-    largest = None
-    for row in mine:
-        if row["latency_p90_ms"] is None or row["latency_p90_ms"] > limit or row["failures"]:
-            break
-        largest = row["calls"]
-    return largest
-
-
-def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keys = ("latency_median_ms", "latency_p90_ms", "cpu_ms_per_call_s", "rss_mb_per_call")
-    out = []
-    for calls in sorted({r["calls"] for r in rows}):
-        ours = next(r for r in rows if r["calls"] == calls and r["variant"] == "ours")
-        bare = next(r for r in rows if r["calls"] == calls and r["variant"] == "bare")
-        out.append(
-            {
-                "calls": calls,
-                **{k: (ours[k] / bare[k] if ours[k] and bare[k] else None) for k in keys},
-            }
-        )
-    return out
-
-
-def _fmt(value: float | None, spec: str = ".0f") -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def print_table(rows: list[dict[str, Any]], by_n: list[dict[str, Any]]) -> None:
-    print(
-        f"{'N':>4} {'variant':<5} {'turns':>5} {'med ms':>7} {'p90 ms':>7} {'CPU ms/s':>9} "
-        f"{'RSS MB/call':>11} {'USS MB/call':>11} {'lag p99':>8} {'fail':>4}"
-    )
-    for r in rows:
-        print(
-            f"{r['calls']:>4} {r['variant']:<5} {r['turns']:>5} "
-            f"{_fmt(r['latency_median_ms']):>7} {_fmt(r['latency_p90_ms']):>7} "
-            f"{_fmt(r['cpu_ms_per_call_s'], '.1f'):>9} {_fmt(r['rss_mb_per_call'], '.1f'):>11} "
-            f"{_fmt(r['uss_mb_per_call'], '.1f'):>11} {_fmt(r['loop_lag_p99_ms'], '.1f'):>8} "
-            f"{r['failures']:>4}"
-        )
-    print("\nours / bare:")
-    print(f"{'N':>4} {'median':>7} {'p90':>7} {'CPU':>7} {'RSS':>7}")
-    for r in by_n:
-        print(
-            f"{r['calls']:>4} {_fmt(r['latency_median_ms'], '.2f'):>7} "
-            f"{_fmt(r['latency_p90_ms'], '.2f'):>7} {_fmt(r['cpu_ms_per_call_s'], '.2f'):>7} "
-            f"{_fmt(r['rss_mb_per_call'], '.2f'):>7}"
-        )
-    for variant in VARIANTS:
-        print(
-            f"largest N with p90 within +20 % of the smallest N ({variant}): "
-            f"{capacity(rows, variant)}"
-        )
 
 
 def _call_counts(text: str) -> list[int]:
@@ -250,44 +147,112 @@ def _call_counts(text: str) -> list[int]:
     return counts
 
 
+def _variants(text: str) -> tuple[str, ...]:
+    chosen = tuple(v.strip() for v in text.split(",") if v.strip())
+    if not chosen or any(v not in VARIANTS for v in chosen):
+        raise argparse.ArgumentTypeError(f"--variants takes ours, bare or ours,bare (got {text!r})")
+    return chosen
+
+
+def measure(args: argparse.Namespace, calls: list[int]) -> list[dict[str, Any]]:
+    """Every (repetition, N, variant) in a fresh process, ours and bare alternating."""
+    runs: list[dict[str, Any]] = []
+    for rep in range(args.reps):
+        for index, count in enumerate(calls):
+            order = args.variants if (rep + index) % 2 == 0 else args.variants[::-1]
+            for variant in order:
+                run = _run_child(variant, count, args)
+                runs.append(run)
+                print(
+                    f"{args.shape}/{args.profile} rep {rep + 1} N={count:<3} {variant}: "
+                    f"{len(run['latencies_ms'])} turns, "
+                    f"{1000 * run['cpu_seconds'] / run['call_seconds']:.1f} CPU ms/call-s, "
+                    f"{len(run['failures'])} failures",
+                    file=sys.stderr,
+                )
+    return runs
+
+
+def _command(args: argparse.Namespace, calls: list[int]) -> str:
+    return (
+        f"bench/call_capacity.py --shape {args.shape} --profile {args.profile} "
+        f"--variants {','.join(args.variants)} --calls {','.join(map(str, calls))} "
+        f"--reps {args.reps}" + (" --executor thread" if args.executor == "thread" else "")
+    )
+
+
+def sizing(args: argparse.Namespace) -> dict[str, Any]:
+    """The Sizing table: ours in the production shape, offline and cloud profiles."""
+    per_profile: dict[str, list[dict[str, Any]]] = {}
+    commands: dict[str, str] = {}
+    runs: list[dict[str, Any]] = []
+    for profile in ("offline", "cloud"):
+        args.profile, args.shape, args.variants = profile, "production", ("ours",)
+        calls = args.calls or SIZING_CALLS[profile]
+        mine = measure(args, calls)
+        runs += mine
+        per_profile[profile] = summarize(mine, ("ours",))
+        commands[profile] = _command(args, calls)
+        print(f"\n### {profile}\n\n{markdown(per_profile[profile], [], ('ours',))}")
+    cores = os.cpu_count() or 1
+    print(f"\n### Sizing ({cores} cores)\n\n{sizing_markdown(per_profile, commands, cores)}")
+    return {"sizing": per_profile, "commands": commands, "runs": runs}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--calls", type=_call_counts, default=[1, 5, 10], help="e.g. 1,5,10")
+    parser.add_argument("--calls", type=_call_counts, default=None, help="e.g. 1,5,10")
     parser.add_argument("--reps", type=int, default=1, help="repetitions of every N")
+    parser.add_argument("--shape", choices=SHAPES, default="process")
+    parser.add_argument("--profile", choices=PROFILES, default="fakes")
+    parser.add_argument(
+        "--executor",
+        choices=("process", "thread"),
+        default="process",
+        help="the production shape's job executor",
+    )
+    parser.add_argument("--variants", type=_variants, default=VARIANTS, help="ours,bare")
+    parser.add_argument(
+        "--sizing",
+        action="store_true",
+        help="ours in the production shape, offline and cloud: the Sizing table",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "call_capacity.json")
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(asyncio.run(_child(args.child, args.calls[0]))))
+        count = (args.calls or [1])[0]
+        if args.shape == "production":
+            from bench.capacity_jobs import run_jobs
+
+            coro = run_jobs(
+                variant=args.child, profile=args.profile, calls=count, executor=args.executor
+            )
+            print(json.dumps(asyncio.run(coro)))
+        else:
+            print(json.dumps(asyncio.run(_child(args.child, count, args.profile))))
         return
     if args.reps < 1:
         parser.error("--reps must be 1 or more")
-    runs: list[dict[str, Any]] = []
+    if args.profile == "offline" and "bare" in args.variants and not args.sizing:
+        parser.error("bare has no offline profile: add --variants ours")
     started = time.monotonic()
-    for rep in range(args.reps):
-        for index, calls in enumerate(args.calls):
-            order = VARIANTS if (rep + index) % 2 == 0 else VARIANTS[::-1]
-            for variant in order:
-                run = _run_child(variant, calls)
-                runs.append(run)
-                print(
-                    f"rep {rep + 1} N={calls:<3} {variant}: {len(run['latencies_ms'])} turns, "
-                    f"{1000 * run['cpu_seconds'] / run['call_seconds']:.1f} CPU ms/call-s",
-                    file=sys.stderr,
-                )
-    rows = summarize(runs)
-    by_n = ratios(rows)
-    print_table(rows, by_n)
+    if args.sizing:
+        report = sizing(args)
+    else:
+        calls = args.calls or [1, 5, 10]
+        runs = measure(args, calls)
+        rows = summarize(runs, args.variants)
+        by_n = ratios(rows)
+        print(f"\n`{_command(args, calls)}`\n\n{markdown(rows, by_n, args.variants)}")
+        report = {
+            "command": _command(args, calls),
+            "rows": rows,
+            "ours_over_bare": by_n,
+            "runs": runs,
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    report = {
-        "command": " ".join(["bench/call_capacity.py", *(argv or sys.argv[1:])]),
-        "cpus": os.cpu_count(),
-        "wall_seconds": round(time.monotonic() - started, 1),
-        "rows": rows,
-        "ours_over_bare": by_n,
-        "capacity": {v: capacity(rows, v) for v in VARIANTS},
-        "runs": runs,
-    }
+    report.update(cpus=os.cpu_count(), wall_seconds=round(time.monotonic() - started, 1))
     args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(f"\nwritten: {args.out}")
 

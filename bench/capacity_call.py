@@ -1,36 +1,39 @@
 """One scripted phone call for `call_capacity.py`: ours (the receptionist) or bare.
 
 Both variants hear the same caller audio on the same simulated phone line (8 kHz frames
-paced in real time, `dialtone.simulate.call_io`), run a real silero VAD loaded for the
-call (as a job process loads its own), and get the scripted recogniser, LLM and tone
-voice of `tests/fakes.py`: what differs is only what sits between the line and the
-providers. Ours is the receptionist agent program with dialtone's phone turn handling
-and turn metrics; bare is a plain livekit-agents `AgentSession` and `Agent` with the
-framework's default turn handling but VAD turn detection, and the same VAD tuning.
+paced in real time, `dialtone.simulate.call_io`), run a real silero VAD, and get the
+same providers (`capacity_setup.py`: the scripted fakes of `tests/fakes.py`, with or
+without a cloud provider's delays): what differs is only what sits between the line and
+the providers. Ours is the receptionist agent program with dialtone's phone turn
+handling and turn metrics; bare is a plain livekit-agents `AgentSession` and `Agent`
+with the framework's default turn handling but VAD turn detection, and the same VAD
+tuning.
+
+This module is imported by bare's job processes too, so it imports nothing of dialtone
+beyond the simulator's audio I/O (which stands in for the room); ours' modules are
+imported where ours builds its call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from livekit.agents import Agent, AgentSession, vad
+from livekit.agents import Agent, AgentSession
 from livekit.agents.llm import ChatContext
 
-from dialtone.inbound.call import CallContext, MakeAgent
-from dialtone.messages.store import MessageStore
-from dialtone.personas import Persona
-from dialtone.pipeline import Pipeline
 from dialtone.simulate.call_io import AgentEar, CallerLine, Utterance
 from dialtone.simulate.phone_audio import Int16Array
 from dialtone.simulate.recording import CallClock, Recording
-from dialtone.simulate.runner import SimulatedCallControl
-from dialtone.telephony.caller import CallerInfo
-from dialtone.turn_metrics import TurnMetricsRecorder
-from tests.fakes import Reply, ScriptedLLM, ScriptedSTT, ToneTTS, last_user_text
+from tests.fakes import Reply, last_user_text
+
+if TYPE_CHECKING:
+    from dialtone.inbound.call import MakeAgent
+    from dialtone.messages.store import MessageStore
+    from dialtone.personas import Persona
 
 Variant = Literal["ours", "bare"]
 POLL = 0.05
@@ -92,46 +95,68 @@ class CallResult:
     failures: list[str] = field(default_factory=list)
 
 
+class Providers(Protocol):
+    """A call's VAD and providers: dialtone's `Pipeline`, or bare's `BareProviders`."""
+
+    def session_kwargs(self) -> dict[str, Any]: ...
+
+    async def aclose(self) -> None: ...
+
+
+#: Builds one call's providers; given the line and clock so a fake knows what was said.
+MakeProviders = Callable[[CallerLine, CallClock], Providers]
+
+
+@dataclass(frozen=True)
+class OursSetup:
+    """What only ours needs: the persona, the message store and the agent program."""
+
+    persona: Persona
+    messages: MessageStore
+    make_agent: MakeAgent
+
+
 @dataclass(frozen=True)
 class CallSetup:
     """What every call of a run shares: the caller's audio and the agent's inputs."""
 
     variant: Variant
     audio: dict[str, Int16Array]
-    persona: Persona
-    messages: MessageStore
-    make_agent: MakeAgent
-    load_vad: Callable[[], vad.VAD]
+    instructions: str
+    greeting: str
+    providers: MakeProviders
+    ours: OursSetup | None = None
 
 
-def _session(setup: CallSetup, line: CallerLine, index: int) -> tuple[AgentSession, Agent]:
-    stt, llm, tts = ScriptedSTT(line), ScriptedLLM(respond), ToneTTS()
-    if setup.variant == "bare":
-        # VAD turn detection like ours: the framework's default turn-detector model would
-        # measure that model (seconds per turn on this CPU), not the cost of dialtone.
-        session: AgentSession = AgentSession(
-            vad=setup.load_vad(),
-            stt=stt,
-            llm=llm,
-            tts=tts,
-            turn_handling={"turn_detection": "vad"},
-        )
-        agent: Agent = BareAgent(
-            instructions=setup.persona.system_prompt(), greeting=setup.persona.greeting
-        )
+class _HangUp:
+    """A simulated call's hang-up: the script ends the call, so it is only noted."""
+
+    async def hang_up(self, reason: str) -> None:
+        return None
+
+    async def leave(self, reason: str) -> None:
+        return None
+
+
+def _session(setup: CallSetup, providers: Providers, index: int) -> tuple[AgentSession, Agent]:
+    session: AgentSession = AgentSession(**providers.session_kwargs())
+    if setup.ours is None:
+        agent: Agent = BareAgent(instructions=setup.instructions, greeting=setup.greeting)
         return session, agent
-    pipeline = Pipeline(vad=setup.load_vad(), stt=stt, llm=llm, tts=tts)
-    session = AgentSession(**pipeline.session_kwargs())
+    from dialtone.inbound.call import CallContext
+    from dialtone.telephony.caller import CallerInfo
+    from dialtone.turn_metrics import TurnMetricsRecorder
+
     caller = CallerInfo(phone_number="+15550100", dialed_number=None, call_id=f"SCL_cap_{index}")
     TurnMetricsRecorder(session, call_id=caller.call_id)
     context = CallContext(
-        persona=setup.persona,
+        persona=setup.ours.persona,
         caller=caller,
         room=f"capacity-{index}",
-        messages=setup.messages,
-        control=SimulatedCallControl(),
+        messages=setup.ours.messages,
+        control=_HangUp(),
     )
-    return session, setup.make_agent(context)
+    return session, setup.ours.make_agent(context)
 
 
 def _busy(session: AgentSession, ear: AgentEar) -> bool:
@@ -162,12 +187,23 @@ async def _wait_audio(ear: AgentEar, clock: CallClock, since: float) -> bool:
     return False
 
 
-async def run_call(setup: CallSetup, index: int) -> CallResult:
-    """Play the script once; a reply that never comes is a failure, not an exception."""
+async def run_call(
+    setup: CallSetup,
+    index: int,
+    *,
+    before_close: Callable[[CallResult], Awaitable[None]] | None = None,
+) -> CallResult:
+    """Play the script once; a reply that never comes is a failure, not an exception.
+
+    `before_close` gets the measured call after the session ends and before its
+    providers close (the production shape reports there and waits until every process's
+    CPU has been read, while recogniser workers still live).
+    """
     clock = CallClock()
     recording = Recording(keep=False)
     line, ear = CallerLine(clock, recording), AgentEar(clock, recording)
-    session, agent = _session(setup, line, index)
+    providers = setup.providers(line, clock)
+    session, agent = _session(setup, providers, index)
     session.input.audio, session.output.audio = line, ear
     result = CallResult()
     spoken: list[Utterance] = []
@@ -195,7 +231,12 @@ async def run_call(setup: CallSetup, index: int) -> CallResult:
         line.close()
         await session.aclose()
         await ear.aclose()
-    _measure(result, spoken, ear, barges=[s.barge for s in SCRIPT])
+        try:
+            _measure(result, spoken, ear, barges=[s.barge for s in SCRIPT])
+            if before_close is not None:
+                await before_close(result)
+        finally:
+            await providers.aclose()
     return result
 
 

@@ -110,6 +110,16 @@ class Settings(BaseSettings):
     recording_retention_days: int = Field(
         30, ge=1, le=3650, validation_alias="DIALTONE_RECORDING_RETENTION_DAYS"
     )
+    # Worker capacity (docs/operating.md, "Sizing"): measured with bench/call_capacity.py
+    # in the production shape; see dialtone/worker.py for how each figure was chosen.
+    worker_load_threshold: float = Field(
+        0.6, gt=0, le=1, validation_alias="DIALTONE_WORKER_LOAD_THRESHOLD"
+    )
+    job_memory_warn_mb: float = Field(500, ge=0, validation_alias="DIALTONE_JOB_MEMORY_WARN_MB")
+    job_memory_limit_mb: float = Field(1000, ge=0, validation_alias="DIALTONE_JOB_MEMORY_LIMIT_MB")
+    worker_idle_processes: int = Field(
+        4, ge=0, le=100, validation_alias="DIALTONE_WORKER_IDLE_PROCESSES"
+    )
     worker_metrics_port: int = Field(
         9464, ge=0, le=65535, validation_alias="DIALTONE_WORKER_METRICS_PORT"
     )

@@ -9,10 +9,13 @@ fails at start-up with the variable to fix, not on the first call.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from livekit.agents import AgentServer, JobContext, JobProcess
+from livekit.agents.worker import ServerEnvOption
 
 # livekit-agents requires plugins to register on the main thread; console mode runs the
 # job on another thread, so they are imported here, when the worker module loads.
@@ -47,6 +50,44 @@ def prewarm(proc: JobProcess) -> None:
     proc.userdata["vad"] = load_vad()
 
 
+def capacity_options(settings: Settings) -> dict[str, Any]:
+    """How many calls a worker takes and how big a call's process may grow.
+
+    The figures come from `bench/call_capacity.py --shape production` (docs/operating.md,
+    "Sizing", has the tables and commands); livekit-agents' defaults are sized for
+    anything, these for a phone call:
+
+    - `load_threshold` 0.6: the worker takes no new call while the machine's CPU load
+      (livekit-agents' 2.5 s average) is above it. On 2 cores each call cost 74-79 ms
+      of CPU per second of call (the whole process tree): 10 calls (about 40 % of the
+      cores) kept p90 turn latency within +20 % of one call, 20 (about 75 %) did not,
+      because every call's audio is paced in real time and a late loop is heard.
+      livekit-agents' 0.7 sits too close to where latency broke.
+    - `job_memory_warn_mb` 500 / `job_memory_limit_mb` 1000: livekit-agents watches a
+      job process's PSS (shared pages divided among the processes sharing them, so it
+      is largest when a worker has one call: 320 MB measured; about 105 MB each at 20
+      calls; the offline recogniser is a process of its own and not counted). 500
+      warns of a job half again as big as the largest measured (a leak, a runaway
+      conversation: a call grows some MB per minute); 1000 kills a runaway before it
+      takes the worker's other calls down with it (livekit-agents' default: no limit).
+    - `num_idle_processes` 4: a call that finds no warm process waits for one to fork
+      and prewarm (0.3-0.45 s measured, 2.4 s for the first, which starts the
+      forkserver); four ready processes (29 MB of private memory each) answer a burst
+      of calls (a campaign starting, a clinic opening) without that wait.
+    """
+    return {
+        # `dev` keeps livekit-agents' development behaviour: no load limit, no idle pool
+        "load_threshold": ServerEnvOption(
+            dev_default=math.inf, prod_default=settings.worker_load_threshold
+        ),
+        "job_memory_warn_mb": settings.job_memory_warn_mb,
+        "job_memory_limit_mb": settings.job_memory_limit_mb,
+        "num_idle_processes": ServerEnvOption(
+            dev_default=0, prod_default=settings.worker_idle_processes
+        ),
+    }
+
+
 def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) -> AgentServer:
     """The worker for one agent name; settings are checked here, before registering.
 
@@ -62,7 +103,9 @@ def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) ->
     server = AgentServer(
         setup_fnc=prewarm,
         preload_modules=list(JOB_MODULES),
-        log_level=settings.log_level,
+        # livekit-agents spells Python's WARNING as WARN and refuses the former
+        log_level="WARN" if settings.log_level == "WARNING" else settings.log_level,
+        **capacity_options(settings),
         # Each call runs in a job process; their metrics meet in multiprocess files (one
         # directory per agent name: each worker empties its own when it starts).
         prometheus_port=settings.worker_metrics_port or None,

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from livekit.agents.worker import ServerEnvOption
 
 from dialtone.config import ConfigError, load_settings
 from dialtone.worker import build_server
 from tests.programs import receptionist
 
 ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
+
+
+def started(option: T | ServerEnvOption[T]) -> T:
+    """An option's value as `dialtone start` (livekit-agents' production mode) reads it."""
+    return ServerEnvOption.getvalue(option, devmode=False)
 
 
 def test_server_registers_the_receptionist() -> None:
@@ -35,3 +44,47 @@ def test_half_configured_cloud_profile_fails_before_registering() -> None:
     settings = load_settings(persona_dir=ROOT / "personas", openai_api_key="sk-x", profile="auto")
     with pytest.raises(ConfigError, match="DEEPGRAM_API_KEY"):
         build_server(settings, "receptionist", receptionist.entrypoint)
+
+
+def test_warning_log_level_is_accepted() -> None:
+    """dialtone accepts WARNING (Python's name); livekit-agents spells it WARN."""
+    server = build_server(
+        load_settings(persona_dir=ROOT / "personas", profile="offline", log_level="WARNING"),
+        "receptionist",
+        receptionist.entrypoint,
+    )
+    assert server._log_level == "WARN"
+
+
+def test_server_gets_the_capacity_settings_not_livekit_defaults() -> None:
+    settings = load_settings(persona_dir=ROOT / "personas", profile="offline")
+    server = build_server(settings, "receptionist", receptionist.entrypoint)
+    assert started(server._load_threshold) == settings.worker_load_threshold
+    assert server._job_memory_warn_mb == settings.job_memory_warn_mb
+    assert server._job_memory_limit_mb == settings.job_memory_limit_mb
+    assert started(server._num_idle_processes) == settings.worker_idle_processes
+    # `dev` keeps livekit-agents' development defaults: no load limit, no idle pool
+    assert ServerEnvOption.getvalue(server._load_threshold, devmode=True) == math.inf
+    assert ServerEnvOption.getvalue(server._num_idle_processes, devmode=True) == 0
+    # livekit-agents 1.8.9's defaults: 0.7, 1000 MB, no limit, one idle process per core
+    assert (settings.job_memory_warn_mb, settings.job_memory_limit_mb) != (1000, 0)
+
+
+def test_capacity_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIALTONE_WORKER_LOAD_THRESHOLD", "0.5")
+    monkeypatch.setenv("DIALTONE_JOB_MEMORY_WARN_MB", "250")
+    monkeypatch.setenv("DIALTONE_JOB_MEMORY_LIMIT_MB", "0")
+    monkeypatch.setenv("DIALTONE_WORKER_IDLE_PROCESSES", "7")
+    server = build_server(
+        load_settings(persona_dir=ROOT / "personas", profile="offline"),
+        "receptionist",
+        receptionist.entrypoint,
+    )
+    assert started(server._load_threshold) == 0.5
+    assert (server._job_memory_warn_mb, server._job_memory_limit_mb) == (250, 0)
+    assert started(server._num_idle_processes) == 7
+
+
+def test_a_load_threshold_above_one_is_refused() -> None:
+    with pytest.raises(ConfigError, match="DIALTONE_WORKER_LOAD_THRESHOLD"):
+        load_settings(worker_load_threshold=1.5)

@@ -1,0 +1,174 @@
+"""Rows, ratios and ready-to-paste markdown tables for `call_capacity.py`'s runs."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+import numpy as np
+
+WITHIN = 1.20
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def summarize(runs: list[dict[str, Any]], variants: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One row per (N, variant): pooled turns, medians over repetitions."""
+    rows: list[dict[str, Any]] = []
+    for calls in sorted({r["calls"] for r in runs}):
+        for variant in variants:
+            mine = [r for r in runs if r["calls"] == calls and r["variant"] == variant]
+            if not mine:
+                continue
+            turns = [x for r in mine for x in r["latencies_ms"]]
+            row: dict[str, Any] = {
+                "calls": calls,
+                "variant": variant,
+                "turns": len(turns),
+                "latency_median_ms": percentile(turns, 50),
+                "latency_p90_ms": percentile(turns, 90),
+                "cpu_ms_per_call_s": _median(
+                    [1000 * r["cpu_seconds"] / r["call_seconds"] for r in mine]
+                ),
+                "loop_lag_p99_ms": _median([r["loop_lag_p99_ms"] for r in mine]),
+                "failures": sum(len(r["failures"]) for r in mine),
+            }
+            for key in ("call_uss_mb", "call_pss_mb", "call_rss_mb", "idle_uss_mb", "idle_pss_mb"):
+                row[key] = _median([r.get(key) for r in mine])
+            for key in ("ready_ms", "launch_ms"):
+                row[key] = percentile([x for r in mine for x in r.get(key, [])], 50)
+            rows.append(row)
+    return rows
+
+
+def capacity(rows: list[dict[str, Any]], variant: str) -> int | None:
+    """The largest N up to which every p90 stays within +20 % of the smallest N's p90."""
+    mine = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r["calls"])
+    if not mine or mine[0]["latency_p90_ms"] is None:
+        return None
+    limit = WITHIN * mine[0]["latency_p90_ms"]
+    largest = None
+    for row in mine:
+        if row["latency_p90_ms"] is None or row["latency_p90_ms"] > limit or row["failures"]:
+            break
+        largest = row["calls"]
+    return largest
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a and b else None
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return a - b if a is not None and b is not None else None
+
+
+def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ours against bare at each N: CPU and memory as ratios, latency as a difference."""
+    out = []
+    for calls in sorted({r["calls"] for r in rows}):
+        ours = next((r for r in rows if r["calls"] == calls and r["variant"] == "ours"), None)
+        bare = next((r for r in rows if r["calls"] == calls and r["variant"] == "bare"), None)
+        if ours is None or bare is None:
+            continue
+        out.append(
+            {
+                "calls": calls,
+                "median_diff_ms": _diff(ours["latency_median_ms"], bare["latency_median_ms"]),
+                "p90_diff_ms": _diff(ours["latency_p90_ms"], bare["latency_p90_ms"]),
+                "cpu_ratio": _ratio(ours["cpu_ms_per_call_s"], bare["cpu_ms_per_call_s"]),
+                "uss_ratio": _ratio(ours["call_uss_mb"], bare["call_uss_mb"]),
+            }
+        )
+    return out
+
+
+def fmt(value: float | None, spec: str = ".0f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+COLUMNS = (
+    ("N", "calls", "d"),
+    ("variant", "variant", "s"),
+    ("turns", "turns", "d"),
+    ("median ms", "latency_median_ms", ".0f"),
+    ("p90 ms", "latency_p90_ms", ".0f"),
+    ("CPU ms/call-s", "cpu_ms_per_call_s", ".1f"),
+    ("USS MB/call", "call_uss_mb", ".1f"),
+    ("PSS MB/call", "call_pss_mb", ".1f"),
+    ("idle USS MB", "idle_uss_mb", ".1f"),
+    ("idle PSS MB", "idle_pss_mb", ".1f"),
+    ("ready ms", "ready_ms", ".0f"),
+    ("launch ms", "launch_ms", ".0f"),
+    ("lag p99 ms", "loop_lag_p99_ms", ".1f"),
+    ("failures", "failures", "d"),
+)
+
+
+def _cell(value: Any, spec: str) -> str:
+    if value is None:
+        return "-"
+    return str(value) if spec == "s" else format(value, spec)
+
+
+def markdown(
+    rows: list[dict[str, Any]], by_n: list[dict[str, Any]], variants: tuple[str, ...]
+) -> str:
+    """The run as markdown tables: per (N, variant), then ours against bare."""
+    used = [c for c in COLUMNS if any(r.get(c[1]) is not None for r in rows)]
+    lines = [
+        "| " + " | ".join(c[0] for c in used) + " |",
+        "|" + "|".join("---:" for _ in used) + "|",
+    ]
+    lines += [
+        "| " + " | ".join(_cell(r.get(key), spec) for _, key, spec in used) + " |" for r in rows
+    ]
+    if by_n:
+        lines += [
+            "",
+            "| N | ours − bare median ms | ours − bare p90 ms | CPU ours/bare | USS ours/bare |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {r['calls']} | {fmt(r['median_diff_ms'], '+.0f')} "
+            f"| {fmt(r['p90_diff_ms'], '+.0f')} "
+            f"| {fmt(r['cpu_ratio'], '.2f')} | {fmt(r['uss_ratio'], '.2f')} |"
+            for r in by_n
+        ]
+    lines.append("")
+    lines += [
+        f"Largest N with p90 within +20 % of the smallest N ({v}): {capacity(rows, v)}"
+        for v in variants
+    ]
+    return "\n".join(lines)
+
+
+def sizing_markdown(
+    per_profile: dict[str, list[dict[str, Any]]], commands: dict[str, str], cores: int
+) -> str:
+    """The operators' table: calls per core and memory per call, with each command."""
+    lines = [
+        "| profile | calls within +20 % p90 (per core) | CPU ms per call-second "
+        "| calls per core by CPU | USS MB per call | PSS MB per call | idle job process USS MB "
+        "| command |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for profile, rows in per_profile.items():
+        largest = capacity(rows, "ours")
+        at = next((r for r in rows if r["calls"] == largest), rows[-1]) if rows else {}
+        cpu = at.get("cpu_ms_per_call_s")
+        lines.append(
+            f"| {profile} | {fmt(largest, 'd') if largest else '-'} "
+            f"({fmt(largest / cores if largest else None, '.1f')}) | {fmt(cpu, '.1f')} "
+            f"| {fmt(1000 / cpu if cpu else None, '.0f')} | {fmt(at.get('call_uss_mb'), '.1f')} "
+            f"| {fmt(at.get('call_pss_mb'), '.1f')} | {fmt(at.get('idle_uss_mb'), '.1f')} "
+            f"| `{commands[profile]}` |"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,200 @@
+"""What a capacity call runs on, per variant and profile, in either shape.
+
+Profiles:
+
+- `fakes`: the scripted providers of `tests/fakes.py`, answering at once. Ours vs bare
+  measures what dialtone adds around the same providers.
+- `cloud`: ours is `dialtone.pipeline.build_pipeline` in the cloud profile, with
+  Deepgram's and OpenAI's classes swapped for the scripted fakes with a cloud
+  provider's streaming delays (`capacity_fakes.py`): whatever the cloud profile builds
+  around its providers (fallback chains, the offline fallback links) is what is
+  measured, and changes to it show up on the next run. Bare gets the same delayed
+  fakes directly.
+- `offline`: ours is `build_pipeline` in the offline profile (pocketsphinx recogniser
+  worker, espeak, the rule dialogue): the real stack, nothing faked. Bare has no
+  offline equivalent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from livekit.agents import llm, stt, tts, vad
+
+from bench.capacity_call import SCRIPT, CallSetup, MakeProviders, OursSetup, Providers, respond
+from bench.capacity_fakes import DelayedLLM, DelayedSTT, DelayedTTS
+from dialtone.simulate.call_io import CallerLine
+from dialtone.simulate.phone_audio import Int16Array
+from dialtone.simulate.recording import CallClock
+from tests.fakes import ScriptedLLM, ScriptedSTT, ToneTTS
+
+if TYPE_CHECKING:
+    from dialtone.config import Settings
+
+Profile = Literal["fakes", "cloud", "offline"]
+PROFILES: tuple[Profile, ...] = ("fakes", "cloud", "offline")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class BareProviders:
+    """Bare's call: the providers as a livekit-agents user passes them, VAD turns."""
+
+    vad: vad.VAD
+    stt: stt.STT
+    llm: llm.LLM
+    tts: tts.TTS
+
+    def session_kwargs(self) -> dict[str, Any]:
+        # VAD turn detection like ours: the framework's default turn-detector model would
+        # measure that model (seconds per turn on this CPU), not the cost of dialtone.
+        return {
+            "vad": self.vad,
+            "stt": self.stt,
+            "llm": self.llm,
+            "tts": self.tts,
+            "turn_handling": {"turn_detection": "vad"},
+        }
+
+    async def aclose(self) -> None:
+        for part in (self.stt, self.llm, self.tts):
+            await part.aclose()
+
+
+def bare_providers(profile: Profile, load_vad: Callable[[], vad.VAD]) -> MakeProviders:
+    if profile == "offline":
+        raise ValueError("bare has no offline profile: measure ours alone (--variants ours)")
+
+    def make(line: CallerLine, clock: CallClock) -> Providers:
+        if profile == "cloud":
+            return BareProviders(
+                load_vad(), DelayedSTT(line, clock), DelayedLLM(respond), DelayedTTS()
+            )
+        return BareProviders(load_vad(), ScriptedSTT(line), ScriptedLLM(respond), ToneTTS())
+
+    return make
+
+
+@contextlib.contextmanager
+def fake_cloud(line: CallerLine, clock: CallClock) -> Iterator[None]:
+    """Deepgram's and OpenAI's classes return the delayed fakes while a pipeline is built.
+
+    `build_pipeline` is synchronous, so calls of one process never see each other's.
+    """
+    from livekit.plugins import deepgram, openai
+
+    saved = (deepgram.STT, openai.LLM, openai.TTS)
+    try:
+        setattr(deepgram, "STT", lambda **_: DelayedSTT(line, clock))  # noqa: B010
+        setattr(openai, "LLM", lambda **_: DelayedLLM(respond))  # noqa: B010
+        setattr(openai, "TTS", lambda **_: DelayedTTS())  # noqa: B010
+        yield
+    finally:
+        deepgram.STT, openai.LLM, openai.TTS = saved  # type: ignore[misc]
+
+
+def profile_settings(profile: Profile, data_dir: Path) -> Settings:
+    from dialtone.config import load_settings
+
+    if profile == "cloud":
+        return load_settings(
+            data_dir=data_dir,
+            persona_dir=ROOT / "personas",
+            profile="cloud",
+            openai_api_key="sk-bench-unused",
+            deepgram_api_key="bench-unused",
+        )
+    return load_settings(data_dir=data_dir, persona_dir=ROOT / "personas", profile="offline")
+
+
+def ours_providers(
+    profile: Profile, settings: Settings, setup: OursSetup, load_vad: Callable[[], vad.VAD]
+) -> MakeProviders:
+    from dialtone.pipeline import Pipeline, build_pipeline
+
+    def make(line: CallerLine, clock: CallClock) -> Providers:
+        if profile == "fakes":
+            return Pipeline(
+                vad=load_vad(), stt=ScriptedSTT(line), llm=ScriptedLLM(respond), tts=ToneTTS()
+            )
+        if profile == "cloud":
+            with fake_cloud(line, clock):
+                return build_pipeline(settings, setup.persona, load_vad())
+        return build_pipeline(settings, setup.persona, load_vad())
+
+    return make
+
+
+async def caller_audio() -> dict[str, Int16Array]:
+    """The script's caller lines as espeak says them, on the phone line at 16 kHz."""
+    from dialtone.offline.espeak import synthesize
+    from dialtone.simulate.phone_audio import to_phone_line, trim_silence
+
+    return {
+        line.text: to_phone_line(trim_silence(await synthesize(line.text)), 16000)
+        for line in SCRIPT
+    }
+
+
+def save_audio(audio: dict[str, Int16Array], path: Path) -> None:
+    np.savez(path, **{f"line{i}": audio[line.text] for i, line in enumerate(SCRIPT)})
+
+
+def load_audio(path: Path) -> dict[str, Int16Array]:
+    with np.load(path) as saved:
+        return {line.text: saved[f"line{i}"] for i, line in enumerate(SCRIPT)}
+
+
+def persona_lines() -> tuple[str, str]:
+    """(instructions, greeting) of the default persona, for bare's agent."""
+    from dialtone.personas import PersonaBook
+
+    settings = profile_settings("offline", Path(tempfile.gettempdir()))
+    persona = PersonaBook.load(settings.persona_dir, settings.default_persona).pick()
+    return persona.system_prompt(), persona.greeting
+
+
+def make_setup(
+    *,
+    variant: str,
+    profile: Profile,
+    audio: dict[str, Int16Array],
+    load_vad: Callable[[], vad.VAD],
+    instructions: str,
+    greeting: str,
+    data_dir: Path,
+) -> CallSetup:
+    """One run's calls: bare imports nothing of dialtone but the simulator's line."""
+    if variant == "bare":
+        return CallSetup(
+            variant="bare",
+            audio=audio,
+            instructions=instructions,
+            greeting=greeting,
+            providers=bare_providers(profile, load_vad),
+        )
+    from dialtone.messages.store import message_store
+    from dialtone.personas import PersonaBook
+    from dialtone.programs import load_program
+
+    settings = profile_settings(profile, data_dir)
+    persona = PersonaBook.load(settings.persona_dir, settings.default_persona).pick()
+    ours = OursSetup(
+        persona=persona,
+        messages=message_store(settings),
+        make_agent=load_program("receptionist", ROOT / "agents").make_agent,
+    )
+    return CallSetup(
+        variant="ours",
+        audio=audio,
+        instructions=instructions,
+        greeting=greeting,
+        providers=ours_providers(profile, settings, ours, load_vad),
+        ours=ours,
+    )
