@@ -112,7 +112,7 @@ def run(
         sock,
         log_level="warning",
         on_started=lambda: typer.secho(
-            f"The web console is at {url} ({hint}); Ctrl-C stops it.",
+            f"Web console: {url}  {hint}  (Ctrl-C stops it)",
             fg=typer.colors.GREEN,
             bold=True,
         ),

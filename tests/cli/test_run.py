@@ -149,3 +149,37 @@ def test_a_taken_port_is_one_line_before_any_call_is_played(tmp_path: Path) -> N
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and str(port) in errors[0] and "--port" in errors[0], result.stderr
     assert "simulated call" not in result.stderr + result.stdout  # no call played for nothing
+
+
+@pytest.mark.audio
+def test_no_serve_plays_the_call_records_it_and_exits(tmp_path: Path) -> None:
+    """The path for scripts: the same recorded call, then exit 0, no server."""
+    result = subprocess.run(
+        [sys.executable, "-m", "dialtone", "run", "--no-serve"],
+        cwd=tmp_path,
+        env=run_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "result: PASS" in result.stdout and "Web console" not in result.stdout
+    assert len(list((tmp_path / "data" / "recordings").glob("*.wav"))) == 1
+
+
+def test_a_taken_port_for_dialtone_serve_is_one_line_too(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "dialtone", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=run_env(tmp_path, DIALTONE_API_TOKEN="t" * 32),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"port {port} " in errors[0], result.stderr
