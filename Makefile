@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh $(VENV)
 	touch $(STAMP)
 
-## The main job: the worker when LIVEKIT_URL is set, else a simulated call (offline).
+## The main job: the worker when LIVEKIT_URL is set, else a simulated call (offline), then
+## the web console with that call in it (Ctrl-C stops it; `dialtone run --no-serve`: no console).
 run: $(STAMP)
 	$(BIN)/dialtone run
 

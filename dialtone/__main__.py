@@ -21,9 +21,10 @@ from .cli.console import console
 from .cli.db import app as db_app
 from .cli.dev import run_dev, worker_settings
 from .cli.doctor import doctor
+from .cli.run import run
 from .cli.serve import serve
 from .cli.trunks import app as trunks_app
-from .config import BESIDE_PACKAGE, ConfigError, load_settings
+from .config import ConfigError
 
 app = typer.Typer(
     help="dialtone: phone calls for LiveKit voice agents.",
@@ -37,9 +38,9 @@ app.command("doctor")(doctor)
 app.command("serve")(serve)  # `dialtone campaigns serve` is the same command
 app.add_typer(db_app, name="db")
 app.command("console")(console)
+app.command("run")(run)  # `make run`
 
 _PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
-DEFAULT_SCENARIO = Path("tests/scenarios/receptionist_message.yaml")
 
 
 def _fail(message: str) -> None:
@@ -127,43 +128,6 @@ def simulate(
         _fail(str(exc))
         return
     raise typer.Exit(0 if ok else 1)
-
-
-@app.command()
-def run(
-    scenario: Annotated[Path, typer.Option(help="Scenario for the keyless demo.")] = (
-        DEFAULT_SCENARIO
-    ),
-) -> None:
-    """The main job: the worker when LiveKit is configured, else a simulated call."""
-    try:
-        settings = load_settings()
-        profile = settings.resolved_profile
-        if settings.livekit_url or settings.livekit_api_key:
-            settings.require_livekit()  # half a LiveKit setup is a mistake, not a demo
-    except ConfigError as exc:
-        _fail(str(exc))
-        return
-    if settings.has_livekit:
-        run_dev("receptionist", [], reload=True)
-        return
-    if scenario == DEFAULT_SCENARIO and not scenario.exists():
-        scenario = BESIDE_PACKAGE / DEFAULT_SCENARIO  # the checkout's
-    typer.secho(
-        "LIVEKIT_URL is not set: playing a simulated call to the receptionist instead "
-        f"({scenario}, profile {profile.value}).",
-        fg=typer.colors.CYAN,
-        err=True,
-    )
-    try:
-        simulate(scenario, as_json=False, out=Path("out"))
-    finally:
-        typer.secho(
-            "The call is in the database: `dialtone calls list`, or in the web console "
-            "(`DIALTONE_API_TOKEN=<a long secret> dialtone serve`, then http://127.0.0.1:8080/).",
-            fg=typer.colors.CYAN,
-            err=True,
-        )
 
 
 def main() -> None:

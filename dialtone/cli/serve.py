@@ -10,13 +10,20 @@ happen inside the command, so `dialtone --help` stays fast.
 from __future__ import annotations
 
 import logging
+import socket
 from datetime import timedelta
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from sqlalchemy.exc import ArgumentError
 
-from ..config import ConfigError, load_settings
+from ..config import ConfigError, Settings, load_settings
+from .listen import ListenError, bound_port, listen, serve_on
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from ..campaigns.scheduler import SchedulerConfig
 
 logger = logging.getLogger("dialtone.campaigns")
 
@@ -52,35 +59,70 @@ def serve(
     """Serve the web console at / and the HTTP API (`/v1`: campaigns, calls, messages,
     do-not-call; OpenAPI at /openapi.json; `/metrics`), dial due contacts and deliver
     the signed webhooks."""
-    import uvicorn
-
-    from ..campaigns.dialer import DialerConfig
     from ..campaigns.scheduler import SchedulerConfig
-    from ..console_web import install_console
-    from ..db.engine import make_engine
-    from ..http.server import create_app
 
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-        # httpx logs every request's full URL at INFO; here those are webhook URLs, which
-        # often carry a credential in the path or query. Failures are logged by
-        # dialtone.webhooks with the event id only.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        configure_logging(settings)
         if dial and not settings.has_livekit:
             logger.warning(
                 "LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET not set: serving the API "
                 "only; no contact will be called until a dialing process runs"
             )
             dial = False
-        scheduler_config = SchedulerConfig(
+        sock = listen(host, port)
+    except ConfigError as exc:
+        _fail(str(exc))
+    except ListenError as exc:
+        _fail(str(exc))
+    application = server_app(
+        settings,
+        dial=dial,
+        scheduler_config=SchedulerConfig(
             tick_seconds=tick,
             global_max_concurrent=max_concurrent,
             calls_per_second=calls_per_second,
             lease=None if lease_seconds is None else timedelta(seconds=lease_seconds),
-        )
+        ),
+        call_timeout=call_timeout,
+        sock=sock,
+    )
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{bound_port(sock)}/"
+    serve_on(
+        application,
+        sock,
+        log_level=settings.log_level,
+        on_started=lambda: logger.info("serving the console and the API on %s", url),
+    )
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request's full URL at INFO; here those are webhook URLs, which
+    # often carry a credential in the path or query. Failures are logged by
+    # dialtone.webhooks with the event id only.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def server_app(
+    settings: Settings,
+    *,
+    dial: bool,
+    scheduler_config: SchedulerConfig | None = None,
+    call_timeout: float = 10.0,
+    sock: socket.socket | None = None,
+) -> FastAPI:
+    """The API and the console over the settings' database, as `dialtone serve` runs
+    them; a bad setting is one line and exit 1 (`sock` is closed first)."""
+    from ..campaigns.dialer import DialerConfig
+    from ..console_web import install_console
+    from ..db.engine import make_engine
+    from ..http.server import create_app
+
+    try:
         engine = make_engine(settings.resolved_database_url)
         application = create_app(
             settings,
@@ -92,7 +134,11 @@ def serve(
         )
         install_console(application)
     except ArgumentError:
+        if sock is not None:
+            sock.close()
         _fail("DIALTONE_DATABASE_URL is not a database URL (e.g. postgresql+psycopg://host/db)")
     except (ConfigError, ValueError) as exc:
+        if sock is not None:
+            sock.close()
         _fail(str(exc))
-    uvicorn.run(application, host=host, port=port, log_level=settings.log_level.lower())
+    return application

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Settings
+from ..personas import Persona
 from ..records.audio import keep_recording
 from .phone_audio import Int16Array, interpolate
 
@@ -95,3 +96,12 @@ async def keep_simulated_recording(
             return keep_recording(settings, record_id, wav)
 
     return await asyncio.to_thread(write_and_keep)
+
+
+def recorded(persona: Persona) -> Persona:
+    """`persona` as if its YAML said `recording: {enabled: true}`: the call announces
+    the recording first and keeps it, like a recorded real call (`dialtone run`'s demo)."""
+    if persona.recording.enabled:
+        return persona
+    recording = persona.recording.model_copy(update={"enabled": True})
+    return persona.model_copy(update={"recording": recording})

@@ -28,12 +28,17 @@ from ..outbound.voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
 from ..personas import Persona, PersonaBook
 from ..pipeline import Pipeline, build_pipeline, load_vad
 from ..programs import load_program
+from ..records.models import Direction
+from ..records.recorder import CallRecorder
+from ..records.simulated import RecordFactory, default_factory, note_simulated_end
+from ..records.store import CallStart
+from ..telephony.sip_status import RECORD_OUTCOME
 from ..turn_metrics import TurnMetricsRecorder
-from ..wire import ReminderJob
+from ..wire import Outcome, ReminderJob
 from .call_io import CallerLine
 from .http_context import in_job_http_context
 from .phone_audio import PHONE_RATE
-from .recording import CallClock, Recording
+from .recording import CallClock, Recording, keep_simulated_recording, recorded
 from .report import CallReport
 from .runner import CallerSpeech, PipelineFactory, _Call, _synthesize_step
 from .scenario import Scenario
@@ -92,11 +97,20 @@ async def simulate_reminder_call(
     settings: Settings,
     out_dir: Path | None = None,
     pipeline_factory: PipelineFactory | None = None,
+    record: RecordFactory | None = None,
+    record_call: bool = False,
 ) -> CallReport:
-    """Play `scenario` as the callee of a reminder call and return the scored report."""
+    """Play `scenario` as the callee of a reminder call and return the scored report.
+
+    Like a simulated receptionist call, it leaves a call record (outbound, the simulated
+    attempt's ids) in the settings' database, and its stereo recording under that record
+    when the persona records (or `record_call`); `record` builds the recorder instead.
+    """
     assert scenario.reminder is not None
     book = PersonaBook.load(settings.persona_dir, settings.default_persona)
     persona = book.pick(requested=scenario.persona or "reminder")
+    if record_call:
+        persona = recorded(persona)
     job = simulated_job(scenario, persona)
     missing = missing_values(job, persona)
     profile = "custom" if pipeline_factory is not None else settings.resolved_profile.value
@@ -121,12 +135,12 @@ async def simulate_reminder_call(
         audio.append(with_beep(speech) if scenario.reminder.beep_after_step == index else speech)
 
     beep = BeepDetector()
-    call = _Call(scenario, report, record_audio=out_dir is not None)
+    call = _Call(scenario, report, record_audio=out_dir is not None or persona.recording.enabled)
     call.line = BeepTappedLine(call.clock, call.recording, beep)
     pipeline = pipeline_factory(persona, call.line)
     session: AgentSession = AgentSession(**pipeline.session_kwargs())
     call.attach(session)
-    TurnMetricsRecorder(session, call_id=f"SCL_sim_{scenario.name}")
+    turns = TurnMetricsRecorder(session, call_id=job.attempt_id)
     session.input.audio = call.line
     session.output.audio = call.ear
     call.ear.start()
@@ -134,6 +148,10 @@ async def simulate_reminder_call(
     agent = make_agent(job, persona, call.control, None)
     if not isinstance(agent, ReminderConversation):
         raise TypeError(f"{type(agent).__name__} is not a reminder conversation")
+    recorder = await _start_record(record, settings, job, scenario.name)
+    recorder.attach(session, turns)
+    pipeline.on_fallback(recorder.provider_changed)
+    outcome: list[Outcome] = []
 
     async def beep_gone() -> bool:
         return beep.heard.is_set() or await beep.wait(BEEP_WAIT_S)
@@ -148,6 +166,7 @@ async def simulate_reminder_call(
     with tempfile.TemporaryDirectory():
         try:
             await session.start(agent=agent, record=False)
+            recorder.answered()  # the dial is not simulated: the callee picks up at once
             amd = AMD(
                 session,
                 llm=GreetingRules(),
@@ -165,6 +184,7 @@ async def simulate_reminder_call(
                         conversation,
                         greeting_transcribed=bool(verdict.transcript.strip()),
                     )
+                    outcome.append(result.outcome)
                     report.outcome = result.outcome.value
                     report.outcome_detail = f"{result.detail} (AMD: {verdict.category.value})"
                     if not call.control.hung_up.is_set():
@@ -184,14 +204,40 @@ async def simulate_reminder_call(
                         await talk
         finally:
             report.duration_s = round(call.clock.now(), 2)
+            note_simulated_end(recorder, call.control.reason)
+            if outcome:
+                recorder.set_outcome(RECORD_OUTCOME[outcome[0]], report.outcome_detail)
             call.line.close()
             with contextlib.suppress(Exception):
                 await session.aclose()
             await call.ear.aclose()
             await pipeline.aclose()
+            await recorder.finish()
 
     report.hung_up = call.control.hung_up.is_set()
     report.hang_up_reason = call.control.reason
     call.measure_and_save(out_dir)
+    if persona.recording.enabled:
+        await keep_simulated_recording(settings, recorder.record_id, call.recording.save)
     call.conclude(out_dir)
     return report
+
+
+async def _start_record(
+    factory: RecordFactory | None, settings: Settings, job: ReminderJob, name: str
+) -> CallRecorder:
+    """The attempt's call record, as `place_call` opens one for a real dial."""
+    recorder = (factory or default_factory(settings))(
+        CallStart(
+            Direction.OUTBOUND,
+            room=f"sim-{name}",
+            caller_number=job.caller_id,
+            called_number=job.phone,
+            trunk="simulated",
+            persona=job.persona,
+            campaign_id=job.campaign_id,
+            attempt_id=job.attempt_id,
+        )
+    )
+    await recorder.start()
+    return recorder

@@ -37,7 +37,7 @@ from .call_io import AgentEar, CallerLine, Utterance
 from .far_end import SimulatedFarEnd
 from .http_context import in_job_http_context
 from .phone_audio import PHONE_RATE, Int16Array, to_phone_line, trim_silence
-from .recording import CallClock, Recording, keep_simulated_recording
+from .recording import CallClock, Recording, keep_simulated_recording, recorded
 from .report import BargeIn, CallReport, Line, ToolCall, Turn
 from .scenario import Scenario, Step
 
@@ -263,6 +263,7 @@ async def simulate_call(
     pipeline_factory: PipelineFactory | None = None,
     transfer_desk: TransferDesk | None = None,
     record: RecordFactory | None = None,
+    record_call: bool = False,
 ) -> CallReport:
     """Play `scenario` against the receptionist and return the scored report.
 
@@ -270,11 +271,14 @@ async def simulate_call(
     `out_dir` gets the recording and the report; `record` builds the call's recorder
     instead (tests read the record back).
 
+    `record_call` records the call even if the persona does not (see `recorded`).
     With `transfer_desk` (and persona transfer targets) the agent can transfer; hold
     audio goes through the same simulated earpiece, so its gaps are measured.
     """
     book = PersonaBook.load(settings.persona_dir, settings.default_persona)
     persona = book.pick(requested=scenario.persona, dialed_number=scenario.caller.dialed)
+    if record_call:
+        persona = recorded(persona)
     profile = "custom" if pipeline_factory is not None else settings.resolved_profile.value
     if pipeline_factory is None:
         vad_model = load_vad()

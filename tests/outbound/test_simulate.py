@@ -5,12 +5,18 @@ espeak-ng voice on an 8 kHz phone line, heard through silero VAD and pocketsphin
 from __future__ import annotations
 
 import json
+import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from dialtone.__main__ import app
+from dialtone.db.engine import make_engine, sqlite_url
+from dialtone.records.models import CallOutcome, Direction
+from dialtone.records.retention import Retention
+from dialtone.records.store import CallFilter, RecordStore
 
 pytestmark = pytest.mark.audio
 
@@ -81,3 +87,30 @@ def test_a_recorded_reminder_announces_the_recording_before_the_reminder(
     agent = [line["text"] for line in transcript if line["speaker"] == "agent"]
     assert agent[0] == announce, agent
     assert "appointment" in agent[1].lower(), agent
+
+
+def test_a_recorded_reminder_keeps_its_recording_under_the_attempts_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like a simulated receptionist call: one call record (outbound, the attempt's id)
+    and its stereo WAV, so the console and the API play it."""
+    personas = tmp_path / "personas"
+    personas.mkdir()
+    shipped = (ROOT / "personas" / "reminder.yaml").read_text()
+    (personas / "reminder.yaml").write_text(shipped + "\nrecording:\n  enabled: true\n")
+    monkeypatch.setenv("DIALTONE_PERSONA_DIR", str(personas))
+    monkeypatch.setenv("DIALTONE_DEFAULT_PERSONA", "reminder")
+    monkeypatch.setenv("DIALTONE_DATA_DIR", str(tmp_path / "data"))
+    assert simulate("reminder_confirm", tmp_path / "out")["outcome"] == "completed"
+
+    store = RecordStore(make_engine(sqlite_url(tmp_path / "data")), Retention())
+    records, _ = store.list(CallFilter())
+    assert len(records) == 1
+    record = records[0]
+    assert record.direction is Direction.OUTBOUND and record.attempt_id == "0" * 32
+    assert record.outcome is CallOutcome.COMPLETED and record.persona == "reminder"
+    wav = tmp_path / "data" / "recordings" / f"{record.id}.wav"
+    with wave.open(str(wav)) as w:
+        assert w.getnchannels() == 2 and w.getnframes() > w.getframerate()
+        frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
+    assert np.abs(frames[:, 0]).sum() > 0 and np.abs(frames[:, 1]).sum() > 0
