@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -305,7 +306,9 @@ async def simulate_call(
     caller = CallerInfo(
         phone_number=scenario.caller.number,
         dialed_number=scenario.caller.dialed,
-        call_id=f"SCL_sim_{scenario.name}",
+        # Unique per run, as a real SIP call id is: the console links a message to its
+        # call by this id, and demo calls pile up in one data directory.
+        call_id=f"SCL_sim_{scenario.name}_{uuid.uuid4().hex[:8]}",
     )
     turns = TurnMetricsRecorder(session, call_id=caller.call_id)
     room = f"sim-{scenario.name}"
