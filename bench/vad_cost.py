@@ -1,0 +1,159 @@
+"""CPU a VAD costs per second of phone audio, through its stream, as a call uses it.
+
+Plays the same 8 kHz phone-line audio (espeak-ng sentences through G.711 mu-law, with
+pauses between them) in 20 ms frames through each VAD's `stream()` and counts the
+process's CPU time (every thread: the VAD's inference executor and livekit's native
+resampler included) per second of audio. Paced (the default), `--streams` streams each
+get a frame every 20 ms of wall time, as concurrent calls do, so the per-frame wake-ups
+and thread hand-offs a call pays are counted; `--unpaced` pushes as fast as the stream
+takes frames (inference cost alone). The variants run interleaved, in alternating
+order, so the shared machine's noise falls on all; ratios are against the silero plugin
+measured in the same run. Figures only.
+
+    .venv/bin/python bench/vad_cost.py [--seconds 10] [--streams 10] [--repeats 3]
+        [--unpaced]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from livekit import rtc
+from livekit.agents import vad
+
+from dialtone.offline.espeak import synthesize
+from dialtone.pipeline import VAD_MIN_SILENCE
+from dialtone.simulate.phone_audio import PHONE_RATE, to_phone_line, trim_silence
+
+FRAME = PHONE_RATE // 50  # 20 ms, what a SIP trunk delivers
+LINES = (
+    "Hello, I would like to book an appointment for next week.",
+    "Yes, I can make it on Tuesday.",
+    "What are your opening hours on Friday?",
+    "Thank you, goodbye.",
+)
+
+
+def silero_plugin() -> vad.VAD:
+    from livekit.plugins import silero
+
+    loaded: vad.VAD = silero.VAD.load(min_silence_duration=VAD_MIN_SILENCE)
+    return loaded
+
+
+def native() -> vad.VAD:
+    from livekit.agents import inference
+
+    return inference.VAD(model="silero", min_silence_duration=VAD_MIN_SILENCE)
+
+
+def native_one_thread() -> vad.VAD:
+    """Every stream's inference on one shared thread instead of a thread per stream."""
+    from livekit.agents import inference
+
+    return inference.VAD(
+        model="silero", min_silence_duration=VAD_MIN_SILENCE, executor=SHARED_EXECUTOR
+    )
+
+
+def dialtone_load_vad() -> vad.VAD:
+    from dialtone.pipeline import load_vad
+
+    return load_vad()
+
+
+SHARED_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench.vad")
+VARIANTS: dict[str, Callable[[], vad.VAD]] = {
+    "silero_plugin": silero_plugin,
+    "inference": native,
+    "inference_1thread": native_one_thread,
+    "load_vad": dialtone_load_vad,
+}
+
+
+async def phone_audio(seconds: float) -> np.ndarray:
+    """Speech with 0.8 s pauses, looped to `seconds` of 8 kHz phone audio."""
+    pause = np.zeros(int(0.8 * PHONE_RATE), dtype=np.int16)
+    parts: list[np.ndarray] = []
+    for text in LINES:
+        parts += [to_phone_line(trim_silence(await synthesize(text)), 16000), pause]
+    one = np.concatenate(parts)
+    total = int(seconds * PHONE_RATE)
+    return np.resize(one, total - total % FRAME)
+
+
+async def play(model: vad.VAD, audio: np.ndarray, *, paced: bool) -> int:
+    """Push `audio` through one stream; the speech segments it found."""
+    stream = model.stream()
+    segments = 0
+
+    async def read() -> None:
+        nonlocal segments
+        async for event in stream:
+            segments += event.type is vad.VADEventType.END_OF_SPEECH
+
+    reader = asyncio.create_task(read())
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    for index, offset in enumerate(range(0, audio.size, FRAME)):
+        chunk = audio[offset : offset + FRAME]
+        stream.push_frame(rtc.AudioFrame(chunk.tobytes(), PHONE_RATE, 1, FRAME))
+        if paced:
+            await asyncio.sleep(max(0.0, began + (index + 1) * 0.02 - loop.time()))
+        elif index % 10 == 0:
+            await asyncio.sleep(0)
+    stream.end_input()
+    await reader
+    await stream.aclose()
+    return segments
+
+
+async def cost(
+    model: vad.VAD, audio: np.ndarray, *, streams: int, paced: bool
+) -> tuple[float, int]:
+    """CPU ms per audio second per stream, and the segments the first stream found."""
+    start = time.process_time()
+    found = await asyncio.gather(*(play(model, audio, paced=paced) for _ in range(streams)))
+    used = time.process_time() - start
+    return used * 1000 / (streams * audio.size / PHONE_RATE), found[0]
+
+
+async def main(seconds: float, streams: int, repeats: int, paced: bool) -> None:
+    audio = await phone_audio(seconds)
+    models = {name: make() for name, make in VARIANTS.items()}
+    for model in models.values():  # warm-up: first inference allocates
+        await cost(model, audio[: PHONE_RATE * 2], streams=1, paced=False)
+    results: dict[str, list[float]] = {name: [] for name in models}
+    segments: dict[str, int] = {}
+    names = list(models)
+    for repeat in range(repeats):
+        for name in names if repeat % 2 == 0 else reversed(names):
+            ms, found = await cost(models[name], audio, streams=streams, paced=paced)
+            results[name].append(ms)
+            segments[name] = found
+    base = statistics.median(results["silero_plugin"])
+    mode = f"paced, {streams} concurrent streams" if paced else f"unpaced, {streams} stream(s)"
+    print(f"{seconds:g} s of 8 kHz phone audio per stream, {mode}, {repeats} repeats")
+    print(f"{'variant':<19}{'median ms/s':>12}{'min':>8}{'max':>8}{'ratio':>8}{'segments':>10}")
+    for name, values in results.items():
+        median = statistics.median(values)
+        print(
+            f"{name:<19}{median:>12.2f}{min(values):>8.2f}{max(values):>8.2f}"
+            f"{median / base:>8.2f}{segments[name]:>10}"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--streams", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--unpaced", action="store_true")
+    args = parser.parse_args()
+    asyncio.run(main(args.seconds, args.streams, args.repeats, not args.unpaced))
