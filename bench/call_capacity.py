@@ -62,14 +62,12 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 async def _child(variant: str, calls: int) -> dict[str, Any]:
-    from livekit.plugins import silero
-
     from bench.capacity_call import SCRIPT, CallSetup, loop_lag, run_call
     from dialtone.config import load_settings
     from dialtone.messages.store import message_store
     from dialtone.offline.espeak import synthesize
     from dialtone.personas import PersonaBook
-    from dialtone.pipeline import VAD_MIN_SILENCE
+    from dialtone.pipeline import load_vad
     from dialtone.programs import load_program
     from dialtone.simulate.phone_audio import to_phone_line, trim_silence
 
@@ -81,9 +79,6 @@ async def _child(variant: str, calls: int) -> dict[str, Any]:
         for line in SCRIPT
     }
 
-    def load_vad() -> Any:
-        return silero.VAD.load(min_silence_duration=VAD_MIN_SILENCE)
-
     setup = CallSetup(
         variant="ours" if variant == "ours" else "bare",
         audio=audio,
@@ -92,7 +87,7 @@ async def _child(variant: str, calls: int) -> dict[str, Any]:
         make_agent=load_program("receptionist", settings.agents_dir).make_agent,
         load_vad=load_vad,
     )
-    load_vad()  # onnxruntime's one-off start-up is not a per-call cost
+    load_vad()  # the native model's one-off load is not a per-call cost
     gc.collect()
     rss0, uss0 = _memory_mb()
     peak = [rss0, uss0]
