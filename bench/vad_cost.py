@@ -8,7 +8,9 @@ get a frame every 20 ms of wall time, as concurrent calls do, so the per-frame w
 and thread hand-offs a call pays are counted; `--unpaced` pushes as fast as the stream
 takes frames (inference cost alone). The variants run interleaved, in alternating
 order, so the shared machine's noise falls on all; ratios are against the silero plugin
-measured in the same run. Figures only.
+measured in the same run. "late" counts the VADs' own "inference is slower than
+realtime" warnings (a window answered over 200 ms late), "build ms" the CPU to make one
+VAD object (what making one per call costs). Figures only.
 
     .venv/bin/python bench/vad_cost.py [--seconds 10] [--streams 10] [--repeats 3]
         [--unpaced]
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import time
 from collections.abc import Callable
@@ -124,28 +127,60 @@ async def cost(
     return used * 1000 / (streams * audio.size / PHONE_RATE), found[0]
 
 
+class LateCount(logging.Handler):
+    """Counts the VADs' "inference is slower than realtime" warnings (> 200 ms late)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.late = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.late += "slower than realtime" in record.getMessage()
+
+
+def construction_ms(make: Callable[[], vad.VAD], times: int = 20) -> float:
+    """CPU ms to build one VAD object: what building one per call costs."""
+    make()
+    start = time.process_time()
+    for _ in range(times):
+        make()
+    return (time.process_time() - start) * 1000 / times
+
+
 async def main(seconds: float, streams: int, repeats: int, paced: bool) -> None:
     audio = await phone_audio(seconds)
+    built = {name: construction_ms(make) for name, make in VARIANTS.items()}
     models = {name: make() for name, make in VARIANTS.items()}
     for model in models.values():  # warm-up: first inference allocates
         await cost(model, audio[: PHONE_RATE * 2], streams=1, paced=False)
     results: dict[str, list[float]] = {name: [] for name in models}
     segments: dict[str, int] = {}
+    late = dict.fromkeys(models, 0)
+    counter = LateCount()
+    logging.getLogger().addHandler(counter)
+    logging.getLogger().setLevel(logging.ERROR)  # counted, not printed
+    for name in ("livekit.agents", "livekit.plugins.silero"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     names = list(models)
     for repeat in range(repeats):
         for name in names if repeat % 2 == 0 else reversed(names):
+            counter.late = 0
             ms, found = await cost(models[name], audio, streams=streams, paced=paced)
             results[name].append(ms)
             segments[name] = found
+            late[name] += counter.late
     base = statistics.median(results["silero_plugin"])
     mode = f"paced, {streams} concurrent streams" if paced else f"unpaced, {streams} stream(s)"
     print(f"{seconds:g} s of 8 kHz phone audio per stream, {mode}, {repeats} repeats")
-    print(f"{'variant':<19}{'median ms/s':>12}{'min':>8}{'max':>8}{'ratio':>8}{'segments':>10}")
+    print(
+        f"{'variant':<19}{'median ms/s':>12}{'min':>8}{'max':>8}{'ratio':>8}{'segments':>10}"
+        f"{'build ms':>10}{'late':>6}"
+    )
     for name, values in results.items():
         median = statistics.median(values)
         print(
             f"{name:<19}{median:>12.2f}{min(values):>8.2f}{max(values):>8.2f}"
-            f"{median / base:>8.2f}{segments[name]:>10}"
+            f"{median / base:>8.2f}{segments[name]:>10}{built[name]:>10.3f}{late[name]:>6}"
         )
 
 
