@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -39,6 +41,12 @@ logger = logging.getLogger("dialtone.pipeline")
 # make it on Tuesday" one turn; the framework's 0.25 s default split it in two and the
 # agent answered the "yes" alone (measured with the split_sentence simulated call).
 VAD_MIN_SILENCE = 0.55
+# Speech (s) before the VAD calls it speech, the probability that counts as speech, and
+# the audio kept before the start: the silero values barge-in was tuned with, stated
+# so that a changed library default cannot move them.
+VAD_MIN_SPEECH = 0.05
+VAD_ACTIVATION = 0.5
+VAD_PREFIX_PADDING = 0.5
 # Phone callers pause mid-sentence; half a second more before the turn ends.
 ENDPOINTING_MIN_DELAY = 0.5
 ENDPOINTING_MAX_DELAY = 3.0
@@ -114,11 +122,35 @@ class Failover:
 
 
 def load_vad() -> vad.VAD:
-    """Silero VAD (its model ships in the plugin wheel), tuned for phone turns."""
-    from livekit.plugins import silero
+    """The VAD for one call: livekit-agents' native Silero, tuned for phone turns.
 
-    loaded: vad.VAD = silero.VAD.load(min_silence_duration=VAD_MIN_SILENCE)
-    return loaded
+    The native model is loaded once per process (when `livekit.agents.inference` is first
+    imported) and each `stream()` keeps its own state, so a call's VAD object costs next
+    to nothing: build one per call. Do not share one across calls in a process: a VAD
+    reports every stream's metrics to every session listening on it (quadratic work, and
+    one call's usage counted in all). It runs in about half the CPU of the silero
+    plugin's ONNX VAD per second of phone audio (bench/vad_cost.py). Every option that
+    shapes a turn is given here, not left to a library default, so barge-in and
+    end-of-turn stay as tuned if a default changes; all inference runs on one thread
+    per process instead of one per stream.
+    """
+    from livekit.agents import inference
+
+    return inference.VAD(
+        model="silero",
+        min_silence_duration=VAD_MIN_SILENCE,
+        min_speech_duration=VAD_MIN_SPEECH,
+        activation_threshold=VAD_ACTIVATION,
+        prefix_padding_duration=VAD_PREFIX_PADDING,
+        executor=_vad_thread(),
+    )
+
+
+@functools.cache
+def _vad_thread() -> ThreadPoolExecutor:
+    """One inference thread per process, made on first use (so never in a forkserver
+    before it forks); the native call is short, one thread keeps up with many calls."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone.vad")
 
 
 @dataclass

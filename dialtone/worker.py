@@ -19,7 +19,7 @@ from livekit.agents.worker import ServerEnvOption
 
 # livekit-agents requires plugins to register on the main thread; console mode runs the
 # job on another thread, so they are imported here, when the worker module loads.
-from livekit.plugins import deepgram, openai, silero  # noqa: F401
+from livekit.plugins import deepgram, openai  # noqa: F401  (the VAD is the framework's own)
 
 from .config import ConfigError, Settings, load_settings
 from .personas import PersonaBook

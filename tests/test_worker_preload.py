@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # imported), then what answering or placing a call imports on top.
 JOB = """
 import importlib, json, sys
-from livekit.plugins import deepgram, openai, silero
+from livekit.plugins import deepgram, openai
 for name in json.loads(sys.argv[1]):
     importlib.import_module(name)
 from dialtone.programs import load_program  # the test's loader; a job runs the file

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import numpy as np
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 #: A name under the reserved `.invalid` top-level domain: resolution always fails.
 UNRESOLVABLE = "http://dialtone-outage.invalid"
@@ -185,6 +185,39 @@ def deepgram_app(budget: Budget, transcripts: list[str]) -> web.Application:
                     await ws.send_json(_results(transcripts[0]))
                     await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"outage")
                     break
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/v1/listen", listen)
+    return app
+
+
+def healthy_deepgram_app(transcripts: list[str]) -> web.Application:
+    """Deepgram's streaming API that stays up: each utterance of the caller (found by its
+    energy) is transcribed as the next of `transcripts`, until the client closes."""
+
+    async def listen(request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        rate = int(request.query.get("sample_rate", "16000"))
+        voiced = quiet = 0.0
+        heard = iter(transcripts)
+        async for message in ws:
+            if message.type == WSMsgType.TEXT and "CloseStream" in message.data:
+                break
+            if message.type != WSMsgType.BINARY:
+                continue
+            samples = np.frombuffer(message.data, dtype=np.int16).astype(np.float64)
+            if samples.size and float(np.sqrt(np.mean(samples**2))) > 300:
+                voiced += samples.size / rate
+                quiet = 0.0
+            elif voiced > 0.3:
+                quiet += samples.size / rate
+            if voiced > 0.3 and quiet > 0.4:
+                voiced = quiet = 0.0
+                if (text := next(heard, None)) is not None:
+                    await ws.send_json(_results(text))
+        await ws.close()
         return ws
 
     app = web.Application()
