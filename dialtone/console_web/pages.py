@@ -14,7 +14,7 @@ from ..messages.inbox import MessageFilter, mark_handled, page_messages
 from ..records.models import CallRecord
 from ..records.store import BadCursor
 from ..wire import CallOutcome
-from .callquery import CallQuery, find_calls, record_id_for_sip_call
+from .callquery import BadNumber, CallQuery, find_calls, record_id_for_sip_call
 from .rendering import render
 from .session import Checked, Session
 from .stats import overview
@@ -74,6 +74,8 @@ def calls_page(
         rows, next_cursor = find_calls(services.engine, query, limit=50, cursor=cursor)
     except BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
+    except BadNumber as exc:
+        raise HTTPException(422, str(exc)) from None
     filters = {
         "direction": direction,
         "outcome": outcome,

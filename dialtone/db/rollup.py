@@ -115,8 +115,8 @@ def rebuild(conn: Connection, *, batch: int = 50_000) -> int:
     conn.execute(delete(call_rollup))
     counts: Counter[Key] = Counter()
     seen = 0
-    result = conn.execution_options(yield_per=batch).execute(select(*COLUMNS))
-    for rows in result.partitions():
+    result = conn.execute(select(*COLUMNS).execution_options(yield_per=batch))
+    for rows in result.partitions():  # streamed: a million rows never sit in memory
         counts.update(count(rows))
         seen += len(rows)
     rows_out = [{"day": k[0], "kind": k[1], "key": k[2], "n": n} for k, n in counts.items()]

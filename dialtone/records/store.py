@@ -128,9 +128,7 @@ def reversed_number(number: str | None) -> str | None:
     return None if number is None else number[::-1]
 
 
-def _tracked(
-    conn: Connection, record_id: str, statement: Any
-) -> CursorResult[Any]:
+def _tracked(conn: Connection, record_id: str, statement: Any) -> CursorResult[Any]:
     """Run an UPDATE of one record and move the overview's counters with it."""
     this = call_records.c.id == record_id
     before = conn.execute(select(*rollup.COLUMNS).where(this).with_for_update()).all()

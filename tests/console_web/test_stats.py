@@ -70,7 +70,9 @@ def write(store: RecordStore, spec: Spec) -> None:
     end = CallEnd(
         outcome=spec.outcome,
         ended_at=started + timedelta(seconds=60),
-        ringing_at=None if spec.ringing_ms is None else started + timedelta(milliseconds=spec.ringing_ms),
+        ringing_at=None
+        if spec.ringing_ms is None
+        else started + timedelta(milliseconds=spec.ringing_ms),
         transfer_outcome=spec.transfer,
         latency=LatencySummary(response_median_ms=spec.median_ms, response_p95_ms=spec.p95_ms),
     )
@@ -173,7 +175,9 @@ def from_rows(engine: Engine, now: datetime) -> tuple[Overview, dict[str, list[f
     )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(records=st.lists(specs, max_size=25))
 def test_the_overview_from_counters_equals_the_overview_from_rows(
     engine: Engine, records: list[Spec]
@@ -195,7 +199,9 @@ def test_the_overview_from_counters_equals_the_overview_from_rows(
             period.turn_latency_p50_ms,
             period.turn_latency_p95_ms,
         ]
-        for true, figure in zip(exact[period.label], [f for f in shown if f is not None], strict=True):
+        for true, figure in zip(
+            exact[period.label], [f for f in shown if f is not None], strict=True
+        ):
             if true >= 1.0:
                 assert abs(figure - true) <= 0.005 * true + 0.1
 
@@ -204,7 +210,10 @@ def test_the_counters_keep_no_phone_number(tmp_path: Path) -> None:
     eng = new_engine(sqlite_url(tmp_path))
     upgrade(eng)
     store = RecordStore(eng, Retention(numbers=Keep.KEEP))
-    write(store, Spec("closed", 60, Direction.INBOUND, CallOutcome.COMPLETED, None, None, 800.0, 1200.0))
+    write(
+        store,
+        Spec("closed", 60, Direction.INBOUND, CallOutcome.COMPLETED, None, None, 800.0, 1200.0),
+    )
     with eng.connect() as conn:
         stored = " ".join(str(v) for row in conn.execute(select(call_rollup)) for v in row)
     assert stored and "5550100" not in stored and "0010555" not in stored
@@ -217,7 +226,12 @@ def test_rebuild_recounts_what_the_writes_counted(engine: Engine) -> None:
         conn.execute(delete(call_rollup))
     store = RecordStore(engine)
     for i, path in enumerate(PATHS):
-        write(store, Spec(path, 3600 * i, Direction.OUTBOUND, CallOutcome.BUSY, "answered", 900, 700.0, 990.0))
+        write(
+            store,
+            Spec(
+                path, 3600 * i, Direction.OUTBOUND, CallOutcome.BUSY, "answered", 900, 700.0, 990.0
+            ),
+        )
     with engine.connect() as conn:
         counted = {tuple(r[:3]): r[3] for r in conn.execute(select(call_rollup)) if r[3]}
     with engine.begin() as conn:
