@@ -245,4 +245,6 @@ messages = Table(
     Column("room", String(128)),
     Column("message", Text, nullable=False),
     Column("handled_at", DateTime(timezone=True)),  # null: waiting for an operator
+    # The inbox: waiting ones newest first, and their count (0003).
+    Index("ix_messages_waiting", "handled_at", "created_at", "id"),
 )

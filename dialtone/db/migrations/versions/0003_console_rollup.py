@@ -4,7 +4,8 @@
   from every existing call record, so an upgraded deployment's overview is right at once.
 - `call_records.caller_number_rev` / `called_number_rev`: each number as stored, reversed
   and indexed, so "calls from a number ending in 0142" is an index range, not a scan.
-- Indexes for the console's persona, campaign and number filters (newest first).
+- Indexes for the console's persona, campaign and number filters (newest first), and
+  for the inbox's waiting messages.
 
 A pre-Alembic database is adopted by creating what it lacks from the current tables, so
 any of these may exist already: each step checks first. The backfill always recounts.
@@ -63,6 +64,8 @@ def upgrade() -> None:
     for name, on in _INDEXES.items():
         if name not in existing:
             op.create_index(name, "call_records", on)
+    if "ix_messages_waiting" not in {i["name"] for i in inspector.get_indexes("messages")}:
+        op.create_index("ix_messages_waiting", "messages", ["handled_at", "created_at", "id"])
     if "call_rollup" not in inspector.get_table_names():
         op.create_table(
             "call_rollup",
@@ -77,6 +80,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("call_rollup")
+    op.drop_index("ix_messages_waiting", "messages")
     for name in _INDEXES:
         op.drop_index(name, "call_records")
     with op.batch_alter_table("call_records") as batch:
