@@ -61,7 +61,9 @@ class NumberMatch:
         if self.exact:
             return column == self.reversed
         upper = self.reversed[:-1] + chr(ord(self.reversed[-1]) + 1)
-        return (column >= self.reversed) & (column < upper)
+        # The range lets the index serve; the prefix test keeps it exact under a
+        # collation that ignores "+" or "*" (PostgreSQL's en_US, for one).
+        return (column >= self.reversed) & (column < upper) & self.scanned(column)
 
     def scanned(self, column: ColumnElement[str | None]) -> ColumnElement[bool]:
         """The same test, written so no index serves it: rows come newest first."""
