@@ -14,7 +14,13 @@ from ..messages.inbox import MessageFilter, mark_handled, page_messages
 from ..records.models import CallRecord
 from ..records.store import BadCursor
 from ..wire import CallOutcome
-from .callquery import CallQuery, find_calls, record_id_for_sip_call
+from .callquery import (
+    BadNumber,
+    CallQuery,
+    find_calls,
+    record_id_for_sip_call,
+    record_ids_for_sip_calls,
+)
 from .rendering import render
 from .session import Checked, Session
 from .stats import overview
@@ -74,6 +80,8 @@ def calls_page(
         rows, next_cursor = find_calls(services.engine, query, limit=50, cursor=cursor)
     except BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
+    except BadNumber as exc:
+        raise HTTPException(422, str(exc)) from None
     filters = {
         "direction": direction,
         "outcome": outcome,
@@ -177,11 +185,9 @@ def messages_page(
         )
     except BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
-    calls = {
-        m.call_id: record_id_for_sip_call(services.engine, m.call_id)
-        for m in [*waiting, *handled]
-        if m.call_id
-    }
+    calls = record_ids_for_sip_calls(
+        services.engine, {m.call_id for m in [*waiting, *handled] if m.call_id}
+    )
     return render(
         request,
         "messages.html",

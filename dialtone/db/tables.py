@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -170,6 +171,9 @@ call_records = Table(
     Column("room", String(128)),
     Column("caller_number", String(64)),
     Column("called_number", String(64)),
+    # The numbers as stored, reversed: "calls ending in 0142" is an index range (0003).
+    Column("caller_number_rev", String(64)),
+    Column("called_number_rev", String(64)),
     Column("trunk", String(128)),
     Column("persona", String(128)),
     Column("campaign_id", String(32)),
@@ -205,10 +209,26 @@ call_records = Table(
     Index("ix_call_records_direction", "direction", "started_at", "id"),
     Index("ix_call_records_outcome", "outcome", "started_at", "id"),
     Index("ix_call_records_dir_outcome", "direction", "outcome", "started_at", "id"),
+    # The console's filters (0003): persona, campaign, either party's number.
+    Index("ix_call_records_persona", "persona", "started_at", "id"),
+    Index("ix_call_records_campaign", "campaign_id", "started_at", "id"),
+    Index("ix_call_records_caller_rev", "caller_number_rev", "started_at", "id"),
+    Index("ix_call_records_called_rev", "called_number_rev", "started_at", "id"),
     # The lease reaper and the webhook.
     Index("ix_call_records_open", "status", "lease_until"),
     Index("ix_call_records_room", "room"),
     Index("ix_call_records_sip_call", "sip_call_id"),
+)
+
+# The overview's counters per UTC day of started_at (see db.rollup; 0003).
+call_rollup = Table(
+    "call_rollup",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("key", String(32), nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("day", "kind", "key"),
 )
 
 
@@ -225,4 +245,6 @@ messages = Table(
     Column("room", String(128)),
     Column("message", Text, nullable=False),
     Column("handled_at", DateTime(timezone=True)),  # null: waiting for an operator
+    # The inbox: waiting ones newest first, and their count (0003).
+    Index("ix_messages_waiting", "handled_at", "created_at", "id"),
 )

@@ -113,7 +113,10 @@ def _adopt(conn: Connection) -> None:
     existing = set(inspect(conn).get_table_names())
     metadata.create_all(conn, checkfirst=True)
     for name in existing & set(metadata.tables):
+        columns = {c["name"] for c in inspect(conn).get_columns(name)}
         for index in metadata.tables[name].indexes:
-            index.create(conn, checkfirst=True)
+            # An index on a column a later revision adds is that revision's to create.
+            if {c.name for c in index.columns} <= columns:
+                index.create(conn, checkfirst=True)
     if conn.scalar(select(claim_lock.c.name).where(claim_lock.c.name == "claims")) is None:
         conn.execute(insert(claim_lock).values(name="claims", seq=0))

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    CursorResult,
     Engine,
     String,
     and_,
@@ -38,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..db import rollup
 from ..db.engine import read_only
 from ..db.tables import call_records
 from ..db.types import UTCDateTime
@@ -121,6 +123,22 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return started, record_id
 
 
+def reversed_number(number: str | None) -> str | None:
+    """The stored number back to front: a suffix search becomes an index range."""
+    return None if number is None else number[::-1]
+
+
+def _tracked(conn: Connection, record_id: str, statement: Any) -> CursorResult[Any]:
+    """Run an UPDATE of one record and move the overview's counters with it."""
+    this = call_records.c.id == record_id
+    before = conn.execute(select(*rollup.COLUMNS).where(this).with_for_update()).all()
+    result: CursorResult[Any] = conn.execute(statement)
+    if result.rowcount:
+        after = conn.execute(select(*rollup.COLUMNS).where(this)).all()
+        rollup.apply(conn, removed=before, added=after)
+    return result
+
+
 def _floats(row: Any, prefix: str) -> tuple[float | None, float | None]:
     return getattr(row, f"{prefix}_median_ms"), getattr(row, f"{prefix}_p95_ms")
 
@@ -184,12 +202,16 @@ class RecordStore:
         return read_only(self.engine)
 
     def _start_values(self, start: CallStart, now: datetime) -> dict[str, Any]:
+        caller = self.retention.number(start.caller_number)
+        called = self.retention.number(start.called_number)
         return {
             "direction": start.direction.value,
             "room": start.room,
             "sip_call_id": start.sip_call_id,
-            "caller_number": self.retention.number(start.caller_number),
-            "called_number": self.retention.number(start.called_number),
+            "caller_number": caller,
+            "called_number": called,
+            "caller_number_rev": reversed_number(caller),
+            "called_number_rev": reversed_number(called),
             "trunk": start.trunk,
             "persona": start.persona,
             "campaign_id": start.campaign_id,
@@ -220,12 +242,15 @@ class RecordStore:
                 )
                 if adopted is not None:
                     values.update(outcome=None, ended_at=None, closed_by=None, detail=None)
-                    conn.execute(
-                        update(call_records).where(call_records.c.id == adopted).values(**values)
+                    _tracked(
+                        conn,
+                        adopted,
+                        update(call_records).where(call_records.c.id == adopted).values(**values),
                     )
                     return str(adopted)
             record_id = uuid.uuid4().hex
             conn.execute(insert(call_records).values(id=record_id, **values))
+            rollup.apply(conn, added=[values])
         return record_id
 
     def renew(self, record_id: str, now: datetime, lease: timedelta) -> bool:
@@ -289,7 +314,9 @@ class RecordStore:
         if end.sip_call_id is not None:
             values["sip_call_id"] = end.sip_call_id
         with self.engine.begin() as conn:
-            result = conn.execute(
+            result = _tracked(
+                conn,
+                record_id,
                 update(call_records)
                 .where(
                     call_records.c.id == record_id,
@@ -298,7 +325,7 @@ class RecordStore:
                         call_records.c.closed_by != "worker",
                     ),
                 )
-                .values(**values)
+                .values(**values),
             )
         return result.rowcount == 1
 
@@ -309,6 +336,7 @@ class RecordStore:
         values.update(id=record_id, status=RecordStatus.IN_PROGRESS.value)
         with self.engine.begin() as conn:
             conn.execute(insert(call_records).values(**values))
+            rollup.apply(conn, added=[values])
         self.close(record_id, end)
         return record_id
 
@@ -331,7 +359,9 @@ class RecordStore:
                 else:
                     outcome = CallOutcome.WORKER_LOST
                 ended = row.caller_left_at or row.lease_until
-                result = conn.execute(
+                result = _tracked(
+                    conn,
+                    row.id,
                     update(call_records)
                     .where(
                         call_records.c.id == row.id,
@@ -348,7 +378,7 @@ class RecordStore:
                         closed_by="lease",
                         lease_until=None,
                         updated_at=now,
-                    )
+                    ),
                 )
                 if result.rowcount == 1:
                     fresh = conn.execute(
@@ -418,6 +448,7 @@ class RecordStore:
                 detail="the caller left before an agent answered",
             )
             conn.execute(insert(call_records).values(**values))
+            rollup.apply(conn, added=[values])
             row = conn.execute(select(*call_records.c).where(call_records.c.id == record_id)).one()
             return "created", _to_record(row, with_transcript=False)
 
@@ -465,6 +496,16 @@ class RecordStore:
         return page, next_cursor
 
     def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Raw rows in one transaction (the benchmark's bulk load)."""
+        """Raw rows in one transaction (the benchmark's bulk load), counted for the
+        overview; each number's reversed column is filled in if the row lacks it."""
+        full = [
+            {
+                "caller_number_rev": reversed_number(r.get("caller_number")),
+                "called_number_rev": reversed_number(r.get("called_number")),
+                **r,
+            }
+            for r in rows
+        ]
         with self.engine.begin() as conn:
-            conn.execute(insert(call_records), list(rows))
+            conn.execute(insert(call_records), full)
+            rollup.apply(conn, added=full)
