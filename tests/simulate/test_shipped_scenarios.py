@@ -44,7 +44,12 @@ def test_passes_under_the_cli(scenario: Path, tmp_path: Path) -> None:
 
 def test_scripted_scenarios_say_so() -> None:
     scripted = sorted((ROOT / "tests" / "audio_scenarios").glob("*.yaml"))
-    assert [path.stem for path in scripted] == ["barge_in", "false_interruption", "split_sentence"]
+    assert [path.stem for path in scripted] == [
+        "barge_in",
+        "barge_in_greeting",
+        "false_interruption",
+        "split_sentence",
+    ]
     for path in scripted:
         first = path.read_text(encoding="utf-8").splitlines()[0]
         assert first.startswith("# Needs the test suite's scripted"), path
