@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from livekit.agents import llm, stt, tts
+from livekit.agents import AgentSession, llm, stt, tts
 
 from dialtone.config import load_settings
 from dialtone.offline.dialogue import RuleBasedLLM
@@ -64,5 +64,23 @@ async def test_failover_is_tuned_for_phone_calls(persona: Persona) -> None:
         options = pipeline.session_kwargs()["conn_options"]
         assert options.tts_conn_options.timeout == 0.8
         assert options.tts_conn_options.max_retry == 0
+    finally:
+        await pipeline.aclose()
+
+
+async def test_the_session_gets_the_phone_turn_tuning(persona: Persona) -> None:
+    """The audio tests in tests/simulate/test_turn_taking.py pin these by ear; this fast
+    check catches a setting lost on its way to the session (livekit-agents' defaults:
+    a 3 s echo-canceller warm-up that ignores barge-in over the greeting, 2 s before a
+    false interruption resumes, 0.25 s of silence that splits a paused sentence)."""
+    pipeline = build_pipeline(load_settings(profile="offline"), persona, load_vad())
+    try:
+        options = AgentSession(**pipeline.session_kwargs()).options
+        assert options.aec_warmup_duration == 0.0
+        interruption = options.turn_handling["interruption"]
+        assert interruption["mode"] == "vad" and interruption["enabled"]
+        assert interruption["resume_false_interruption"]
+        assert interruption["false_interruption_timeout"] == 1.5
+        assert pipeline.vad._opts.min_silence_duration == 0.55
     finally:
         await pipeline.aclose()
