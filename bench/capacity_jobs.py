@@ -64,6 +64,10 @@ async def job_entry(ctx: JobContext) -> None:
     spec = json.loads(ctx.job.metadata)
     out = Path(spec["out"])
     vad_model = ctx.proc.userdata["vad"]
+    if spec.get("vad") == "inline":  # what running inference on the loop saves
+        from dialtone.pipeline import InlineExecutor, load_vad
+
+        vad_model = load_vad(executor=InlineExecutor())
     setup = make_setup(
         variant=spec["variant"],
         profile=spec["profile"],
@@ -159,7 +163,7 @@ def _sum_memory(pids: list[int]) -> tuple[float, float]:
 
 
 async def run_jobs(
-    *, variant: str, profile: str, calls: int, executor: str, line: str
+    *, variant: str, profile: str, calls: int, executor: str, line: str, vad: str = "thread"
 ) -> dict[str, Any]:
     from livekit.agents.ipc.proc_pool import ProcPool
     from livekit.agents.job import JobAcceptArguments, RunningJobInfo
@@ -243,6 +247,7 @@ async def run_jobs(
         "greeting": greeting,
         "data_dir": str(work),
         "line": line,
+        "vad": vad,
     }
     for index in range(calls):
         metadata = json.dumps({**spec, "index": index, "launched": time.time()})

@@ -14,6 +14,7 @@ Run: .venv/bin/python bench/line_cost.py --shape production --calls 5 --reps 3
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from bench.call_capacity import SHAPES, _run_child  # noqa: E402
 from bench.capacity_call import LINES  # noqa: E402
 
+LAG_ENV = "LIVEKIT_AGENTS_LOOP_BLOCK_WARN_MS"
 KEYS = (
     ("CPU ms/call-s", "cpu"),
     ("steady CPU ms/call-s", "steady_cpu_ms_per_call_s"),
@@ -42,14 +44,19 @@ def _figures(run: dict[str, Any]) -> dict[str, float | None]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--lines", default="phone,room,room16", help="e.g. phone,room16")
+    parser.add_argument(
+        "--lines",
+        default="phone,room,room16",
+        help="e.g. phone,room16; a line+inline runs the VAD's inference on the event loop "
+        "(production shape), +lag250 ticks livekit-agents' loop monitor every 50 ms",
+    )
     parser.add_argument("--shape", choices=SHAPES, default="production")
     parser.add_argument("--variant", choices=("ours", "bare"), default="ours")
     parser.add_argument("--calls", type=int, default=5)
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args(argv)
     lines = [x.strip() for x in args.lines.split(",") if x.strip()]
-    if not lines or any(x not in LINES for x in lines):
+    if not lines or any(x.split("+")[0] not in LINES for x in lines):
         parser.error(f"--lines takes some of {', '.join(LINES)} (got {args.lines!r})")
     if args.calls < 1 or args.reps < 1:
         parser.error("--calls and --reps must be 1 or more")
@@ -57,7 +64,14 @@ def main(argv: list[str] | None = None) -> None:
     got: dict[str, list[dict[str, float | None]]] = {x: [] for x in lines}
     for rep in range(args.reps):
         for line in lines if rep % 2 == 0 else lines[::-1]:
-            child.line = line
+            child.line, *extras = line.split("+")
+            child.vad = "inline" if "inline" in extras else "thread"
+            # livekit-agents' event-loop monitor ticks every warn/5 s (20 ms at its 100 ms
+            # default, 50 ms from 250 ms on): "+lag250" measures what the ticks cost
+            if "lag250" in extras:
+                os.environ[LAG_ENV] = "250"
+            else:
+                os.environ.pop(LAG_ENV, None)
             run = _run_child(args.variant, args.calls, child)
             got[line].append(_figures(run))
             failures = len(run["failures"])

@@ -21,9 +21,9 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from livekit.agents import APIConnectOptions, APITimeoutError, llm, stt, tts, utils, vad
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
@@ -36,6 +36,7 @@ from .metrics import REGISTRY
 from .personas import Persona
 
 logger = logging.getLogger("dialtone.pipeline")
+_T = TypeVar("_T")
 
 # Silence (s) the VAD waits before it calls speech over. 0.55 s keeps "Yes, ... I can
 # make it on Tuesday" one turn; the framework's 0.25 s default split it in two and the
@@ -121,7 +122,23 @@ class Failover:
         )
 
 
-def load_vad() -> vad.VAD:
+class InlineExecutor(Executor):
+    """Runs the VAD's inference on the calling thread, as the event loop's own work.
+
+    A native Silero window takes a fraction of a millisecond; handing each of the 31
+    windows a second to a thread and back costs the event loop more than running it.
+    """
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        future: Future[_T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # the awaiting stream gets it, as from a thread
+            future.set_exception(exc)
+        return future
+
+
+def load_vad(*, executor: Executor | None = None) -> vad.VAD:
     """The VAD for one call: livekit-agents' native Silero, tuned for phone turns.
 
     The native model is loaded once per process (when `livekit.agents.inference` is first
@@ -142,7 +159,7 @@ def load_vad() -> vad.VAD:
         min_speech_duration=VAD_MIN_SPEECH,
         activation_threshold=VAD_ACTIVATION,
         prefix_padding_duration=VAD_PREFIX_PADDING,
-        executor=_vad_thread(),
+        executor=executor or _vad_thread(),
     )
 
 

@@ -91,3 +91,24 @@ async def test_each_call_reports_only_its_own_vad_metrics(split_sentence: np.nda
     second.on("metrics_collected", heard["second"].append)
     await segments(second.stream(), split_sentence)
     assert heard["second"] and not heard["first"]
+
+
+async def test_inference_on_the_calling_thread_hears_the_same_turns(
+    split_sentence: np.ndarray,
+) -> None:
+    """A job process runs one call: its VAD can infer on the event loop, no thread hand-off."""
+    from dialtone.pipeline import InlineExecutor
+
+    speech = await segments(load_vad(executor=InlineExecutor()).stream(), split_sentence)
+    assert speech == [vad.VADEventType.START_OF_SPEECH, vad.VADEventType.END_OF_SPEECH]
+
+
+def test_the_inline_executor_runs_on_the_caller_and_keeps_errors() -> None:
+    import threading
+
+    from dialtone.pipeline import InlineExecutor
+
+    executor = InlineExecutor()
+    assert executor.submit(threading.get_ident).result() == threading.get_ident()
+    with pytest.raises(ZeroDivisionError):
+        executor.submit(lambda: 1 / 0).result()
