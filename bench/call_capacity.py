@@ -129,7 +129,7 @@ def _run_child(variant: str, calls: int, args: argparse.Namespace) -> dict[str, 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
     command = [sys.executable, __file__, "--child", variant, "--calls", str(calls)]
     command += ["--shape", args.shape, "--profile", args.profile, "--executor", args.executor]
-    command += ["--line", args.line, "--vad", getattr(args, "vad", "thread")]
+    command += ["--line", args.line, "--vad", getattr(args, "vad", "inline")]
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False, cwd=ROOT)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
         "input, 24 kHz in 50 ms frames), room16 (the same at 16 kHz), phone (8 kHz in 20 ms)",
     )
     parser.add_argument(
-        "--vad", choices=("thread", "inline"), default="thread", help=argparse.SUPPRESS
+        "--vad", choices=("inline", "thread"), default="inline", help=argparse.SUPPRESS
     )
     parser.add_argument("--variants", type=_variants, default=VARIANTS, help="ours,bare")
     parser.add_argument(

@@ -64,10 +64,12 @@ async def job_entry(ctx: JobContext) -> None:
     spec = json.loads(ctx.job.metadata)
     out = Path(spec["out"])
     vad_model = ctx.proc.userdata["vad"]
-    if spec.get("vad") == "inline":  # what running inference on the loop saves
-        from dialtone.pipeline import InlineExecutor, load_vad
+    if spec.get("vad") == "thread":  # what inference on the event loop saves
+        from concurrent.futures import ThreadPoolExecutor
 
-        vad_model = load_vad(executor=InlineExecutor())
+        from dialtone.pipeline import load_vad
+
+        vad_model = load_vad(executor=ThreadPoolExecutor(max_workers=1))
     setup = make_setup(
         variant=spec["variant"],
         profile=spec["profile"],
@@ -163,7 +165,7 @@ def _sum_memory(pids: list[int]) -> tuple[float, float]:
 
 
 async def run_jobs(
-    *, variant: str, profile: str, calls: int, executor: str, line: str, vad: str = "thread"
+    *, variant: str, profile: str, calls: int, executor: str, line: str, vad: str = "inline"
 ) -> dict[str, Any]:
     from livekit.agents.ipc.proc_pool import ProcPool
     from livekit.agents.job import JobAcceptArguments, RunningJobInfo

@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--lines",
         default="phone,room,room16",
-        help="e.g. phone,room16; a line+inline runs the VAD's inference on the event loop "
-        "(production shape), +lag250 ticks livekit-agents' loop monitor every 50 ms",
+        help="e.g. phone,room16; a line+thread runs the VAD's inference on a thread of "
+        "its own (production shape), +lag250 ticks livekit-agents' loop monitor every 50 ms",
     )
     parser.add_argument("--shape", choices=SHAPES, default="production")
     parser.add_argument("--variant", choices=("ours", "bare"), default="ours")
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     for rep in range(args.reps):
         for line in lines if rep % 2 == 0 else lines[::-1]:
             child.line, *extras = line.split("+")
-            child.vad = "inline" if "inline" in extras else "thread"
+            child.vad = "thread" if "thread" in extras else "inline"
             # livekit-agents' event-loop monitor ticks every warn/5 s (20 ms at its 100 ms
             # default, 50 ms from 250 ms on): "+lag250" measures what the ticks cost
             if "lag250" in extras:

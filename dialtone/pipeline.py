@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -125,8 +124,11 @@ class Failover:
 class InlineExecutor(Executor):
     """Runs the VAD's inference on the calling thread, as the event loop's own work.
 
-    A native Silero window takes a fraction of a millisecond; handing each of the 31
-    windows a second to a thread and back costs the event loop more than running it.
+    A native Silero window takes about 20 us; handing each of the 31 windows a second to
+    a thread and back cost a job process more than the inference (profiled with py-spy:
+    a tenth of its event loop's busy time), and measured about 10 % of a call's steady
+    CPU (bench/line_cost.py). At 100 calls in one process the loop runs about 65 ms of
+    inference a second, which a second thread would not take off it (one GIL).
     """
 
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
@@ -136,6 +138,9 @@ class InlineExecutor(Executor):
         except BaseException as exc:  # the awaiting stream gets it, as from a thread
             future.set_exception(exc)
         return future
+
+
+_INLINE = InlineExecutor()
 
 
 def load_vad(*, executor: Executor | None = None) -> vad.VAD:
@@ -148,8 +153,9 @@ def load_vad(*, executor: Executor | None = None) -> vad.VAD:
     one call's usage counted in all). It runs in about half the CPU of the silero
     plugin's ONNX VAD per second of phone audio (bench/vad_cost.py). Every option that
     shapes a turn is given here, not left to a library default, so barge-in and
-    end-of-turn stay as tuned if a default changes; all inference runs on one thread
-    per process instead of one per stream.
+    end-of-turn stay as tuned if a default changes. Inference runs on the event loop
+    (`InlineExecutor`) unless `executor` says otherwise, instead of the library's one
+    thread per stream.
     """
     from livekit.agents import inference
 
@@ -159,15 +165,8 @@ def load_vad(*, executor: Executor | None = None) -> vad.VAD:
         min_speech_duration=VAD_MIN_SPEECH,
         activation_threshold=VAD_ACTIVATION,
         prefix_padding_duration=VAD_PREFIX_PADDING,
-        executor=executor or _vad_thread(),
+        executor=executor or _INLINE,
     )
-
-
-@functools.cache
-def _vad_thread() -> ThreadPoolExecutor:
-    """One inference thread per process, made on first use (so never in a forkserver
-    before it forks); the native call is short, one thread keeps up with many calls."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone.vad")
 
 
 @dataclass

@@ -103,6 +103,27 @@ async def test_inference_on_the_calling_thread_hears_the_same_turns(
     assert speech == [vad.VADEventType.START_OF_SPEECH, vad.VADEventType.END_OF_SPEECH]
 
 
+async def test_a_call_s_vad_infers_on_the_event_loop_thread(split_sentence: np.ndarray) -> None:
+    """No thread hand-off per 32 ms window: a window takes ~20 us, the hand-off more."""
+    import threading
+
+    stream = load_vad().stream()
+    native = stream._native_vad  # type: ignore[attr-defined]
+    threads: set[int] = set()
+
+    class Watched:
+        def predict(self, pcm: np.ndarray) -> float:
+            threads.add(threading.get_ident())
+            return float(native.predict(pcm))
+
+        def reset(self) -> None:
+            native.reset()
+
+    stream._native_vad = Watched()  # type: ignore[attr-defined]
+    await segments(stream, split_sentence[: PHONE_RATE // 2])
+    assert threads == {threading.get_ident()}
+
+
 def test_the_inline_executor_runs_on_the_caller_and_keeps_errors() -> None:
     import threading
 
