@@ -20,6 +20,14 @@ each job process idle), the time a job process takes to be ready, event-loop lag
 and the largest N whose p90 stays within +20 % of the smallest N's. Compare ours with
 bare from one run: absolute figures depend on whatever else the machine is doing.
 
+The caller's audio reaches the agent as a LiveKit room hands it over by default (`--line
+room`: 24 kHz in 50 ms frames), not as the carrier's 20 ms at 8 kHz (`--line phone`, the
+bench's framing before): per-frame work scales with frames, and the phone framing cost a
+call about 1.4 times the steady CPU (bench/line_cost.py). In the production shape the
+CPU is also split per call: start-up (entry to session started), steady (per second
+after that: what long calls pay) and the rest (the pool forking and warming the next
+idle process).
+
 Run: .venv/bin/python bench/call_capacity.py --calls 1,5,10,20
      .venv/bin/python bench/call_capacity.py --shape production --calls 1,10,25,50
      .venv/bin/python bench/call_capacity.py --sizing   (docs/operating.md, "Sizing")

@@ -197,6 +197,9 @@ class AgentEar(io.AudioOutput):
         self._segments: deque[_Segment] = deque()
         self._capturing: _Segment | None = None
         self._paused = False
+        # Set when there may be something to play: an idle ear waits on it rather than
+        # waking the loop every 20 ms, as a room's speaker costs nothing in silence.
+        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.starts: list[float] = []
         self.stops: list[AudioStop] = []
@@ -229,6 +232,7 @@ class AgentEar(io.AudioOutput):
         if frame.sample_rate != AGENT_RATE:
             samples = interpolate(samples, frame.sample_rate, AGENT_RATE)
         self._capturing.chunks.append(samples)
+        self._wake.set()
 
     def flush(self) -> None:
         super().flush()
@@ -257,11 +261,17 @@ class AgentEar(io.AudioOutput):
         if self._paused:
             self.resumes.append(self._clock.now())
         self._paused = False
+        self._wake.set()
 
     async def _playout(self) -> None:
         step = round(AGENT_RATE * FRAME_SECONDS)
         next_at = self._clock.now()
         while True:
+            if not self._segments or self._paused:
+                self._wake.clear()
+                await self._wake.wait()
+                next_at = self._clock.now()
+                continue
             await asyncio.sleep(self._clock.deadline_in(next_at))
             if self._clock.now() - next_at > MAX_LAG:
                 next_at = self._clock.now()
