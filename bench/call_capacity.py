@@ -20,6 +20,14 @@ each job process idle), the time a job process takes to be ready, event-loop lag
 and the largest N whose p90 stays within +20 % of the smallest N's. Compare ours with
 bare from one run: absolute figures depend on whatever else the machine is doing.
 
+The caller's audio reaches the agent as a LiveKit room hands it over by default (`--line
+room`: 24 kHz in 50 ms frames), not as the carrier's 20 ms at 8 kHz (`--line phone`, the
+bench's framing before): per-frame work scales with frames, and the phone framing cost a
+call about 1.4 times the steady CPU (bench/line_cost.py). In the production shape the
+CPU is also split per call: start-up (entry to session started), steady (per second
+after that: what long calls pay) and the rest (the pool forking and warming the next
+idle process).
+
 Run: .venv/bin/python bench/call_capacity.py --calls 1,5,10,20
      .venv/bin/python bench/call_capacity.py --shape production --calls 1,10,25,50
      .venv/bin/python bench/call_capacity.py --sizing   (docs/operating.md, "Sizing")
@@ -43,6 +51,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.capacity_call import LINES  # noqa: E402
 from bench.capacity_report import markdown, ratios, sizing_markdown, summarize  # noqa: E402
 from bench.capacity_setup import PROFILES, Profile  # noqa: E402
 from bench.procstat import CpuLedger, cpu_seconds, descendants  # noqa: E402
@@ -65,7 +74,7 @@ def _memory_mb() -> tuple[float, float]:
     return fields.get("Rss", 0) / 1024, uss / 1024
 
 
-async def _child(variant: str, calls: int, profile: Profile) -> dict[str, Any]:
+async def _child(variant: str, calls: int, profile: Profile, line: str) -> dict[str, Any]:
     from bench.capacity_call import loop_lag, run_call
     from bench.capacity_setup import caller_audio, make_setup, persona_lines
     from dialtone.pipeline import load_vad
@@ -80,6 +89,7 @@ async def _child(variant: str, calls: int, profile: Profile) -> dict[str, Any]:
         instructions=instructions,
         greeting=greeting,
         data_dir=Path(tempfile.mkdtemp(prefix="capacity-")),
+        line=line,
     )
     load_vad()  # onnxruntime's one-off start-up is not a per-call cost
     gc.collect()
@@ -127,6 +137,7 @@ def _run_child(variant: str, calls: int, args: argparse.Namespace) -> dict[str, 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
     command = [sys.executable, __file__, "--child", variant, "--calls", str(calls)]
     command += ["--shape", args.shape, "--profile", args.profile, "--executor", args.executor]
+    command += ["--line", args.line, "--vad", getattr(args, "vad", "inline")]
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False, cwd=ROOT)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
@@ -177,7 +188,9 @@ def _command(args: argparse.Namespace, calls: list[int]) -> str:
     return (
         f"bench/call_capacity.py --shape {args.shape} --profile {args.profile} "
         f"--variants {','.join(args.variants)} --calls {','.join(map(str, calls))} "
-        f"--reps {args.reps}" + (" --executor thread" if args.executor == "thread" else "")
+        f"--reps {args.reps}"
+        + (" --executor thread" if args.executor == "thread" else "")
+        + (f" --line {args.line}" if args.line != "room" else "")
     )
 
 
@@ -211,6 +224,16 @@ def main(argv: list[str] | None = None) -> None:
         default="process",
         help="the production shape's job executor",
     )
+    parser.add_argument(
+        "--line",
+        choices=tuple(LINES),
+        default="room",
+        help="how the caller's audio reaches the agent: room (a LiveKit room's default "
+        "input, 24 kHz in 50 ms frames), room16 (the same at 16 kHz), phone (8 kHz in 20 ms)",
+    )
+    parser.add_argument(
+        "--vad", choices=("inline", "thread"), default="inline", help=argparse.SUPPRESS
+    )
     parser.add_argument("--variants", type=_variants, default=VARIANTS, help="ours,bare")
     parser.add_argument(
         "--sizing",
@@ -226,11 +249,16 @@ def main(argv: list[str] | None = None) -> None:
             from bench.capacity_jobs import run_jobs
 
             coro = run_jobs(
-                variant=args.child, profile=args.profile, calls=count, executor=args.executor
+                variant=args.child,
+                profile=args.profile,
+                calls=count,
+                executor=args.executor,
+                line=args.line,
+                vad=args.vad,
             )
             print(json.dumps(asyncio.run(coro)))
         else:
-            print(json.dumps(asyncio.run(_child(args.child, count, args.profile))))
+            print(json.dumps(asyncio.run(_child(args.child, count, args.profile, args.line))))
         return
     if args.reps < 1:
         parser.error("--reps must be 1 or more")

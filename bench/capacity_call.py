@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from livekit.agents import Agent, AgentSession
 from livekit.agents.llm import ChatContext
 
-from dialtone.simulate.call_io import AgentEar, CallerLine, Utterance
-from dialtone.simulate.phone_audio import Int16Array
+from dialtone.simulate.call_io import FRAME_SECONDS, AgentEar, CallerLine, Utterance
+from dialtone.simulate.phone_audio import PHONE_RATE, Int16Array
 from dialtone.simulate.recording import CallClock, Recording
 from tests.fakes import Reply, last_user_text
 
@@ -36,6 +36,16 @@ if TYPE_CHECKING:
     from dialtone.personas import Persona
 
 Variant = Literal["ours", "bare"]
+#: How the line hands the agent its audio, (rate, frame seconds): `room` as a LiveKit room
+#: does with livekit-agents' default `AudioInputOptions` (24 kHz, 50 ms frames), which is
+#: what a real call's pipeline gets; `room16` the same asking the room for 16 kHz (the
+#: VAD's and the recognisers' rate, so nothing resamples in Python); `phone` the
+#: carrier's own 20 ms at 8 kHz, 2.5 times the frames of a real call's pipeline.
+LINES: dict[str, tuple[int, float]] = {
+    "room": (24000, 0.05),
+    "room16": (16000, 0.05),
+    "phone": (PHONE_RATE, FRAME_SECONDS),
+}
 POLL = 0.05
 QUIET = 0.5
 REPLY_TIMEOUT = 20.0
@@ -93,6 +103,12 @@ class CallResult:
     barge_reactions_ms: list[float] = field(default_factory=list)
     duration_s: float = 0.0
     failures: list[str] = field(default_factory=list)
+    # This process's CPU (every thread) when the call came in, when the session had
+    # started (the greeting queued) and when the script ended: a call's one-off start-up
+    # apart from what each second of it costs, which is what a long call pays.
+    cpu_marks_s: dict[str, float] = field(default_factory=dict)
+    # Call time of the "answered" mark: the steady part runs from here to `duration_s`.
+    answered_s: float = 0.0
 
 
 class Providers(Protocol):
@@ -126,6 +142,7 @@ class CallSetup:
     greeting: str
     providers: MakeProviders
     ours: OursSetup | None = None
+    line: str = "room"
 
 
 class _HangUp:
@@ -192,24 +209,31 @@ async def run_call(
     index: int,
     *,
     before_close: Callable[[CallResult], Awaitable[None]] | None = None,
+    cpu_at_entry: float | None = None,
 ) -> CallResult:
     """Play the script once; a reply that never comes is a failure, not an exception.
 
     `before_close` gets the measured call after the session ends and before its
     providers close (the production shape reports there and waits until every process's
-    CPU has been read, while recogniser workers still live).
+    CPU has been read, while recogniser workers still live). `cpu_at_entry` is the
+    process CPU when the job started, before its set-up (the production shape, where a
+    process runs one call); the marks are only meaningful where that holds.
     """
     clock = CallClock()
     recording = Recording(keep=False)
-    line, ear = CallerLine(clock, recording), AgentEar(clock, recording)
+    rate, frame_seconds = LINES[setup.line]
+    line = CallerLine(clock, recording, sample_rate=rate, frame_seconds=frame_seconds)
+    ear = AgentEar(clock, recording)
     providers = setup.providers(line, clock)
     session, agent = _session(setup, providers, index)
     session.input.audio, session.output.audio = line, ear
     result = CallResult()
+    result.cpu_marks_s["entry"] = cpu_at_entry if cpu_at_entry is not None else time.process_time()
     spoken: list[Utterance] = []
     ear.start()
     try:
         await session.start(agent=agent, record=False)
+        result.cpu_marks_s["answered"], result.answered_s = time.process_time(), clock.now()
         last_end = -1.0
         for step in SCRIPT:
             if step.barge:
@@ -228,6 +252,7 @@ async def run_call(
             result.failures.append("no reply to the last line")
     finally:
         result.duration_s = clock.now()
+        result.cpu_marks_s["ended"] = time.process_time()
         line.close()
         await session.aclose()
         await ear.aclose()

@@ -57,13 +57,19 @@ def bare_prewarm(proc: JobProcess) -> None:
 
 async def job_entry(ctx: JobContext) -> None:
     """A job's entrypoint: the scripted call, then its result where the bench reads it."""
-    started = time.time()
+    started, cpu_at_entry = time.time(), time.process_time()
     from bench.capacity_call import CallResult, run_call
     from bench.capacity_setup import load_audio, make_setup
 
     spec = json.loads(ctx.job.metadata)
     out = Path(spec["out"])
     vad_model = ctx.proc.userdata["vad"]
+    if spec.get("vad") == "thread":  # what inference on the event loop saves
+        from concurrent.futures import ThreadPoolExecutor
+
+        from dialtone.pipeline import load_vad
+
+        vad_model = load_vad(executor=ThreadPoolExecutor(max_workers=1))
     setup = make_setup(
         variant=spec["variant"],
         profile=spec["profile"],
@@ -72,6 +78,7 @@ async def job_entry(ctx: JobContext) -> None:
         instructions=spec["instructions"],
         greeting=spec["greeting"],
         data_dir=Path(spec["data_dir"]),
+        line=spec["line"],
     )
 
     async def report(result: CallResult) -> None:
@@ -83,7 +90,7 @@ async def job_entry(ctx: JobContext) -> None:
         while not (out / "release").exists():  # noqa: ASYNC110
             await asyncio.sleep(0.1)
 
-    await run_call(setup, spec["index"], before_close=report)
+    await run_call(setup, spec["index"], before_close=report, cpu_at_entry=cpu_at_entry)
     ctx.shutdown(reason="scripted call done")
 
 
@@ -126,12 +133,40 @@ def _results(work: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(work.glob("*.json"))]
 
 
+def _cpu_split(results: list[dict[str, Any]], total: float, threads: bool) -> dict[str, Any]:
+    """The run's CPU in three parts, from each job process's own counters (process executor).
+
+    - start-up: a job's CPU from its entrypoint until its session has started, per call;
+    - steady: its CPU from then until the script ended, per second of that time: what
+      each further second of a call costs, and so what a worker full of long calls pays;
+    - the rest of the run's CPU per call: the forkserver forking the next idle process
+      and that process's warm-up (the pool keeps `num_idle_processes` ready), and the job
+      processes' work between their counters' readings.
+    A short scripted call spreads its one-off costs over a few seconds, a real call over
+    minutes: the steady figure is the one to size long calls by.
+    """
+    marked = [r for r in results if {"entry", "answered", "ended"} <= r["cpu_marks_s"].keys()]
+    if threads or not marked:  # jobs share one process's counters
+        return {}
+    marks = [r["cpu_marks_s"] for r in marked]
+    startup = sum(m["answered"] - m["entry"] for m in marks)
+    steady = sum(m["ended"] - m["answered"] for m in marks)
+    steady_s = sum(r["duration_s"] - r["answered_s"] for r in marked)
+    return {
+        "startup_cpu_ms": 1000 * startup / len(marked),
+        "steady_cpu_ms_per_call_s": 1000 * steady / steady_s if steady_s > 0 else None,
+        "other_cpu_ms": 1000 * (total - startup - steady) / len(marked),
+    }
+
+
 def _sum_memory(pids: list[int]) -> tuple[float, float]:
     readings = [m for m in (memory_mb(pid) for pid in pids) if m is not None]
     return sum(m[0] for m in readings), sum(m[1] for m in readings)
 
 
-async def run_jobs(*, variant: str, profile: str, calls: int, executor: str) -> dict[str, Any]:
+async def run_jobs(
+    *, variant: str, profile: str, calls: int, executor: str, line: str, vad: str = "inline"
+) -> dict[str, Any]:
     from livekit.agents.ipc.proc_pool import ProcPool
     from livekit.agents.job import JobAcceptArguments, RunningJobInfo
     from livekit.protocol import agent, models
@@ -213,6 +248,8 @@ async def run_jobs(*, variant: str, profile: str, calls: int, executor: str) -> 
         "instructions": instructions,
         "greeting": greeting,
         "data_dir": str(work),
+        "line": line,
+        "vad": vad,
     }
     for index in range(calls):
         metadata = json.dumps({**spec, "index": index, "launched": time.time()})
@@ -262,6 +299,7 @@ async def run_jobs(*, variant: str, profile: str, calls: int, executor: str) -> 
         "idle_pss_mb": idle_pss / (calls if threads else len(job_pids)),
         "call_uss_mb": (peak[0] - (base_uss[0] if threads and base_uss else 0.0)) / calls,
         "call_pss_mb": (peak[1] - (base_uss[1] if threads and base_uss else 0.0)) / calls,
+        **_cpu_split(results, ledger.total(), threads),
         "ready_ms": [1000 * s for s in ready_s],
         "launch_ms": [r["launch_ms"] for r in results],
     }

@@ -40,6 +40,8 @@ def summarize(runs: list[dict[str, Any]], variants: tuple[str, ...]) -> list[dic
                 "loop_lag_p99_ms": _median([r["loop_lag_p99_ms"] for r in mine]),
                 "failures": sum(len(r["failures"]) for r in mine),
             }
+            for key in ("startup_cpu_ms", "steady_cpu_ms_per_call_s", "other_cpu_ms"):
+                row[key] = _median([r.get(key) for r in mine])
             for key in ("call_uss_mb", "call_pss_mb", "call_rss_mb", "idle_uss_mb", "idle_pss_mb"):
                 row[key] = _median([r.get(key) for r in mine])
             for key in ("ready_ms", "launch_ms"):
@@ -84,6 +86,9 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "median_diff_ms": _diff(ours["latency_median_ms"], bare["latency_median_ms"]),
                 "p90_diff_ms": _diff(ours["latency_p90_ms"], bare["latency_p90_ms"]),
                 "cpu_ratio": _ratio(ours["cpu_ms_per_call_s"], bare["cpu_ms_per_call_s"]),
+                "steady_cpu_ratio": _ratio(
+                    ours.get("steady_cpu_ms_per_call_s"), bare.get("steady_cpu_ms_per_call_s")
+                ),
                 "uss_ratio": _ratio(ours["call_uss_mb"], bare["call_uss_mb"]),
             }
         )
@@ -101,6 +106,9 @@ COLUMNS = (
     ("median ms", "latency_median_ms", ".0f"),
     ("p90 ms", "latency_p90_ms", ".0f"),
     ("CPU ms/call-s", "cpu_ms_per_call_s", ".1f"),
+    ("steady CPU ms/call-s", "steady_cpu_ms_per_call_s", ".1f"),
+    ("start-up CPU ms/call", "startup_cpu_ms", ".0f"),
+    ("other CPU ms/call", "other_cpu_ms", ".0f"),
     ("USS MB/call", "call_uss_mb", ".1f"),
     ("PSS MB/call", "call_pss_mb", ".1f"),
     ("idle USS MB", "idle_uss_mb", ".1f"),
@@ -133,13 +141,15 @@ def markdown(
     if by_n:
         lines += [
             "",
-            "| N | ours − bare median ms | ours − bare p90 ms | CPU ours/bare | USS ours/bare |",
-            "|---:|---:|---:|---:|---:|",
+            "| N | ours − bare median ms | ours − bare p90 ms | CPU ours/bare "
+            "| steady CPU ours/bare | USS ours/bare |",
+            "|---:|---:|---:|---:|---:|---:|",
         ]
         lines += [
             f"| {r['calls']} | {fmt(r['median_diff_ms'], '+.0f')} "
             f"| {fmt(r['p90_diff_ms'], '+.0f')} "
-            f"| {fmt(r['cpu_ratio'], '.2f')} | {fmt(r['uss_ratio'], '.2f')} |"
+            f"| {fmt(r['cpu_ratio'], '.2f')} | {fmt(r.get('steady_cpu_ratio'), '.2f')} "
+            f"| {fmt(r['uss_ratio'], '.2f')} |"
             for r in by_n
         ]
     lines.append("")

@@ -169,6 +169,7 @@ def make_setup(
     instructions: str,
     greeting: str,
     data_dir: Path,
+    line: str = "room",
 ) -> CallSetup:
     """One run's calls: bare imports nothing of dialtone but the simulator's line."""
     if variant == "bare":
@@ -178,6 +179,7 @@ def make_setup(
             instructions=instructions,
             greeting=greeting,
             providers=bare_providers(profile, load_vad),
+            line=line,
         )
     from dialtone.messages.store import message_store
     from dialtone.personas import PersonaBook
@@ -197,4 +199,5 @@ def make_setup(
         greeting=greeting,
         providers=ours_providers(profile, settings, ours, load_vad),
         ours=ours,
+        line=line,
     )

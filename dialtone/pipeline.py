@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from livekit.agents import APIConnectOptions, APITimeoutError, llm, stt, tts, utils, vad
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
@@ -36,6 +35,7 @@ from .metrics import REGISTRY
 from .personas import Persona
 
 logger = logging.getLogger("dialtone.pipeline")
+_T = TypeVar("_T")
 
 # Silence (s) the VAD waits before it calls speech over. 0.55 s keeps "Yes, ... I can
 # make it on Tuesday" one turn; the framework's 0.25 s default split it in two and the
@@ -121,7 +121,29 @@ class Failover:
         )
 
 
-def load_vad() -> vad.VAD:
+class InlineExecutor(Executor):
+    """Runs the VAD's inference on the calling thread, as the event loop's own work.
+
+    A native Silero window takes about 20 us; handing each of the 31 windows a second to
+    a thread and back cost a job process more than the inference (profiled with py-spy:
+    a tenth of its event loop's busy time), and measured about 10 % of a call's steady
+    CPU (bench/line_cost.py). At 100 calls in one process the loop runs about 65 ms of
+    inference a second, which a second thread would not take off it (one GIL).
+    """
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        future: Future[_T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # the awaiting stream gets it, as from a thread
+            future.set_exception(exc)
+        return future
+
+
+_INLINE = InlineExecutor()
+
+
+def load_vad(*, executor: Executor | None = None) -> vad.VAD:
     """The VAD for one call: livekit-agents' native Silero, tuned for phone turns.
 
     The native model is loaded once per process (when `livekit.agents.inference` is first
@@ -131,8 +153,9 @@ def load_vad() -> vad.VAD:
     one call's usage counted in all). It runs in about half the CPU of the silero
     plugin's ONNX VAD per second of phone audio (bench/vad_cost.py). Every option that
     shapes a turn is given here, not left to a library default, so barge-in and
-    end-of-turn stay as tuned if a default changes; all inference runs on one thread
-    per process instead of one per stream.
+    end-of-turn stay as tuned if a default changes. Inference runs on the event loop
+    (`InlineExecutor`) unless `executor` says otherwise, instead of the library's one
+    thread per stream.
     """
     from livekit.agents import inference
 
@@ -142,15 +165,8 @@ def load_vad() -> vad.VAD:
         min_speech_duration=VAD_MIN_SPEECH,
         activation_threshold=VAD_ACTIVATION,
         prefix_padding_duration=VAD_PREFIX_PADDING,
-        executor=_vad_thread(),
+        executor=executor or _INLINE,
     )
-
-
-@functools.cache
-def _vad_thread() -> ThreadPoolExecutor:
-    """One inference thread per process, made on first use (so never in a forkserver
-    before it forks); the native call is short, one thread keeps up with many calls."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone.vad")
 
 
 @dataclass

@@ -91,3 +91,45 @@ async def test_each_call_reports_only_its_own_vad_metrics(split_sentence: np.nda
     second.on("metrics_collected", heard["second"].append)
     await segments(second.stream(), split_sentence)
     assert heard["second"] and not heard["first"]
+
+
+async def test_inference_on_the_calling_thread_hears_the_same_turns(
+    split_sentence: np.ndarray,
+) -> None:
+    """A job process runs one call: its VAD can infer on the event loop, no thread hand-off."""
+    from dialtone.pipeline import InlineExecutor
+
+    speech = await segments(load_vad(executor=InlineExecutor()).stream(), split_sentence)
+    assert speech == [vad.VADEventType.START_OF_SPEECH, vad.VADEventType.END_OF_SPEECH]
+
+
+async def test_a_call_s_vad_infers_on_the_event_loop_thread(split_sentence: np.ndarray) -> None:
+    """No thread hand-off per 32 ms window: a window takes ~20 us, the hand-off more."""
+    import threading
+
+    stream = load_vad().stream()
+    native = stream._native_vad  # type: ignore[attr-defined]
+    threads: set[int] = set()
+
+    class Watched:
+        def predict(self, pcm: np.ndarray) -> float:
+            threads.add(threading.get_ident())
+            return float(native.predict(pcm))
+
+        def reset(self) -> None:
+            native.reset()
+
+    stream._native_vad = Watched()  # type: ignore[attr-defined]
+    await segments(stream, split_sentence[: PHONE_RATE // 2])
+    assert threads == {threading.get_ident()}
+
+
+def test_the_inline_executor_runs_on_the_caller_and_keeps_errors() -> None:
+    import threading
+
+    from dialtone.pipeline import InlineExecutor
+
+    executor = InlineExecutor()
+    assert executor.submit(threading.get_ident).result() == threading.get_ident()
+    with pytest.raises(ZeroDivisionError):
+        executor.submit(lambda: 1 / 0).result()

@@ -1,10 +1,13 @@
 """Audio input and output of a simulated call, plugged into a real AgentSession.
 
 `CallerLine` is the agent's microphone: 20 ms frames of 8 kHz phone audio paced in real
-time, silence unless the script queued caller speech. `AgentEar` is the agent's speaker:
-it plays what the agent says in real time, honours pause/resume/clear exactly as the
-framework asks (that is how barge-in and false-interruption resume work), and records
-when audio started and stopped so the report can measure latency and barge-in.
+time, silence unless the script queued caller speech; or, asked for, the framing a
+LiveKit room hands the agent (livekit-agents' `AudioInputOptions`: 50 ms frames at the
+rate the session's input asks for), the phone audio resampled once per utterance.
+`AgentEar` is the agent's speaker: it plays what the agent says in real time, honours
+pause/resume/clear exactly as the framework asks (that is how barge-in and
+false-interruption resume work), and records when audio started and stopped so the
+report can measure latency and barge-in.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 from livekit import rtc
 from livekit.agents.voice import io
 
+from ..offline.audio import resample
 from .phone_audio import PHONE_RATE, Int16Array, interpolate
 from .recording import CallClock, Recording
 
@@ -42,12 +46,28 @@ class Utterance:
 
 
 class CallerLine(io.AudioInput):
-    """The caller's side of the line as the agent hears it."""
+    """The caller's side of the line as the agent hears it.
 
-    def __init__(self, clock: CallClock, recording: Recording) -> None:
+    A frame is handed over when its first sample is due, so a turn's measured latency
+    can be short by up to one frame; per-frame work is the same whatever the rate.
+    """
+
+    def __init__(
+        self,
+        clock: CallClock,
+        recording: Recording,
+        *,
+        sample_rate: int = PHONE_RATE,
+        frame_seconds: float = FRAME_SECONDS,
+    ) -> None:
         super().__init__(label="simulated-caller")
         self._clock = clock
         self._recording = recording
+        self._rate = sample_rate
+        self._frame_seconds = frame_seconds
+        self._frame_samples = round(sample_rate * frame_seconds)
+        # Silence is most of a call: one frame of it, handed out again and again.
+        self._silence = np.zeros(self._frame_samples, dtype=np.int16).tobytes()
         self._queue: deque[Utterance] = deque()
         self._offset = 0
         self._next_at = clock.now()
@@ -60,10 +80,14 @@ class CallerLine(io.AudioInput):
     ) -> Utterance:
         """Queue 8 kHz speech; it plays after anything already queued.
 
-        `parts` marks where each spoken phrase ends (in samples), so that a test's
+        `parts` marks where each spoken phrase ends (in 8 kHz samples), so that a test's
         scripted recogniser can know which words have actually been heard so far.
         """
-        utterance = Utterance(samples=samples, text=text, parts=parts or [(text, samples.size)])
+        parts = parts or [(text, samples.size)]
+        if self._rate != PHONE_RATE:
+            parts = [(words, end * self._rate // PHONE_RATE) for words, end in parts]
+            samples = resample(samples, PHONE_RATE, self._rate)  # band-limited, once
+        utterance = Utterance(samples=samples, text=text, parts=parts)
         self._queue.append(utterance)
         self.utterances.append(utterance)
         return utterance
@@ -82,14 +106,17 @@ class CallerLine(io.AudioInput):
         if self._clock.now() - self._next_at > MAX_LAG:
             self._next_at = self._clock.now()
         at = self._next_at
-        self._next_at += FRAME_SECONDS
-        frame = self._take(round(PHONE_RATE * FRAME_SECONDS), at)
-        self._recording.caller.write(at, frame, PHONE_RATE)
+        self._next_at += self._frame_seconds
+        data = self._silence
+        if self._queue:
+            frame = self._take(self._frame_samples, at)
+            self._recording.caller.write(at, frame, self._rate)
+            data = frame.tobytes()
         return rtc.AudioFrame(
-            data=frame.tobytes(),
-            sample_rate=PHONE_RATE,
+            data=data,
+            sample_rate=self._rate,
             num_channels=1,
-            samples_per_channel=frame.size,
+            samples_per_channel=self._frame_samples,
         )
 
     def _take(self, count: int, at: float) -> Int16Array:
@@ -98,16 +125,16 @@ class CallerLine(io.AudioInput):
         while filled < count and self._queue:
             current = self._queue[0]
             if current.start is None:
-                current.start = at + filled / PHONE_RATE
+                current.start = at + filled / self._rate
             chunk = current.samples[self._offset : self._offset + count - filled]
             out[filled : filled + chunk.size] = chunk
             filled += chunk.size
             for words, end in current.parts:
                 if self._offset < end <= self._offset + chunk.size:
-                    self.heard_parts.append((at + filled / PHONE_RATE, words))
+                    self.heard_parts.append((at + filled / self._rate, words))
             self._offset += chunk.size
             if self._offset >= current.samples.size:
-                current.end = at + filled / PHONE_RATE
+                current.end = at + filled / self._rate
                 current.done.set()
                 self._queue.popleft()
                 self._offset = 0
@@ -170,6 +197,9 @@ class AgentEar(io.AudioOutput):
         self._segments: deque[_Segment] = deque()
         self._capturing: _Segment | None = None
         self._paused = False
+        # Set when there may be something to play: an idle ear waits on it rather than
+        # waking the loop every 20 ms, as a room's speaker costs nothing in silence.
+        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.starts: list[float] = []
         self.stops: list[AudioStop] = []
@@ -202,6 +232,7 @@ class AgentEar(io.AudioOutput):
         if frame.sample_rate != AGENT_RATE:
             samples = interpolate(samples, frame.sample_rate, AGENT_RATE)
         self._capturing.chunks.append(samples)
+        self._wake.set()
 
     def flush(self) -> None:
         super().flush()
@@ -230,11 +261,17 @@ class AgentEar(io.AudioOutput):
         if self._paused:
             self.resumes.append(self._clock.now())
         self._paused = False
+        self._wake.set()
 
     async def _playout(self) -> None:
         step = round(AGENT_RATE * FRAME_SECONDS)
         next_at = self._clock.now()
         while True:
+            if not self._segments or self._paused:
+                self._wake.clear()
+                await self._wake.wait()
+                next_at = self._clock.now()
+                continue
             await asyncio.sleep(self._clock.deadline_in(next_at))
             if self._clock.now() - next_at > MAX_LAG:
                 next_at = self._clock.now()
