@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 from livekit.agents import AgentSession, llm, stt, tts
+from livekit.agents.voice import room_io
 
 from dialtone.config import load_settings
 from dialtone.offline.dialogue import RuleBasedLLM
 from dialtone.offline.stt import PocketSphinxSTT
 from dialtone.offline.tts import EspeakTTS
 from dialtone.personas import Persona, PersonaBook
-from dialtone.pipeline import build_pipeline, load_vad
+from dialtone.pipeline import build_pipeline, load_vad, phone_room_options
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,3 +85,15 @@ async def test_the_session_gets_the_phone_turn_tuning(persona: Persona) -> None:
         assert pipeline.vad._opts.min_silence_duration == 0.55
     finally:
         await pipeline.aclose()
+
+
+def test_calls_read_the_room_at_the_vads_rate() -> None:
+    """A room's audio is taken at 16 kHz (the VAD's and Deepgram's rate), not
+    livekit-agents' 24 kHz default; the reminder keeps its link to the callee."""
+    inbound = phone_room_options()
+    outbound = phone_room_options(participant_identity="callee")
+    for options in (inbound, outbound):
+        assert isinstance(options.audio_input, room_io.AudioInputOptions)
+        assert options.audio_input.sample_rate == 16_000
+    assert outbound.participant_identity == "callee"
+    assert not isinstance(inbound.participant_identity, str)  # livekit-agents picks

@@ -17,7 +17,7 @@ from livekit.agents import Agent, AgentSession, JobContext
 from ..config import load_settings
 from ..messages.store import MessageStore, message_store
 from ..personas import Persona, PersonaBook
-from ..pipeline import build_pipeline
+from ..pipeline import build_pipeline, phone_room_options
 from ..records.job import AUDIO_ONLY, keep_job_recording, record_job_call
 from ..records.models import Direction
 from ..records.store import CallStart
@@ -100,10 +100,11 @@ async def answer_call(ctx: JobContext, make_agent: MakeAgent) -> None:
     if recorded:
         keep_job_recording(ctx, session, lambda: recorder.record_id, settings)
     try:
+        options = phone_room_options()
         if recorded:
-            await session.start(agent=agent, room=ctx.room, record=AUDIO_ONLY)
+            await session.start(agent=agent, room=ctx.room, room_options=options, record=AUDIO_ONLY)
         else:
-            await session.start(agent=agent, room=ctx.room)
+            await session.start(agent=agent, room=ctx.room, room_options=options)
     except Exception as exc:
         recorder.error(f"the agent could not start: {type(exc).__name__}")
         raise

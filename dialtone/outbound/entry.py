@@ -16,14 +16,13 @@ import httpx
 import numpy as np
 from livekit import rtc
 from livekit.agents import AgentSession, JobContext, llm
-from livekit.agents.voice import room_io
 from livekit.agents.voice.amd import AMD
 
 from ..campaigns.models import Outcome
 from ..config import Profile, Settings, load_settings
 from ..inbound.wiring import JobLeaveControl, make_transfers
 from ..personas import Persona, PersonaBook, PersonaError
-from ..pipeline import build_pipeline
+from ..pipeline import build_pipeline, phone_room_options
 from ..records.job import AUDIO_ONLY, keep_job_recording
 from ..records.models import Direction
 from ..records.outbound import OutboundRecording
@@ -223,7 +222,7 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
             lambda: recording.recorder.record_id if recording.recorder else None,
             settings,
         )
-    options = room_io.RoomOptions(participant_identity=CALLEE_IDENTITY)
+    options = phone_room_options(participant_identity=CALLEE_IDENTITY)
     if recorded:  # else the project's own recording setting applies, as before
         await session.start(agent=agent, room=ctx.room, room_options=options, record=AUDIO_ONLY)
     else:
