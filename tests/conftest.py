@@ -4,8 +4,9 @@ The simulated calls (marked `audio`) play in real time, so they are the long tes
 mostly wait: `make test` runs more workers than cores. Each test goes to whichever
 worker is free, except the tests in `ONE_WORKER`, which share something costly to build
 and run on one worker, in file order. Workers collect the audio tests first, so the
-long calls start early instead of one being left for last. A plain `pytest` run (no
-`-n`) keeps the file order and none of this applies.
+long calls start early instead of one being left for last. Tests marked `serial` are
+left out of that pass and run after it, alone (see the Makefile). A plain `pytest` run
+(no `-n`) keeps the file order and none of this applies.
 """
 
 from __future__ import annotations

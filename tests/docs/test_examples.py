@@ -158,8 +158,6 @@ def copy_examples_inputs(where: Path) -> None:
     shutil.copytree(REPO / "tests" / "scenarios", where / "tests" / "scenarios")
 
 
-# One worker runs every file against the one module-scoped server, in order.
-@pytest.mark.xdist_group("docs")
 @pytest.mark.parametrize("doc", DOC_FILES, ids=lambda p: p.name)
 def test_bash_examples_run(doc: Path, server: Server) -> None:
     blocks = bash_blocks(doc)

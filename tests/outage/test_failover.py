@@ -35,9 +35,9 @@ from .servers import (
     status_app,
 )
 
-# One worker plays every call here: they are held against the baseline call it measured
-# (a session fixture), on the same worker's share of the machine.
-pytestmark = [pytest.mark.audio, pytest.mark.xdist_group("outage")]
+# Every call's turns are held against the baseline call's: with other calls playing
+# beside them (parallel workers) the comparison measures the neighbours, not the fallback.
+pytestmark = [pytest.mark.audio, pytest.mark.serial]
 
 SLACK_MS = 1500.0
 
