@@ -18,9 +18,13 @@ $(STAMP): pyproject.toml scripts/setup.sh
 run: $(STAMP)
 	$(BIN)/dialtone run
 
-## Lint, type check, then the whole test suite.
+## Lint, type check, then the whole test suite: on TEST_WORKERS pytest-xdist workers (more
+## than the cores: the simulated calls play in real time and mostly wait), then the tests
+## marked `serial` (timing compared across calls) alone.
+TEST_WORKERS ?= 4
 test: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not serial"
+	$(BIN)/python -m pytest -q -m serial
 
 ## Style, then the layer contract (import-linter: nothing imports upward, no cycles).
 lint: $(STAMP)

@@ -73,7 +73,11 @@ def test_import_messages_brings_a_workers_old_file_over_once(
     assert after == before
 
 
-def test_import_messages_from_a_missing_or_foreign_file_is_one_line(tmp_path: Path) -> None:
+def test_import_messages_from_a_missing_or_foreign_file_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the target database lives in this test's folder, never in the checkout's data/
+    monkeypatch.setenv("DIALTONE_DATABASE_URL", f"sqlite:///{tmp_path / 'target.db'}")
     missing = CliRunner().invoke(app, ["db", "import-messages", str(tmp_path / "nope.db")])
     assert missing.exit_code == 1 and "no such file" in missing.output
     foreign = tmp_path / "notes.db"

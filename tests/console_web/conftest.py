@@ -104,12 +104,6 @@ def console_app(tmp_path: Path, engine: Engine) -> FastAPI:
     return app
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Console]:
     monkeypatch.chdir(tmp_path)  # no stray .env
@@ -117,9 +111,13 @@ def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Console
     app = console_app(tmp_path, engine)  # upgrades the schema first
     call_id, message_id = seed(engine)
     seed_recording(tmp_path / "data", call_id)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    # The socket is bound here and handed to uvicorn, so no other test (or xdist worker)
+    # can take the port between choosing it and listening on it.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = int(listener.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
@@ -128,4 +126,5 @@ def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Console
     yield Console(f"http://127.0.0.1:{port}", engine, call_id, message_id)
     server.should_exit = True
     thread.join(10)
+    listener.close()
     engine.dispose()

@@ -53,14 +53,22 @@ def cloud_settings(*, openai_url: str, deepgram_url: str, **extra: Any) -> Setti
     )
 
 
+@pytest.fixture(autouse=True)
+def scratch_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A call's files go to the test's folder, not the checkout's data/ (where other
+    tests and the developer's own database live)."""
+    monkeypatch.setenv("DIALTONE_DATA_DIR", str(tmp_path / "data"))
+
+
 @pytest.fixture(scope="session")
-def baseline() -> Played:
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Played:
     """The same call on the offline profile: what a turn costs with no provider at all
     (the fallback's own links), measured on this machine in this run."""
-    played = asyncio.run(
-        play(
-            load_scenario(SCENARIO), load_settings(profile="offline", persona_dir=ROOT / "personas")
-        )
+    settings = load_settings(
+        profile="offline",
+        persona_dir=ROOT / "personas",
+        data_dir=tmp_path_factory.mktemp("baseline-data"),
     )
+    played = asyncio.run(play(load_scenario(SCENARIO), settings))
     assert played.report.passed, played.report.to_text()
     return played

@@ -49,7 +49,9 @@ async def silent_server() -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def serve(app: web.Application) -> AsyncIterator[str]:
-    runner = web.AppRunner(app)
+    # A handler hung on purpose (a provider that never answers) is cancelled when the
+    # call is over, not waited for through aiohttp's default 60 s shutdown grace.
+    runner = web.AppRunner(app, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

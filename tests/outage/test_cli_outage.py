@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,11 +16,13 @@ from .servers import closed_port_url
 pytestmark = pytest.mark.audio
 
 
-def test_simulate_cloud_profile_with_unreachable_providers_passes() -> None:
+def test_simulate_cloud_profile_with_unreachable_providers_passes(tmp_path: Path) -> None:
     down = closed_port_url()
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
+        # the call's record goes to this test's folder, not the checkout's data/
+        "DIALTONE_DATA_DIR": str(tmp_path / "data"),
         "DIALTONE_PROFILE": "cloud",
         "OPENAI_API_KEY": "sk-test",
         "DEEPGRAM_API_KEY": "dg-test",

@@ -35,7 +35,9 @@ from .servers import (
     status_app,
 )
 
-pytestmark = pytest.mark.audio
+# Every call's turns are held against the baseline call's: with other calls playing
+# beside them (parallel workers) the comparison measures the neighbours, not the fallback.
+pytestmark = [pytest.mark.audio, pytest.mark.serial]
 
 SLACK_MS = 1500.0
 

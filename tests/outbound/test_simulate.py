@@ -24,9 +24,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("DIALTONE_PROFILE", "offline")
+    # records and messages go to the test's folder, not the checkout's data/
+    monkeypatch.setenv("DIALTONE_DATA_DIR", str(tmp_path / "data"))
 
 
 def simulate(name: str, out: Path) -> dict[str, object]:

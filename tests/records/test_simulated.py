@@ -42,8 +42,11 @@ def respond(chat_ctx: ChatContext) -> Reply:
 
 
 @pytest.fixture(scope="module")
-def settings() -> Settings:
-    return load_settings(persona_dir=SCENARIOS.parents[1] / "personas")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # a scratch data dir: nothing a call writes lands in the checkout's data/
+    return load_settings(
+        persona_dir=SCENARIOS.parents[1] / "personas", data_dir=tmp_path_factory.mktemp("data")
+    )
 
 
 async def run(

@@ -22,9 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("DIALTONE_PROFILE", "offline")
+    # records and messages go to the test's folder, not the checkout's data/
+    monkeypatch.setenv("DIALTONE_DATA_DIR", str(tmp_path / "data"))
 
 
 def test_demo_call_passes_and_reports_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
