@@ -20,8 +20,9 @@ each job process idle), the time a job process takes to be ready, event-loop lag
 and the largest N whose p90 stays within +20 % of the smallest N's. Compare ours with
 bare from one run: absolute figures depend on whatever else the machine is doing.
 
-The caller's audio reaches the agent as a LiveKit room hands it over by default (`--line
-room`: 24 kHz in 50 ms frames), not as the carrier's 20 ms at 8 kHz (`--line phone`, the
+The caller's audio reaches the agent as a LiveKit room hands it to dialtone's calls
+(`--line room16`: 16 kHz in 50 ms frames, `dialtone.pipeline.PHONE_INPUT_RATE`; `room` is
+livekit-agents' default 24 kHz), not as the carrier's 20 ms at 8 kHz (`--line phone`, the
 bench's framing before): per-frame work scales with frames, and the phone framing cost a
 call about 1.4 times the steady CPU (bench/line_cost.py). In the production shape the
 CPU is also split per call: start-up (entry to session started), steady (per second
@@ -190,7 +191,7 @@ def _command(args: argparse.Namespace, calls: list[int]) -> str:
         f"--variants {','.join(args.variants)} --calls {','.join(map(str, calls))} "
         f"--reps {args.reps}"
         + (" --executor thread" if args.executor == "thread" else "")
-        + (f" --line {args.line}" if args.line != "room" else "")
+        + (f" --line {args.line}" if args.line != "room16" else "")
     )
 
 
@@ -227,9 +228,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--line",
         choices=tuple(LINES),
-        default="room",
-        help="how the caller's audio reaches the agent: room (a LiveKit room's default "
-        "input, 24 kHz in 50 ms frames), room16 (the same at 16 kHz), phone (8 kHz in 20 ms)",
+        default="room16",
+        help="how the caller's audio reaches the agent: room16 (as dialtone's calls read "
+        "the room: 16 kHz in 50 ms frames), room (livekit-agents' default 24 kHz), phone "
+        "(8 kHz in 20 ms)",
     )
     parser.add_argument(
         "--vad", choices=("inline", "thread"), default="inline", help=argparse.SUPPRESS

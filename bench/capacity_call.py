@@ -142,7 +142,7 @@ class CallSetup:
     greeting: str
     providers: MakeProviders
     ours: OursSetup | None = None
-    line: str = "room"
+    line: str = "room16"
 
 
 class _HangUp:

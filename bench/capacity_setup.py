@@ -169,7 +169,7 @@ def make_setup(
     instructions: str,
     greeting: str,
     data_dir: Path,
-    line: str = "room",
+    line: str = "room16",
 ) -> CallSetup:
     """One run's calls: bare imports nothing of dialtone but the simulator's line."""
     if variant == "bare":
