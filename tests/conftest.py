@@ -26,6 +26,12 @@ ONE_WORKER = {
     # every outage call is held against one baseline call (a session fixture) measured
     # on the same worker
     "tests/outage/test_failover.py::": "outage",
+    # calls on the whole offline stack (espeak caller, pocketsphinx, espeak agent) each
+    # keep a core busy and check dead air: two at once on a 2-core machine starve each
+    # other into silences no caller would hear in production (one call per worker)
+    "tests/simulate/test_shipped_scenarios.py::test_passes_under_the_cli": "offline-stack",
+    "tests/simulate/test_cli.py::": "offline-stack",
+    "tests/simulate/test_transfer_scenarios.py::": "offline-stack",
 }
 
 
