@@ -58,21 +58,23 @@ def capacity_options(settings: Settings) -> dict[str, Any]:
     anything, these for a phone call:
 
     - `load_threshold` 0.6: the worker takes no new call while the machine's CPU load
-      (livekit-agents' 2.5 s average) is above it. On 2 cores each call cost 74-79 ms
-      of CPU per second of call (the whole process tree): 10 calls (about 40 % of the
-      cores) kept p90 turn latency within +20 % of one call, 20 (about 75 %) did not,
-      because every call's audio is paced in real time and a late loop is heard.
-      livekit-agents' 0.7 sits too close to where latency broke.
+      (livekit-agents' 2.5 s average) is above it. With the cloud profile's providers
+      replaced by fakes with their delays, a call cost 35-45 ms of CPU per second of
+      call (the whole process tree), and 50 calls on 2 cores (about 95 % of them) still
+      kept p90 turn latency within +20 % of one call. The fakes do none of a real
+      provider's TLS and websocket work, and calls arrive in bursts while the load
+      average lags 2.5 s: 0.6 keeps that margin (about 15 calls per core), where
+      livekit-agents' default 0.7 keeps less.
     - `job_memory_warn_mb` 500 / `job_memory_limit_mb` 1000: livekit-agents watches a
       job process's PSS (shared pages divided among the processes sharing them, so it
-      is largest when a worker has one call: 320 MB measured; about 105 MB each at 20
+      is largest when a worker has one call: 280 MB measured; about 60 MB each at 30
       calls; the offline recogniser is a process of its own and not counted). 500
-      warns of a job half again as big as the largest measured (a leak, a runaway
+      warns of a job nearly twice as big as the largest measured (a leak, a runaway
       conversation: a call grows some MB per minute); 1000 kills a runaway before it
       takes the worker's other calls down with it (livekit-agents' default: no limit).
     - `num_idle_processes` 4: a call that finds no warm process waits for one to fork
-      and prewarm (0.3-0.45 s measured, 2.4 s for the first, which starts the
-      forkserver); four ready processes (29 MB of private memory each) answer a burst
+      and prewarm (0.06-0.15 s measured, about 1 s for the first, which starts the
+      forkserver); four ready processes (10 MB of private memory each) answer a burst
       of calls (a campaign starting, a clinic opening) without that wait.
     """
     return {
