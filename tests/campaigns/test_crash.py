@@ -175,6 +175,20 @@ class FakeAgents(threading.Thread):
                         continue  # the API is down (killed); try again later
                 time.sleep(0.02)
 
+    def attempt_seen(self, attempt: str) -> str:
+        """What this agent did with an attempt, for a failure report."""
+        with self.double.state.lock:
+            dispatches = [
+                d.id
+                for d in self.double.state.dispatches.values()
+                if json.loads(d.metadata)["attempt_id"] == attempt
+            ]
+        states = [
+            ("done" if d in self.done else "in call" if d in self.seen else "unseen")
+            for d in dispatches
+        ]
+        return f"dispatches {states}, permit {'held' if attempt in self.dialled else 'none'}"
+
     def finish(self, http: httpx.Client, dispatch_id: str, meta: dict[str, Any]) -> None:
         auth = {"Authorization": f"Bearer {meta['callback_token']}"}
         attempt = meta["attempt_id"]
@@ -194,6 +208,23 @@ class FakeAgents(threading.Thread):
             if report.status_code != 200:
                 self.errors.append(f"{attempt}: {report.status_code} {report.text}")
         self.done.add(dispatch_id)
+
+
+def stuck_attempts(url: str) -> list[tuple[Any, ...]]:
+    """The attempts of contacts still in flight: what a failure report needs to say."""
+    db = create_engine(url)
+    try:
+        with db.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT a.id, a.status, a.dispatch_id, a.dial_started_at "
+                    "FROM campaign_attempts a JOIN campaign_contacts c ON c.id = a.contact_id "
+                    "WHERE c.state = 'in_flight' ORDER BY a.created_at"
+                )
+            )
+            return [tuple(r) for r in rows]
+    finally:
+        db.dispose()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -270,7 +301,12 @@ def test_kill_9_mid_campaign_then_restart(
                 wait_for(finished, "every contact to reach a terminal state", within=90)
             except AssertionError:
                 view = httpx.get(f"{base}/v1/campaigns/{campaign_id}", headers=AUTH).json()
-                raise AssertionError(f"not finished: {view['contacts']} ({tmp_path})") from None
+                stuck = stuck_attempts(db_url or f"sqlite:///{tmp_path / 'data' / 'dialtone.db'}")
+                seen = {a: agents.attempt_seen(a) for a, *_ in stuck}
+                raise AssertionError(
+                    f"not finished: {view['contacts']}; stuck attempts (id, status, "
+                    f"dispatch, dialled at): {stuck}; agent side: {seen} ({tmp_path})"
+                ) from None
             view = httpx.get(f"{base}/v1/campaigns/{campaign_id}", headers=AUTH).json()
             results = httpx.get(f"{base}/v1/campaigns/{campaign_id}/results.csv", headers=AUTH).text
 
