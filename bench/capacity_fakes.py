@@ -23,7 +23,7 @@ from livekit.agents.utils import AudioBuffer
 
 from dialtone.simulate.call_io import CallerLine
 from dialtone.simulate.recording import CallClock
-from tests.fakes import Responder, ScriptedLLM, ScriptedSTT, ToneTTS, _ScriptedStream, _ToneStream
+from tests.fakes import ScriptedLLM, ScriptedSTT, ToneTTS, _ScriptedStream, _ToneStream
 
 STT_FINAL_S = (0.15, 0.30)
 LLM_FIRST_TOKEN_S = 0.30
@@ -35,7 +35,6 @@ class DelayedSTT(ScriptedSTT):
 
     def __init__(self, line: CallerLine, clock: CallClock, *, seed: int = 0) -> None:
         super().__init__(line)
-        self._heard = line
         self._clock = clock
         self._random = random.Random(seed)
 
@@ -46,8 +45,8 @@ class DelayedSTT(ScriptedSTT):
         language: NotGivenOr[str] = NOT_GIVEN,
         conn_options: APIConnectOptions,
     ) -> stt.SpeechEvent:
-        if self._heard.heard_parts:
-            spoke_until = self._heard.heard_parts[-1][0]
+        if self._line.heard_parts:
+            spoke_until = self._line.heard_parts[-1][0]
             final_at = spoke_until + self._random.uniform(*STT_FINAL_S)
             await asyncio.sleep(self._clock.deadline_in(final_at))
         return await super()._recognize_impl(buffer, language=language, conn_options=conn_options)
@@ -55,9 +54,6 @@ class DelayedSTT(ScriptedSTT):
 
 class DelayedLLM(ScriptedLLM):
     """`ScriptedLLM` whose answer starts `LLM_FIRST_TOKEN_S` after it is asked."""
-
-    def __init__(self, respond: Responder) -> None:
-        super().__init__(respond)
 
     def chat(
         self,

@@ -131,19 +131,27 @@ def test_make_run_serves_the_console_with_the_simulated_call_in_it(
     assert "Traceback" not in lines.rest()
 
 
-def test_a_taken_port_is_one_line_before_any_call_is_played(tmp_path: Path) -> None:
+def on_a_taken_port(
+    tmp_path: Path, command: str, **env: str
+) -> tuple[int, subprocess.CompletedProcess[str]]:
+    """`dialtone <command> --port P` while another socket listens on P."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "dialtone", "run", "--port", str(port)],
+            [sys.executable, "-m", "dialtone", command, "--port", str(port)],
             cwd=tmp_path,
-            env=run_env(tmp_path),
+            env=run_env(tmp_path, **env),
             capture_output=True,
             text=True,
             timeout=60,
         )
+    return port, result
+
+
+def test_a_taken_port_is_one_line_before_any_call_is_played(tmp_path: Path) -> None:
+    port, result = on_a_taken_port(tmp_path, "run")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -168,18 +176,7 @@ def test_no_serve_plays_the_call_records_it_and_exits(tmp_path: Path) -> None:
 
 
 def test_a_taken_port_for_dialtone_serve_is_one_line_too(tmp_path: Path) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "dialtone", "serve", "--port", str(port)],
-            cwd=tmp_path,
-            env=run_env(tmp_path, DIALTONE_API_TOKEN="t" * 32),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+    port, result = on_a_taken_port(tmp_path, "serve", DIALTONE_API_TOKEN="t" * 32)
     assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and f"port {port} " in errors[0], result.stderr
