@@ -5,6 +5,7 @@
 step (several points: comma-separated). Unset, as in every deployment, a fault point is
 one dictionary lookup. The points dialtone names:
 
+- `dispatch_sent`: LiveKit accepted a dispatch; the attempt is not yet marked dispatched;
 - `permit_committed`: the API committed a dial permit and has not answered yet;
 - `outcome_committed`: the API committed an outcome and has not answered yet.
 

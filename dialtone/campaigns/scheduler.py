@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from ..faults import fault_point
 from ..metrics import CAMPAIGN_DISPATCHES
 from .dialer import Dialer, DispatchKind, DispatchResult
 from .store import CampaignStore, Claim, ClaimLimits
@@ -175,6 +176,7 @@ class Scheduler:
             if wait > 0:
                 await self._sleep(wait)
             result = await self.dialer.dispatch(claim, lambda: self._guard(claim))
+            fault_point("dispatch_sent")  # LiveKit answered; not yet written down
             await asyncio.to_thread(self._settle, claim, result)
         except Exception:
             # The attempt stays `dispatching`; its lease expiry hands it to a later tick.
