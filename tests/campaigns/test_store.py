@@ -166,3 +166,39 @@ def test_two_schedulers_racing_on_one_database_never_share_a_contact(db_url: str
         n_attempts = conn.scalar(select(func.count()).select_from(attempts))
     check.dispose()
     assert n_attempts == total
+
+
+def test_the_trunk_send_limiter_is_shared_by_every_replica(db_url: str) -> None:
+    """Two replicas (two engines) taking send slots for one trunk at the same instant get
+    slots one interval apart, whatever their own pacing said; another trunk is apart."""
+    engines = [new_engine(db_url) for _ in range(2)]
+    upgrade(engines[0])
+    replicas = [CampaignStore(e) for e in engines]
+    interval = timedelta(milliseconds=100)
+    try:
+        slots = [replicas[i % 2].take_send_slot("ST_a", T0, interval) for i in range(6)]
+        assert slots == [T0 + interval * i for i in range(6)]
+        assert replicas[1].take_send_slot("ST_b", T0, interval) == T0
+        # a dispatch late after a stall does not go out on top of the others: it queues
+        late = T0 + timedelta(milliseconds=250)
+        assert replicas[0].take_send_slot("ST_a", late, interval) == T0 + interval * 6
+        # once the trunk is idle, the next send goes at once
+        idle = T0 + timedelta(seconds=5)
+        assert replicas[1].take_send_slot("ST_a", idle, interval) == idle
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+def test_a_live_dialer_keeps_its_claims_and_a_dead_ones_are_taken_over_in_seconds(
+    store: CampaignStore,
+) -> None:
+    new_campaign(store, T0, n=2)
+    lease = timedelta(seconds=15)
+    limits = ClaimLimits(global_max_concurrent=1000, calls_per_second=1000.0, lease=lease)
+    alive, dead = store.claim_due(T0, limits)
+    later = T0 + timedelta(seconds=10)
+    assert store.renew_leases([alive.attempt_id], later, lease) == 1  # its heartbeat
+    taken = store.take_over_abandoned(T0 + timedelta(seconds=16), lease)
+    assert [c.attempt_id for c in taken] == [dead.attempt_id]
+    assert taken[0].resumed
