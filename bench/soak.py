@@ -83,6 +83,8 @@ def free_port() -> int:
 class Receiver(ThreadingHTTPServer):
     """The campaign's webhook endpoint: every delivery, with when it arrived."""
 
+    request_queue_size = 256  # three senders post their batches at once
+
     def __init__(self) -> None:
         self.events: list[tuple[float, dict[str, Any]]] = []
         self.lock = threading.Lock()

@@ -10,7 +10,7 @@ classifier (`classify_greeting`) and a person's lines go through the real
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,10 +133,12 @@ async def converse_text(
     persona: Persona,
     callee: Callee,
     model: llm.LLM | None = None,
+    on_opt_out: Callable[[], Awaitable[object]] | None = None,
 ) -> tuple[ReportedOutcome, ReminderAgent, list[str]]:
     """The answered part of a call, in text: AMD label from the greeting, then the lines."""
     control = TextCall()
     agent = ReminderAgent(job, persona, control)
+    agent.on_opt_out = on_opt_out
     spoken: list[str] = []
     async with AgentSession(llm=model or ScriptedLLM(person)) as session:
         session.on(
@@ -186,7 +188,9 @@ async def play_job(
     async def converse() -> ReportedOutcome:
         if callee.died:
             raise AgentDied
-        result, agent, spoken = await converse_text(job, persona, callee, model)
+        result, agent, spoken = await converse_text(
+            job, persona, callee, model, on_opt_out=callback.opt_out
+        )
         played.agent, played.spoken = agent, spoken
         return result
 

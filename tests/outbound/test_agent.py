@@ -61,6 +61,30 @@ async def test_opting_out_wins_over_a_later_answer() -> None:
     assert result.outcome is Outcome.OPTED_OUT
 
 
+async def test_an_opt_out_is_handed_on_the_moment_it_is_heard_and_once() -> None:
+    """The entrypoint hooks `on_opt_out` to the API's opt-out call: it runs during the
+    conversation, before any report, and once although the model opts out twice."""
+    heard: list[str] = []
+
+    async def listed() -> None:
+        heard.append("listed")
+
+    def model(chat_ctx: llm.ChatContext) -> Reply:
+        if chat_ctx.items[-1].type == "function_call_output":
+            return Reply()
+        return Reply("", [("opt_out", {}), ("opt_out", {})])
+
+    result, _, _ = await converse_text(
+        job_for(),
+        reminder_persona(),
+        Callee("hello", ["stop calling me"]),
+        ScriptedLLM(model),
+        on_opt_out=listed,
+    )
+    assert result.outcome is Outcome.OPTED_OUT
+    assert heard == ["listed"]  # once, by the time the conversation returned
+
+
 async def test_a_person_who_says_nothing_useful_still_got_the_reminder() -> None:
     result, _, _ = await converse_text(job_for(), reminder_persona(), Callee("hello", ["hmm"]))
     assert result == result.__class__(Outcome.COMPLETED, "reminder delivered; no answer given")
