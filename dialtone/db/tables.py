@@ -131,8 +131,9 @@ trunk_pace = Table(
 trunk_sends = Table(
     "trunk_sends",
     metadata,
-    Column("trunk", String(128), primary_key=True),
+    Column("trunk", String(160), primary_key=True),  # a trunk, or "<trunk> dial"
     Column("next_at", UTCDateTime, nullable=False),
+    Column("interval_ms", Integer),  # the dispatch pace, which dials follow too
 )
 
 claim_lock = Table(

@@ -40,6 +40,11 @@ class DialPermit(BaseModel):
         description="The attempt's outcome deadline: keep retrying the report until then; "
         "after it the server settles the attempt from what it knows.",
     )
+    dial_in: float = Field(
+        0.0,
+        description="Seconds to wait before dialling: the trunk's calls per second, shared "
+        "by every replica, paces the dials themselves (0: dial now).",
+    )
     report_within: float | None = Field(
         None,
         description="Seconds from this answer to `report_by`: what an agent should count "
@@ -76,12 +81,15 @@ def dial_permit(
         )
     except BadToken as exc:
         raise HTTPException(401, str(exc)) from None
+    now = services.clock()
     within = None
     if answer.report_by is not None:
-        within = max(0.0, (answer.report_by - services.clock()).total_seconds())
+        within = max(0.0, (answer.report_by - now).total_seconds())
+    dial_in = 0.0 if answer.dial_at is None else max(0.0, (answer.dial_at - now).total_seconds())
     return DialPermit(
         allowed=answer.allowed,
         reason=answer.reason,
+        dial_in=dial_in,
         report_by=answer.report_by,
         report_within=within,
     )

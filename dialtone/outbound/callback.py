@@ -7,7 +7,10 @@ with backoff on transport errors, 429 and 5xx:
 
 - the permit a few times (it is one short transaction on the server): repeating it is
   safe because the permit is bound to this job, so a retry after a lost answer is
-  allowed again, while any other job (a second agent in the room) is refused;
+  allowed again, while any other job (a second agent in the room) is refused. Its
+  answer may say to wait `dial_in` seconds: the trunk's calls per second, shared by
+  every replica, paces the dials themselves, so dials bunched by an outage do not
+  leave together;
 - the opt-out and the outcome until the attempt's deadline (`report_by`, from the
   permit's answer): what the callee said is kept until the server has it. Repeating
   either is safe: the store records an outcome once, and a listed number stays listed.
@@ -31,6 +34,10 @@ from ..campaigns.models import Outcome
 logger = logging.getLogger("dialtone.reminder")
 
 Clock = Callable[[], datetime]
+
+
+#: The longest the agent waits for its dial slot (the callee's phone is not ringing yet).
+MAX_DIAL_WAIT = 30.0
 
 
 class CallbackError(Exception):
@@ -95,6 +102,9 @@ class CampaignCallback:
         permit = Permit(bool(body.get("allowed")), body.get("reason"), report_by)
         if permit.allowed and report_by is not None:
             self.report_by = report_by  # on this agent's clock: no skew with the server
+        dial_in = min(float(body.get("dial_in") or 0.0), MAX_DIAL_WAIT)
+        if permit.allowed and dial_in > 0:
+            await self._sleep(dial_in)  # the trunk's shared pace: dial at our slot
         return permit
 
     def _until(self) -> datetime:

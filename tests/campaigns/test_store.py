@@ -202,3 +202,27 @@ def test_a_live_dialer_keeps_its_claims_and_a_dead_ones_are_taken_over_in_second
     taken = store.take_over_abandoned(T0 + timedelta(seconds=16), lease)
     assert [c.attempt_id for c in taken] == [dead.attempt_id]
     assert taken[0].resumed
+
+
+def test_granted_permits_pace_the_dials_at_the_trunks_rate(db_url: str) -> None:
+    """Permits granted at one instant on two replicas (agents retrying together after an
+    outage) name dial times one interval apart, at the pace the dispatches were sent."""
+    engines = [new_engine(db_url) for _ in range(2)]
+    upgrade(engines[0])
+    replicas = [CampaignStore(e) for e in engines]
+    try:
+        new_campaign(replicas[0], T0, n=4)
+        claims = replicas[0].claim_due(T0, WIDE)
+        interval = timedelta(milliseconds=100)
+        for claim in claims:  # the dialer sent them, through the shared limiter
+            replicas[0].take_send_slot(claim.outbound_trunk, T0, interval)
+        later = T0 + timedelta(seconds=30)
+        answers = [
+            replicas[i % 2].acquire_dial_permit(c.attempt_id, c.callback_token, later)
+            for i, c in enumerate(claims)
+        ]
+        assert all(a.allowed for a in answers)
+        assert [a.dial_at for a in answers] == [later + interval * i for i in range(4)]
+    finally:
+        for e in engines:
+            e.dispose()

@@ -341,30 +341,56 @@ class ClaimsMixin(StoreBase):
         Every replica, for every dispatch (fresh, taken over or late), takes the next
         slot here at the moment of sending; slots are `interval` apart, so the trunk's
         calls per second hold across replicas whatever their pre-assigned pacing said.
+        The interval is kept on the trunk's row: the dial permit paces the agents'
+        dials on the trunk with it (`take_dial_slot`).
         """
         for _ in range(3):
             try:
                 with self.engine.begin() as conn:
-                    current = conn.scalar(
-                        select(trunk_sends.c.next_at)
-                        .where(trunk_sends.c.trunk == trunk)
-                        .with_for_update()
-                    )
-                    slot = now if current is None or current < now else current
-                    if current is None:
-                        conn.execute(
-                            insert(trunk_sends).values(trunk=trunk, next_at=slot + interval)
-                        )
-                    else:
-                        conn.execute(
-                            update(trunk_sends)
-                            .where(trunk_sends.c.trunk == trunk)
-                            .values(next_at=slot + interval)
-                        )
-                    return slot
+                    return take_slot(conn, trunk, now, interval, remember=True)
             except IntegrityError:
                 continue  # another replica inserted the trunk's row first; take it again
         raise RuntimeError(f"could not take a send slot for trunk {trunk}")
+
+
+#: The key of a trunk's dial slots (the agents' CreateSIPParticipant), beside its
+#: dispatch slots: a dispatch and its dial are one call, paced at the same rate.
+DIAL_KEY = "{trunk} dial"
+
+
+def take_slot(
+    conn: Connection,
+    key: str,
+    now: datetime,
+    interval: timedelta,
+    *,
+    remember: bool = False,
+) -> datetime:
+    """The next slot of limiter `key`, in the caller's transaction (the row is locked
+    until it commits). A first use inserts the row: a concurrent first use then fails
+    with IntegrityError and the caller tries again."""
+    current = conn.execute(
+        select(trunk_sends.c.next_at).where(trunk_sends.c.trunk == key).with_for_update()
+    ).first()
+    slot = now if current is None or current.next_at < now else current.next_at
+    values: dict[str, Any] = {"next_at": slot + interval}
+    if remember:
+        values["interval_ms"] = max(1, round(interval.total_seconds() * 1000))
+    if current is None:
+        conn.execute(insert(trunk_sends).values(trunk=key, **values))
+    else:
+        conn.execute(update(trunk_sends).where(trunk_sends.c.trunk == key).values(**values))
+    return slot
+
+
+def take_dial_slot(conn: Connection, trunk: str, now: datetime) -> datetime | None:
+    """When a granted permit's dial on `trunk` may go: paced at the trunk's dispatch
+    rate, shared by every replica, so dials bunched by an outage (permits retried
+    together) still leave at the trunk's calls per second. None: not paced, dial now."""
+    ms = conn.scalar(select(trunk_sends.c.interval_ms).where(trunk_sends.c.trunk == trunk))
+    if ms is None:
+        return None
+    return take_slot(conn, DIAL_KEY.format(trunk=trunk), now, timedelta(milliseconds=ms))
 
 
 def guard(

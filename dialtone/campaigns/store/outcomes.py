@@ -31,7 +31,7 @@ from ...wire import CallOutcome
 from ..models import AttemptStatus, CampaignSettings, CampaignStatus, ContactState, Outcome
 from ..transitions import ATTEMPT_ENDINGS, EMITS_EVENT, Ending, counts, next_state
 from .base import StoreBase, on_dnc
-from .claims import guard
+from .claims import guard, take_dial_slot
 from .deadlines import DEFAULT_BUDGET_SECONDS, LEGACY_DEADLINE
 from .dnc import add_dnc
 from .events import outcome_event
@@ -47,6 +47,8 @@ class PermitAnswer:
     allowed: bool
     reason: str | None = None
     report_by: datetime | None = None
+    #: when the agent may dial: the trunk's shared dial pace (None: at once)
+    dial_at: datetime | None = None
 
 
 class OutcomesMixin(StoreBase):
@@ -81,9 +83,10 @@ class OutcomesMixin(StoreBase):
                 if won != 1:  # another job's permit committed first
                     again = conn.execute(select(attempts).where(attempts.c.id == attempt_id)).one()
                     return _repeat(again, job_id)
+                dial_at = take_dial_slot(conn, a.trunk, now)
         if reason is None:
             fault_point("permit_committed")  # committed; the answer not yet sent
-            return PermitAnswer(True, report_by=deadline)
+            return PermitAnswer(True, report_by=deadline, dial_at=dial_at)
         self.release_attempt(
             attempt_id, f"refused at dial time: {reason}", now, allowed=frozenset(_LIVE)
         )

@@ -9,8 +9,9 @@ a per-trunk send limiter shared by every replica.
   a margin, written when the attempt is claimed; `deadline_at`: when the server stops
   waiting for the agent's report and settles the attempt from what it knows. Attempts
   in flight during the upgrade have neither: they keep the old fixed 45-minute deadline.
-- `trunk_sends`: per outbound trunk, the earliest time the next dispatch may be sent;
-  every replica takes its send slot here at the moment of sending.
+- `trunk_sends`: per outbound trunk, the earliest time the next dispatch may be sent
+  (every replica takes its send slot here at the moment of sending), and likewise the
+  next dial (the dial permit hands out dial slots at the same pace).
 
 A pre-Alembic database is adopted by creating what it lacks from the current tables, so
 each step checks first.
@@ -52,8 +53,9 @@ def upgrade() -> None:
     if "trunk_sends" not in inspector.get_table_names():
         op.create_table(
             "trunk_sends",
-            sa.Column("trunk", sa.String(128), primary_key=True),
+            sa.Column("trunk", sa.String(160), primary_key=True),
             sa.Column("next_at", UTCDateTime(), nullable=False),
+            sa.Column("interval_ms", sa.Integer()),
         )
 
 
