@@ -14,8 +14,15 @@ from typing import TypeGuard
 from livekit import rtc
 from livekit.agents import Agent, AgentSession, JobContext
 
+from ..call.consult import Relays
 from ..call.control import TransferringAgent
-from ..call.transfers import JobLeaveControl, human_listener, make_transfers, route_caller_keys
+from ..call.transfers import (
+    JobLeaveControl,
+    human_listener,
+    job_consult_lines,
+    make_transfers,
+    route_caller_keys,
+)
 from ..config import load_settings
 from ..messages.store import MessageStore, message_store
 from ..personas import Persona, PersonaBook
@@ -24,6 +31,7 @@ from ..records.job import AUDIO_ONLY, keep_job_recording, record_job_call
 from ..records.models import Direction
 from ..records.store import CallStart
 from ..telephony.caller import CallerInfo
+from ..telephony.consult import ConsultLines
 from ..telephony.transfer import FirstWords
 from ..turn_metrics import TurnMetricsRecorder
 from ..wire import InboundJob
@@ -87,6 +95,17 @@ async def answer_call(ctx: JobContext, make_agent: MakeAgent) -> None:
     )
     pipeline.on_fallback(recorder.provider_changed)  # degraded turns in the record
     store = message_store(settings)
+    relays = Relays()  # private transfers' relays: the job outlives the agent until they end
+    consult = None
+    if caller_identity is not None:
+        consult = job_consult_lines(
+            room=ctx.room,
+            lk=ctx.api,
+            caller_identity=caller_identity,
+            settings=settings,
+            pipeline=pipeline,
+            relays=relays,
+        )
     agent = build_agent(
         ctx,
         session,
@@ -96,6 +115,8 @@ async def answer_call(ctx: JobContext, make_agent: MakeAgent) -> None:
         caller_identity,
         store,
         human_listener(ctx.room, pipeline),
+        consult=consult,
+        relays=relays,
     )
     recorded = persona.recording.enabled and settings.record_audio == "keep"
     if recorded:
@@ -121,12 +142,16 @@ def build_agent(
     caller_identity: str | None,
     store: MessageStore,
     first_words: FirstWords | None = None,
+    *,
+    consult: ConsultLines | None = None,
+    relays: Relays | None = None,
 ) -> Agent:
     """The agent for one call, with transfers when the persona has targets and a caller.
 
     Transfers use the job's LiveKit API client; `first_words` listens to the human's leg
-    for a voicemail greeting; after a handover only the agent leaves (`JobLeaveControl`);
-    the caller's DTMF keys reach an agent that takes them.
+    for a voicemail greeting; `consult` makes warm transfers private (consult, then
+    connect); after a handover only the agent leaves (`JobLeaveControl`, which waits for
+    the `relays`); the caller's DTMF keys reach an agent that takes them.
     """
     transfers = None
     if persona.transfer_targets and caller_identity is not None:
@@ -135,8 +160,9 @@ def build_agent(
             room=ctx.room.name,
             caller_identity=caller_identity,
             call_id=caller.call_id,
-            leave=JobLeaveControl(ctx, session),
+            leave=JobLeaveControl(ctx, session, relays),
             first_words=first_words,
+            consult=consult,
         )
     call = CallContext(
         persona=persona,

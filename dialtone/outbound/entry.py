@@ -18,7 +18,8 @@ from livekit import rtc
 from livekit.agents import AgentSession, JobContext, llm
 from livekit.agents.voice.amd import AMD
 
-from ..call.transfers import JobLeaveControl, make_transfers
+from ..call.consult import Relays
+from ..call.transfers import JobLeaveControl, job_consult_lines, make_transfers
 from ..campaigns.models import Outcome
 from ..config import Profile, Settings, load_settings
 from ..personas import Persona, PersonaBook, PersonaError
@@ -181,12 +182,21 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
     session: AgentSession = AgentSession(**pipeline.session_kwargs())
     transfers = None
     if persona.transfer_targets:
+        relays = Relays()  # a private transfer's relay outlives the agent's session
         transfers = make_transfers(
             lk=ctx.api,
             room=ctx.room.name,
             caller_identity=CALLEE_IDENTITY,
             call_id=None,
-            leave=JobLeaveControl(ctx, session),
+            leave=JobLeaveControl(ctx, session, relays),
+            consult=job_consult_lines(
+                room=ctx.room,
+                lk=ctx.api,
+                caller_identity=CALLEE_IDENTITY,
+                settings=settings,
+                pipeline=pipeline,
+                relays=relays,
+            ),
         )
     hang_up = RoomHangUp(ctx, session)
     recording = OutboundRecording(  # the call record; opened when the dial is placed
