@@ -27,7 +27,7 @@ from ..config import load_settings
 from ..messages.store import MessageStore, message_store
 from ..personas import Persona, PersonaBook
 from ..pipeline import build_pipeline, phone_room_options
-from ..records.job import AUDIO_ONLY, keep_job_recording, record_job_call
+from ..records.job import AUDIO_ONLY, audio_only_refused, keep_job_recording, record_job_call
 from ..records.models import Direction
 from ..records.store import CallStart
 from ..telephony.caller import CallerInfo
@@ -119,6 +119,9 @@ async def answer_call(ctx: JobContext, make_agent: MakeAgent) -> None:
         relays=relays,
     )
     recorded = persona.recording.enabled and settings.record_audio == "keep"
+    if recorded and (refused := audio_only_refused(ctx.job)) is not None:
+        logger.error(refused, extra={"call_id": caller.call_id})
+        recorded = False  # answer the call unrecorded rather than fail it at session.start
     if recorded:
         keep_job_recording(ctx, session, lambda: recorder.record_id, settings)
     try:

@@ -24,7 +24,7 @@ from ..campaigns.models import Outcome
 from ..config import Profile, Settings, load_settings
 from ..personas import Persona, PersonaBook, PersonaError
 from ..pipeline import build_pipeline, phone_room_options
-from ..records.job import AUDIO_ONLY, keep_job_recording
+from ..records.job import AUDIO_ONLY, audio_only_refused, keep_job_recording
 from ..records.models import Direction
 from ..records.outbound import OutboundRecording
 from ..records.store import CallStart
@@ -225,6 +225,9 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
         )
     hang_up.agent = agent
     recorded = persona.recording.enabled and settings.record_audio == "keep"
+    if recorded and (refused := audio_only_refused(ctx.job)) is not None:
+        logger.error(refused, extra={"room": ctx.room.name})
+        recorded = False  # make the call unrecorded rather than fail it at session.start
     if recorded:
         keep_job_recording(
             ctx,
