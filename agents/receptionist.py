@@ -2,11 +2,12 @@
 and hands a caller to a human (warm transfer, or cold by SIP REFER) or a key press.
 
 This is an agent program: edit it like any LiveKit agent. Run it the LiveKit way
-(`python agents/receptionist.py start` or `dev`) or as `dialtone start`. The agent only
-decides *what* to do; everything around it (the caller's identity, the persona a
-dispatch rule asked for, the speech pipeline per profile, the call record, transfers)
-comes from `dialtone.inbound.entry.answer_call`. How a call is hung up differs between
-a real SIP call and a simulated one, so that is behind `CallContext.control`.
+(`python agents/receptionist.py start` or `dev`) or as `dialtone start`. `entrypoint`
+builds the `AgentSession` and starts it, as a LiveKit example does; what is around it
+(the caller's identity, the persona a dispatch rule asked for, the speech pipeline per
+profile, the call record, transfers) comes from `dialtone.inbound.entry.answer`. How a
+call is hung up differs between a real SIP call and a simulated one, so that is behind
+`CallContext.control`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import asyncio
 import logging
 import re
 
-from livekit.agents import Agent, JobContext, RunContext, function_tool, llm
+from livekit.agents import Agent, AgentSession, JobContext, RunContext, function_tool, llm
 from livekit.agents.voice.speech_handle import SpeechHandle
 
 from dialtone.call.briefing import transcript, write_brief
 from dialtone.inbound.call import CallContext
-from dialtone.inbound.entry import answer_call
+from dialtone.inbound.entry import answer
 from dialtone.personas import TransferTarget
 from dialtone.telephony.consult import template_brief
 from dialtone.telephony.dtmf import DigitBuffer
@@ -292,8 +293,19 @@ def make_agent(call: CallContext) -> Receptionist:
 
 
 async def entrypoint(ctx: JobContext) -> None:
-    """One dispatched call (livekit-agents runs this in a job process)."""
-    await answer_call(ctx, make_agent)
+    """One dispatched call (livekit-agents runs this in a job process).
+
+    dialtone answers (the caller, the persona, the speech pipeline for the profile);
+    the session and the agent are made here, as in any LiveKit agent.
+    """
+    call = await answer(ctx)
+    session: AgentSession = AgentSession(**call.pipeline.session_kwargs())
+    agent = make_agent(await call.context(session))  # records the call; tools' context
+    call.take_keys(agent)  # the caller's phone keys, when the agent transfers
+    async with call.starting():  # the call record says whether the agent started
+        await session.start(
+            agent=agent, room=ctx.room, room_options=call.room_options, record=call.record
+        )
 
 
 if __name__ == "__main__":
