@@ -6,7 +6,9 @@ Read from the listeners' ears in `rooms.py` after the call, per consult:
 - `brief_to_caller_dbfs`: the loudest audio other than hold audio that reached the
   caller while the brief played (None: nothing but hold audio, or silence);
 - `human_to_caller_before_accept_ms`: how long the caller heard the human's leg before
-  the human accepted (over the whole attempt when they never did).
+  the human accepted (over the whole attempt when they never did);
+- `caller_to_human_before_accept_ms`: the other way round (a caller talking on hold);
+- `human_keys_to_caller`: keys the human pressed that were played on the caller's leg.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class Privacy:
     brief_to_human_ms: float
     brief_to_caller_dbfs: float | None
     human_to_caller_before_accept_ms: float
+    caller_to_human_before_accept_ms: float
     human_keys_to_caller: int
 
     def as_report(self) -> dict[str, float | int | None]:
@@ -29,6 +32,7 @@ class Privacy:
             "brief_to_human_ms": self.brief_to_human_ms,
             "brief_to_caller_dbfs": self.brief_to_caller_dbfs,
             "human_to_caller_before_accept_ms": self.human_to_caller_before_accept_ms,
+            "caller_to_human_before_accept_ms": self.caller_to_human_before_accept_ms,
             "human_keys_to_caller": self.human_keys_to_caller,
         }
 
@@ -54,10 +58,20 @@ def measure(notes: ConsultNotes, rooms: SimulatedRooms, caller: str) -> Privacy:
         known = [level for level in levels if level is not None]
         loudest = max(known) if known else None
     accepted = notes.accepted_at if notes.accepted_at is not None else float("inf")
-    heard_human = sum(
-        min(h.seconds, max(0.0, accepted - h.at))
-        for h in caller_ear
-        if human is not None and h.speaker == human and h.peak > 0
-    )
+
+    def before_accept(ear: list[Heard], speaker: str | None) -> float:
+        seconds = sum(
+            min(h.seconds, max(0.0, accepted - h.at))
+            for h in ear
+            if speaker is not None and h.speaker == speaker and h.peak > 0
+        )
+        return round(seconds * 1000, 1)
+
     keys = len(rooms.keys.get(caller, []))
-    return Privacy(round(brief_ms, 1), loudest, round(heard_human * 1000, 1), keys)
+    return Privacy(
+        round(brief_ms, 1),
+        loudest,
+        before_accept(caller_ear, human),
+        before_accept(human_ear, caller),
+        keys,
+    )

@@ -211,6 +211,7 @@ def privacy_failures(transfers: list[dict[str, Any]], expect: Expect) -> list[st
         expect.brief_reached_human,
         expect.max_brief_to_caller_dbfs,
         expect.max_human_to_caller_before_accept_ms,
+        expect.max_caller_to_human_before_accept_ms,
         expect.max_human_keys_to_caller,
     )
     if all(value is None for value in wanted):
@@ -235,6 +236,12 @@ def privacy_failures(transfers: list[dict[str, Any]], expect: Expect) -> list[st
     if allowed is not None and heard > allowed:
         failures.append(
             f"the caller heard the human for {heard:.0f} ms before acceptance (allowed {allowed})"
+        )
+    back = last.get("caller_to_human_before_accept_ms", 0.0)
+    limit_back = expect.max_caller_to_human_before_accept_ms
+    if limit_back is not None and back > limit_back:
+        failures.append(
+            f"the human heard the caller for {back:.0f} ms before accepting (allowed {limit_back})"
         )
     keys = last.get("human_keys_to_caller", 0)
     if expect.max_human_keys_to_caller is not None and keys > expect.max_human_keys_to_caller:

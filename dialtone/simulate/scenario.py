@@ -108,6 +108,8 @@ class Expect(_Strict):
     brief_reached_human: bool | None = None
     max_brief_to_caller_dbfs: Annotated[float, Field(le=0)] | None = None
     max_human_to_caller_before_accept_ms: Annotated[float, Field(ge=0)] | None = None
+    #: How long the human may hear the caller before accepting (a caller talking on hold).
+    max_caller_to_human_before_accept_ms: Annotated[float, Field(ge=0)] | None = None
     #: Keys the human pressed that the caller's leg was played (a privacy leak).
     max_human_keys_to_caller: Annotated[int, Field(ge=0)] | None = None
 

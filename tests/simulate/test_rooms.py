@@ -98,3 +98,14 @@ def test_human_heard_after_acceptance_is_not_counted() -> None:
     rooms.play("call", "human", "voice", tone(300, 1.0), RATE, at=4.5)
     notes = ConsultNotes("consult", human="human", accepted_at=5.0)
     assert measure(notes, rooms, "caller").human_to_caller_before_accept_ms == 500.0
+
+
+def test_a_caller_talking_on_hold_is_not_heard_by_the_human_in_consult() -> None:
+    rooms = _consult_rooms()
+    rooms.join("consult", "human", sip=True)
+    rooms.play("call", "caller", "voice", tone(300, 1.0), RATE, at=3.0)
+    notes = ConsultNotes("consult", human="human", accepted_at=5.0)
+    assert measure(notes, rooms, "caller").caller_to_human_before_accept_ms == 0
+    rooms.relay("call", "consult")
+    rooms.play("call", "caller", "voice", tone(300, 1.0), RATE, at=4.5)  # a relay too early
+    assert measure(notes, rooms, "caller").caller_to_human_before_accept_ms == 500.0

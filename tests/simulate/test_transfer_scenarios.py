@@ -82,3 +82,13 @@ def test_after_hours_takes_a_message(tmp_path: Path) -> None:
     report = simulate("transfer_after_hours", tmp_path)
     assert [t["outcome"] for t in report["transfers"]] == ["after_hours"]
     assert [c["name"] for c in report["tool_calls"]] == ["transfer_to_human", "take_message"]
+
+
+def test_caller_talking_on_hold_is_not_heard_by_the_human_before_acceptance(
+    tmp_path: Path,
+) -> None:
+    report = simulate("transfer_caller_talks_on_hold", tmp_path)
+    [transfer] = report["transfers"]
+    assert transfer["outcome"] == "completed"
+    assert transfer["caller_to_human_before_accept_ms"] == 0
+    assert transfer["human_to_caller_before_accept_ms"] == 0
