@@ -441,6 +441,11 @@ class TransferDesk:
                 )
             await line.connect(identity)
             connected = True
+        except Exception:
+            # The consult line failed (TTS, the room, the relay): the human must not be
+            # left on a dead line; `_guarded` records the failure and keeps the caller.
+            await self._release(identity, line.room)
+            raise
         finally:
             await side.stop_hold()
             if not connected:

@@ -221,3 +221,20 @@ async def test_works_on_a_self_hosted_server_without_move_participant() -> None:
             result = await desk.warm(warm(), Side(), "brief")
     assert result.outcome is TransferOutcome.COMPLETED
     assert double.count("MoveParticipant") == 0
+
+
+async def test_a_failing_consult_line_releases_the_human_and_keeps_the_caller(
+    livekit_double: LiveKitDouble, desk: TransferDesk
+) -> None:
+    class BrokenBrief(DoubleConsultLine):
+        async def brief(self, identity: str, text: str) -> None:
+            raise RuntimeError("TTS provider down")
+
+    line = BrokenBrief(CONSULT, livekit_double)
+    line_for(desk, line)
+    side = Side()
+    result = await desk.warm(warm(), side, "brief")
+    assert result.outcome is TransferOutcome.TRUNK_FAILURE and "TTS" in result.detail
+    removed = livekit_double.calls_to("RemoveParticipant")
+    assert [(c.request.room, c.request.identity) for c in removed] == [(CONSULT, HUMAN_ID)]
+    assert side.events == ["hold", "unhold"] and line.steps[-1] == "close"
