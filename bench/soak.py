@@ -156,9 +156,13 @@ class Agents:
     dials: list[tuple[float, str, str, str]] = field(default_factory=list)  # t, attempt, job, trunk
     killed: set[str] = field(default_factory=set)  # attempts whose agent died after dialling
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    client: httpx.AsyncClient | None = None
 
     async def watch(self, stop: asyncio.Event) -> None:
         book = PersonaBook.load(self.persona_dir, "reminder")
+        # one client for every agent here (a real agent is one job per process); a client
+        # per request would cost this one event loop more than the agents themselves
+        self.client = httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
         while not stop.is_set():
             with self.double.state.lock:
                 dispatches = list(self.double.state.dispatches.values())
@@ -184,6 +188,7 @@ class Agents:
             job.attempt_id,
             job.callback_token.get_secret_value(),
             job_id=job_id,
+            client=self.client,
             policy=RetryPolicy(tries=8, backoff=0.2, backoff_max=2.0, timeout=5.0),
         )
         dies = self.rng.random() < self.agent_kills
