@@ -31,7 +31,9 @@ number)` makes a second row for the same attempt impossible.
 
 An attempt counts towards `max_attempts` (`contacts.attempts`) unless it is certain no
 call was placed (`release_attempt`: refused at dial time, or LiveKit certainly created
-nothing); its row stays, numbered by `contacts.attempt_seq`.
+nothing; `settle_unreported`: no dial permit was taken before its deadline); its row
+stays, numbered by `contacts.attempt_seq`. Every ending goes through `outcomes._end`
+and `transitions`, one table (see `outcomes`).
 """
 
 from __future__ import annotations
