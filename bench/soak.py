@@ -135,7 +135,7 @@ class Replica:
     def ready(self) -> bool:
         try:
             return (
-                httpx.get(f"{self.base}/openapi.json", headers=AUTH, timeout=1).status_code == 200
+                httpx.get(f"{self.base}/openapi.json", headers=AUTH, timeout=5).status_code == 200
             )
         except httpx.HTTPError:
             return False
@@ -301,11 +301,13 @@ def run(args: argparse.Namespace, db_url: str, double: LiveKitDouble) -> None:
         )
     for r in replicas:
         r.start()
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while not all(r.ready() for r in replicas):
         if time.monotonic() > deadline:
+            for r in replicas:
+                r.kill()
             raise SystemExit(f"the replicas did not start; see {tmp}")
-        time.sleep(0.2)
+        time.sleep(0.5)
     print(
         f"soak: {args.contacts} contacts, {len(replicas)} replicas on one PostgreSQL, "
         f"{args.cps:g} calls/s on {TRUNK}, kill -9 every {args.kill_every} s, "
