@@ -23,10 +23,16 @@ from ..http.creation import create
 from ..http.services import Services
 from ..http.views import campaign_view
 from .rendering import render
-from .session import Checked, Session
+from .session import AccountsDep, CheckedManager, Manager
 
 router = APIRouter(include_in_schema=False)
 
+#: What the page says after each control, so a click is confirmed in words.
+DONE = {
+    "pause": "Paused. No new calls start; calls already ringing finish.",
+    "resume": "Resumed. Calls start again inside the calling window.",
+    "cancel": "Cancelled. No contact will be called again by this campaign.",
+}
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 FIELDS = ("name", "persona", "outbound_trunk", "caller_id", "timezone", "start", "end")
 DEFAULTS = {"persona": "reminder", "timezone": "America/New_York", "start": "09:00", "end": "20:00"}
@@ -40,7 +46,7 @@ def _new_form(values: dict[str, Any], errors: list[dict[str, Any]]) -> dict[str,
 def campaigns_page(
     request: Request,
     services: Services,
-    session: Session,
+    session: Manager,
     state: Annotated[CampaignStatus | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
@@ -57,7 +63,9 @@ def campaigns_page(
 
 
 @router.post("/campaigns", response_class=HTMLResponse)
-async def create_campaign(request: Request, services: Services, session: Checked) -> Response:
+async def create_campaign(
+    request: Request, services: Services, session: CheckedManager, accounts: AccountsDep
+) -> Response:
     form = await request.form()
     values: dict[str, Any] = {f: str(form.get(f) or "").strip() for f in FIELDS}
     values["days"] = [d for d in form.getlist("days") if d in DAYS]
@@ -88,6 +96,9 @@ async def create_campaign(request: Request, services: Services, session: Checked
         )
     body = json.loads(bytes(response.body))
     if response.status_code == 201:
+        accounts.audit.add(
+            actor=session.actor, action="campaign.create", target=body["id"], detail=values["name"]
+        )
         return RedirectResponse(f"/campaigns/{body['id']}", status_code=303)
     errors = body.get("errors") or [{"row": None, "field": "", "reason": body.get("detail", "")}]
     page = campaign_page(services, CampaignFilter(), limit=20)
@@ -109,7 +120,11 @@ def _refused(errors: list[dict[str, Any]]) -> Response:
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 def campaign_detail(
-    campaign_id: str, request: Request, services: Services, session: Session
+    campaign_id: str,
+    request: Request,
+    services: Services,
+    session: Manager,
+    done: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
     view = campaign_view(services.campaigns.progress(campaign_id, services.clock()))
     return render(
@@ -118,18 +133,26 @@ def campaign_detail(
         session,
         c=view,
         chart={"outcomes": view.outcomes, "contacts": view.contacts},
+        notice=DONE.get(done),
     )
 
 
 @router.post("/campaigns/{campaign_id}/{action}")
-def control(campaign_id: str, action: str, services: Services, _session: Checked) -> Response:
-    if action not in ("pause", "resume", "cancel"):
+def control(
+    campaign_id: str,
+    action: str,
+    services: Services,
+    session: CheckedManager,
+    accounts: AccountsDep,
+) -> Response:
+    if action not in DONE:
         raise HTTPException(404, f"no action {action!r}")
     services.campaigns.set_status(campaign_id, action, services.clock())
-    return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
+    accounts.audit.add(actor=session.actor, action=f"campaign.{action}", target=campaign_id)
+    return RedirectResponse(f"/campaigns/{campaign_id}?done={action}", status_code=303)
 
 
 @router.get("/campaigns/{campaign_id}/results.csv")
-def results(campaign_id: str, services: Services, _session: Session) -> StreamingResponse:
+def results(campaign_id: str, services: Services, _session: Manager) -> StreamingResponse:
     services.campaigns.get_campaign(campaign_id)  # 404 for an unknown id
     return results_csv(campaign_id, services)

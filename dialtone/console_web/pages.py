@@ -22,7 +22,7 @@ from .callquery import (
     record_ids_for_sip_calls,
 )
 from .rendering import render
-from .session import Checked, Session
+from .session import AccountsDep, Checked, Session
 from .stats import overview
 
 router = APIRouter(include_in_schema=False)
@@ -201,11 +201,16 @@ def messages_page(
 
 @router.post("/messages/{message_id}/handled", response_class=HTMLResponse)
 def handle_message(
-    message_id: str, request: Request, services: Services, session: Checked
+    message_id: str,
+    request: Request,
+    services: Services,
+    session: Checked,
+    accounts: AccountsDep,
 ) -> Response:
     found = mark_handled(services.engine, message_id, services.clock())
     if found is None:
         return render(request, "refused.html", session, status_code=404, reason="No such message.")
+    accounts.audit.add(actor=session.actor, action="message.handled", target=message_id)
     if not request.headers.get("hx-request"):  # a plain form post: back to the inbox
         return RedirectResponse("/messages", status_code=303)
     calls = (

@@ -79,6 +79,7 @@ def render(
         request=request,
         path=request.url.path,
         csrf=session.csrf if session else None,
+        me=session,
         csrf_field=CSRF_FIELD,
         **context,
     )

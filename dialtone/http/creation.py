@@ -30,6 +30,7 @@ from ..campaigns.models import (
     parse_settings,
 )
 from ..campaigns.store import IdempotencyMismatch
+from ..netguard import Allowed, DestinationRefused, check_destination
 from .catalog import check_targets
 from .errors import problems
 from .services import AppServices
@@ -105,6 +106,14 @@ async def create(
     if not isinstance(secret, str):
         secret = None  # refused above when it was given at all
     spec = parse_settings(raw, errors)
+    if spec is not None and spec.webhook_url:
+        allowed = Allowed.from_setting(services.settings.webhook_allow)
+        try:
+            await asyncio.to_thread(
+                check_destination, spec.webhook_url, allowed, must_resolve=False
+            )
+        except DestinationRefused as exc:
+            errors.append(RowError(None, "webhook_url", str(exc)))
     needs: frozenset[str] = frozenset()
     if spec is not None:
         targets = await asyncio.to_thread(

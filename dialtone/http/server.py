@@ -26,6 +26,7 @@ from ..config import ConfigError, Settings
 from ..db.upgrade import upgrade
 from ..messages.store import MessageStore
 from ..metrics import registry_with
+from ..netguard import Allowed, DestinationRefused, check_destination
 from ..records.audio import recording_storage
 from ..records.job import retention_of
 from ..records.metrics import OpenRecordsCollector, default_metrics
@@ -65,6 +66,15 @@ def create_app(
             "DIALTONE_MESSAGE_WEBHOOK_URL needs DIALTONE_WEBHOOK_SECRET: events are never "
             "sent unsigned"
         )
+    if settings.message_webhook_url:
+        try:
+            check_destination(
+                settings.message_webhook_url,
+                Allowed.from_setting(settings.webhook_allow),
+                must_resolve=False,
+            )
+        except DestinationRefused as exc:
+            raise ConfigError(f"DIALTONE_MESSAGE_WEBHOOK_URL: {exc}") from None
     if run_scheduler:
         settings.require_livekit()
     upgrade(engine)

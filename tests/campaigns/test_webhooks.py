@@ -35,6 +35,7 @@ from dialtone.campaigns.webhooks import (
 )
 from dialtone.config import load_settings
 from dialtone.db.engine import new_engine
+from dialtone.netguard import Allowed
 from dialtone.http.server import create_app
 
 from .conftest import FakeClock, people, settings
@@ -86,7 +87,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 def sender(engine: Engine, clock: FakeClock, default: str = "") -> WebhookSender:
-    return WebhookSender(engine, default, config=FAST, clock=clock)
+    # The receiver listens on this machine, allowed as a deployer would allow theirs.
+    local = Allowed.from_setting("127.0.0.1")
+    return WebhookSender(engine, default, config=FAST, clock=clock, allowed=local)
 
 
 def outbox_rows(engine: Engine) -> list[Any]:
@@ -296,6 +299,7 @@ def client(
     app = create_app(
         load_settings(
             api_token=SecretStr(API_TOKEN),
+            webhook_allow="127.0.0.1",
             data_dir=tmp_path,
             persona_dir=Path(__file__).resolve().parents[2] / "personas",
         ),

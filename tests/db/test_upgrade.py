@@ -36,7 +36,7 @@ RELEASE_CAMPAIGN = "release fixture"
 ADDED = {"messages": ("handled_at",)}
 # Columns and tables later revisions added and filled from the release's rows (0003).
 BACKFILLED = {"call_records": ("caller_number_rev", "called_number_rev")}
-NEW_TABLES = {"call_rollup"}
+NEW_TABLES = {"call_rollup", "console_users", "console_sessions", "signin_throttle", "audit_log"}
 
 
 def snapshot(engine: Engine, *, released: bool = True) -> dict[str, list[tuple[Any, ...]]]:

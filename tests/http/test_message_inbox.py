@@ -18,6 +18,7 @@ from dialtone.config import ConfigError, load_settings
 from dialtone.db.tables import messages
 from dialtone.http.server import create_app
 from dialtone.messages.store import MessageStore
+from dialtone.netguard import Allowed
 from tests.campaigns.conftest import FakeClock
 from tests.campaigns.test_webhooks import FAST, Receiver, receiver  # noqa: F401
 
@@ -85,7 +86,8 @@ async def test_a_message_and_its_signed_event_are_written_together(
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(webhook_outbox)) == 1
     clock.now = stored.created_at + timedelta(seconds=1)  # the event is due from then
-    sender = WebhookSender(engine, SECRET, config=FAST, clock=clock)
+    local = Allowed.from_setting("127.0.0.1")  # the receiver runs on this machine
+    sender = WebhookSender(engine, SECRET, config=FAST, clock=clock, allowed=local)
     assert (await sender.deliver_due())["delivered"] == 1
     headers, body = receiver.requests[0]
     assert headers["dialtone-event"] == "message.created"

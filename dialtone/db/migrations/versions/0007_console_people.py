@@ -1,0 +1,74 @@
+"""The console's people: named users, server-side sessions, sign-in throttle, audit log.
+
+New tables only, so an existing database upgrades without touching its rows; a
+database adopted from before Alembic may already hold them (created from the current
+tables), so each is created only when missing.
+
+Revision ID: 0007
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from dialtone.db.types import UTCDateTime
+
+revision = "0007"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    existing = set(sa.inspect(op.get_bind()).get_table_names())
+    if "console_users" not in existing:
+        op.create_table(
+            "console_users",
+            sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+            sa.Column("name", sa.String(64), nullable=False, unique=True),
+            sa.Column("role", sa.String(16), nullable=False),
+            sa.Column("password_hash", sa.Text(), nullable=False),
+            sa.Column("created_at", UTCDateTime(), nullable=False),
+            sa.Column("updated_at", UTCDateTime(), nullable=False),
+        )
+    if "console_sessions" not in existing:
+        op.create_table(
+            "console_sessions",
+            sa.Column("token_hash", sa.String(64), primary_key=True),
+            sa.Column("user_id", sa.Integer()),
+            sa.Column("actor", sa.String(80), nullable=False),
+            sa.Column("role", sa.String(16), nullable=False),
+            sa.Column("stamp", sa.String(32), nullable=False),
+            sa.Column("csrf", sa.String(64), nullable=False),
+            sa.Column("created_at", UTCDateTime(), nullable=False),
+            sa.Column("expires_at", UTCDateTime(), nullable=False),
+        )
+        op.create_index("ix_console_sessions_user", "console_sessions", ["user_id"])
+    if "signin_throttle" not in existing:
+        op.create_table(
+            "signin_throttle",
+            sa.Column("key", sa.String(200), primary_key=True),
+            sa.Column("failures", sa.Integer(), nullable=False),
+            sa.Column("blocked_until", UTCDateTime(), nullable=False),
+            sa.Column("last_at", UTCDateTime(), nullable=False),
+        )
+    if "audit_log" not in existing:
+        op.create_table(
+            "audit_log",
+            sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+            sa.Column("at", UTCDateTime(), nullable=False),
+            sa.Column("actor", sa.String(80), nullable=False),
+            sa.Column("action", sa.String(64), nullable=False),
+            sa.Column("target", sa.String(200), nullable=False),
+            sa.Column("detail", sa.Text()),
+        )
+        op.create_index("ix_audit_log_at", "audit_log", ["at", "id"])
+
+
+def downgrade() -> None:
+    op.drop_table("audit_log")
+    op.drop_table("signin_throttle")
+    op.drop_table("console_sessions")
+    op.drop_table("console_users")
