@@ -137,9 +137,11 @@ def check_destination(
     if host in _BLOCKED_NAMES or host.endswith(".localhost"):
         raise DestinationRefused(f"{host} is this machine or a cloud metadata service")
     literal = literal_address(host)
-    addresses = [literal] if literal is not None else [
-        ipaddress.ip_address(a.split("%")[0]) for a in resolver(host, port)
-    ]
+    addresses = (
+        [literal]
+        if literal is not None
+        else [ipaddress.ip_address(a.split("%")[0]) for a in resolver(host, port)]
+    )
     if not addresses:
         if must_resolve:
             raise DestinationRefused(f"{host} does not resolve")

@@ -102,7 +102,9 @@ class SessionStore:
 
     def close(self, token_hash: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(console_sessions).where(console_sessions.c.token_hash == token_hash))
+            conn.execute(
+                delete(console_sessions).where(console_sessions.c.token_hash == token_hash)
+            )
 
     def close_all_of(self, user_id: int) -> int:
         with self.engine.begin() as conn:

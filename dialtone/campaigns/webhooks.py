@@ -45,7 +45,14 @@ from sqlalchemy import Engine, select, update
 
 from ..db.tables import webhook_outbox, webhook_secrets
 from ..metrics import WEBHOOK_DELIVERIES
-from ..netguard import Allowed, DestinationRefused, Resolver, check_destination, pinned, system_resolver
+from ..netguard import (
+    Allowed,
+    DestinationRefused,
+    Resolver,
+    check_destination,
+    pinned,
+    system_resolver,
+)
 from .outbox import DeliveryStatus
 
 logger = logging.getLogger("dialtone.webhooks")

@@ -5,8 +5,8 @@ the charts, both vendored under `static/vendor/` with their licences: the consol
 nothing from another host. It reads and writes through the same stores as the API.
 People sign in by name (`dialtone users add`), or with the API token as the operator,
 for a server-side session (`session`); staff see messages and calls, managers also
-campaigns, do-not-call and the audit log. The `/v1` routes keep their bearer tokens. `install_console` adds it to an app that
-`http.server.create_app` built.
+campaigns, do-not-call and the audit log. The `/v1` routes keep their bearer tokens.
+`install_console` adds it to an app that `http.server.create_app` built.
 """
 
 from __future__ import annotations

@@ -85,7 +85,9 @@ def dnc_add(
     why = reason.strip() or "added in the console"
     services.campaigns.add_dnc([number], why, services.clock())
     accounts.audit.add(
-        actor=session.actor, action="dnc.undo-remove" if undo else "dnc.add", target=number,
+        actor=session.actor,
+        action="dnc.undo-remove" if undo else "dnc.add",
+        target=number,
         detail=why,
     )
     notice = f"{number} is back on the list." if undo else f"{number} will not be called."

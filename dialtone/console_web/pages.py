@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from ..http.recordings import recording_response
 from ..http.services import Services
@@ -18,10 +18,12 @@ from .callquery import (
     BadNumber,
     CallQuery,
     find_calls,
+    number_match,
     record_id_for_sip_call,
     record_ids_for_sip_calls,
 )
-from .rendering import render
+from .export import calls_csv
+from .rendering import render, zone_of
 from .session import AccountsDep, Checked, Session
 from .stats import overview
 
@@ -53,6 +55,30 @@ def overview_page(request: Request, services: Services, session: Session) -> Res
     return render(request, "overview.html", session, figures=figures, chart=chart, title="Overview")
 
 
+Since = Annotated[str, Query(alias="from", max_length=10)]
+Until = Annotated[str, Query(alias="to", max_length=10)]
+
+
+def _call_query(
+    direction: str, outcome: str, persona: str, campaign: str, number: str, since: str, until: str
+) -> CallQuery:
+    query = CallQuery(
+        direction=direction or None,
+        outcome=outcome or None,
+        persona=persona or None,
+        campaign_id=campaign or None,
+        number=number or None,
+        since=_day(since, "from"),
+        until=_day(until, "to"),
+    )
+    if query.number:
+        try:
+            number_match(query.number)
+        except BadNumber as exc:
+            raise HTTPException(422, str(exc)) from None
+    return query
+
+
 @router.get("/calls", response_class=HTMLResponse)
 def calls_page(
     request: Request,
@@ -63,19 +89,11 @@ def calls_page(
     persona: Text = "",
     campaign: Text = "",
     number: Text = "",
-    since: Annotated[str, Query(alias="from", max_length=10)] = "",
-    until: Annotated[str, Query(alias="to", max_length=10)] = "",
+    since: Since = "",
+    until: Until = "",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    query = CallQuery(
-        direction=direction or None,
-        outcome=outcome or None,
-        persona=persona or None,
-        campaign_id=campaign or None,
-        number=number or None,
-        since=_day(since, "from"),
-        until=_day(until, "to"),
-    )
+    query = _call_query(direction, outcome, persona, campaign, number, since, until)
     try:
         rows, next_cursor = find_calls(services.engine, query, limit=50, cursor=cursor)
     except BadCursor as exc:
@@ -99,6 +117,31 @@ def calls_page(
         next_cursor=next_cursor,
         filters=filters,
         outcomes=[o.value for o in CallOutcome],
+    )
+
+
+@router.get("/calls.csv")
+def calls_export(
+    request: Request,
+    services: Services,
+    _session: Session,
+    direction: Text = "",
+    outcome: Text = "",
+    persona: Text = "",
+    campaign: Text = "",
+    number: Text = "",
+    since: Since = "",
+    until: Until = "",
+) -> StreamingResponse:
+    """The filtered calls as CSV (newest first, at most `export.MAX_ROWS`)."""
+    query = _call_query(direction, outcome, persona, campaign, number, since, until)
+    return StreamingResponse(
+        calls_csv(services.engine, query, zone_of(request)),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="calls.csv"',
+            "Cache-Control": "no-store",
+        },
     )
 
 

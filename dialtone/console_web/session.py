@@ -130,9 +130,7 @@ def set_cookie(
     )
 
 
-def current_session(
-    request: Request, services: Services, accounts: AccountsDep
-) -> ConsoleSession:
+def current_session(request: Request, services: Services, accounts: AccountsDep) -> ConsoleSession:
     found = accounts.sessions.read(
         request.cookies.get(SESSION_COOKIE), shared_stamp=shared_stamp(services.settings)
     )

@@ -97,6 +97,7 @@ def login(
             name=name,
             headers={"Retry-After": str(refused.retry_after)},
         )
+    who: tuple[int | None, str, Role] | None
     if name:
         user = accounts.users.verify(name, password)
         who = (user.id, user.name, user.role) if user else None

@@ -34,6 +34,7 @@ from ..records.store import RecordStore
 from . import attempts, calls, campaign_list, campaigns, dnc, messages, ops, recordings
 from .creation import MIN_SECRET_CHARS
 from .errors import install_error_handlers
+from .headers import SecurityHeaders
 from .lifespan import Background, lifespan
 from .limits import MAX_BODY_BYTES, BodyLimit
 from .services import AppServices
@@ -115,6 +116,10 @@ def create_app(
         webhook_config=webhook_config,
     )
     app.add_middleware(BodyLimit, limit=max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(
+        SecurityHeaders,  # type: ignore[arg-type]
+        trust_forwarded_proto=settings.trust_forwarded_proto,
+    )
     install_error_handlers(app)
     for router in (
         calls.router,
