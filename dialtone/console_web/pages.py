@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from ..http.recordings import recording_response
-from ..http.services import Services
+from ..http.services import AppServices, Services
 from ..messages.inbox import MessageFilter, mark_handled, page_messages
 from ..records.models import CallRecord
 from ..records.store import BadCursor
@@ -19,13 +20,14 @@ from .callquery import (
     CallQuery,
     find_calls,
     number_match,
-    record_id_for_sip_call,
     record_ids_for_sip_calls,
 )
 from .export import calls_csv
 from .rendering import render, zone_of
-from .session import AccountsDep, Checked, Session
-from .stats import overview
+from .choices import persona_names
+from .session import AccountsDep, Checked, ConsoleSession, Session
+from .attention import Item, attention
+from .stats import Overview, overview
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,9 +44,22 @@ def _day(value: str, name: str) -> datetime | None:
         raise HTTPException(422, f"{name}: a date like 2026-06-10") from None
 
 
+def _attention(services: AppServices) -> tuple[Overview, list[Item]]:
+    now = services.clock()
+    figures = overview(services.engine, now)
+    return figures, attention(services.engine, figures, now.astimezone(UTC).date())
+
+
+@router.get("/attention", response_class=HTMLResponse)
+def attention_part(request: Request, services: Services, session: Session) -> Response:
+    """The overview's "needs attention" list alone: what the page polls."""
+    figures, items = _attention(services)
+    return render(request, "attention.html", session, figures=figures, items=items)
+
+
 @router.get("/", response_class=HTMLResponse)
 def overview_page(request: Request, services: Services, session: Session) -> Response:
-    figures = overview(services.engine, services.clock())
+    figures, items = _attention(services)
     chart = {
         "days": [d.isoformat() for d in figures.days],
         "daily": figures.daily,
@@ -52,7 +67,9 @@ def overview_page(request: Request, services: Services, session: Session) -> Res
         "week": figures.week.by_outcome,
         "transfers": figures.week.transfers,
     }
-    return render(request, "overview.html", session, figures=figures, chart=chart, title="Overview")
+    return render(
+        request, "overview.html", session, figures=figures, chart=chart, items=items
+    )
 
 
 Since = Annotated[str, Query(alias="from", max_length=10)]
@@ -214,32 +231,58 @@ def call_recording(
     return recording_response(request, services.recordings, record_id)
 
 
-@router.get("/messages", response_class=HTMLResponse)
-def messages_page(
+def _inbox(
     request: Request,
-    services: Services,
-    session: Session,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    services: AppServices,
+    session: ConsoleSession,
+    *,
+    text: str = "",
+    persona: str = "",
+    cursor: str | None = None,
+    focus: str | None = None,
+    notice: str | None = None,
+    template: str = "messages.html",
 ) -> Response:
-    waiting, _ = page_messages(services.engine, MessageFilter(handled=False), limit=200)
+    """The inbox: waiting messages (all of them, up to 200) and a page of handled ones,
+    filtered by words and persona. `focus` names the element that should take the
+    keyboard focus after an in-place update."""
+    base = MessageFilter(text=text or None, persona=persona or None)
+    waiting, _ = page_messages(services.engine, replace(base, handled=False), limit=200)
     try:
         handled, next_cursor = page_messages(
-            services.engine, MessageFilter(handled=True), limit=50, cursor=cursor
+            services.engine, replace(base, handled=True), limit=50, cursor=cursor
         )
     except BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
     calls = record_ids_for_sip_calls(
         services.engine, {m.call_id for m in [*waiting, *handled] if m.call_id}
     )
+    names = persona_names(services.settings)
     return render(
         request,
-        "messages.html",
+        template,
         session,
         waiting=waiting,
         handled=handled,
         next_cursor=next_cursor,
         calls=calls,
+        personas=names,
+        filters={"q": text, "persona": persona},
+        focus=focus,
+        notice=notice,
     )
+
+
+@router.get("/messages", response_class=HTMLResponse)
+def messages_page(
+    request: Request,
+    services: Services,
+    session: Session,
+    q: Annotated[str, Query(max_length=100)] = "",
+    persona: Text = "",
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    return _inbox(request, services, session, text=q, persona=persona, cursor=cursor)
 
 
 @router.post("/messages/{message_id}/handled", response_class=HTMLResponse)
@@ -250,15 +293,27 @@ def handle_message(
     session: Checked,
     accounts: AccountsDep,
 ) -> Response:
+    """Mark a message handled. From the page (htmx) the whole inbox comes back: the
+    message moves to Handled, the count drops, and the focus goes to the next waiting
+    message (or the Waiting heading), never to the page body."""
+    before, _ = page_messages(services.engine, MessageFilter(handled=False), limit=200)
     found = mark_handled(services.engine, message_id, services.clock())
     if found is None:
         return render(request, "refused.html", session, status_code=404, reason="No such message.")
     accounts.audit.add(actor=session.actor, action="message.handled", target=message_id)
     if not request.headers.get("hx-request"):  # a plain form post: back to the inbox
         return RedirectResponse("/messages", status_code=303)
-    calls = (
-        {found.call_id: record_id_for_sip_call(services.engine, found.call_id)}
-        if found.call_id
-        else {}
+    ids = [m.id for m in before]
+    after = ids[ids.index(message_id) + 1 :] if message_id in ids else []
+    before_it = ids[: ids.index(message_id)] if message_id in ids else []
+    nxt = (after or list(reversed(before_it)) or [None])[0]
+    focus = f"handle-{nxt}" if nxt else "waiting-h"
+    who = found.caller_name or found.caller_number or "a caller"
+    return _inbox(
+        request,
+        services,
+        session,
+        focus=focus,
+        notice=f"Marked handled: the message from {who}.",
+        template="inbox.html",
     )
-    return render(request, "message_row.html", session, m=found, calls=calls)

@@ -21,6 +21,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from .session import CSRF_FIELD, ConsoleSession
+from .words import days_text, say
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -88,6 +89,8 @@ environment.filters.update(
     when=pass_context(_when), clock=pass_context(_clock), ms=_ms, share=_share
 )
 environment.filters["tojson_data"] = _script_json
+environment.filters["say"] = say
+environment.filters["days_text"] = days_text
 
 
 def render(

@@ -245,6 +245,7 @@ messages = Table(
     Column("room", String(128)),
     Column("message", Text, nullable=False),
     Column("handled_at", DateTime(timezone=True)),  # null: waiting for an operator
+    Column("caller_name", String(200)),  # as the caller gave it, when they did (0007)
     # The inbox: waiting ones newest first, and their count (0003).
     Index("ix_messages_waiting", "handled_at", "created_at", "id"),
 )

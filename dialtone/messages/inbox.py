@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     func,
     literal,
+    or_,
     select,
     tuple_,
     update,
@@ -38,6 +39,8 @@ class MessageFilter:
     since: datetime | None = None  # created_at >= since
     until: datetime | None = None  # created_at < until
     call_id: str | None = None
+    #: Words in the message, the caller's name or number (case-insensitive)
+    text: str | None = None
 
 
 def _utc(value: datetime) -> Any:
@@ -69,6 +72,15 @@ def _conditions(filters: MessageFilter) -> list[ColumnElement[bool]]:
         out.append(c.created_at < _utc(filters.until))
     if filters.call_id is not None:
         out.append(c.call_id == filters.call_id)
+    if filters.text:
+        needle = filters.text.strip().lower()
+        out.append(
+            or_(
+                func.lower(c.message).contains(needle, autoescape=True),
+                func.lower(func.coalesce(c.caller_name, "")).contains(needle, autoescape=True),
+                func.coalesce(c.caller_number, "").contains(needle, autoescape=True),
+            )
+        )
     return out
 
 

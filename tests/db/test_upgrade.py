@@ -33,7 +33,7 @@ RELEASE_CAMPAIGN = "release fixture"
 
 
 # Columns later revisions added, with the value a release's row gets (0002: handled_at).
-ADDED = {"messages": ("handled_at",)}
+ADDED = {"messages": ("handled_at", "caller_name")}
 # Columns and tables later revisions added and filled from the release's rows (0003).
 BACKFILLED = {"call_records": ("caller_number_rev", "called_number_rev")}
 NEW_TABLES = {"call_rollup", "console_users", "console_sessions", "signin_throttle", "audit_log"}

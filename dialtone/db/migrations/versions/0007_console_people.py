@@ -1,6 +1,8 @@
-"""The console's people: named users, server-side sessions, sign-in throttle, audit log.
+"""The console's people: named users, server-side sessions, sign-in throttle, audit log;
+and the name a caller gave with their message (`messages.caller_name`, null before).
 
-New tables only, so an existing database upgrades without touching its rows; a
+New tables and one nullable column, so an existing database upgrades without touching
+its rows; a
 database adopted from before Alembic may already hold them (created from the current
 tables), so each is created only when missing.
 
@@ -22,7 +24,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    existing = set(sa.inspect(op.get_bind()).get_table_names())
+    inspector = sa.inspect(op.get_bind())
+    existing = set(inspector.get_table_names())
+    if "caller_name" not in {c["name"] for c in inspector.get_columns("messages")}:
+        op.add_column("messages", sa.Column("caller_name", sa.String(200)))
     if "console_users" not in existing:
         op.create_table(
             "console_users",
@@ -68,6 +73,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("messages") as batch:
+        batch.drop_column("caller_name")
     op.drop_table("audit_log")
     op.drop_table("signin_throttle")
     op.drop_table("console_sessions")
