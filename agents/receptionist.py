@@ -48,9 +48,7 @@ class Receptionist(Agent):
         self.session.say(self.call.persona.greeting)
 
     @function_tool
-    async def take_message(
-        self, context: RunContext, message: str, caller_name: str = ""
-    ) -> str:
+    async def take_message(self, context: RunContext, message: str, caller_name: str = "") -> str:
         """Save a message from the caller for the staff; they will call back.
 
         Args:

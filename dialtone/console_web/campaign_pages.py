@@ -17,13 +17,17 @@ from starlette.datastructures import UploadFile
 from ..campaigns.csvio import read_contacts_csv
 from ..campaigns.listing import CampaignFilter
 from ..campaigns.models import CampaignStatus, RowErrors
+from ..config import Settings
 from ..http.campaign_list import campaign_page
 from ..http.campaigns import results_csv
 from ..http.creation import create
 from ..http.services import Services
 from ..http.views import campaign_view
+from .choices import outbound_trunks, persona_names
+from .contacts import find_contacts
 from .rendering import render
 from .session import AccountsDep, CheckedManager, Manager
+from .words import CONTACT_STATES
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,8 +42,21 @@ FIELDS = ("name", "persona", "outbound_trunk", "caller_id", "timezone", "start",
 DEFAULTS = {"persona": "reminder", "timezone": "America/New_York", "start": "09:00", "end": "20:00"}
 
 
-def _new_form(values: dict[str, Any], errors: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"values": {**DEFAULTS, **values}, "errors": errors, "days": DAYS}
+def _new_form(
+    settings: Settings, values: dict[str, Any], errors: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The new-campaign form. Row numbers in errors are spreadsheet rows: the API counts
+    contacts from 1, a spreadsheet counts the header as row 1, so contact N is row N+1."""
+    shown = [{**e, "row": e["row"] + 1 if isinstance(e.get("row"), int) else None} for e in errors]
+    trunks = outbound_trunks(settings.trunks_dir)
+    return {
+        "values": {**DEFAULTS, **values},
+        "errors": shown,
+        "days": DAYS,
+        "trunks": trunks,
+        "caller_ids": sorted({n for t in trunks for n in t.numbers}),
+        "personas": persona_names(settings),
+    }
 
 
 @router.get("/campaigns", response_class=HTMLResponse)
@@ -58,7 +75,7 @@ def campaigns_page(
         page=page,
         state=state.value if state else "",
         states=[s.value for s in CampaignStatus],
-        form=_new_form({"days": DAYS[:5]}, []),
+        form=_new_form(services.settings, {"days": DAYS[:5]}, []),
     )
 
 
@@ -68,6 +85,10 @@ async def create_campaign(
 ) -> Response:
     form = await request.form()
     values: dict[str, Any] = {f: str(form.get(f) or "").strip() for f in FIELDS}
+    # A LiveKit trunk id typed in the advanced field wins over the configured list.
+    values["outbound_trunk_id"] = str(form.get("outbound_trunk_id") or "").strip()
+    if values["outbound_trunk_id"]:
+        values["outbound_trunk"] = values["outbound_trunk_id"]
     values["days"] = [d for d in form.getlist("days") if d in DAYS]
     values["max_concurrent"] = str(form.get("max_concurrent") or "5")
     raw: dict[str, Any] = {
@@ -110,7 +131,7 @@ async def create_campaign(
         page=page,
         state="",
         states=[s.value for s in CampaignStatus],
-        form=_new_form(values, errors),
+        form=_new_form(services.settings, values, errors),
     )
 
 
@@ -125,8 +146,18 @@ def campaign_detail(
     services: Services,
     session: Manager,
     done: Annotated[str, Query(max_length=10)] = "",
+    q: Annotated[str, Query(max_length=100)] = "",
+    state: Annotated[str, Query(max_length=20)] = "",
+    after: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     view = campaign_view(services.campaigns.progress(campaign_id, services.clock()))
+    rows, next_after = find_contacts(
+        services.engine,
+        campaign_id,
+        text=q,
+        state=state if state in CONTACT_STATES else "",
+        after=after,
+    )
     return render(
         request,
         "campaign.html",
@@ -134,6 +165,10 @@ def campaign_detail(
         c=view,
         chart={"outcomes": view.outcomes, "contacts": view.contacts},
         notice=DONE.get(done),
+        people=rows,
+        next_after=next_after,
+        search={"q": q, "state": state},
+        contact_states=CONTACT_STATES,
     )
 
 

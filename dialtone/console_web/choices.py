@@ -42,6 +42,8 @@ def outbound_trunks(directory: Path) -> list[TrunkChoice]:
             if not isinstance(trunk, dict) or not isinstance(trunk.get("name"), str):
                 continue
             numbers = trunk.get("numbers")
-            listed = tuple(n for n in numbers if isinstance(n, str)) if isinstance(numbers, list) else ()
+            listed = (
+                tuple(n for n in numbers if isinstance(n, str)) if isinstance(numbers, list) else ()
+            )
             found[trunk["name"]] = TrunkChoice(trunk["name"], listed)
     return sorted(found.values(), key=lambda t: t.name)

@@ -15,6 +15,7 @@ from ..messages.inbox import MessageFilter, mark_handled, page_messages
 from ..records.models import CallRecord
 from ..records.store import BadCursor
 from ..wire import CallOutcome
+from .attention import Item, attention
 from .callquery import (
     BadNumber,
     CallQuery,
@@ -22,12 +23,12 @@ from .callquery import (
     number_match,
     record_ids_for_sip_calls,
 )
+from .choices import persona_names
 from .export import calls_csv
 from .rendering import render, zone_of
-from .choices import persona_names
 from .session import AccountsDep, Checked, ConsoleSession, Session
-from .attention import Item, attention
 from .stats import Overview, overview
+from .words import say
 
 router = APIRouter(include_in_schema=False)
 
@@ -67,9 +68,7 @@ def overview_page(request: Request, services: Services, session: Session) -> Res
         "week": figures.week.by_outcome,
         "transfers": figures.week.transfers,
     }
-    return render(
-        request, "overview.html", session, figures=figures, chart=chart, items=items
-    )
+    return render(request, "overview.html", session, figures=figures, chart=chart, items=items)
 
 
 Since = Annotated[str, Query(alias="from", max_length=10)]
@@ -169,30 +168,41 @@ def _timeline(record: CallRecord) -> list[tuple[datetime | None, str]]:
     if record.answered_at:
         events.append((record.answered_at, "Answered"))
     if record.transfer_outcome:
-        events.append((None, f"Transfer: {record.transfer_outcome}"))
+        events.append((None, f"Transfer: {say(record.transfer_outcome, 'transfer')}"))
     if record.sip_status_code:
-        events.append((None, f"SIP status {record.sip_status_code} {record.sip_status or ''}"))
+        events.append(
+            (None, f"Phone network said {record.sip_status_code} {record.sip_status or ''}")
+        )
     if record.ended_at:
         who = record.hangup_by.value if record.hangup_by else "unknown"
-        events.append(
-            (record.ended_at, f"Ended ({record.outcome or 'no outcome'}); hung up by {who}")
-        )
+        outcome = say(record.outcome, "outcome") if record.outcome else "no outcome"
+        events.append((record.ended_at, f"Ended: {outcome}; hung up by {who}"))
     return events
 
 
 def _turns(record: CallRecord) -> list[dict[str, Any]]:
-    """Transcript lines, each agent reply with the time since the caller's last line."""
-    out: list[dict[str, Any]] = []
-    last_caller: float | None = None
-    for line in record.transcript or []:
-        gap = None
-        if line.speaker == "agent" and last_caller is not None:
-            gap = (line.at - last_caller) * 1000
-            last_caller = None
-        elif line.speaker == "caller":
-            last_caller = line.at
-        out.append({"line": line, "gap_ms": gap})
-    return out
+    """Transcript lines. No per-line reply time: a line's timestamp is when it started,
+    so "agent line minus caller line" includes the caller's own speaking time and
+    disagrees with the measured reply time shown once for the call."""
+    return [{"line": line} for line in record.transcript or []]
+
+
+def call_length(record: CallRecord) -> str | None:
+    """How long the call lasted, from start to end, as "2 min 05 s"."""
+    if record.ended_at is None:
+        return None
+    seconds = max(0, round((record.ended_at - record.started_at).total_seconds()))
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
+
+
+def call_title(record: CallRecord, zone_key: str) -> str:
+    """ "Inbound call from +15550100222" — the id stays on the page, not in the title."""
+    direction = record.direction.value
+    if direction == "inbound":
+        who = record.caller_number or "a withheld number"
+        return f"Call from {who}"
+    return f"Call to {record.called_number or 'an unknown number'}"
 
 
 @router.get("/calls/{record_id}", response_class=HTMLResponse)
@@ -213,6 +223,8 @@ def call_page(record_id: str, request: Request, services: Services, session: Ses
         "call.html",
         session,
         record=record,
+        title=call_title(record, ""),
+        length=call_length(record),
         timeline=_timeline(record),
         turns=_turns(record),
         messages=notes,

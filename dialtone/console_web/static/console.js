@@ -84,5 +84,10 @@
     }
   }
 
+  // A page that opens on a result (upload errors, a confirmation) puts the focus
+  // there, so it is what a screen reader reads and what a phone scrolls to.
+  var first = document.querySelector("[data-focus-on-load]");
+  if (first) { first.focus(); if (first.scrollIntoView) first.scrollIntoView({ block: "start" }); }
+
   charts();
 })();
