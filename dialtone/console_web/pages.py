@@ -318,8 +318,8 @@ def handle_message(
     ids = [m.id for m in before]
     after = ids[ids.index(message_id) + 1 :] if message_id in ids else []
     before_it = ids[: ids.index(message_id)] if message_id in ids else []
-    nxt = (after or list(reversed(before_it)) or [None])[0]
-    focus = f"handle-{nxt}" if nxt else "waiting-h"
+    candidates = after or list(reversed(before_it))
+    focus = f"handle-{candidates[0]}" if candidates else "waiting-h"
     who = found.caller_name or found.caller_number or "a caller"
     return _inbox(
         request,
