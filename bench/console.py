@@ -108,6 +108,7 @@ def message_row(rng: random.Random, i: int, now: datetime) -> dict[str, Any]:
         "room": f"call-{rng.getrandbits(40):x}",
         "message": "Please call me back about my appointment next week.",
         "handled_at": None if i % 20 == 0 else created + timedelta(hours=2),  # 1 in 20 waits
+        "caller_name": None if i % 3 else "Ann Lee",
     }
 
 
@@ -232,8 +233,13 @@ def main() -> None:
                     "calls ?number=0100": "/calls?number=0100",  # every call, by its end
                     "call": f"/calls/{some_id}",
                     "messages": "/messages",
+                    "messages ?q=appointment": "/messages?q=appointment",
+                    "messages ?q=nowhere": "/messages?q=nowhere",  # no match: a full scan
+                    "attention (polled)": "/attention",
                     "campaigns": "/campaigns",
                     "dnc": "/dnc",
+                    "audit": "/audit",
+                    "calls.csv ?number=1234": "/calls.csv?number=1234",
                 },
                 args.repeat,
             )
