@@ -25,6 +25,7 @@ ACTIONS = {
     "dnc.remove": "Removed from do-not-call",
     "dnc.undo-remove": "Undid a do-not-call removal",
     "campaign.create": "Created a campaign",
+    "adhoc.create": "Placed a one-off call",
     "campaign.pause": "Paused a campaign",
     "campaign.resume": "Resumed a campaign",
     "campaign.cancel": "Cancelled a campaign",

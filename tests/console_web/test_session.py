@@ -258,3 +258,18 @@ def test_the_api_token_signs_in_the_operator_as_a_manager(
     assert _login(client, TOKEN).status_code == 303
     assert client.get("/dnc").status_code == 200
     assert accounts.audit.recent(limit=1)[0].actor == "operator"
+
+
+def test_changes_through_the_api_are_in_the_audit_log_too(
+    people: tuple[TestClient, Accounts, _Clock],
+) -> None:
+    client, accounts, _ = people
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    added = client.post("/v1/dnc", json={"phones": ["+15550100888"], "reason": "api"}, headers=auth)
+    assert added.status_code == 200, added.text
+    assert client.delete("/v1/dnc/+15550100888", headers=auth).status_code == 204
+    entries = [(e.actor, e.action, e.target) for e in accounts.audit.recent(limit=2)]
+    assert entries == [
+        ("api token", "dnc.remove", "+15550100888"),
+        ("api token", "dnc.add", "+15550100888"),
+    ]
