@@ -143,7 +143,11 @@ def upload(driver: WebDriver, console: Console, tmp_path: Path, csv_text: str, n
 def seed_more_messages(console: Console) -> None:
     store = MessageStore(console.engine)
     # One message holds a 150-character word: it must wrap, not widen the page.
-    for name, text in (("Ann Lee", "Can I move my cleaning?"), ("Bo Chen", "Billing question, invoice " + "0123456789" * 15)):
+    long_word = "0123456789" * 15
+    for name, text in (
+        ("Ann Lee", "Can I move my cleaning?"),
+        ("Bo Chen", f"Billing question, invoice {long_word}"),
+    ):
         asyncio.run(
             store.add(
                 persona="receptionist",

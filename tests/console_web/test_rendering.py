@@ -20,7 +20,7 @@ def test_times_are_shown_in_the_deployment_zone() -> None:
 
 
 def test_a_zone_that_does_not_exist_is_one_line() -> None:
-    with pytest.raises(ConfigError, match="DIALTONE_TIMEZONE: .*IANA"):
+    with pytest.raises(ConfigError, match=r"DIALTONE_TIMEZONE: .*IANA"):
         load_settings(console_timezone="Mars/Olympus")
 
 
