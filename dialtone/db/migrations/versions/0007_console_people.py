@@ -7,7 +7,7 @@ database adopted from before Alembic may already hold them (created from the cur
 tables), so each is created only when missing.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 from dialtone.db.types import UTCDateTime
 
 revision = "0007"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
