@@ -62,7 +62,7 @@ def _aware(row: Row[Any]) -> Message:
 
 
 #: How many of the newest messages a text search looks through.
-SEARCH_WINDOW = 20_000
+SEARCH_WINDOW = 10_000
 
 
 def _conditions(filters: MessageFilter) -> list[ColumnElement[bool]]:
