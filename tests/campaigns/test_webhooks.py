@@ -53,6 +53,7 @@ class Receiver:
     url: str
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     fail_next: int = 0  # answer 500 to this many requests first
+    redirect: str = ""  # answer 307 to this Location instead
 
 
 @pytest.fixture
@@ -67,6 +68,12 @@ def receiver() -> Iterator[Receiver]:
             if state.fail_next > 0:
                 state.fail_next -= 1
                 status = 500
+            if state.redirect:
+                self.send_response(307)
+                self.send_header("Location", state.redirect)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -413,3 +420,18 @@ def test_the_api_refuses_private_webhook_urls(tmp_path: Path, engine: Engine, ur
             assert fields == {"webhook_url"}, refused.json()
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(webhook_outbox)) == 0
+
+
+async def test_a_redirect_is_not_followed(
+    store: CampaignStore, engine: Engine, clock: FakeClock, receiver: Receiver
+) -> None:
+    """An allowed receiver that answers 307 to the metadata address does not get the
+    server to post there: the try fails with the status, and nothing else is asked."""
+    campaign_with_hook(store, clock, receiver.url, n=1)
+    (claim,) = store.claim_due(clock.now, WIDE)
+    store.report_outcome(claim.attempt_id, claim.callback_token, Outcome.COMPLETED, "ok", clock.now)
+    receiver.redirect = "http://169.254.169.254/latest/meta-data/"
+    assert (await sender(engine, clock).deliver_due())["failed"] == 1
+    assert len(receiver.requests) == 1
+    (row,) = outbox_rows(engine)
+    assert row.last_error == "HTTP 307"

@@ -163,7 +163,15 @@ def seed_more_messages(console: Console) -> None:
 def test_a_manager_day(browser: WebDriver, console: Console, tmp_path: Path, size: str) -> None:
     seed_more_messages(console)
     _add_dnc(console, "+15550200003")
+    # The manager's browser is in London; the clinic's times are shown in its own zone
+    # (UTC here), and the page says so.
+    browser.execute_cdp_cmd(  # type: ignore[attr-defined]
+        "Emulation.setTimezoneOverride", {"timezoneId": "Europe/London"}
+    )
     sign_in(browser, console)
+    note = browser.find_element(By.ID, "zone-note")
+    assert note.is_displayed() and "Times are in UTC" in note.text, note.text
+    assert "your browser is set to Europe/London" in note.text
     assert browser.execute_script("return window.innerWidth") == SIZES[size][0]
     no_overflow(browser, "/")
 
