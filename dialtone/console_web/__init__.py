@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from . import audit_pages, campaign_pages, dnc_pages, pages, signin
+from . import audit_pages, campaign_pages, dnc_pages, message_pages, pages, signin
 from .rendering import SECURITY_HEADERS, STATIC, render
 from .session import Accounts, CsrfRefused, RoleRefused, SignInRequired, install_accounts
 
@@ -62,5 +62,5 @@ def install_console(app: FastAPI, *, accounts: Accounts | None = None) -> None:
     app.add_exception_handler(RoleRefused, _role)
     app.add_route("/favicon.ico", _favicon, include_in_schema=False)
     app.mount("/console-static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (signin, pages, campaign_pages, dnc_pages, audit_pages):
+    for module in (signin, pages, message_pages, campaign_pages, dnc_pages, audit_pages):
         app.include_router(module.router)
