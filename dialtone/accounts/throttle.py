@@ -78,6 +78,11 @@ class SignInThrottle:
             if row is None:
                 try:
                     with self.engine.begin() as conn:
+                        # A new key is rare (a new address or name): forget old ones then,
+                        # so names an attacker made up do not pile up.
+                        conn.execute(
+                            delete(table).where(table.c.last_at < now - self.config.forget_after)
+                        )
                         conn.execute(
                             insert(table).values(
                                 key=key, failures=1, blocked_until=now, last_at=now

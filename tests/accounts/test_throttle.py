@@ -69,3 +69,19 @@ def test_a_key_left_alone_for_a_day_is_forgotten(engine: Engine, clock: Clock) -
     clock.advance(24 * 3600)
     for _ in range(ThrottleConfig().free_failures):
         assert throttle.admit(KEYS) is None
+
+
+def test_keys_left_alone_for_a_day_are_deleted_when_a_new_one_comes(
+    engine: Engine, clock: Clock
+) -> None:
+    from sqlalchemy import func, select
+
+    from dialtone.db.tables import signin_throttle
+
+    throttle = SignInThrottle(engine, clock=clock)
+    for n in range(20):
+        throttle.admit([f"addr:198.51.100.{n}", f"user:made-up-{n}"])
+    clock.advance(24 * 3600 + 1)
+    throttle.admit(["addr:203.0.113.1", "user:dana"])
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(signin_throttle)) == 2
