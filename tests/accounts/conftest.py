@@ -1,4 +1,5 @@
-"""A fresh SQLite database at the current schema and a clock that moves only when told."""
+"""A fresh database at the current schema, on SQLite and on PostgreSQL (tests/postgres.py),
+and a clock that moves only when told."""
 
 from __future__ import annotations
 
@@ -25,9 +26,13 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    made = new_engine(f"sqlite:///{tmp_path / 'accounts.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'accounts.db'}"
+    else:
+        url = str(request.getfixturevalue("postgres_url"))
+    made = new_engine(url)
     upgrade(made)
     yield made
     made.dispose()
