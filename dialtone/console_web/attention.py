@@ -62,7 +62,7 @@ def attention(engine: Engine, figures: Overview, today: date) -> list[Item]:
             Item(
                 f"{_plural(failed_transfers, 'transfer', 'transfers')} did not reach a person "
                 "in the last 7 days",
-                f"/calls?from={figures.days[0].isoformat()}",
+                f"/calls?transfer=failed&from={figures.days[0].isoformat()}",
                 "bad",
             )
         )

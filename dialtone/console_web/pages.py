@@ -74,9 +74,17 @@ Until = Annotated[str, Query(alias="to", max_length=10)]
 
 
 def _call_query(
-    direction: str, outcome: str, persona: str, campaign: str, number: str, since: str, until: str
+    direction: str,
+    outcome: str,
+    persona: str,
+    campaign: str,
+    number: str,
+    since: str,
+    until: str,
+    transfer: str = "",
 ) -> CallQuery:
     query = CallQuery(
+        transfer=transfer or None,
         direction=direction or None,
         outcome=outcome or None,
         persona=persona or None,
@@ -105,9 +113,10 @@ def calls_page(
     number: Text = "",
     since: Since = "",
     until: Until = "",
+    transfer: Text = "",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    query = _call_query(direction, outcome, persona, campaign, number, since, until)
+    query = _call_query(direction, outcome, persona, campaign, number, since, until, transfer)
     try:
         rows, next_cursor = find_calls(services.engine, query, limit=50, cursor=cursor)
     except BadCursor as exc:
@@ -122,6 +131,7 @@ def calls_page(
         "number": number,
         "from": since,
         "to": until,
+        "transfer": transfer,
     }
     return render(
         request,
@@ -147,9 +157,10 @@ def calls_export(
     number: Text = "",
     since: Since = "",
     until: Until = "",
+    transfer: Text = "",
 ) -> StreamingResponse:
     """The filtered calls as CSV (newest first, at most `export.MAX_ROWS`)."""
-    query = _call_query(direction, outcome, persona, campaign, number, since, until)
+    query = _call_query(direction, outcome, persona, campaign, number, since, until, transfer)
     return StreamingResponse(
         calls_csv(services.engine, query, zone_of(request)),
         media_type="text/csv; charset=utf-8",

@@ -226,6 +226,8 @@ call_records = Table(
     Index("ix_call_records_campaign", "campaign_id", "started_at", "id"),
     Index("ix_call_records_caller_rev", "caller_number_rev", "started_at", "id"),
     Index("ix_call_records_called_rev", "called_number_rev", "started_at", "id"),
+    # "Transfers that did not reach a person" (0007): few rows, read newest first.
+    Index("ix_call_records_transfer", "transfer_outcome", "started_at", "id"),
     # The lease reaper and the webhook.
     Index("ix_call_records_open", "status", "lease_until"),
     Index("ix_call_records_room", "room"),

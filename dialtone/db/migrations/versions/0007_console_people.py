@@ -1,5 +1,6 @@
 """The console's people: named users, server-side sessions, sign-in throttle, audit log;
-and the name a caller gave with their message (`messages.caller_name`, null before).
+the name a caller gave with their message (`messages.caller_name`, null before); and an
+index for the console's "transfers that did not reach a person" filter.
 
 New tables and one nullable column, so an existing database upgrades without touching
 its rows; a
@@ -28,6 +29,10 @@ def upgrade() -> None:
     existing = set(inspector.get_table_names())
     if "caller_name" not in {c["name"] for c in inspector.get_columns("messages")}:
         op.add_column("messages", sa.Column("caller_name", sa.String(200)))
+    if "ix_call_records_transfer" not in {i["name"] for i in inspector.get_indexes("call_records")}:
+        op.create_index(
+            "ix_call_records_transfer", "call_records", ["transfer_outcome", "started_at", "id"]
+        )
     if "console_users" not in existing:
         op.create_table(
             "console_users",
@@ -73,6 +78,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_call_records_transfer", "call_records")
     with op.batch_alter_table("messages") as batch:
         batch.drop_column("caller_name")
     op.drop_table("audit_log")
