@@ -78,21 +78,20 @@ def _memory_mb() -> tuple[float, float]:
 async def _child(variant: str, calls: int, profile: Profile, line: str) -> dict[str, Any]:
     from bench.capacity_call import loop_lag, run_call
     from bench.capacity_setup import caller_audio, make_setup, persona_lines
-    from dialtone.pipeline import load_vad
 
     os.chdir(ROOT)
     instructions, greeting = persona_lines()
-    setup = make_setup(
+    setup = make_setup(  # each call builds its own VAD, as a job process loads its own
         variant=variant,
         profile=profile,
         audio=await caller_audio(),
-        load_vad=load_vad,  # one per call, as a job process loads its own
         instructions=instructions,
         greeting=greeting,
         data_dir=Path(tempfile.mkdtemp(prefix="capacity-")),
         line=line,
     )
-    load_vad()  # onnxruntime's one-off start-up is not a per-call cost
+    from livekit.agents import inference  # noqa: F401  (onnxruntime's one-off start-up)
+
     gc.collect()
     rss0, uss0 = _memory_mb()
     peak = [rss0, uss0]
@@ -128,6 +127,8 @@ async def _child(variant: str, calls: int, profile: Profile, line: str) -> dict[
         "call_seconds": sum(r.duration_s for r in results),
         "cpu_seconds": cpu,
         "loop_lag_p99_ms": sorted(lag)[int(0.99 * (len(lag) - 1))] if lag else None,
+        "input_lag_p99_ms": sorted(r.input_lag_p99_ms for r in results)[len(results) // 2],
+        "input_lag_max_ms": max(r.input_lag_max_ms for r in results),
         "failures": [f for r in results for f in r.failures],
         "call_uss_mb": (peak[1] - uss0) / calls,
         "call_rss_mb": (peak[0] - rss0) / calls,
@@ -138,7 +139,7 @@ def _run_child(variant: str, calls: int, args: argparse.Namespace) -> dict[str, 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
     command = [sys.executable, __file__, "--child", variant, "--calls", str(calls)]
     command += ["--shape", args.shape, "--profile", args.profile, "--executor", args.executor]
-    command += ["--line", args.line, "--vad", getattr(args, "vad", "inline")]
+    command += ["--line", args.line]
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False, cwd=ROOT)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
@@ -173,7 +174,7 @@ def measure(args: argparse.Namespace, calls: list[int]) -> list[dict[str, Any]]:
         for index, count in enumerate(calls):
             order = args.variants if (rep + index) % 2 == 0 else args.variants[::-1]
             for variant in order:
-                run = _run_child(variant, count, args)
+                run = {**_run_child(variant, count, args), "rep": rep}
                 runs.append(run)
                 print(
                     f"{args.shape}/{args.profile} rep {rep + 1} N={count:<3} {variant}: "
@@ -233,9 +234,6 @@ def main(argv: list[str] | None = None) -> None:
         "the room: 16 kHz in 50 ms frames), room (livekit-agents' default 24 kHz), phone "
         "(8 kHz in 20 ms)",
     )
-    parser.add_argument(
-        "--vad", choices=("inline", "thread"), default="inline", help=argparse.SUPPRESS
-    )
     parser.add_argument("--variants", type=_variants, default=VARIANTS, help="ours,bare")
     parser.add_argument(
         "--sizing",
@@ -256,7 +254,6 @@ def main(argv: list[str] | None = None) -> None:
                 calls=count,
                 executor=args.executor,
                 line=args.line,
-                vad=args.vad,
             )
             print(json.dumps(asyncio.run(coro)))
         else:
@@ -273,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
         calls = args.calls or [1, 5, 10]
         runs = measure(args, calls)
         rows = summarize(runs, args.variants)
-        by_n = ratios(rows)
+        by_n = ratios(rows, runs)
         print(f"\n`{_command(args, calls)}`\n\n{markdown(rows, by_n, args.variants)}")
         report = {
             "command": _command(args, calls),
