@@ -58,6 +58,13 @@ from bench.capacity_setup import PROFILES, Profile  # noqa: E402
 from bench.procstat import CpuLedger, cpu_seconds, descendants  # noqa: E402
 
 VARIANTS = ("ours", "bare")
+#: Less per-frame work, each a dialtone setting: variant `ours+NAME` is ours with the
+#: lever's settings alone, measured in the same run as ours and bare (production shape).
+LEVERS: dict[str, dict[str, str]] = {
+    "monitor250": {"DIALTONE_LOOP_MONITOR_WARN_MS": "250"},
+    "frames100": {"DIALTONE_INPUT_FRAME_MS": "100"},
+    "uvloop": {"DIALTONE_UVLOOP": "1"},
+}
 SHAPES = ("process", "production")
 STAGGER_S = 0.05  # calls do not all ring in the same 20 ms
 SIZING_CALLS = {"offline": [1, 5, 10], "cloud": [1, 10, 20, 30]}
@@ -137,6 +144,10 @@ async def _child(variant: str, calls: int, profile: Profile, line: str) -> dict[
 
 def _run_child(variant: str, calls: int, args: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
+    for name in ("DIALTONE_LOOP_MONITOR_WARN_MS", "DIALTONE_INPUT_FRAME_MS", "DIALTONE_UVLOOP"):
+        env.pop(name, None)  # a lever is only where its variant asks for it
+    if "+" in variant:
+        env.update(LEVERS[variant.split("+", 1)[1]])
     command = [sys.executable, __file__, "--child", variant, "--calls", str(calls)]
     command += ["--shape", args.shape, "--profile", args.profile, "--executor", args.executor]
     command += ["--line", args.line]
@@ -162,8 +173,11 @@ def _call_counts(text: str) -> list[int]:
 
 def _variants(text: str) -> tuple[str, ...]:
     chosen = tuple(v.strip() for v in text.split(",") if v.strip())
-    if not chosen or any(v not in VARIANTS for v in chosen):
-        raise argparse.ArgumentTypeError(f"--variants takes ours, bare or ours,bare (got {text!r})")
+    known = (*VARIANTS, *(f"ours+{lever}" for lever in LEVERS))
+    if not chosen or any(v not in known for v in chosen):
+        raise argparse.ArgumentTypeError(
+            f"--variants takes a list of {', '.join(known)} (got {text!r})"
+        )
     return chosen
 
 
@@ -217,7 +231,9 @@ def sizing(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--calls", type=_call_counts, default=None, help="e.g. 1,5,10")
-    parser.add_argument("--reps", type=int, default=1, help="repetitions of every N")
+    parser.add_argument(
+        "--reps", type=int, default=3, help="repetitions of every N (the spread is reported)"
+    )
     parser.add_argument("--shape", choices=SHAPES, default="process")
     parser.add_argument("--profile", choices=PROFILES, default="fakes")
     parser.add_argument(
@@ -241,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
         help="ours in the production shape, offline and cloud: the Sizing table",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "call_capacity.json")
-    parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         count = (args.calls or [1])[0]
@@ -261,6 +277,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.reps < 1:
         parser.error("--reps must be 1 or more")
+    if args.shape != "production" and any("+" in v for v in args.variants):
+        parser.error("the levers (ours+...) act on job processes: add --shape production")
     if args.profile == "offline" and "bare" in args.variants and not args.sizing:
         parser.error("bare has no offline profile: add --variants ours")
     started = time.monotonic()

@@ -45,6 +45,8 @@ Variant = Literal["ours", "bare"]
 LINES: dict[str, tuple[int, float]] = {
     "room": (24000, 0.05),
     "room16": (16000, 0.05),
+    # `room16` in the frames `DIALTONE_INPUT_FRAME_MS` asks the room for
+    **{f"room16_{ms}": (16000, ms / 1000) for ms in range(10, 101, 10) if ms != 50},
     "phone": (PHONE_RATE, FRAME_SECONDS),
 }
 POLL = 0.05

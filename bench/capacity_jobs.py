@@ -44,6 +44,11 @@ CALL_TIMEOUT_S = 240.0
 BENCH_MODULES = ["bench.capacity_call", "bench.capacity_setup", "bench.capacity_jobs"]
 
 
+def base_variant(variant: str) -> str:
+    """`ours+uvloop` is ours with a lever (`call_capacity.LEVERS`): its base is ours."""
+    return variant.split("+", 1)[0]
+
+
 def bare_prewarm(proc: JobProcess) -> None:
     """Load the VAD once per job process, as livekit-agents' examples do.
 
@@ -66,7 +71,7 @@ async def job_entry(ctx: JobContext) -> None:
     out = Path(spec["out"])
     vad_model = ctx.proc.userdata["vad"]
     setup = make_setup(
-        variant=spec["variant"],
+        variant=base_variant(spec["variant"]),
         profile=spec["profile"],
         audio=load_audio(Path(spec["audio"])),
         load_vad=lambda: vad_model,
@@ -77,7 +82,12 @@ async def job_entry(ctx: JobContext) -> None:
     )
 
     async def report(result: CallResult) -> None:
-        row = {**asdict(result), "launch_ms": 1000 * (started - spec["launched"])}
+        loop = type(asyncio.get_running_loop())
+        row = {
+            **asdict(result),
+            "launch_ms": 1000 * (started - spec["launched"]),
+            "loop": f"{loop.__module__}.{loop.__qualname__}",  # uvloop's when asked for
+        }
         part = out / f"{spec['index']}.part"
         part.write_text(json.dumps(row), encoding="utf-8")
         part.rename(out / f"{spec['index']}.json")
@@ -111,7 +121,7 @@ def pool_options(variant: str, data_dir: Path) -> PoolOptions:
     from bench.capacity_setup import profile_settings
 
     settings = profile_settings("offline", data_dir)
-    if variant == "bare":
+    if base_variant(variant) == "bare":
         from livekit.plugins import deepgram, openai  # noqa: F401  (the worker's plugins)
 
         return PoolOptions(
@@ -123,9 +133,10 @@ def pool_options(variant: str, data_dir: Path) -> PoolOptions:
         )
     from livekit.agents.worker import ServerEnvOption
 
-    from dialtone.worker import build_server
+    from dialtone.worker import apply_job_environment, build_server
 
     server = build_server(settings, "receptionist", job_entry)
+    apply_job_environment(settings)  # as `run_agent` does before the forkserver starts
     # livekit-agents 1.8.9 keeps these options on the server as private attributes
     idle = ServerEnvOption.getvalue(server._num_idle_processes, devmode=False)
     return PoolOptions(
@@ -366,6 +377,7 @@ async def run_jobs(
         "call_uss_mb": (sampler.peak[0] - base[0]) / calls,
         "call_pss_mb": (sampler.peak[1] - base[1]) / calls,
         **_cpu_split(results, cpu, threads),
+        "loops": sorted({r["loop"] for r in results}),
         "ready_ms": [1000 * s for s in ready_s],
         "launch_ms": [r["launch_ms"] for r in results],
     }

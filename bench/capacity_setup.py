@@ -233,6 +233,8 @@ def make_setup(
     from dialtone.programs import load_program
 
     settings = profile_settings(profile, data_dir)
+    if line == "room16" and settings.input_frame_ms != 50:  # DIALTONE_INPUT_FRAME_MS
+        line = f"room16_{settings.input_frame_ms}"
     persona = PersonaBook.load(settings.persona_dir, settings.default_persona).pick()
     ours = OursSetup(
         persona=persona,

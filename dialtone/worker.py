@@ -10,6 +10,7 @@ fails at start-up with the variable to fix, not on the first call.
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -90,6 +91,31 @@ def capacity_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+#: livekit-agents' loop monitor reads its warn threshold from here in each job process.
+LOOP_MONITOR_ENV = "LIVEKIT_AGENTS_LOOP_BLOCK_WARN_MS"
+#: Imported by the forkserver when `DIALTONE_UVLOOP` is on: job processes run on uvloop.
+UVLOOP_MODULE = "dialtone.fast_loop"
+
+
+def job_environment(settings: Settings) -> dict[str, str]:
+    """Variables job processes must inherit (set before the forkserver starts).
+
+    `DIALTONE_LOOP_MONITOR_WARN_MS`: livekit-agents' loop monitor wakes every fifth of
+    its warn threshold (20 ms at its 100 ms default, at most 50 ms), a heartbeat on the
+    loop and a watchdog thread each time, in every job process; 250 wakes it every
+    50 ms and reports blocks from 250 ms; 0 turns it off. Unset: livekit-agents'
+    default. A variable already in the environment wins.
+    """
+    if settings.loop_monitor_warn_ms is None:
+        return {}
+    return {LOOP_MONITOR_ENV: f"{settings.loop_monitor_warn_ms:g}"}
+
+
+def apply_job_environment(settings: Settings) -> None:
+    for name, value in job_environment(settings).items():
+        os.environ.setdefault(name, value)
+
+
 def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) -> AgentServer:
     """The worker for one agent name; settings are checked here, before registering.
 
@@ -104,7 +130,7 @@ def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) ->
     PersonaBook.load(settings.persona_dir, settings.default_persona)
     server = AgentServer(
         setup_fnc=prewarm,
-        preload_modules=list(JOB_MODULES),
+        preload_modules=[*JOB_MODULES, *([UVLOOP_MODULE] if settings.uvloop else [])],
         # livekit-agents spells Python's WARNING as WARN and refuses the former
         log_level="WARN" if settings.log_level == "WARNING" else settings.log_level,
         **capacity_options(settings),
@@ -123,10 +149,12 @@ def run_agent(agent_name: str, entrypoint: Entrypoint, argv: list[str] | None = 
     A configuration mistake ends the program with one line naming what to fix.
     """
     try:
-        server = build_server(load_settings(), agent_name, entrypoint)
+        settings = load_settings()
+        server = build_server(settings, agent_name, entrypoint)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+    apply_job_environment(settings)
     from livekit.agents import cli
 
     if argv is not None:

@@ -100,7 +100,7 @@ async def answer_call(ctx: JobContext, make_agent: MakeAgent) -> None:
     if recorded:
         keep_job_recording(ctx, session, lambda: recorder.record_id, settings)
     try:
-        options = phone_room_options()
+        options = phone_room_options(frame_ms=settings.input_frame_ms)
         if recorded:
             await session.start(agent=agent, room=ctx.room, room_options=options, record=AUDIO_ONLY)
         else:

@@ -222,7 +222,9 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
             lambda: recording.recorder.record_id if recording.recorder else None,
             settings,
         )
-    options = phone_room_options(participant_identity=CALLEE_IDENTITY)
+    options = phone_room_options(
+        participant_identity=CALLEE_IDENTITY, frame_ms=settings.input_frame_ms
+    )
     if recorded:  # else the project's own recording setting applies, as before
         await session.start(agent=agent, room=ctx.room, room_options=options, record=AUDIO_ONLY)
     else:
