@@ -1,36 +1,48 @@
 """How many concurrent calls a worker carries: dialtone's receptionist vs bare livekit-agents.
 
 N scripted calls (`capacity_call.py`: a greeting, two questions, a barge-in over a long
-answer, a last line) run at once with real silero VAD, in one of two shapes:
+answer, a last line) run at once with real Silero VAD, in one of two shapes:
 
-- `--shape process` (default): every call in one process and one event loop;
 - `--shape production`: every call in its own livekit-agents job process, from a
-  `ProcPool` and forkserver set up as `dialtone start` sets them up, the room replaced
-  by the simulator (`capacity_jobs.py`); `--executor thread` runs the same jobs on
-  livekit-agents' thread executor instead.
+  `ProcPool` and forkserver set up as `dialtone start` sets them up (its idle processes,
+  memory limits, preloaded modules), the room replaced by the simulator
+  (`capacity_jobs.py`); calls are launched as they ring, so a burst waits for processes
+  to fork as it would in production; `--executor thread` runs the same jobs on
+  livekit-agents' thread executor instead;
+- `--shape process` (default): every call in one process and one event loop (what
+  several calls per job process would cost, without a worker around them).
 
 and with one of three sets of providers (`--profile`, see `capacity_setup.py`): the
-instant scripted fakes, the cloud profile with fakes that take a cloud provider's time,
-or the real offline stack. Each (variant, N, repetition) runs in a fresh process so
-memory and CPU are its own, and ours and bare alternate run by run, so the load other
-work puts on the machine falls on both alike. Per N and variant it reports turn latency
-(end of caller speech to first agent audio) median and p90, CPU ms per second of call
-(every process involved), memory per call (USS, and in the production shape PSS and
-each job process idle), the time a job process takes to be ready, event-loop lag p99,
-and the largest N whose p90 stays within +20 % of the smallest N's. Compare ours with
-bare from one run: absolute figures depend on whatever else the machine is doing.
+instant scripted fakes, the cloud profile with fakes that take a cloud provider's time
+and stream like Deepgram, or the real offline stack.
 
-The caller's audio reaches the agent as a LiveKit room hands it to dialtone's calls
-(`--line room16`: 16 kHz in 50 ms frames, `dialtone.pipeline.PHONE_INPUT_RATE`; `room` is
-livekit-agents' default 24 kHz), not as the carrier's 20 ms at 8 kHz (`--line phone`, the
-bench's framing before): per-frame work scales with frames, and the phone framing cost a
-call about 1.4 times the steady CPU (bench/line_cost.py). In the production shape the
-CPU is also split per call: start-up (entry to session started), steady (per second
-after that: what long calls pay) and the rest (the pool forking and warming the next
-idle process).
+Fair by construction: bare differs from ours only by dialtone. Both get the same VAD
+(class, tuning, inference on the event loop), line framing, fakes, plugins, idle
+processes and memory limits; bare imports nothing ours does not (no Silero plugin).
+`tests/test_bench_capacity.py` holds the two configurations equal. The caller's line
+queues audio the agent has not read yet, as a room does, instead of skipping it when
+the loop is late: an overloaded agent does all the work and its input lag is reported.
+CPU counts every process: the worker's main process (here, the one running the pool;
+the bench's own sampler thread taken out), the forkserver, the job processes.
 
-Run: .venv/bin/python bench/call_capacity.py --calls 1,5,10,20
-     .venv/bin/python bench/call_capacity.py --shape production --calls 1,10,25,50
+Each (variant, N, repetition) runs in a fresh process, and the variants rotate run by
+run, so the load other work puts on the machine falls on all alike; `--reps` (3 by
+default) reports each figure's spread. Compare variants within one run: absolute
+figures depend on whatever else the machine is doing.
+
+`--variants` also takes `ours+LEVER` (production shape): ours with one per-frame setting
+changed (`LEVERS`: the loop monitor's threshold, 100 ms input frames, uvloop), measured
+alone against ours and bare in the same run.
+
+Per N and variant it reports turn latency (end of caller speech to first agent audio)
+median and p90 with their spread, CPU ms per second of call, memory per call (USS, and
+in the production shape PSS and each job process idle), the time a job process takes to
+be ready, the caller line's input lag, and the largest N whose p90 stays within +20 %
+of the smallest N's.
+
+Run: .venv/bin/python bench/call_capacity.py --shape production --profile cloud --calls 1,100
+     .venv/bin/python bench/call_capacity.py --shape production --profile cloud \
+         --variants ours,bare,ours+monitor250,ours+frames100,ours+uvloop --calls 10
      .venv/bin/python bench/call_capacity.py --sizing   (docs/operating.md, "Sizing")
 Each prints markdown tables ready to paste and writes out/call_capacity.json (--out).
 """
@@ -64,6 +76,11 @@ LEVERS: dict[str, dict[str, str]] = {
     "monitor250": {"DIALTONE_LOOP_MONITOR_WARN_MS": "250"},
     "frames100": {"DIALTONE_INPUT_FRAME_MS": "100"},
     "uvloop": {"DIALTONE_UVLOOP": "1"},
+    "all": {
+        "DIALTONE_LOOP_MONITOR_WARN_MS": "250",
+        "DIALTONE_INPUT_FRAME_MS": "100",
+        "DIALTONE_UVLOOP": "1",
+    },
 }
 SHAPES = ("process", "production")
 STAGGER_S = 0.05  # calls do not all ring in the same 20 ms

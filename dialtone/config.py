@@ -143,6 +143,12 @@ class Settings(BaseSettings):
     # Behind a TLS-terminating proxy: believe its X-Forwarded-Proto (Secure cookies)
     trust_forwarded_proto: bool = Field(False, validation_alias="DIALTONE_TRUST_FORWARDED_PROTO")
 
+    @field_validator("loop_monitor_warn_ms", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`DIALTONE_LOOP_MONITOR_WARN_MS=` (as .env.example has it): livekit-agents' default."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("livekit_url")
     @classmethod
     def _check_url(cls, value: str) -> str:

@@ -59,13 +59,11 @@ def capacity_options(settings: Settings) -> dict[str, Any]:
     anything, these for a phone call:
 
     - `load_threshold` 0.6: the worker takes no new call while the machine's CPU load
-      (livekit-agents' 2.5 s average) is above it. With the cloud profile's providers
-      replaced by fakes with their delays, a call cost 35-45 ms of CPU per second of
-      call (the whole process tree), and 50 calls on 2 cores (about 95 % of them) still
-      kept p90 turn latency within +20 % of one call. The fakes do none of a real
-      provider's TLS and websocket work, and calls arrive in bursts while the load
-      average lags 2.5 s: 0.6 keeps that margin (about 15 calls per core), where
-      livekit-agents' default 0.7 keeps less.
+      (livekit-agents' 2.5 s average) is above it. Calls arrive in bursts while that
+      average lags 2.5 s, and the bench's fakes do none of a real provider's TLS and
+      websocket work: 0.6 keeps a margin livekit-agents' 0.7 does not. How many calls
+      that admits depends on the CPU a call costs (docs/operating.md, "Sizing", has the
+      measured figures and the conditions they were measured in).
     - `job_memory_warn_mb` 500 / `job_memory_limit_mb` 1000: livekit-agents watches a
       job process's PSS (shared pages divided among the processes sharing them, so it
       is largest when a worker has one call: 280 MB measured; about 60 MB each at 30

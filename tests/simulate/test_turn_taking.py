@@ -4,6 +4,7 @@ scripted LLM so that what is tested is timing, not recognition."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import wave
 from pathlib import Path
@@ -201,3 +202,35 @@ async def test_barge_in_and_false_interruption_hold_on_the_rooms_framing(
     assert false.passed, false.failures
     assert false.false_interruptions_resumed >= 1
     assert false.caller_turns_heard == 1
+
+
+def test_barge_in_and_false_interruption_hold_on_uvloop_with_the_monitor_at_250_ms(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """`DIALTONE_UVLOOP` and `DIALTONE_LOOP_MONITOR_WARN_MS=250`: a job process's loop
+    is uvloop's and livekit-agents' loop monitor ticks every 50 ms; turn-taking must not
+    notice."""
+    import uvloop
+    from livekit.agents.telemetry import loop_monitor
+
+    async def both() -> tuple[CallReport, CallReport]:
+        loop = asyncio.get_running_loop()
+        assert type(loop).__module__.startswith("uvloop")
+        thresholds = loop_monitor.LoopMonitorThresholds(warn=0.25, error=0.5)
+        assert loop_monitor.start_monitoring(loop, thresholds=thresholds) is not None
+        try:
+            barge = await run(load_scenario(SCRIPTED / "barge_in.yaml"), settings, tmp_path / "b")
+            false = await run(
+                load_scenario(SCRIPTED / "false_interruption.yaml"), settings, tmp_path / "f"
+            )
+        finally:
+            loop_monitor.stop_monitoring(loop)
+        return barge, false
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        barge, false = runner.run(both())
+    assert barge.passed, barge.failures
+    (reaction,) = barge.barge_ins
+    assert reaction.reaction_ms is not None and reaction.reaction_ms < 1000
+    assert false.passed, false.failures
+    assert false.false_interruptions_resumed >= 1 and false.caller_turns_heard == 1
