@@ -84,6 +84,8 @@ def test_one_call_in_the_production_shape(tmp_path: Path) -> None:
             "ours",
             "--calls",
             "1",
+            "--reps",
+            "1",
             "--out",
             str(out),
         ],

@@ -18,18 +18,26 @@ from livekit import rtc
 from livekit.agents import AgentSession, JobContext, llm
 from livekit.agents.voice.amd import AMD
 
+from ..call.consult import Relays
+from ..call.transfers import JobLeaveControl, job_consult_lines, make_transfers
 from ..campaigns.models import Outcome
 from ..config import Profile, Settings, load_settings
-from ..inbound.wiring import JobLeaveControl, make_transfers
 from ..personas import Persona, PersonaBook, PersonaError
 from ..pipeline import build_pipeline, phone_room_options
-from ..records.job import AUDIO_ONLY, keep_job_recording
+from ..records.job import AUDIO_ONLY, audio_only_refused, keep_job_recording
 from ..records.models import Direction
 from ..records.outbound import OutboundRecording
 from ..records.store import CallStart
 from ..telephony.outcomes import TransferOutcome
 from ..wire import CALLEE_IDENTITY, JobError, ReminderJob
-from .attempt import MakeReminder, ReminderConversation, after_answer, report, run_attempt
+from .attempt import (
+    MakeReminder,
+    OptOutHook,
+    ReminderConversation,
+    after_answer,
+    report,
+    run_attempt,
+)
 from .callback import CampaignCallback
 from .dial import ReportedOutcome
 from .rules import ReminderRules
@@ -137,7 +145,11 @@ async def converse_in_room(
 
 
 async def open_attempt(
-    metadata: str, settings: Settings, *, client: httpx.AsyncClient | None = None
+    metadata: str,
+    settings: Settings,
+    *,
+    client: httpx.AsyncClient | None = None,
+    job_id: str | None = None,
 ) -> tuple[ReminderJob, Persona, CampaignCallback] | None:
     """The job, its persona and its callback; None when the job cannot run at all.
 
@@ -154,6 +166,7 @@ async def open_attempt(
         settings.campaign_api_url,
         job.attempt_id,
         job.callback_token.get_secret_value(),
+        job_id=job_id,
         client=client,
     )
     try:
@@ -170,7 +183,7 @@ async def open_attempt(
 async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
     """The whole reminder entrypoint, around the agent `make_agent` builds."""
     settings = load_settings()
-    opened = await open_attempt(ctx.job.metadata, settings)
+    opened = await open_attempt(ctx.job.metadata, settings, job_id=ctx.job.id)
     if opened is None:
         ctx.shutdown(reason="attempt cannot run")
         return
@@ -181,12 +194,21 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
     session: AgentSession = AgentSession(**pipeline.session_kwargs())
     transfers = None
     if persona.transfer_targets:
+        relays = Relays()  # a private transfer's relay outlives the agent's session
         transfers = make_transfers(
             lk=ctx.api,
             room=ctx.room.name,
             caller_identity=CALLEE_IDENTITY,
             call_id=None,
-            leave=JobLeaveControl(ctx, session),
+            leave=JobLeaveControl(ctx, session, relays),
+            consult=job_consult_lines(
+                room=ctx.room,
+                lk=ctx.api,
+                caller_identity=CALLEE_IDENTITY,
+                settings=settings,
+                pipeline=pipeline,
+                relays=relays,
+            ),
         )
     hang_up = RoomHangUp(ctx, session)
     recording = OutboundRecording(  # the call record; opened when the dial is placed
@@ -214,7 +236,12 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
             "and transfer_results"
         )
     hang_up.agent = agent
+    if isinstance(agent, OptOutHook):
+        agent.on_opt_out = callback.opt_out  # listed at once, apart from the report
     recorded = persona.recording.enabled and settings.record_audio == "keep"
+    if recorded and (refused := audio_only_refused(ctx.job)) is not None:
+        logger.error(refused, extra={"room": ctx.room.name})
+        recorded = False  # make the call unrecorded rather than fail it at session.start
     if recorded:
         keep_job_recording(
             ctx,
