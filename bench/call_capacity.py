@@ -76,6 +76,9 @@ LEVERS: dict[str, dict[str, str]] = {
     "monitor250": {"DIALTONE_LOOP_MONITOR_WARN_MS": "250"},
     "frames100": {"DIALTONE_INPUT_FRAME_MS": "100"},
     "uvloop": {"DIALTONE_UVLOOP": "1"},
+    # Diagnosis, not a lever: the cloud recogniser without its fallback chain (what
+    # livekit-agents' `stt.FallbackAdapter` costs per frame); never a setting.
+    "nosttchain": {"BENCH_NO_STT_CHAIN": "1"},
     "all": {
         "DIALTONE_LOOP_MONITOR_WARN_MS": "250",
         "DIALTONE_INPUT_FRAME_MS": "100",
@@ -161,7 +164,7 @@ async def _child(variant: str, calls: int, profile: Profile, line: str) -> dict[
 
 def _run_child(variant: str, calls: int, args: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
-    for name in ("DIALTONE_LOOP_MONITOR_WARN_MS", "DIALTONE_INPUT_FRAME_MS", "DIALTONE_UVLOOP"):
+    for name in {name for lever in LEVERS.values() for name in lever}:
         env.pop(name, None)  # a lever is only where its variant asks for it
     if "+" in variant:
         env.update(LEVERS[variant.split("+", 1)[1]])

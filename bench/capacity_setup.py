@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -167,7 +168,10 @@ def ours_providers(
             )
         if profile == "cloud":
             with fake_cloud(line, clock):
-                return build_pipeline(settings, setup.persona, load_vad())
+                pipeline = build_pipeline(settings, setup.persona, load_vad())
+            if os.environ.get("BENCH_NO_STT_CHAIN"):  # diagnosis only: no recogniser fallback
+                pipeline.stt = _leaf(pipeline.stt)  # type: ignore[assignment]
+            return pipeline
         return build_pipeline(settings, setup.persona, load_vad())
 
     return make
