@@ -9,6 +9,7 @@ fails at start-up with the variable to fix, not on the first call.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import sys
@@ -126,6 +127,12 @@ def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) ->
         )
     _ = settings.resolved_profile
     PersonaBook.load(settings.persona_dir, settings.default_persona)
+    if settings.uvloop and importlib.util.find_spec("uvloop") is None:
+        # else every job process's fork would fail on the forkserver's import
+        raise ConfigError(
+            "DIALTONE_UVLOOP is on but uvloop is not installed: "
+            "pip install 'dialtone[uvloop]' or unset DIALTONE_UVLOOP"
+        )
     server = AgentServer(
         setup_fnc=prewarm,
         preload_modules=[*JOB_MODULES, *([UVLOOP_MODULE] if settings.uvloop else [])],

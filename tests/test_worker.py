@@ -141,3 +141,17 @@ def test_uvloop_is_preloaded_only_when_asked_for() -> None:
         check=True,
     )
     assert done.stdout.strip().startswith("uvloop")
+
+
+def test_uvloop_asked_for_but_missing_fails_before_registering(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "uvloop" else real(name, *a)
+    )
+    settings = load_settings(persona_dir=ROOT / "personas", profile="offline", uvloop=True)
+    with pytest.raises(ConfigError, match=r"DIALTONE_UVLOOP.*pip install"):
+        build_server(settings, "receptionist", receptionist.entrypoint)
