@@ -66,7 +66,7 @@ from dialtone.personas import PersonaBook  # noqa: E402
 from dialtone.wire import ReminderJob  # noqa: E402
 from tests.livekit_double import LiveKitDouble  # noqa: E402
 
-TOKEN = "soak-token-0123456789abcdef"
+TOKEN = "soak-token-0123456789abcdefGhJkLmNpQr"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SECRET = "soak-webhook-secret-0123456789"
 TRUNK = "ST_trunk1"
