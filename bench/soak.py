@@ -277,6 +277,7 @@ def run(args: argparse.Namespace, db_url: str, double: LiveKitDouble) -> None:
         **os.environ,
         "DIALTONE_API_TOKEN": TOKEN,
         "DIALTONE_WEBHOOK_SECRET": SECRET,
+        "DIALTONE_WEBHOOK_ALLOW": "127.0.0.1",  # the receiver here is on loopback
         "DIALTONE_DATABASE_URL": db_url,
         "DIALTONE_LOG_LEVEL": "WARNING",
         "LIVEKIT_URL": double.url,
@@ -336,7 +337,10 @@ def run(args: argparse.Namespace, db_url: str, double: LiveKitDouble) -> None:
         ],
     }
     made = httpx.post(f"{replicas[0].base}/v1/campaigns", json=spec, headers=AUTH, timeout=120)
-    made.raise_for_status()
+    if made.status_code != 201:
+        for r in replicas:
+            r.kill()
+        raise SystemExit(f"the campaign was refused: {made.status_code} {made.text[:500]}")
     campaign_id = made.json()["id"]
     started = time.monotonic()
     lo, hi = (float(x) for x in args.kill_every.split(","))
