@@ -326,7 +326,7 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    """One line per bad variable: its environment name, what it holds, what is expected."""
+    """Each bad variable on one line: its environment name and what is expected."""
     lines = []
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "?"
@@ -334,4 +334,5 @@ def describe_validation_error(exc: ValidationError) -> str:
         alias = spec.validation_alias if spec is not None else None
         name = alias if isinstance(alias, str) else field
         lines.append(f"{name}: {error['msg']}")
-    return "invalid settings:\n  " + "\n  ".join(lines)
+    # One line however many: a terminal, a log line and a systemd status all show it
+    return ("invalid setting " if len(lines) == 1 else "invalid settings: ") + "; ".join(lines)

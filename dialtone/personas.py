@@ -295,7 +295,13 @@ class PersonaBook:
             personas[persona.name] = persona
         return cls(personas, default)
 
-    def pick(self, *, requested: str | None = None, dialed_number: str | None = None) -> Persona:
+    def pick(
+        self,
+        *,
+        requested: str | None = None,
+        dialed_number: str | None = None,
+        asked_by: str = "dispatch",
+    ) -> Persona:
         """Dispatch metadata wins, then the dialed DID, then the default.
 
         An unknown requested name is an error rather than a silent default: a dispatch
@@ -303,7 +309,11 @@ class PersonaBook:
         """
         if requested:
             if requested not in self.personas:
-                raise PersonaError(f"persona {requested!r} requested by dispatch is not defined")
+                known = ", ".join(sorted(self.personas))
+                raise PersonaError(
+                    f"persona {requested!r} (asked for by {asked_by}) is not defined; "
+                    f"known: {known} (files in DIALTONE_PERSONA_DIR)"
+                )
             return self.personas[requested]
         if dialed_number and dialed_number in self._by_number:
             return self.personas[self._by_number[dialed_number]]

@@ -30,6 +30,7 @@ from .personas import PersonaBook
 from .pipeline import load_vad
 from .project import PROJECT_DIR_ENV, env_file, project_dir
 from .records.job import worker_metrics_dir
+from .voices import check_voices
 from .wire import KNOWN_AGENT_NAMES
 
 Entrypoint = Callable[[JobContext], Awaitable[None]]
@@ -106,7 +107,7 @@ def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) ->
             f"unknown agent {agent_name!r}; known: {', '.join(sorted(KNOWN_AGENT_NAMES))}"
         )
     _ = settings.resolved_profile
-    PersonaBook.load(settings.persona_dir, settings.default_persona)
+    check_voices(PersonaBook.load(settings.persona_dir, settings.default_persona), settings)
     server = AgentServer(
         setup_fnc=prewarm,
         preload_modules=list(JOB_MODULES),

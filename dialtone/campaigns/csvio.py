@@ -71,7 +71,23 @@ def _read(text: IO[str], errors: RowErrors) -> Iterator[tuple[int, dict[str, Any
     lowered = [n.lower() for n in names]
     problems: list[RowError] = []
     if "phone" not in lowered:
-        problems.append(RowError(None, "phone", "the header has no phone column"))
+        separator = next((sep for sep in (";", "\t", "|") if sep in ",".join(names)), None)
+        if separator is not None and any(
+            part.strip().lower() == "phone" for part in ",".join(names).split(separator)
+        ):
+            # Spreadsheets in many locales save "CSV" with semicolons: say so, not just
+            # that the (single, whole-line) column is not called phone.
+            shown = "tabs" if separator == "\t" else f"{separator!r}"
+            problems.append(
+                RowError(
+                    None,
+                    "phone",
+                    f"the columns are separated by {shown}, not commas: save the file "
+                    "as comma-separated CSV",
+                )
+            )
+        else:
+            problems.append(RowError(None, "phone", "the header has no phone column"))
     if len(names) > MAX_COLUMNS:
         problems.append(RowError(None, "(header)", f"at most {MAX_COLUMNS} columns"))
     seen: set[str] = set()

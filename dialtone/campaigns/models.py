@@ -215,8 +215,9 @@ class Weekday(StrEnum):
 WallTime = Annotated[
     time,
     PlainSerializer(lambda value: value.strftime("%H:%M"), return_type=str),
-    WithJsonSchema({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9](:[0-5][0-9])?$"}),
+    WithJsonSchema({"type": "string", "pattern": "^[0-2]?[0-9]:[0-5][0-9](:[0-5][0-9])?$"}),
 ]
+_ONE_DIGIT_HOUR = re.compile(r"\d:\d\d(:\d\d)?")
 
 
 class CallingWindow(BaseModel):
@@ -234,6 +235,18 @@ class CallingWindow(BaseModel):
         default_factory=lambda: [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI],
         description="Days on which the window opens",
     )
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: object) -> object:
+        """ "9:00" is how people write nine o'clock; ISO parsing wants "09:00"."""
+        if isinstance(value, str):
+            value = value.strip()
+            if _ONE_DIGIT_HOUR.fullmatch(value):
+                return f"0{value}"
+            if not re.fullmatch(r"\d\d:\d\d(:\d\d)?", value):
+                raise ValueError(f"{value!r} is not a time: write HH:MM, e.g. 09:00 or 17:30")
+        return value
 
     @field_validator("start", "end")
     @classmethod

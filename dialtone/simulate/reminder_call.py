@@ -34,6 +34,7 @@ from ..records.simulated import RecordFactory, default_factory, note_simulated_e
 from ..records.store import CallStart
 from ..telephony.sip_status import RECORD_OUTCOME
 from ..turn_metrics import TurnMetricsRecorder
+from ..voices import check_persona_voice
 from ..wire import Outcome, ReminderJob
 from .call_io import CallerLine
 from .http_context import in_job_http_context
@@ -108,7 +109,8 @@ async def simulate_reminder_call(
     """
     assert scenario.reminder is not None
     book = PersonaBook.load(settings.persona_dir, settings.default_persona)
-    persona = book.pick(requested=scenario.persona or "reminder")
+    persona = book.pick(requested=scenario.persona or "reminder", asked_by="the scenario")
+    check_persona_voice(persona, settings)
     if record_call:
         persona = recorded(persona)
     job = simulated_job(scenario, persona)

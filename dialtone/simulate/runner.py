@@ -34,6 +34,7 @@ from ..records.simulated import RecordFactory, note_simulated_end, start_simulat
 from ..telephony.caller import CallerInfo
 from ..telephony.transfer import TransferDesk
 from ..turn_metrics import TurnMetricsRecorder
+from ..voices import check_persona_voice
 from .call_io import AgentEar, CallerLine, Utterance
 from .far_end import SimulatedFarEnd
 from .http_context import in_job_http_context
@@ -277,7 +278,10 @@ async def simulate_call(
     audio goes through the same simulated earpiece, so its gaps are measured.
     """
     book = PersonaBook.load(settings.persona_dir, settings.default_persona)
-    persona = book.pick(requested=scenario.persona, dialed_number=scenario.caller.dialed)
+    persona = book.pick(
+        requested=scenario.persona, dialed_number=scenario.caller.dialed, asked_by="the scenario"
+    )
+    check_persona_voice(persona, settings)
     if record_call:
         persona = recorded(persona)
     profile = "custom" if pipeline_factory is not None else settings.resolved_profile.value
