@@ -60,7 +60,9 @@ def test_pick_prefers_dispatch_then_did_then_default(tmp_path: Path) -> None:
     assert book.pick(requested="spa", dialed_number="+15550100200").name == "spa"
     assert book.pick(dialed_number="+15550100200").name == "salon"
     assert book.pick(dialed_number="+15559999999").name == "main"
-    with pytest.raises(PersonaError, match="'nobody' requested"):
+    with pytest.raises(
+        PersonaError, match=r"'nobody' \(asked for by dispatch\).*known: main, salon, spa"
+    ):
         book.pick(requested="nobody")
 
 

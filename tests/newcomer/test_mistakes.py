@@ -144,3 +144,21 @@ def test_ctrl_c_during_a_simulated_call_is_quiet(clone: Path) -> None:
     assert "Traceback" not in err, err
     assert call.returncode == 130
     assert "interrupted" in err
+
+
+def test_a_venv_made_by_an_older_python_is_one_line_from_make(tmp_path: Path) -> None:
+    venv = tmp_path / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    python = venv / "bin" / "python"
+    python.write_text("#!/bin/sh\necho 3.10.12\n", encoding="utf-8")  # what 3.10 prints
+    python.chmod(0o755)
+    # -n: nothing runs even if the check were missing (setup would install into it)
+    result = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), "run", f"VENV={venv}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "3.10.12" in lines[0] and "rm -rf" in lines[0], result.stderr
