@@ -33,6 +33,9 @@ def configured(clone: Path) -> Iterator[LiveKitDouble]:
             # a light worker on a shared machine, and no clash on the metrics port
             "DIALTONE_WORKER_IDLE_PROCESSES": "0",
             "DIALTONE_WORKER_METRICS_PORT": "0",
+            # the secrets trunks/*.yaml names as ${VAR}
+            "CARRIER_SIP_PASSWORD": "x" * 24,
+            "CARRIER_API_KEY": "k" * 24,
         }
         lines = []
         for line in (clone / ".env.example").read_text(encoding="utf-8").splitlines():
@@ -137,3 +140,16 @@ def test_half_configured_names_the_missing_setting(clone: Path) -> None:
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "LIVEKIT_API_KEY, LIVEKIT_API_SECRET" in errors[0], result.stderr
+
+
+@pytest.mark.parametrize("where", ["project", "elsewhere"])
+def test_trunks_plan_reads_the_projects_env(
+    where: str, clone: Path, configured: LiveKitDouble, tmp_path: Path
+) -> None:
+    """LiveKit's address and the trunk files' ${VAR} secrets both come from `.env`."""
+    cwd = clone if where == "project" else tmp_path
+    result = run(dialtone_argv("trunks", "plan"), cwd=cwd, env=clean_environment(clone))
+    assert result.returncode == 2, result.stdout + result.stderr  # 2: changes to make
+    assert f"Plan against {configured.url}" in result.stdout
+    assert "+ inbound trunk 'carrier-inbound'" in result.stdout
+    assert configured.count("ListSIPInboundTrunk") >= 1
