@@ -65,6 +65,8 @@ def serve(
 
     try:
         settings = load_settings()
+        if weak := settings.weak_secret_problems():
+            raise ConfigError("; ".join(weak))
         configure_logging(settings)
         if not settings.api_token.get_secret_value():
             # Before anything is made (the data folder, the database): create_app checks
