@@ -15,7 +15,7 @@ import pytest
 
 from .clone import clean_environment, dialtone_argv
 
-TOKEN = "operator-token-0123456789abcdef"
+TOKEN = "9f2c4e71b8a05d36e1c7f0a24b98d53c6e0a17f4"  # 40 random hex digits
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CAMPAIGN = {
     "name": "June check-ups",
