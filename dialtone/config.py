@@ -123,6 +123,15 @@ class Settings(BaseSettings):
     worker_idle_processes: int = Field(
         4, ge=0, le=100, validation_alias="DIALTONE_WORKER_IDLE_PROCESSES"
     )
+    # A call's per-frame work (docs/operating.md, "Less work per frame"): each measured
+    # alone with bench/call_capacity.py against the fair bare baseline.
+    loop_monitor_warn_ms: float | None = Field(
+        None, ge=0, validation_alias="DIALTONE_LOOP_MONITOR_WARN_MS"
+    )
+    input_frame_ms: int = Field(
+        50, ge=10, le=100, multiple_of=10, validation_alias="DIALTONE_INPUT_FRAME_MS"
+    )
+    uvloop: bool = Field(False, validation_alias="DIALTONE_UVLOOP")
     worker_metrics_port: int = Field(
         9464, ge=0, le=65535, validation_alias="DIALTONE_WORKER_METRICS_PORT"
     )
@@ -183,6 +192,12 @@ class Settings(BaseSettings):
         if password and (problem := password_problem(password)) is not None:
             problems.append(f"DIALTONE_CONSOLE_PASSWORD {problem}")
         return problems
+
+    @field_validator("loop_monitor_warn_ms", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`DIALTONE_LOOP_MONITOR_WARN_MS=` (as .env.example has it): livekit-agents' default."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("livekit_url")
     @classmethod
