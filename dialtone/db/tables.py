@@ -65,6 +65,10 @@ contacts = Table(
     Column("last_outcome", String(32)),
     Column("last_detail", Text),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Where the callee is, and where that came from (campaigns.policy.location; 0005).
+    Column("country", String(2)),
+    Column("region", String(8)),
+    Column("location_source", String(64)),
     UniqueConstraint("campaign_id", "phone", name="uq_contact_phone"),
     Index("ix_contacts_due", "campaign_id", "state", "next_at"),
     Index("ix_contacts_state", "state"),
@@ -121,6 +125,16 @@ trunk_pace = Table(
     metadata,
     Column("trunk", String(128), primary_key=True),
     Column("next_slot_at", UTCDateTime, nullable=False),
+)
+
+# How often the calling policy held a campaign's contact back, by reason (0005).
+policy_refusals = Table(
+    "campaign_policy_refusals",
+    metadata,
+    Column("campaign_id", String(32), ForeignKey("campaigns.id"), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("campaign_id", "reason"),
 )
 
 claim_lock = Table(

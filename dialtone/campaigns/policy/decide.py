@@ -30,7 +30,7 @@ import holidays as holiday_data
 from ..models import CallingWindow
 from ..windows import is_open, next_opening
 from .location import CalleeLocation
-from .rules import CallingRules, LegalHours
+from .rules import CallingRules
 
 #: Looked ahead this far for an allowed instant; beyond it the answer is "not before
 #: the horizon" and the question is asked again then.
@@ -110,7 +110,7 @@ def decide(
             at = None
             break
     # The rule that holds the call back longest is the one to name.
-    blocking = max(failing, key=lambda c: (c.next_ok(now) or limit))
+    blocking = max(failing, key=lambda c: c.next_ok(now) or limit)
     return Decision(allowed=False, not_before=at, reason=blocking.reason, detail=blocking.detail)
 
 
@@ -183,9 +183,7 @@ def _constraints(
     return found
 
 
-def _window(
-    reason: Reason, detail: str, spans: list[CallingWindow], zone: ZoneInfo
-) -> _Constraint:
+def _window(reason: Reason, detail: str, spans: list[CallingWindow], zone: ZoneInfo) -> _Constraint:
     """Open when any of `spans` is open on the callee's wall clock."""
     return _Constraint(
         reason,

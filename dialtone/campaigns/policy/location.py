@@ -65,7 +65,7 @@ def from_number(phone: str, *, prefer_zone: str | None = None) -> CalleeLocation
     country = phonenumbers.region_code_for_number(number)
     valid = country is not None and phonenumbers.is_valid_number(number)
     if not valid:
-        main = phonenumbers.region_code_for_country_code(number.country_code)
+        main = phonenumbers.region_code_for_country_code(number.country_code or 0)
         return CalleeLocation(zone="", country=None if main == "ZZ" else main)
     zones = [z for z in number_zones.time_zones_for_number(number) if z != "Etc/Unknown"]
     zone = prefer_zone if prefer_zone in zones else (zones[0] if zones else "")

@@ -130,9 +130,7 @@ class CallingRules(_Strict):
 
     def closure_days(self, country: str | None, region: str | None) -> dict[date, str]:
         keys = {k for k in (country, f"{country}-{region}" if region else None) if k}
-        return {
-            c.date: c.reason for c in self.closures if not c.regions or keys & set(c.regions)
-        }
+        return {c.date: c.reason for c in self.closures if not c.regions or keys & set(c.regions)}
 
 
 def _validate(raw: Any, shown: str) -> CallingRules:

@@ -40,7 +40,11 @@ class OutcomesMixin(StoreBase):
             if a.dial_started_at is not None:
                 return "this attempt was already dialled"
             reason = guard(
-                conn, attempt_id, now, {AttemptStatus.DISPATCHING, AttemptStatus.DISPATCHED}
+                conn,
+                attempt_id,
+                now,
+                {AttemptStatus.DISPATCHING, AttemptStatus.DISPATCHED},
+                self.rules,
             )
             if reason is None:
                 conn.execute(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -19,7 +20,7 @@ from dialtone.campaigns.policy.rules import CallingRules, LegalHours
 MINUTE = timedelta(minutes=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: the day cache's key
 class Case:
     zone: str
     country: str | None
@@ -37,12 +38,18 @@ def _minute(instant: datetime, zone: ZoneInfo) -> tuple[int, int, datetime]:
     return wall.hour * 60 + wall.minute, wall.weekday(), wall
 
 
+@cache
+def _span(start: time, end: time, days: tuple[int, ...]) -> tuple[int, int, frozenset[int]]:
+    return start.hour * 60 + start.minute, end.hour * 60 + end.minute, frozenset(days)
+
+
 def _in_span(span: LegalHours, minute: int, weekday: int) -> bool:
-    start = span.start.hour * 60 + span.start.minute
-    end = span.end.hour * 60 + span.end.minute
-    return weekday in {d.number for d in span.days} and start <= minute < end
+    numbers = tuple(d.number for d in span.days)
+    start, end, days = _span(span.start, span.end, numbers)
+    return weekday in days and start <= minute < end
 
 
+@cache
 def _holiday_calendar(country: str, region: str | None) -> holidays.HolidayBase:
     try:
         return holidays.country_holidays(country, subdiv=region)
@@ -53,10 +60,40 @@ def _holiday_calendar(country: str, region: str | None) -> holidays.HolidayBase:
             return holidays.HolidayBase()
 
 
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def day_closed(case: Case, instant: datetime) -> bool:
+    """The rules that close a whole local day: holidays, closure days, the daily cap."""
+    return _day_closed(case, instant.astimezone(_zone(case.zone)).date())
+
+
+@lru_cache(maxsize=4096)
+def _day_closed(case: Case, today: date) -> bool:
+    zone = _zone(case.zone)
+    keys = _keys(case)
+    entries = [case.rules.regions[k] for k in keys if k in case.rules.regions]
+    holiday = case.country and any(e.holidays for e in entries)
+    if holiday and today in _holiday_calendar(str(case.country), case.region):
+        return True
+    for closure in case.rules.closures:
+        if closure.date == today and (not closure.regions or set(closure.regions) & set(keys)):
+            return True
+    calls_today = sum(1 for c in case.history if c.astimezone(zone).date() == today)
+    return calls_today >= case.rules.per_number.per_day
+
+
+def _keys(case: Case) -> list[str]:
+    region = f"{case.country}-{case.region}" if case.country and case.region else None
+    return [k for k in (case.country, region) if k]
+
+
 def allowed(case: Case, instant: datetime) -> bool:
     """Every rule, read straight off the wall clock and the history at `instant`."""
-    zone = ZoneInfo(case.zone)
-    minute, weekday, wall = _minute(instant, zone)
+    zone = _zone(case.zone)
+    minute, weekday, _ = _minute(instant, zone)
     yesterday = (weekday - 1) % 7
     if case.start < case.end:
         in_window = weekday in case.days and case.start <= minute < case.end
@@ -66,36 +103,40 @@ def allowed(case: Case, instant: datetime) -> bool:
         )
     if not in_window:
         return False
-    keys = [k for k in (case.country, f"{case.country}-{case.region}" if case.region else None) if k]
-    entries = [case.rules.regions[k] for k in keys if k in case.rules.regions]
+    entries = [case.rules.regions[k] for k in _keys(case) if k in case.rules.regions]
     spans = [e.hours for e in entries if e.hours] or [case.rules.default_hours]
     for hours in spans:
         if not any(_in_span(span, minute, weekday) for span in hours):
             return False
-    today = wall.date()
-    if case.country and any(e.holidays for e in entries):
-        if today in _holiday_calendar(case.country, case.region):
-            return False
-    for closure in case.rules.closures:
-        if closure.date == today and (not closure.regions or set(closure.regions) & set(keys)):
-            return False
-    caps = case.rules.per_number
-    calls: Sequence[datetime] = case.history
-    if sum(1 for c in calls if c.astimezone(zone).date() == today) >= caps.per_day:
+    if day_closed(case, instant):
         return False
-    if sum(1 for c in calls if c > instant - timedelta(days=7)) >= caps.per_week:
+    calls: Sequence[datetime] = case.history
+    if sum(1 for c in calls if c > instant - timedelta(days=7)) >= case.rules.per_number.per_week:
         return False
     subject = [e.max_calls_24h for e in entries if e.max_calls_24h is not None]
     if subject and sum(1 for c in calls if c > instant - timedelta(hours=24)) >= min(subject):
         return False
-    gap = timedelta(minutes=caps.min_gap_minutes)
+    gap = timedelta(minutes=case.rules.per_number.min_gap_minutes)
     return not (calls and instant < max(calls) + gap)
 
 
 def first_allowed(case: Case, until: datetime) -> datetime | None:
-    """The first whole minute in [now, until] the rules allow, walking one minute a time."""
+    """The first whole minute in [now, until] the rules allow, walking one minute a time.
+
+    A local day a day-level rule closes is closed at every minute, so the walk crosses it
+    an hour at a time and steps back to its last minute: only a speed-up, the minutes
+    after it are still read one by one.
+    """
+    zone = _zone(case.zone)
     instant = case.now
     while instant <= until:
+        if day_closed(case, instant):
+            closed = instant.astimezone(zone).date()
+            while instant.astimezone(zone).date() == closed:
+                instant += 60 * MINUTE
+            while (instant - MINUTE).astimezone(zone).date() != closed:
+                instant -= MINUTE
+            continue
         if allowed(case, instant):
             return instant
         instant += MINUTE
