@@ -20,8 +20,8 @@ from ..campaigns.models import CampaignStatus, RowErrors
 from ..http.campaign_list import campaign_page
 from ..http.campaigns import results_csv
 from ..http.creation import create
+from ..http.policy_view import full_campaign_view
 from ..http.services import Services
-from ..http.views import campaign_view
 from .rendering import render
 from .session import Checked, Session
 
@@ -111,7 +111,7 @@ def _refused(errors: list[dict[str, Any]]) -> Response:
 def campaign_detail(
     campaign_id: str, request: Request, services: Services, session: Session
 ) -> Response:
-    view = campaign_view(services.campaigns.progress(campaign_id, services.clock()))
+    view = full_campaign_view(services, campaign_id)
     return render(
         request,
         "campaign.html",

@@ -32,8 +32,8 @@ from ..campaigns.models import (
 from ..campaigns.store import IdempotencyMismatch
 from .catalog import check_targets
 from .errors import problems
+from .policy_view import full_campaign_view
 from .services import AppServices
-from .views import campaign_view
 
 MIN_SECRET_CHARS = 16
 MAX_SECRET_CHARS = 512
@@ -148,7 +148,7 @@ async def create(
         return problems(found, "the campaign was not created", exc.more)
     except IdempotencyMismatch as exc:
         return JSONResponse(status_code=422, content={"detail": str(exc), "errors": []})
-    view = campaign_view(await asyncio.to_thread(store.progress, campaign_id, clock()))
+    view = await asyncio.to_thread(full_campaign_view, services, campaign_id, clock())
     headers = {"Location": f"/v1/campaigns/{campaign_id}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"

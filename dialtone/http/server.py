@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from ..campaigns.dialer import DialerConfig
 from ..campaigns.metrics import CampaignStoreCollector
 from ..campaigns.models import DestinationPolicy
+from ..campaigns.policy import load_rules
 from ..campaigns.scheduler import Clock, SchedulerConfig, utc_now
 from ..campaigns.store import CampaignStore
 from ..campaigns.webhooks import WebhookConfig
@@ -71,7 +72,7 @@ def create_app(
     services = AppServices(
         settings=settings,
         engine=engine,
-        campaigns=CampaignStore(engine),
+        campaigns=CampaignStore(engine, rules=load_rules(settings.calling_rules)),
         records=RecordStore(engine, retention_of(settings)),
         # The receptionist writes messages to the SQLite file under DIALTONE_DATA_DIR
         # (dialtone.inbound.entry), so that is where they are read.

@@ -177,3 +177,40 @@ def load_rules(extra: Path | None = None) -> CallingRules:
     if unknown:
         raise ConfigError(f"{extra}: {sorted(unknown)[0]}: not a calling-rules field")
     return _validate(merge(base, data), str(extra))
+
+
+def window_notices(
+    window: CallingWindow, places: list[tuple[str | None, str | None]], rules: CallingRules
+) -> list[str]:
+    """Where the campaign's window is wider than the law's hours, one sentence each.
+
+    The window is kept as asked and the policy clips every call to both (the response
+    says so rather than refusing: one campaign calls callees under different laws).
+    """
+    notes: list[str] = []
+    seen: set[str] = set()
+    for country, region in places:
+        entries = rules.applicable(country, region)
+        spans = [(key, e.hours) for key, e in entries if e.hours] or [
+            ("default", rules.default_hours)
+        ]
+        for key, hours in spans:
+            if key in seen or any(_contains(h, window) for h in hours):
+                continue
+            seen.add(key)
+            shown = " or ".join(h.describe() for h in hours)
+            notes.append(
+                f"window {window.start:%H:%M}-{window.end:%H:%M} is wider than the legal "
+                f"calling hours for {key} ({shown} at the callee's location): calls there "
+                "start only within both"
+            )
+    return notes
+
+
+def _contains(hours: LegalHours, window: CallingWindow) -> bool:
+    return (
+        window.start < window.end
+        and hours.start <= window.start
+        and window.end <= hours.end
+        and set(window.days) <= set(hours.days)
+    )
