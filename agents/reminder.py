@@ -24,8 +24,8 @@ from livekit.agents import Agent, JobContext, RunContext, StopResponse, function
 from livekit.agents.voice.events import UserInputTranscribedEvent
 from livekit.agents.voice.speech_handle import SpeechHandle
 
+from dialtone.call.control import CallControl, Transfers
 from dialtone.campaigns.models import Outcome
-from dialtone.inbound.call import CallControl, Transfers
 from dialtone.outbound.dial import ReportedOutcome
 from dialtone.outbound.entry import place_call
 from dialtone.outbound.job import job_values, render

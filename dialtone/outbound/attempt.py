@@ -26,8 +26,8 @@ from typing import Protocol, runtime_checkable
 from livekit.agents import Agent
 from livekit.agents.voice.speech_handle import SpeechHandle
 
+from ..call.control import CallControl, Transfers
 from ..campaigns.models import Outcome
-from ..inbound.call import CallControl, Transfers
 from ..personas import Persona, ReminderScript
 from ..telephony.outcomes import TransferResult
 from ..wire import ReminderJob, room_for

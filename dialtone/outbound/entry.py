@@ -18,9 +18,9 @@ from livekit import rtc
 from livekit.agents import AgentSession, JobContext, llm
 from livekit.agents.voice.amd import AMD
 
+from ..call.transfers import JobLeaveControl, make_transfers
 from ..campaigns.models import Outcome
 from ..config import Profile, Settings, load_settings
-from ..inbound.wiring import JobLeaveControl, make_transfers
 from ..personas import Persona, PersonaBook, PersonaError
 from ..pipeline import build_pipeline, phone_room_options
 from ..records.job import AUDIO_ONLY, keep_job_recording
