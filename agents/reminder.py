@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ from dialtone.campaigns.models import Outcome
 from dialtone.outbound.dial import ReportedOutcome
 from dialtone.outbound.entry import place_call
 from dialtone.outbound.job import job_values, render
-from dialtone.personas import Persona
+from dialtone.personas import Persona, ReminderScript
 from dialtone.telephony.hold import HoldLine, OnHold
 from dialtone.telephony.outcomes import TransferOutcome, TransferResult
 from dialtone.wire import REMINDER, ReminderJob
@@ -39,6 +40,17 @@ AGENT_NAME = REMINDER
 
 
 # --- the conversation -----------------------------------------------------------------
+
+
+def opt_out_words_in(text: str, script: ReminderScript) -> str | None:
+    """The first opt-out word or phrase said in `text` (whole words), or None."""
+    if script.opt_out is None:
+        return None
+    said = " " + " ".join(re.sub(r"[^a-z0-9']+", " ", text.lower()).split()) + " "
+    for word in script.opt_out.words:
+        if f" {word} " in said:
+            return word
+    return None
 
 
 @dataclass
@@ -104,9 +116,9 @@ class ReminderAgent(OnHold, Agent):
         return "\n\n".join(parts)
 
     def reminder_text(self) -> str:
-        return (
-            f"{render(self.script.opening, self.values)} {render(self.script.message, self.values)}"
-        )
+        """The opening, the disclosure (who calls, automated, how to opt out), the message."""
+        parts = (self.script.opening, self.script.disclosure, self.script.message)
+        return " ".join(render(part, self.values) for part in parts if part)
 
     def voicemail_text(self) -> str:
         return render(self.script.voicemail, self.values)
@@ -119,9 +131,33 @@ class ReminderAgent(OnHold, Agent):
         self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage
     ) -> None:
         """Before the reminder starts, words heard (the "hello?", a mailbox greeting) are
-        for answering-machine detection only: the agent does not reply to them."""
+        for answering-machine detection only: the agent does not reply to them. After it,
+        an opt-out word ends the call here, whatever the language model would say."""
         if not self.delivering:
             raise StopResponse()
+        heard = opt_out_words_in(new_message.text_content or "", self.script)
+        if heard is not None:
+            self.opt_out_now(f'opted out by voice: heard "{heard}"')
+            raise StopResponse()
+
+    def on_caller_key(self, key: str) -> None:
+        """A key the callee pressed (DTMF): the opt-out key opts out once they were told."""
+        opt_out = self.script.opt_out
+        if opt_out is not None and key == opt_out.key and self.delivering:
+            self.opt_out_now(f"opted out by key {key}")
+
+    def opt_out_now(self, evidence: str) -> None:
+        """Record the opt-out with its evidence, confirm it, hang up. Said once."""
+        if self.decision is not None and self.decision.outcome is Outcome.OPTED_OUT:
+            return
+        self._decide(Outcome.OPTED_OUT, evidence)
+        self.session.interrupt()
+        handle = self.session.say(self.script.opted_out, allow_interruptions=False)
+
+        def _after(_: SpeechHandle) -> None:
+            self._spawn(self.control.hang_up("the callee opted out"))
+
+        handle.add_done_callback(_after)
 
     async def greeting_settled(self, seconds: float) -> None:
         """Wait until the greeting's final transcript arrived (or `seconds` passed)."""

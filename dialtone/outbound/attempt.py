@@ -63,6 +63,9 @@ class ReminderConversation(Conversation, Protocol):
     ended: asyncio.Event
     transfer_results: list[TransferResult]
 
+    def on_caller_key(self, key: str) -> None:
+        """A DTMF key from the callee (the opt-out key opts out)."""
+
 
 #: An agent program's factory: the Agent that talks to whoever answers one attempt.
 MakeReminder = Callable[[ReminderJob, Persona, CallControl, Transfers | None], Agent]

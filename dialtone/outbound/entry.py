@@ -214,6 +214,7 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
             "and transfer_results"
         )
     hang_up.agent = agent
+    listen_for_keys(ctx.room, agent)
     recorded = persona.recording.enabled and settings.record_audio == "keep"
     if recorded:
         keep_job_recording(
@@ -250,6 +251,16 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
         None if result is None else result.outcome, "" if result is None else result.detail
     )
     ctx.shutdown(reason="attempt over")
+
+
+def listen_for_keys(room: rtc.Room, agent: ReminderConversation) -> None:
+    """The callee's DTMF keys go to the agent (the opt-out key); nobody else's count."""
+
+    def on_key(event: rtc.SipDTMF) -> None:
+        if event.participant is not None and event.participant.identity == CALLEE_IDENTITY:
+            agent.on_caller_key(event.digit)
+
+    room.on("sip_dtmf_received", on_key)
 
 
 def check_reminder_personas(settings: Settings) -> list[Persona]:

@@ -13,19 +13,22 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ...db.tables import attempts, contacts, policy_refusals
-from ..models import AttemptStatus, CallingWindow
+from ..models import AttemptStatus, CallingWindow, Outcome
 from .decide import HORIZON, Decision, decide
 from .location import CalleeLocation, resolve
 from .rules import CallingRules
 
 #: Calls older than this never matter (the longest rolling cap is a week).
 LOOKBACK = timedelta(days=8)
-#: Attempts that certainly placed no call do not count as calls.
+#: Attempts that certainly placed no call do not count as calls: never dispatched,
+#: refused by LiveKit, or ended by a failure on our side (trunk, auth, network) or a
+#: number that does not exist, which ring no phone.
 NOT_CALLS = (AttemptStatus.NOT_DISPATCHED, AttemptStatus.REJECTED)
+RANG_NO_PHONE = (Outcome.FAILED, Outcome.INVALID_NUMBER)
 
 
 def histories(
@@ -47,6 +50,7 @@ def histories(
                 contacts.c.phone.in_(phones[start : start + 500]),
                 attempts.c.created_at >= now - LOOKBACK,
                 attempts.c.status.not_in(NOT_CALLS),
+                or_(attempts.c.outcome.is_(None), attempts.c.outcome.not_in(RANG_NO_PHONE)),
             )
         )
         if exclude is not None:

@@ -233,7 +233,8 @@ def _after_outcome(
     if step.next_at is not None:
         values["next_at"] = step.next_at
     if outcome is Outcome.OPTED_OUT:
-        add_dnc(conn, [c.phone], f"opted out during attempt {a.id}", now)
+        # The evidence (the words heard or the key pressed) goes with the listing.
+        add_dnc(conn, [c.phone], f"opted out during attempt {a.id}: {detail[:500]}", now)
     moved = _move_contact(conn, c.id, a.number, values)
     state = values["state"] if moved else c.state
     outcome_event(conn, spec, a, c, outcome, detail, state, now)
