@@ -43,11 +43,11 @@ AGENT_NAME = REMINDER
 
 
 def opt_out_words_in(text: str, script: ReminderScript) -> str | None:
-    """The first opt-out word or phrase said in `text` (whole words), or None."""
+    """The longest opt-out word or phrase said in `text` (whole words), or None."""
     if script.opt_out is None:
         return None
     said = " " + " ".join(re.sub(r"[^a-z0-9']+", " ", text.lower()).split()) + " "
-    for word in script.opt_out.words:
+    for word in sorted(script.opt_out.words, key=len, reverse=True):
         if f" {word} " in said:
             return word
     return None
