@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from livekit.agents import Agent, JobContext, RunContext, StopResponse, function_tool, llm
@@ -86,6 +86,9 @@ class ReminderAgent(OnHold, Agent):
         self.transfers = transfers
         self.speak_on_enter = speak_on_enter
         self.decision: Decision | None = None
+        #: set by the entrypoint: lists the number as do-not-call at once (retried)
+        self.on_opt_out: Callable[[str], Awaitable[object]] | None = None
+        self._listing: set[asyncio.Future[object]] = set()
         self.reminder_heard = False
         self.delivering = False
         self.transfer_results: list[TransferResult] = []
@@ -148,9 +151,8 @@ class ReminderAgent(OnHold, Agent):
 
     def opt_out_now(self, evidence: str) -> None:
         """Record the opt-out with its evidence, confirm it, hang up. Said once."""
-        if self.decision is not None and self.decision.outcome is Outcome.OPTED_OUT:
+        if not self._opted_out(evidence):
             return
-        self._decide(Outcome.OPTED_OUT, evidence)
         self.session.interrupt()
         handle = self.session.say(self.script.opted_out, allow_interruptions=False)
 
@@ -234,8 +236,19 @@ class ReminderAgent(OnHold, Agent):
     @function_tool
     async def opt_out(self, context: RunContext) -> str:
         """They do not want any more reminder calls: their number goes on the do-not-call list."""
-        self._decide(Outcome.OPTED_OUT, "asked not to be called again")
+        self._opted_out("asked not to be called again")
         return self._say_then_end(self.script.opted_out)
+
+    def _opted_out(self, evidence: str) -> bool:
+        """Decide the opt-out and have it listed at once; False if it was already."""
+        first = self.decision is None or self.decision.outcome is not Outcome.OPTED_OUT
+        self._decide(Outcome.OPTED_OUT, evidence)
+        if first and self.on_opt_out is not None:
+            # Its own task, kept until done: the call goes on (goodbye, hang-up) meanwhile.
+            task = asyncio.ensure_future(self.on_opt_out(evidence))
+            self._listing.add(task)
+            task.add_done_callback(self._listing.discard)
+        return first
 
     @function_tool
     async def transfer_to_human(self, context: RunContext, reason: str = "") -> str | None:

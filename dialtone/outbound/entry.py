@@ -29,7 +29,14 @@ from ..records.outbound import OutboundRecording
 from ..records.store import CallStart
 from ..telephony.outcomes import TransferOutcome
 from ..wire import CALLEE_IDENTITY, JobError, ReminderJob
-from .attempt import MakeReminder, ReminderConversation, after_answer, report, run_attempt
+from .attempt import (
+    MakeReminder,
+    OptOutHook,
+    ReminderConversation,
+    after_answer,
+    report,
+    run_attempt,
+)
 from .callback import CampaignCallback
 from .dial import ReportedOutcome
 from .rules import ReminderRules
@@ -137,7 +144,11 @@ async def converse_in_room(
 
 
 async def open_attempt(
-    metadata: str, settings: Settings, *, client: httpx.AsyncClient | None = None
+    metadata: str,
+    settings: Settings,
+    *,
+    client: httpx.AsyncClient | None = None,
+    job_id: str | None = None,
 ) -> tuple[ReminderJob, Persona, CampaignCallback] | None:
     """The job, its persona and its callback; None when the job cannot run at all.
 
@@ -154,6 +165,7 @@ async def open_attempt(
         settings.campaign_api_url,
         job.attempt_id,
         job.callback_token.get_secret_value(),
+        job_id=job_id,
         client=client,
     )
     try:
@@ -170,7 +182,7 @@ async def open_attempt(
 async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
     """The whole reminder entrypoint, around the agent `make_agent` builds."""
     settings = load_settings()
-    opened = await open_attempt(ctx.job.metadata, settings)
+    opened = await open_attempt(ctx.job.metadata, settings, job_id=ctx.job.id)
     if opened is None:
         ctx.shutdown(reason="attempt cannot run")
         return
@@ -215,6 +227,8 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
         )
     hang_up.agent = agent
     listen_for_keys(ctx.room, agent)
+    if isinstance(agent, OptOutHook):
+        agent.on_opt_out = callback.opt_out  # listed at once, apart from the report
     recorded = persona.recording.enabled and settings.record_audio == "keep"
     if recorded:
         keep_job_recording(

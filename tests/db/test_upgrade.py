@@ -33,14 +33,17 @@ RELEASE_CAMPAIGN = "release fixture"
 
 
 # Columns later revisions added, with the value a release's row gets (0002: handled_at;
-# 0005: a contact's location, read from its number when the policy decides).
+# 0004: the dial permit's job and the per-attempt deadline, null on a release's attempts,
+# which keep the old fixed deadline; 0005: a contact's location, read from its number
+# when the policy decides).
 ADDED = {
     "messages": ("handled_at",),
+    "campaign_attempts": ("dial_job_id", "budget_seconds", "deadline_at"),
     "campaign_contacts": ("country", "region", "location_source"),
 }
 # Columns and tables later revisions added and filled from the release's rows (0003).
 BACKFILLED = {"call_records": ("caller_number_rev", "called_number_rev")}
-NEW_TABLES = {"call_rollup", "campaign_policy_refusals"}
+NEW_TABLES = {"call_rollup", "trunk_sends", "campaign_policy_refusals"}
 
 
 def snapshot(engine: Engine, *, released: bool = True) -> dict[str, list[tuple[Any, ...]]]:
