@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from livekit.agents import Agent, JobContext, RunContext, StopResponse, function_tool, llm
-from livekit.agents.voice.events import UserInputTranscribedEvent
+from livekit.agents.voice.events import AgentStateChangedEvent, UserInputTranscribedEvent
 from livekit.agents.voice.speech_handle import SpeechHandle
 
 from dialtone.call.control import CallControl, Transfers
@@ -91,6 +92,8 @@ class ReminderAgent(OnHold, Agent):
         self._listing: set[asyncio.Future[object]] = set()
         self.reminder_heard = False
         self.delivering = False
+        #: when the agent's voice first played (time.monotonic): abandonment is measured
+        self.spoke_at: float | None = None
         self.transfer_results: list[TransferResult] = []
         self.ended = asyncio.Event()
         self._line = HoldLine(self)
@@ -180,6 +183,12 @@ class ReminderAgent(OnHold, Agent):
     def deliver(self) -> SpeechHandle:
         """Say the reminder (after a person answered). It may be interrupted."""
         self.delivering = True
+
+        def on_state(event: AgentStateChangedEvent) -> None:
+            if event.new_state == "speaking" and self.spoke_at is None:
+                self.spoke_at = time.monotonic()
+
+        self.session.on("agent_state_changed", on_state)
         # A recorded call says so first, in full, before the reminder.
         if (announcement := self.persona.recording.announcement) is not None:
             self.session.say(announcement, allow_interruptions=False)

@@ -95,8 +95,6 @@ class Settings(BaseSettings):
     # The deployer's calling rules (closure days, stricter caps), read on top of the
     # shipped legal floor (dialtone/campaigns/policy/rules.yaml; docs/compliance.md)
     calling_rules: Path | None = Field(None, validation_alias="DIALTONE_CALLING_RULES")
-    # A campaign pauses itself when its abandoned calls in the last 24 hours exceed this
-    abandon_rate_max: float = Field(0.03, ge=0, le=1, validation_alias="DIALTONE_ABANDON_RATE_MAX")
     # Where the reminder worker reaches the campaign API (dial permit, outcome report)
     campaign_api_url: str = Field(
         "http://127.0.0.1:8080", validation_alias="DIALTONE_CAMPAIGN_API_URL"

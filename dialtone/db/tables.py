@@ -99,6 +99,8 @@ attempts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("dispatched_at", UTCDateTime),
     Column("finished_at", UTCDateTime),
+    # A person answered and heard no agent speech within 2 s (0005); null: not a person
+    Column("abandoned", Boolean),
     UniqueConstraint("contact_id", "number", name="uq_attempt_number"),
     Index("ix_attempts_campaign", "campaign_id", "created_at"),
     Index("ix_attempts_status", "status", "lease_until"),

@@ -56,6 +56,11 @@ class OutcomeReport(BaseModel):
         description="Set by the reminder agent for a trunk, auth or codec failure that every "
         "call would hit: the campaign pauses with this reason and the attempt does not count.",
     )
+    abandoned: bool | None = Field(
+        None,
+        description="Set when a person answered: true if they heard no agent speech within "
+        "2 s (an abandoned call, counted per campaign over 24 h)",
+    )
 
 
 @router.post("/v1/attempts/{attempt_id}/dial", response_model=DialPermit)
@@ -125,6 +130,7 @@ def report_outcome(
             body.detail,
             services.clock(),
             pause_reason=body.pause_reason,
+            abandoned=body.abandoned,
         )
     except BadToken as exc:
         raise HTTPException(401, str(exc)) from None

@@ -83,7 +83,7 @@ def create_app(
         metrics_token=settings.metrics_token.get_secret_value().encode(),
         default_webhook_secret=default_secret,
         metrics_registry=registry_with(
-            CampaignStoreCollector(engine), OpenRecordsCollector(engine)
+            CampaignStoreCollector(engine, clock=clock), OpenRecordsCollector(engine)
         ),
         call_metrics=default_metrics(),
         recordings=recording_storage(settings),

@@ -35,6 +35,13 @@ class PolicyView(BaseModel):
         description="Where the window is wider than the legal hours at the callees' "
         "locations: calls there start only within both",
     )
+    answered_24h: int = Field(0, description="Calls a person answered in the last 24 hours")
+    abandoned_24h: int = Field(
+        0, description="Of those, abandoned: no agent speech within 2 s of the answer"
+    )
+    abandoned_rate_24h: float = Field(
+        0.0, description="abandoned_24h / answered_24h; above the limit the campaign pauses"
+    )
 
 
 class CampaignView(BaseModel):

@@ -106,9 +106,17 @@ class CampaignCallback:
         body = await self._post("opt-out", {"evidence": evidence[:500]}, until=self._until())
         return bool(body.get("listed"))
 
-    async def report(self, outcome: Outcome, detail: str, pause_reason: str | None = None) -> bool:
+    async def report(
+        self,
+        outcome: Outcome,
+        detail: str,
+        pause_reason: str | None = None,
+        abandoned: bool | None = None,
+    ) -> bool:
         """Report the outcome; True if the API recorded it (or had it already)."""
         payload: dict[str, Any] = {"outcome": outcome.value, "detail": detail[:2000]}
+        if abandoned is not None:
+            payload["abandoned"] = abandoned
         if pause_reason is not None:
             payload["pause_reason"] = pause_reason[:2000]
         await self._post("outcome", payload, until=self._until())

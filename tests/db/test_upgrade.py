@@ -38,7 +38,7 @@ RELEASE_CAMPAIGN = "release fixture"
 # when the policy decides).
 ADDED = {
     "messages": ("handled_at",),
-    "campaign_attempts": ("dial_job_id", "budget_seconds", "deadline_at"),
+    "campaign_attempts": ("dial_job_id", "budget_seconds", "deadline_at", "abandoned"),
     "campaign_contacts": ("country", "region", "location_source"),
 }
 # Columns and tables later revisions added and filled from the release's rows (0003).

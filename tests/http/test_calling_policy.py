@@ -27,7 +27,7 @@ EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WIDE = {"start": "07:00", "end": "22:30", "days": EVERY_DAY}
 NEW_YORK = "+12125550123"  # NANP area code 212: New York, America/New_York
 MIAMI = "+13055550123"  # area code 305: Florida, America/New_York
-LIMITS = ClaimLimits(calls_per_second=100)
+LIMITS = ClaimLimits(calls_per_second=100, global_max_concurrent=100)
 #: the agent may try again a minute after no answer: only the policy spaces calls
 QUICK_RETRY = {"max_attempts": 10, "delays": {"no_answer": 60}}
 
@@ -240,3 +240,61 @@ def test_a_bad_rules_file_stops_the_api_with_one_line(
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith(f"{rules}: per_number.per_day: ")
+
+
+def report(client: TestClient, claim: Claim, outcome: str, abandoned: bool | None) -> None:
+    auth = {"Authorization": f"Bearer {claim.callback_token}"}
+    body: dict[str, Any] = {"outcome": outcome}
+    if abandoned is not None:
+        body["abandoned"] = abandoned
+    response = client.post(f"/v1/attempts/{claim.attempt_id}/outcome", json=body, headers=auth)
+    assert response.status_code == 200, response.text
+
+
+def test_abandoned_calls_are_counted_and_pause_the_campaign_above_3_percent(
+    make_client: Callable[..., TestClient], clock: FakeClock
+) -> None:
+    client = make_client()
+    clock.now = local("America/New_York", 2026, 6, 10, 10, 0)
+    people = [
+        {"phone": f"+1212555{i:04d}", "name": "P", "variables": {"appointment": "Tue"}}
+        for i in range(41)
+    ]
+    body = {**SPEC, "window": WIDE, "max_concurrent": 50, "contacts": people}
+    campaign = client.post("/v1/campaigns", json=body, headers=AUTH).json()
+    claims = tick(client, clock)
+    assert len(claims) == 41
+    for claim in claims:
+        assert dial(client, claim)["allowed"] is True
+    # 33 people heard the agent in time; 6 machines answered (not counted)
+    for claim in claims[:33]:
+        report(client, claim, "completed", False)
+    for claim in claims[33:39]:
+        report(client, claim, "voicemail", None)
+    policy = view(client, campaign["id"])["policy"]
+    assert (policy["answered_24h"], policy["abandoned_24h"]) == (33, 0)
+    report(client, claims[39], "completed", True)  # 1 of 34 = 2.9 %: under 3 %
+    shown = view(client, campaign["id"])
+    assert shown["status"] == "active"
+    assert shown["policy"]["abandoned_rate_24h"] == round(1 / 34, 4)
+    metrics = client.get("/metrics", headers=AUTH).text
+    assert f"dialtone_campaign_abandoned_ratio_max {1 / 34}" in metrics
+    report(client, claims[40], "completed", True)  # 2 of 35 = 5.7 %: pauses itself
+    shown = view(client, campaign["id"])
+    assert shown["status"] == "paused"
+    assert shown["status_reason"].startswith("abandoned calls 2 of 35 answered in 24 hours")
+    # A day later those calls no longer count.
+    clock.now += timedelta(hours=24, seconds=1)
+    assert view(client, campaign["id"])["policy"]["answered_24h"] == 0
+
+
+def test_refusals_are_countable_by_reason_in_prometheus(
+    make_client: Callable[..., TestClient], clock: FakeClock
+) -> None:
+    client = make_client()
+    clock.now = local("America/New_York", 2026, 6, 10, 7, 0)
+    create(client, NEW_YORK)
+    assert tick(client, clock) == []
+    metrics = client.get("/metrics", headers=AUTH).text
+    assert 'dialtone_campaign_policy_refusals_total{reason="legal_hours"} 1.0' in metrics
+    assert 'dialtone_campaign_policy_refusals_total{reason="holiday"} 0.0' in metrics

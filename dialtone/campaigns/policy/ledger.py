@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ...db.tables import attempts, contacts, policy_refusals
-from ..models import AttemptStatus, CallingWindow, Outcome
+from ...db.tables import attempts, campaigns, contacts, policy_refusals
+from ..models import AttemptStatus, CallingWindow, CampaignStatus, Outcome
 from .decide import HORIZON, Decision, decide
 from .location import CalleeLocation, resolve
 from .rules import CallingRules
@@ -181,3 +182,74 @@ def region_keys(conn: Connection, campaign_id: str) -> list[tuple[str | None, st
             .limit(200)
         )
     ]
+
+
+#: The window abandonment is measured over (per campaign).
+ABANDON_PERIOD = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Abandonment:
+    """A campaign's calls a person answered in the last 24 h, and how many were abandoned."""
+
+    answered: int
+    abandoned: int
+
+    @property
+    def rate(self) -> float:
+        return self.abandoned / self.answered if self.answered else 0.0
+
+
+def abandonment(conn: Connection, campaign_id: str, now: datetime) -> Abandonment:
+    rows: dict[bool, int] = dict(
+        conn.execute(  # type: ignore[arg-type]
+            select(attempts.c.abandoned, func.count())
+            .where(
+                attempts.c.campaign_id == campaign_id,
+                attempts.c.abandoned.is_not(None),
+                attempts.c.finished_at > now - ABANDON_PERIOD,
+            )
+            .group_by(attempts.c.abandoned)
+        ).all()
+    )
+    abandoned = int(rows.get(True, 0))
+    return Abandonment(answered=abandoned + int(rows.get(False, 0)), abandoned=abandoned)
+
+
+def note_abandonment(
+    conn: Connection,
+    attempt_id: str,
+    campaign_id: str,
+    abandoned: bool,
+    now: datetime,
+    max_rate: float,
+) -> bool:
+    """Record whether a person-answered call was abandoned; pause the campaign when its
+    24-hour rate is now above `max_rate`. In the outcome's transaction. True: paused."""
+    conn.execute(update(attempts).where(attempts.c.id == attempt_id).values(abandoned=abandoned))
+    if not abandoned:
+        return False
+    seen = abandonment(conn, campaign_id, now)
+    if seen.rate <= max_rate:
+        return False
+    reason = (
+        f"abandoned calls {seen.abandoned} of {seen.answered} answered in 24 hours "
+        f"({seen.rate:.1%}) exceed {max_rate:.1%}: check the agent's speed to speak, "
+        "then resume"
+    )
+    paused = conn.execute(
+        update(campaigns)
+        .where(campaigns.c.id == campaign_id, campaigns.c.status == CampaignStatus.ACTIVE)
+        .values(status=CampaignStatus.PAUSED, status_reason=reason, updated_at=now)
+    )
+    return paused.rowcount == 1
+
+
+def abandoned_rates(conn: Connection, now: datetime) -> dict[str, Abandonment]:
+    """Every active campaign's abandonment in the last 24 h (the Prometheus gauge)."""
+    found: dict[str, Abandonment] = {}
+    for campaign_id in conn.scalars(
+        select(campaigns.c.id).where(campaigns.c.status == CampaignStatus.ACTIVE)
+    ):
+        found[campaign_id] = abandonment(conn, campaign_id, now)
+    return found

@@ -8,7 +8,7 @@ the field. The loaded `CallingRules` is frozen and consulted only through `decid
 Merging a deployer's file over the shipped one:
 - `regions`: an entry replaces the shipped entry of the same key, or adds one;
 - `closures`: added to the shipped list (closure days only ever close);
-- `per_number` and `default_hours`: replace the shipped values when given.
+- `per_number`, `default_hours`, `abandoned_max_rate`: replace the shipped values.
 """
 
 from __future__ import annotations
@@ -112,6 +112,9 @@ class CallingRules(_Strict):
     per_number: PerNumberCaps = PerNumberCaps()
     regions: dict[str, RegionRules] = Field(default_factory=dict)
     closures: list[Closure] = Field(default_factory=list)
+    #: a campaign pauses itself when more of its person-answered calls in the last 24 h
+    #: were abandoned (no agent speech within 2 s) than this share
+    abandoned_max_rate: Annotated[float, Field(ge=0, le=1)] = 0.03
 
     @field_validator("regions")
     @classmethod

@@ -29,6 +29,7 @@ from ...faults import fault_point
 from ...telephony.sip_status import ROWS, classify_sip_status
 from ...wire import CallOutcome
 from ..models import AttemptStatus, CampaignSettings, CampaignStatus, ContactState, Outcome
+from ..policy.ledger import note_abandonment
 from ..transitions import ATTEMPT_ENDINGS, EMITS_EVENT, Ending, counts, next_state
 from .base import StoreBase, on_dnc
 from .claims import guard
@@ -98,6 +99,7 @@ class OutcomesMixin(StoreBase):
         now: datetime,
         *,
         pause_reason: str | None = None,
+        abandoned: bool | None = None,
     ) -> bool:
         """Record how an attempt ended and move its contact on. Idempotent per outcome.
 
@@ -124,6 +126,10 @@ class OutcomesMixin(StoreBase):
                 detail=detail,
                 pause_reason=pause_reason,
             )
+            if ended and abandoned is not None:  # a person answered (calling policy)
+                note_abandonment(
+                    conn, a.id, a.campaign_id, abandoned, now, self.rules.abandoned_max_rate
+                )
             now_row = (
                 None
                 if ended

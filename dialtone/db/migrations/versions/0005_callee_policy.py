@@ -6,6 +6,8 @@
   location from the number when it decides, with their stored zone.
 - `campaign_policy_refusals`: per campaign and reason, how often the policy held a
   contact back.
+- `campaign_attempts.abandoned`: a person answered and heard no agent speech within 2 s
+  (null on attempts where no person answered, and on every attempt before this).
 
 Revision ID: 0005
 Revises: 0004
@@ -35,6 +37,9 @@ def upgrade() -> None:
         for name, kind in _COLUMNS:
             if name not in have:
                 batch.add_column(sa.Column(name, kind, nullable=True))
+    if "abandoned" not in {c["name"] for c in inspector.get_columns("campaign_attempts")}:
+        with op.batch_alter_table("campaign_attempts") as batch:
+            batch.add_column(sa.Column("abandoned", sa.Boolean, nullable=True))
     if not inspector.has_table("campaign_policy_refusals"):
         op.create_table(
             "campaign_policy_refusals",
@@ -47,6 +52,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("campaign_policy_refusals")
+    with op.batch_alter_table("campaign_attempts") as batch:
+        batch.drop_column("abandoned")
     with op.batch_alter_table("campaign_contacts") as batch:
         for name, _ in reversed(_COLUMNS):
             batch.drop_column(name)
