@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from dialtone.campaigns.policy.rules import CallingRules, LegalHours
+from dialtone.campaigns.policy.rules import CallingRules
 
 MINUTE = timedelta(minutes=1)
 
@@ -33,20 +33,9 @@ class Case:
     rules: CallingRules
 
 
-def _minute(instant: datetime, zone: ZoneInfo) -> tuple[int, int, datetime]:
-    wall = instant.astimezone(zone)
-    return wall.hour * 60 + wall.minute, wall.weekday(), wall
-
-
 @cache
 def _span(start: time, end: time, days: tuple[int, ...]) -> tuple[int, int, frozenset[int]]:
     return start.hour * 60 + start.minute, end.hour * 60 + end.minute, frozenset(days)
-
-
-def _in_span(span: LegalHours, minute: int, weekday: int) -> bool:
-    numbers = tuple(d.number for d in span.days)
-    start, end, days = _span(span.start, span.end, numbers)
-    return weekday in days and start <= minute < end
 
 
 @cache
@@ -90,10 +79,39 @@ def _keys(case: Case) -> list[str]:
     return [k for k in (case.country, region) if k]
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """A case's rules, unpacked once: the oracle reads them at every minute."""
+
+    spans: tuple[tuple[tuple[int, int, frozenset[int]], ...], ...]
+    per_week: int
+    subject: int | None
+    free_from: datetime | None  # the minimum gap's end
+
+
+@lru_cache(maxsize=64)
+def _facts(case: Case) -> _Facts:
+    entries = [case.rules.regions[k] for k in _keys(case) if k in case.rules.regions]
+    hours = [e.hours for e in entries if e.hours] or [case.rules.default_hours]
+    spans = tuple(
+        tuple(_span(h.start, h.end, tuple(d.number for d in h.days)) for h in group)
+        for group in hours
+    )
+    subject = [e.max_calls_24h for e in entries if e.max_calls_24h is not None]
+    gap = timedelta(minutes=case.rules.per_number.min_gap_minutes)
+    return _Facts(
+        spans=spans,
+        per_week=case.rules.per_number.per_week,
+        subject=min(subject) if subject else None,
+        free_from=max(case.history) + gap if case.history else None,
+    )
+
+
 def allowed(case: Case, instant: datetime) -> bool:
     """Every rule, read straight off the wall clock and the history at `instant`."""
     zone = _zone(case.zone)
-    minute, weekday, _ = _minute(instant, zone)
+    wall = instant.astimezone(zone)
+    minute, weekday = wall.hour * 60 + wall.minute, wall.weekday()
     yesterday = (weekday - 1) % 7
     if case.start < case.end:
         in_window = weekday in case.days and case.start <= minute < case.end
@@ -103,21 +121,21 @@ def allowed(case: Case, instant: datetime) -> bool:
         )
     if not in_window:
         return False
-    entries = [case.rules.regions[k] for k in _keys(case) if k in case.rules.regions]
-    spans = [e.hours for e in entries if e.hours] or [case.rules.default_hours]
-    for hours in spans:
-        if not any(_in_span(span, minute, weekday) for span in hours):
+    facts = _facts(case)
+    for group in facts.spans:
+        if not any(weekday in days and start <= minute < end for start, end, days in group):
             return False
-    if day_closed(case, instant):
+    if _day_closed(case, wall.date()):
+        return False
+    if facts.free_from is not None and instant < facts.free_from:
         return False
     calls: Sequence[datetime] = case.history
-    if sum(1 for c in calls if c > instant - timedelta(days=7)) >= case.rules.per_number.per_week:
+    if sum(1 for c in calls if c > instant - timedelta(days=7)) >= facts.per_week:
         return False
-    subject = [e.max_calls_24h for e in entries if e.max_calls_24h is not None]
-    if subject and sum(1 for c in calls if c > instant - timedelta(hours=24)) >= min(subject):
-        return False
-    gap = timedelta(minutes=case.rules.per_number.min_gap_minutes)
-    return not (calls and instant < max(calls) + gap)
+    return not (
+        facts.subject is not None
+        and sum(1 for c in calls if c > instant - timedelta(hours=24)) >= facts.subject
+    )
 
 
 def first_allowed(case: Case, until: datetime) -> datetime | None:

@@ -115,7 +115,7 @@ def rule_sets(draw: st.DrawFn, now: datetime) -> CallingRules:
     per_day = draw(st.integers(1, 5))
     caps = PerNumberCaps(
         per_day=per_day,
-        per_week=draw(st.integers(per_day, 10)),
+        per_week=draw(st.one_of(st.sampled_from((7, 10)), st.integers(per_day, 10))),
         min_gap_minutes=draw(st.sampled_from((0, 10, 30, 90, 240))),
     )
     closures = [
@@ -134,14 +134,31 @@ def cases(draw: st.DrawFn) -> Case:
     zone = draw(st.sampled_from(ZONES))
     country, region = draw(st.sampled_from(PLACES))
     now = draw(anchors(zone))
-    start = draw(st.one_of(st.integers(0, 1439), st.sampled_from((420, 480, 540, 1200))))
-    end = (start + draw(st.integers(1, 1439))) % 1440
-    # Mostly the day sets campaigns use; sometimes any (a one-day window waits a week).
-    mask = draw(st.one_of(st.sampled_from((0b1111111, 0b0011111, 0b0111111)), st.integers(1, 127)))
+    # Mostly windows a clinic would set (opening 06:00-12:00, closing 15:00-23:00), some
+    # anywhere: across midnight, a few minutes long, outside every legal hour.
+    if draw(st.integers(0, 3)):
+        start = draw(st.integers(6 * 60, 12 * 60))
+        end = draw(st.integers(15 * 60, 23 * 60))
+    else:
+        start = draw(st.integers(0, 1439))
+        end = (start + draw(st.integers(1, 1439))) % 1440
+    mask = draw(
+        st.one_of(
+            st.sampled_from((0b1111111, 0b0011111, 0b0111111)),
+            st.sampled_from((0b1111111, 0b0011111, 0b0111111)),
+            st.integers(1, 127),
+        )
+    )
     recent = st.integers(0, 600)
     older = st.integers(0, 8 * 1440)
     history = tuple(
-        now - timedelta(minutes=m) for m in draw(st.lists(st.one_of(recent, older), max_size=8))
+        now - timedelta(minutes=m)
+        for m in draw(
+            st.one_of(
+                st.lists(st.one_of(recent, older), max_size=3),
+                st.lists(st.one_of(recent, older), max_size=8),
+            )
+        )
     )
     return Case(
         zone=zone,
@@ -179,8 +196,8 @@ def test_decide_matches_the_minute_by_minute_oracle(case: Case) -> None:
         return
     assert not allowed(case, case.now), f"refused ({decision.reason}) an allowed minute"
     assert decision.reason is not None and decision.detail
-    if decision.not_before is None:  # nothing within the horizon: none in two weeks either
-        assert first_allowed(case, case.now + timedelta(days=14)) is None
+    if decision.not_before is None:  # nothing within the horizon: none in 8 days either
+        assert first_allowed(case, case.now + timedelta(days=8)) is None
         return
     at = decision.not_before
     assert at > case.now
