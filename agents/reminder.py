@@ -264,14 +264,16 @@ class ReminderAgent(OnHold, Agent):
         """Connect them to a person at the office. Tell them to hold first.
 
         Args:
-            reason: One sentence for the person: what they need. They hear it too.
+            reason: One sentence for the person: what they need. Only the person hears
+                it, before they accept the call.
         """
         if self.transfers is None or not self.persona.transfer_targets:
             return 'Tell them: "I can\'t connect you right now; the office will call you." '
         target = self.persona.transfer_targets[0]
         brief = (
             f"Hi {target.name}, this is the reminder line. I have {self.values['name']} on the "
-            f"line about {reason.strip().rstrip('.') or 'their appointment'}. You're connected now."
+            f"line about {reason.strip().rstrip('.') or 'their appointment'}. "
+            "Will you take the call? Say yes or no, or press 1 or 2."
         )
         result = await self.transfers.desk.warm(target, self, brief)
         self.transfer_results.append(result)

@@ -18,12 +18,13 @@ from livekit import rtc
 from livekit.agents import AgentSession, JobContext, llm
 from livekit.agents.voice.amd import AMD
 
-from ..call.transfers import JobLeaveControl, make_transfers
+from ..call.consult import Relays
+from ..call.transfers import JobLeaveControl, job_consult_lines, make_transfers
 from ..campaigns.models import Outcome
 from ..config import Profile, Settings, load_settings
 from ..personas import Persona, PersonaBook, PersonaError
 from ..pipeline import build_pipeline, phone_room_options
-from ..records.job import AUDIO_ONLY, keep_job_recording
+from ..records.job import AUDIO_ONLY, audio_only_refused, keep_job_recording
 from ..records.models import Direction
 from ..records.outbound import OutboundRecording
 from ..records.store import CallStart
@@ -193,12 +194,21 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
     session: AgentSession = AgentSession(**pipeline.session_kwargs())
     transfers = None
     if persona.transfer_targets:
+        relays = Relays()  # a private transfer's relay outlives the agent's session
         transfers = make_transfers(
             lk=ctx.api,
             room=ctx.room.name,
             caller_identity=CALLEE_IDENTITY,
             call_id=None,
-            leave=JobLeaveControl(ctx, session),
+            leave=JobLeaveControl(ctx, session, relays),
+            consult=job_consult_lines(
+                room=ctx.room,
+                lk=ctx.api,
+                caller_identity=CALLEE_IDENTITY,
+                settings=settings,
+                pipeline=pipeline,
+                relays=relays,
+            ),
         )
     hang_up = RoomHangUp(ctx, session)
     recording = OutboundRecording(  # the call record; opened when the dial is placed
@@ -230,6 +240,9 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
     if isinstance(agent, OptOutHook):
         agent.on_opt_out = callback.opt_out  # listed at once, apart from the report
     recorded = persona.recording.enabled and settings.record_audio == "keep"
+    if recorded and (refused := audio_only_refused(ctx.job)) is not None:
+        logger.error(refused, extra={"room": ctx.room.name})
+        recorded = False  # make the call unrecorded rather than fail it at session.start
     if recorded:
         keep_job_recording(
             ctx,

@@ -135,7 +135,12 @@ async def simulate_reminder_call(
         audio.append(with_beep(speech) if scenario.reminder.beep_after_step == index else speech)
 
     beep = BeepDetector()
-    call = _Call(scenario, report, record_audio=out_dir is not None or persona.recording.enabled)
+    call = _Call(
+        scenario,
+        report,
+        record_audio=out_dir is not None or persona.recording.enabled,
+        room=f"sim-{scenario.name}",
+    )
     call.line = BeepTappedLine(call.clock, call.recording, beep)
     pipeline = pipeline_factory(persona, call.line)
     session: AgentSession = AgentSession(**pipeline.session_kwargs())
