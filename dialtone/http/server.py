@@ -68,11 +68,12 @@ def create_app(
         )
     if run_scheduler:
         settings.require_livekit()
+    rules = load_rules(settings.calling_rules)  # a bad rules file stops us before any change
     upgrade(engine)
     services = AppServices(
         settings=settings,
         engine=engine,
-        campaigns=CampaignStore(engine, rules=load_rules(settings.calling_rules)),
+        campaigns=CampaignStore(engine, rules=rules),
         records=RecordStore(engine, retention_of(settings)),
         # The receptionist writes messages to the SQLite file under DIALTONE_DATA_DIR
         # (dialtone.inbound.entry), so that is where they are read.
