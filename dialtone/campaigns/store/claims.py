@@ -149,8 +149,9 @@ class ClaimsMixin(StoreBase):
                 ),
             }
             blocked = dnc_among(conn, [c.phone for c in candidates])
+            callable_now = [c for c in candidates if c.phone not in blocked]
             held = hold_back(
-                conn, campaign_id, spec.window, spec.timezone, self.rules, candidates, now
+                conn, campaign_id, spec.window, spec.timezone, self.rules, callable_now, now
             )
             if blocked:
                 conn.execute(
