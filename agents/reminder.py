@@ -2,10 +2,12 @@
 
 This is an agent program: edit it like any LiveKit agent. Run it the LiveKit way
 (`python agents/reminder.py start`) or as `dialtone reminder start`. The campaign
-dialer dispatches agent `reminder` with the attempt in the job metadata;
-`dialtone.outbound.entry.place_call` reads it, asks for the dial permit, dials, runs
-answering-machine detection and reports the outcome (`dialtone/outbound/attempt.py`
-has the steps). This file is the conversation once someone answers.
+dialer dispatches agent `reminder` with the attempt in the job metadata. `entrypoint`
+builds the `AgentSession` and starts it, as a LiveKit example does; around it,
+`dialtone.outbound.entry` reads the attempt (`open_call`), and after the start asks for
+the dial permit, dials, runs answering-machine detection and reports the outcome
+(`run_call`; `dialtone/outbound/attempt.py` has the steps). This file is the
+conversation once someone answers.
 
 `ReminderAgent` is the conversation with a person: the reminder from the persona's
 templates, and tools to confirm, cancel, ask for a new time, reach a human (the
@@ -22,14 +24,22 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from livekit.agents import Agent, JobContext, RunContext, StopResponse, function_tool, llm
+from livekit.agents import (
+    Agent,
+    AgentSession,
+    JobContext,
+    RunContext,
+    StopResponse,
+    function_tool,
+    llm,
+)
 from livekit.agents.voice.events import AgentStateChangedEvent, UserInputTranscribedEvent
 from livekit.agents.voice.speech_handle import SpeechHandle
 
 from dialtone.call.control import CallControl, Transfers
 from dialtone.campaigns.models import Outcome
 from dialtone.outbound.dial import ReportedOutcome
-from dialtone.outbound.entry import place_call
+from dialtone.outbound.entry import open_call, reminder_agent, run_call
 from dialtone.outbound.job import job_values, render
 from dialtone.personas import Persona, ReminderScript
 from dialtone.telephony.hold import HoldLine, OnHold
@@ -336,8 +346,21 @@ def make_agent(
 
 
 async def entrypoint(ctx: JobContext) -> None:
-    """One dispatched attempt (livekit-agents runs this in a job process)."""
-    await place_call(ctx, make_agent)
+    """One dispatched attempt (livekit-agents runs this in a job process).
+
+    dialtone opens the attempt (the contact, the persona, the speech pipeline); the
+    session and the agent are made here, as in any LiveKit agent; then dialtone dials,
+    listens for voicemail, lets the agent talk and reports the outcome.
+    """
+    call = await open_call(ctx)
+    if call is None:
+        return  # nothing to call (refused job, missing persona): already reported
+    session: AgentSession = AgentSession(**call.pipeline.session_kwargs())
+    agent = reminder_agent(call, session, make_agent)  # hang-up, transfers, call record
+    await session.start(
+        agent=agent, room=ctx.room, room_options=call.room_options, record=call.record
+    )
+    await run_call(call, session, agent)
 
 
 if __name__ == "__main__":

@@ -120,13 +120,14 @@ class RoomConsultLine:
     async def open(self) -> None:
         await self._room.connect(self._url, self._token())
         self._room.on("sip_dtmf_received", self._on_key)
-        track = rtc.LocalAudioTrack.create_audio_track(BRIEF_TRACK, self._source)
-        # Nobody may subscribe until the human is known: then only they may.
-        await self._room.local_participant.publish_track(
-            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-        )
+        # Nobody may subscribe until the human is known (`first_words`), then only they
+        # may: set before the track exists, so there is no moment it is open to all.
         self._room.local_participant.set_track_subscription_permissions(
             allow_all_participants=False, participant_permissions=[]
+        )
+        track = rtc.LocalAudioTrack.create_audio_track(BRIEF_TRACK, self._source)
+        await self._room.local_participant.publish_track(
+            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         )
 
     async def first_words(self, identity: str) -> str | None:
