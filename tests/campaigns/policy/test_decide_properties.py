@@ -8,7 +8,7 @@ and the minimum gap, with histories of earlier calls from any campaign. For each
 the oracle's first allowed minute.
 
 The number of cases comes from a Hypothesis settings profile (`DIALTONE_POLICY_PROFILE`):
-`callee-policy` (the default: 500 cases, about 25 s on a busy shared 2-core machine) or
+`callee-policy` (the default: 500 cases, about 5 s of CPU, 15-25 s on a busy 2-core machine) or
 `callee-policy-100k`:
 
     DIALTONE_POLICY_PROFILE=callee-policy-100k .venv/bin/python -m pytest -q -p no:randomly \
