@@ -19,7 +19,7 @@ from .bodies import NOT_CREATED, campaign_upload, idempotency_key, json_object
 from .creation import CREATE_BODY, create
 from .errors import problem
 from .policy_view import full_campaign_view
-from .services import Services
+from .services import Services, audit_api
 from .views import (
     CallList,
     CallView,
@@ -102,6 +102,7 @@ def list_calls(
 def _action(name: str) -> None:
     def act(campaign_id: Id, services: Services) -> CampaignView:
         services.campaigns.set_status(campaign_id, name, services.clock())
+        audit_api(services, f"campaign.{name}", campaign_id)
         return full_campaign_view(services, campaign_id)
 
     act.__name__ = f"{name}_campaign"

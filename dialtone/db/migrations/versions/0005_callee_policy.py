@@ -10,7 +10,7 @@
   (null on attempts where no person answered, and on every attempt before this).
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0004"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
