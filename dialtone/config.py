@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     api_token: SecretStr = Field(SecretStr(""), validation_alias="DIALTONE_API_TOKEN")
     database_url: str = Field("", validation_alias="DIALTONE_DATABASE_URL")
     allowed_country_codes: str = Field("1", validation_alias="DIALTONE_ALLOWED_COUNTRY_CODES")
+    # The deployer's calling rules (closure days, stricter caps), read on top of the
+    # shipped legal floor (dialtone/campaigns/policy/rules.yaml; docs/compliance.md)
+    calling_rules: Path | None = Field(None, validation_alias="DIALTONE_CALLING_RULES")
     # Where the reminder worker reaches the campaign API (dial permit, outcome report)
     campaign_api_url: str = Field(
         "http://127.0.0.1:8080", validation_alias="DIALTONE_CAMPAIGN_API_URL"

@@ -1,6 +1,7 @@
 """Contacts in from a CSV upload, results out as CSV.
 
-Upload: a header row naming the columns; `phone` is required, `name` and `timezone`
+Upload: a header row naming the columns; `phone` is required, `name`, `timezone`,
+`country` and `region` (where the callee is, see campaigns.policy.location)
 are optional, every other column becomes a variable for the agent (empty cells are
 left out). Rows are numbered as contacts, from 1, as in a JSON list: the header is not
 counted and a blank line is (so row N is the spreadsheet's row N + 1). Problems with the
@@ -20,7 +21,7 @@ from typing import IO, Any
 from .models import RowError, RowErrors
 from .store import ResultRow
 
-KNOWN_COLUMNS = ("phone", "name", "timezone")
+KNOWN_COLUMNS = ("phone", "name", "timezone", "country", "region")
 MAX_COLUMNS = 60
 RESULT_COLUMNS = (
     "row",

@@ -25,7 +25,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
 from livekit.agents import Agent
@@ -45,6 +47,9 @@ logger = logging.getLogger("dialtone.reminder")
 Converse = Callable[[], Awaitable[ReportedOutcome]]
 #: How long to wait for the words of a greeting AMD already called human.
 GREETING_SETTLE_S = 1.5
+#: A person who hears nothing from the agent this long after answering was abandoned
+#: (Ofcom's 2 seconds; counted per campaign, see `campaigns.policy`).
+ABANDON_AFTER_S = 2.0
 HangUp = Callable[[], Awaitable[None]]
 
 
@@ -68,12 +73,16 @@ class ReminderConversation(Conversation, Protocol):
     ended: asyncio.Event
     transfer_results: list[TransferResult]
 
+    def on_caller_key(self, key: str) -> None:
+        """A DTMF key from the callee (the opt-out key opts out)."""
+
 
 @runtime_checkable
 class OptOutHook(Protocol):
     """An agent that tells the entrypoint the moment the callee opts out."""
 
-    on_opt_out: Callable[[], Awaitable[object]] | None
+    #: called with the evidence (the words heard, the key pressed)
+    on_opt_out: Callable[[str], Awaitable[object]] | None
 
 
 #: An agent program's factory: the Agent that talks to whoever answers one attempt.
@@ -95,7 +104,7 @@ def plan_for(job: ReminderJob, persona: Persona) -> CallPlan:
 async def report(callback: CampaignCallback, result: ReportedOutcome) -> bool:
     """Report with the callback's retries; False if it could not (the lease catches it)."""
     try:
-        await callback.report(result.outcome, result.detail, result.pause_reason)
+        await callback.report(result.outcome, result.detail, result.pause_reason, result.abandoned)
     except CallbackError as exc:
         logger.error("attempt %s: outcome not reported: %s", callback.attempt_id, exc)
         return False
@@ -161,6 +170,7 @@ async def after_answer(
     conversation: Callable[[], Awaitable[None]],
     *,
     greeting_transcribed: bool = True,
+    clock: Callable[[], float] = time.monotonic,
 ) -> ReportedOutcome:
     """The answered part of an attempt, once AMD has said who answered.
 
@@ -171,6 +181,11 @@ async def after_answer(
     returns when the call is over. AMD calls a short "hello?" human on timing alone,
     often before the recogniser has sent its words; `greeting_transcribed=False` waits
     for them first, because a transcript landing during the reminder would interrupt it.
+
+    A person who hears no agent speech within `ABANDON_AFTER_S` of the verdict (the
+    agent's `spoke_at`, on `clock`) is an abandoned call: reported beside the outcome,
+    counted per campaign (the verdict comes after their greeting ended, so this counts
+    at least every call Ofcom's rule counts).
     """
     if category == "machine-vm":
         heard = await beep()
@@ -183,6 +198,9 @@ async def after_answer(
         return ReportedOutcome(Outcome.NO_ANSWER, "a phone menu answered; nothing left")
     if not greeting_transcribed:
         await agent.greeting_settled(GREETING_SETTLE_S)
+    heard_at = clock()
     agent.deliver()
     await conversation()
-    return agent.result()
+    spoke_at: float | None = getattr(agent, "spoke_at", None)
+    late = spoke_at is None or spoke_at - heard_at > ABANDON_AFTER_S
+    return replace(agent.result(), abandoned=late)

@@ -293,6 +293,7 @@ def reminder_agent(call: ReminderCall, session: AgentSession, make_agent: MakeRe
             "and transfer_results"
         )
     hang_up.agent = agent
+    listen_for_keys(ctx.room, agent)
     if isinstance(agent, OptOutHook):
         agent.on_opt_out = callback.opt_out  # listed at once, apart from the report
     recorded = persona.recording.enabled and settings.record_audio == "keep"
@@ -347,6 +348,16 @@ async def run_call(call: ReminderCall, session: AgentSession, agent: Agent) -> N
         None if result is None else result.outcome, "" if result is None else result.detail
     )
     ctx.shutdown(reason="attempt over")
+
+
+def listen_for_keys(room: rtc.Room, agent: ReminderConversation) -> None:
+    """The callee's DTMF keys go to the agent (the opt-out key); nobody else's count."""
+
+    def on_key(event: rtc.SipDTMF) -> None:
+        if event.participant is not None and event.participant.identity == CALLEE_IDENTITY:
+            agent.on_caller_key(event.digit)
+
+    room.on("sip_dtmf_received", on_key)
 
 
 def check_reminder_personas(settings: Settings) -> list[Persona]:

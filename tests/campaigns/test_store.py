@@ -169,3 +169,17 @@ def test_two_schedulers_racing_on_one_database_never_share_a_contact(db_url: str
         n_attempts = conn.scalar(select(func.count()).select_from(attempts))
     check.dispose()
     assert n_attempts == total
+
+
+def test_an_opt_out_is_listed_with_its_evidence(store: CampaignStore) -> None:
+    new_campaign(store, T0, n=1)
+    (claim,) = store.claim_due(T0, ClaimLimits(calls_per_second=100))
+    assert store.acquire_dial_permit(claim.attempt_id, claim.callback_token, T0).allowed
+    store.report_outcome(
+        claim.attempt_id, claim.callback_token, Outcome.OPTED_OUT, "opted out by key 9", T0
+    )
+    listed = store.get_dnc(claim.phone)
+    assert listed is not None
+    _, reason, at = listed
+    assert reason == f"opted out during attempt {claim.attempt_id}: opted out by key 9"
+    assert at == T0
