@@ -152,6 +152,8 @@ class ReminderScript(_Strict):
         "Hello {name}, this is {agent} with a reminder of your appointment on {appointment}. "
         "Please call us if you need to change it. Goodbye."
     )
+    #: The one sentence a call screener hears: who calls, and why (never the message).
+    screening: str = "This is {agent}, with an appointment reminder for {name}."
     confirmed: str = "Thank you, you're all set. See you then. Goodbye!"
     cancelled: str = "I've noted that you want to cancel; the office will be in touch. Goodbye!"
     reschedule: str = "I've noted that you'd like a new time; the office will call you. Goodbye!"
@@ -160,7 +162,7 @@ class ReminderScript(_Strict):
     ring_seconds: Annotated[int, Field(ge=5, le=120)] = 30
     max_call_seconds: Annotated[int, Field(ge=30, le=3600)] = 300
 
-    @field_validator("opening", "message", "voicemail")
+    @field_validator("opening", "message", "voicemail", "screening")
     @classmethod
     def _braces(cls, value: str) -> str:
         stripped = _PLACEHOLDER.sub("", value)

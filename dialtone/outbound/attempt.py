@@ -9,7 +9,8 @@
    duration, the campaign's trunk and caller id); a failure maps to an outcome from
    its SIP status (`telephony/sip_status.py`), and trunk/auth/codec failures pause the
    campaign with a reason instead of burning the list;
-4. answered: the `converse` step decides voicemail or person and talks (`after_answer`);
+4. answered: the `converse` step decides who answered (a person, a mailbox, a call
+   screener, a phone menu: `answering.py`) and talks (`after_answer`);
 5. hang up (the room is deleted, whatever happened), then report the outcome with the
    attempt's token, retried with backoff. An agent that dies before reporting is
    caught by the store: the attempt ends `unknown` at its deadline and is retried.
@@ -24,16 +25,18 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 from livekit.agents import Agent
-from livekit.agents.voice.speech_handle import SpeechHandle
 
 from ..campaigns.models import Outcome
 from ..inbound.call import CallControl, Transfers
 from ..personas import Persona, ReminderScript
 from ..telephony.outcomes import TransferResult
 from ..wire import ReminderJob, room_for
+from .answering import AnswerClass, Verdict
 from .callback import CallbackError, CampaignCallback
+from .conversation import AnswerHooks, Conversation
 from .dial import CallPlan, ReportedOutcome, SipDialApi, campaign_outcome, dial
 from .job import missing_values
+from .screening import after_screener
 
 logger = logging.getLogger("dialtone.reminder")
 
@@ -41,18 +44,6 @@ Converse = Callable[[], Awaitable[ReportedOutcome]]
 #: How long to wait for the words of a greeting AMD already called human.
 GREETING_SETTLE_S = 1.5
 HangUp = Callable[[], Awaitable[None]]
-
-
-class Conversation(Protocol):
-    """What `after_answer` needs of the reminder agent once someone answered."""
-
-    async def leave_voicemail(self) -> None: ...
-
-    async def greeting_settled(self, seconds: float) -> None: ...
-
-    def deliver(self) -> SpeechHandle: ...
-
-    def result(self) -> ReportedOutcome: ...
 
 
 @runtime_checkable
@@ -144,33 +135,36 @@ async def run_attempt(
 
 async def after_answer(
     agent: Conversation,
-    category: str,
-    beep: Callable[[], Awaitable[bool]],
-    conversation: Callable[[], Awaitable[None]],
+    verdict: Verdict,
+    hooks: AnswerHooks,
     *,
     greeting_transcribed: bool = True,
 ) -> ReportedOutcome:
-    """The answered part of an attempt, once AMD has said who answered.
+    """The answered part of an attempt, once dialtone has said who answered.
 
-    `category` is an AMD label (`AMDCategory` value). A voicemail box gets the message
-    once `beep()` says the beep has gone (or gave up waiting); a mailbox that takes no
-    messages or a phone menu gets nothing; a person (or "uncertain": better to talk to a
-    machine than to hang up on a person) hears the reminder, and `conversation()`
+    A voicemail box gets the message once `hooks.beep()` says the beep has gone (or
+    gave up waiting); a mailbox that takes no messages or a phone menu gets nothing; a
+    call screener gets one sentence and the call goes on with whoever follows
+    (`screening.after_screener`); a person (or "unsure": better to talk to a machine
+    than to hang up on a person) hears the reminder, and `hooks.conversation()`
     returns when the call is over. AMD calls a short "hello?" human on timing alone,
     often before the recogniser has sent its words; `greeting_transcribed=False` waits
     for them first, because a transcript landing during the reminder would interrupt it.
     """
-    if category == "machine-vm":
-        heard = await beep()
+    answer = verdict.answer
+    if answer is AnswerClass.VOICEMAIL:
+        if verdict.unavailable:
+            return ReportedOutcome(Outcome.VOICEMAIL, "mailbox takes no messages; none left")
+        heard = await hooks.beep()
         await agent.leave_voicemail()
         how = "after the beep" if heard else "no beep heard; after the greeting"
         return ReportedOutcome(Outcome.VOICEMAIL, f"message left ({how})")
-    if category == "machine-unavailable":
-        return ReportedOutcome(Outcome.VOICEMAIL, "mailbox takes no messages; none left")
-    if category == "machine-ivr":
+    if answer is AnswerClass.IVR:
         return ReportedOutcome(Outcome.NO_ANSWER, "a phone menu answered; nothing left")
+    if answer is AnswerClass.SCREENING:
+        return await after_screener(agent, hooks)
     if not greeting_transcribed:
         await agent.greeting_settled(GREETING_SETTLE_S)
     agent.deliver()
-    await conversation()
+    await hooks.conversation()
     return agent.result()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import httpx
 import numpy as np
@@ -29,8 +30,17 @@ from ..records.outbound import OutboundRecording
 from ..records.store import CallStart
 from ..telephony.outcomes import TransferOutcome
 from ..wire import CALLEE_IDENTITY, JobError, ReminderJob
-from .attempt import MakeReminder, ReminderConversation, after_answer, report, run_attempt
+from .answer_session import CalleeEars, far_end_quiet, listen_for_answer, stt_recognizer
+from .answering import GREETING_PHRASES, Recognize, Verdict
+from .attempt import (
+    MakeReminder,
+    ReminderConversation,
+    after_answer,
+    report,
+    run_attempt,
+)
 from .callback import CampaignCallback
+from .conversation import AnswerHooks
 from .dial import ReportedOutcome
 from .rules import ReminderRules
 from .voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
@@ -74,7 +84,7 @@ def amd_classifier(settings: Settings) -> llm.LLM:
     return llm.FallbackAdapter([model, GreetingRules()])
 
 
-async def _tap_beeps(participant: rtc.RemoteParticipant, beep: BeepDetector) -> None:
+async def _tap_callee(participant: rtc.RemoteParticipant, ears: CalleeEars) -> None:
     stream = rtc.AudioStream.from_participant(
         participant=participant,
         track_source=rtc.TrackSource.SOURCE_MICROPHONE,
@@ -83,32 +93,42 @@ async def _tap_beeps(participant: rtc.RemoteParticipant, beep: BeepDetector) -> 
     try:
         async for event in stream:
             frame = event.frame
-            beep.push(np.frombuffer(frame.data, dtype=np.int16), frame.sample_rate)
+            ears.push(np.frombuffer(frame.data, dtype=np.int16), frame.sample_rate)
     finally:
         await stream.aclose()
 
 
 async def converse_in_room(
-    ctx: JobContext, session: AgentSession, agent: ReminderConversation, amd: AMD
+    ctx: JobContext,
+    session: AgentSession,
+    agent: ReminderConversation,
+    amd: AMD,
+    *,
+    recognize: Recognize | None,
+    decided: Callable[[Verdict], None],
 ) -> ReportedOutcome:
-    """After the answer: voicemail or person, until the call is over."""
-    beep = BeepDetector()
+    """After the answer: who answered (`answer_session`), then what they get."""
+    ears = CalleeEars(beep=BeepDetector())
     tap: asyncio.Task[None] | None = None
     try:  # answered: the callee is in the room, though our view of it may lag a moment
         callee = await asyncio.wait_for(
             ctx.wait_for_participant(identity=CALLEE_IDENTITY), CALLEE_JOIN_S
         )
-        tap = asyncio.create_task(_tap_beeps(callee, beep))
+        tap = asyncio.create_task(_tap_callee(callee, ears))
     except TimeoutError:
         logger.warning("callee not seen in the room; voicemail waits without a beep")
     closed = asyncio.Event()
     session.on("close", lambda _event: closed.set())
     try:
-        verdict = await amd.execute()
-        logger.info("answered by %s (%s)", verdict.category.value, verdict.reason)
+        verdict = await listen_for_answer(
+            session, ears=ears, amd_execute=amd.execute, recognize=recognize, gone=closed
+        )
+        # Decided before AMD (a cue, the beep): AMD holds the agent's speech until closed.
+        await amd.aclose()
+        decided(verdict)
 
         async def beep_gone() -> bool:
-            return beep.heard.is_set() or await beep.wait(BEEP_WAIT_S)
+            return ears.beep.heard.is_set() or await ears.beep.wait(BEEP_WAIT_S)
 
         async def conversation() -> None:
             ended = asyncio.ensure_future(agent.ended.wait())
@@ -122,12 +142,19 @@ async def converse_in_room(
             for waiter in (ended, gone):
                 waiter.cancel()
 
+        async def listen() -> Verdict:
+            return await listen_for_answer(
+                session, ears=ears, amd_execute=None, recognize=recognize, gone=closed
+            )
+
+        hooks = AnswerHooks(
+            beep=beep_gone,
+            conversation=conversation,
+            listen=listen,
+            quiet=lambda: far_end_quiet(session),
+        )
         return await after_answer(
-            agent,
-            verdict.category.value,
-            beep_gone,
-            conversation,
-            greeting_transcribed=bool(verdict.transcript.strip()),
+            agent, verdict, hooks, greeting_transcribed=bool(verdict.transcript.strip())
         )
     finally:
         if tap is not None:
@@ -176,7 +203,13 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
         return
     job, persona, callback = opened
     await ctx.connect()
-    pipeline = build_pipeline(settings, persona, ctx.proc.userdata["vad"], dialogue=ReminderRules)
+    pipeline = build_pipeline(
+        settings,
+        persona,
+        ctx.proc.userdata["vad"],
+        dialogue=ReminderRules,
+        phrases=GREETING_PHRASES,
+    )
     ctx.add_shutdown_callback(pipeline.aclose)
     session: AgentSession = AgentSession(**pipeline.session_kwargs())
     transfers = None
@@ -241,7 +274,14 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
         # Its listening starts at `sip.callStatus` "active" either way, so the greeting
         # is still heard from its first frames (barring the setup's few milliseconds).
         async with amd:
-            return await converse_in_room(ctx, session, agent, amd)
+            return await converse_in_room(
+                ctx,
+                session,
+                agent,
+                amd,
+                recognize=stt_recognizer(pipeline.stt),
+                decided=recording.answer_decided,
+            )
 
     result = await run_attempt(
         job, persona, callback, recording.sip(ctx.api.sip), converse, hang_up

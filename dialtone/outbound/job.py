@@ -24,7 +24,7 @@ def missing_values(job: ReminderJob, persona: Persona) -> list[str]:
     """Template variables this contact lacks (then the call is not placed)."""
     script = persona.reminder
     wanted: set[str] = set()
-    for template in (script.opening, script.message, script.voicemail):
+    for template in (script.opening, script.message, script.voicemail, script.screening):
         wanted |= placeholders(template)
     return sorted(wanted - set(job_values(job, persona)))
 

@@ -21,7 +21,15 @@ from livekit.agents import AgentSession
 from livekit.agents.voice.amd import AMD
 
 from ..config import Settings
+from ..outbound.answer_session import (
+    CalleeEars,
+    far_end_quiet,
+    listen_for_answer,
+    stt_recognizer,
+)
+from ..outbound.answering import GREETING_PHRASES, Verdict
 from ..outbound.attempt import MakeReminder, ReminderConversation, after_answer
+from ..outbound.conversation import AnswerHooks
 from ..outbound.job import missing_values
 from ..outbound.rules import ReminderRules
 from ..outbound.voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
@@ -49,15 +57,16 @@ BEEP_GAP_S = 0.3
 
 
 class BeepTappedLine(CallerLine):
-    """The callee's line, with every frame also given to the beep detector."""
+    """The callee's line, with every frame also given to the answer detection's ears
+    (the beep detector, the early look at a long greeting)."""
 
-    def __init__(self, clock: CallClock, recording: Recording, beep: BeepDetector) -> None:
+    def __init__(self, clock: CallClock, recording: Recording, ears: CalleeEars) -> None:
         super().__init__(clock, recording)
-        self.beep = beep
+        self.ears = ears
 
     async def __anext__(self) -> rtc.AudioFrame:
         frame = await super().__anext__()
-        self.beep.push(np.frombuffer(frame.data, dtype=np.int16), frame.sample_rate)
+        self.ears.push(np.frombuffer(frame.data, dtype=np.int16), frame.sample_rate)
         return frame
 
 
@@ -122,7 +131,9 @@ async def simulate_reminder_call(
         vad_model = load_vad()
 
         def default_factory(p: Persona, _line: CallerLine) -> Pipeline:
-            return build_pipeline(settings, p, vad_model, dialogue=ReminderRules)
+            return build_pipeline(
+                settings, p, vad_model, dialogue=ReminderRules, phrases=GREETING_PHRASES
+            )
 
         pipeline_factory = default_factory
 
@@ -134,9 +145,9 @@ async def simulate_reminder_call(
         speech = await _synthesize_step(step, scenario.caller.voice, scenario.caller.speed)
         audio.append(with_beep(speech) if scenario.reminder.beep_after_step == index else speech)
 
-    beep = BeepDetector()
+    ears = CalleeEars(beep=BeepDetector())
     call = _Call(scenario, report, record_audio=out_dir is not None or persona.recording.enabled)
-    call.line = BeepTappedLine(call.clock, call.recording, beep)
+    call.line = BeepTappedLine(call.clock, call.recording, ears)
     pipeline = pipeline_factory(persona, call.line)
     session: AgentSession = AgentSession(**pipeline.session_kwargs())
     call.attach(session)
@@ -154,14 +165,27 @@ async def simulate_reminder_call(
     outcome: list[Outcome] = []
 
     async def beep_gone() -> bool:
-        return beep.heard.is_set() or await beep.wait(BEEP_WAIT_S)
+        return ears.beep.heard.is_set() or await ears.beep.wait(BEEP_WAIT_S)
 
     async def conversation() -> None:
         ended = asyncio.ensure_future(agent.ended.wait())
         hung = asyncio.ensure_future(call.control.hung_up.wait())
-        await asyncio.wait({ended, hung}, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in (ended, hung):
+        gone = asyncio.ensure_future(call.far_end_gone.wait())
+        await asyncio.wait({ended, hung, gone}, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in (ended, hung, gone):
             waiter.cancel()
+
+    recognize = stt_recognizer(pipeline.stt)
+
+    async def listen() -> Verdict:
+        return await listen_for_answer(
+            session,
+            ears=ears,
+            amd_execute=None,
+            recognize=recognize,
+            gone=call.far_end_gone,
+            clock=call.clock.now,
+        )
 
     with tempfile.TemporaryDirectory():
         try:
@@ -176,17 +200,34 @@ async def simulate_reminder_call(
             async with amd:
 
                 async def answered() -> None:
-                    verdict = await amd.execute()
+                    verdict = await listen_for_answer(
+                        session,
+                        ears=ears,
+                        amd_execute=amd.execute,
+                        recognize=recognize,
+                        gone=call.far_end_gone,
+                        clock=call.clock.now,
+                    )
+                    await amd.aclose()  # decided before AMD: it holds the agent's speech
+                    recorder.answer_decided(verdict.answer.value, verdict.decided_after_s)
+                    report.answer = verdict.answer.value
+                    if verdict.decided_after_s is not None:
+                        report.answer_decided_s = round(verdict.decided_after_s, 2)
+                    hooks = AnswerHooks(
+                        beep=beep_gone,
+                        conversation=conversation,
+                        listen=listen,
+                        quiet=lambda: far_end_quiet(session),
+                    )
                     result = await after_answer(
                         agent,
-                        verdict.category.value,
-                        beep_gone,
-                        conversation,
+                        verdict,
+                        hooks,
                         greeting_transcribed=bool(verdict.transcript.strip()),
                     )
                     outcome.append(result.outcome)
                     report.outcome = result.outcome.value
-                    report.outcome_detail = f"{result.detail} (AMD: {verdict.category.value})"
+                    report.outcome_detail = f"{result.detail} (answer: {verdict.by})"
                     if not call.control.hung_up.is_set():
                         await call.control.hang_up("attempt over")
 

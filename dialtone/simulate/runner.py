@@ -108,6 +108,8 @@ class _Call:
         self.line = CallerLine(self.clock, self.recording)
         self.ear = AgentEar(self.clock, self.recording)
         self.control = SimulatedCallControl()
+        #: Set when the far end hangs up (a `hang_up` step).
+        self.far_end_gone = asyncio.Event()
         self.spoken: list[tuple[Step, Utterance]] = []
 
     def attach(self, session: AgentSession) -> None:
@@ -185,6 +187,10 @@ class _Call:
                     self.report.failures.append(f"step {index + 1}: the agent never spoke")
                     return
                 await asyncio.sleep(step.offset)
+            if step.hang_up:
+                self.far_end_gone.set()
+                self.report.transcript.append(Line(self.clock.now(), "caller", "(hangs up)"))
+                return
             if speech is None:
                 await asyncio.sleep(step.silence or 0.0)
                 last_end = self.clock.now()

@@ -4,7 +4,8 @@ A step is one caller action. `say` speaks a line (a list of parts is one sentenc
 `pause` seconds between parts: the "Yes, ... I can make it on Tuesday" case); `when`
 chooses the moment: `after_agent` waits until the agent has answered and gone quiet,
 `during_agent` talks over the agent `offset` seconds after its next reply starts
-(barge-in), `now` speaks at once. `silence` holds the line quiet. `expect` lists what
+(barge-in), `now` speaks at once. `silence` holds the line quiet; `hang_up: true`
+ends the call from the far end. `expect` lists what
 the call must show for the scenario to pass.
 """
 
@@ -33,6 +34,8 @@ class Caller(_Strict):
 
 class Step(_Strict):
     say: str | list[str] | None = None
+    #: The far end hangs up here (a screener declining the call, say).
+    hang_up: bool = False
     pause: Annotated[float, Field(ge=0, le=5)] = 0.45
     silence: Annotated[float, Field(gt=0, le=60)] | None = None
     when: Literal["after_agent", "during_agent", "now"] = "after_agent"
@@ -41,8 +44,8 @@ class Step(_Strict):
 
     @model_validator(mode="after")
     def _one_action(self) -> Step:
-        if (self.say is None) == (self.silence is None):
-            raise ValueError("a step has exactly one of say or silence")
+        if sum((self.say is not None, self.silence is not None, self.hang_up)) != 1:
+            raise ValueError("a step has exactly one of say, silence or hang_up")
         return self
 
     @property
@@ -97,6 +100,12 @@ class Expect(_Strict):
     max_agent_gap_s: Annotated[float, Field(gt=0, le=30)] | None = None
     #: A reminder call's reported outcome (campaign `Outcome` value), e.g. "voicemail".
     outcome: str | None = None
+    #: Words the reported outcome's detail must contain, e.g. "screened".
+    outcome_detail: str | None = None
+    #: Who a reminder call decided answered first: human, voicemail, screening, ivr, unsure.
+    answer: Literal["human", "voicemail", "screening", "ivr", "unsure"] | None = None
+    #: Phrases the agent must never say (e.g. the voicemail message into a screener).
+    never_says: list[str] = Field(default_factory=list)
 
 
 class Scenario(_Strict):
