@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from livekit import rtc
@@ -41,15 +41,28 @@ def stt_recognizer(recognizer: stt.STT) -> Recognize:
     return recognize
 
 
+#: A tone this long decides "voicemail" on its own. Shorter runs of a pure tone happen
+#: in synthetic or very steady voices; a mailbox beep lasts a quarter second or more.
+DECIDING_BEEP_S = 0.25
+
+
 @dataclass
 class CalleeEars:
-    """Where the callee's audio frames go while who-answered is undecided."""
+    """Where the callee's audio frames go: the beep detectors and the early look.
+
+    `beep` (any beep, 120 ms) says when to start a voicemail message; `long_beep`
+    (`DECIDING_BEEP_S`) may decide who answered by itself.
+    """
 
     beep: BeepDetector
     early: EarlyLook | None = None
+    long_beep: BeepDetector = field(
+        default_factory=lambda: BeepDetector(min_beep_s=DECIDING_BEEP_S)
+    )
 
     def push(self, samples: Int16Array, sample_rate: int) -> None:
         self.beep.push(samples, sample_rate)
+        self.long_beep.push(samples, sample_rate)
         if self.early is not None:
             self.early.push(samples, sample_rate)
 
@@ -73,12 +86,13 @@ async def listen_for_answer(
     """
     round_ = AnswerRound(clock=clock)
     early = (
-        EarlyLook(recognize=recognize, on_text=round_.heard, clock=clock)
+        EarlyLook(recognize=recognize, on_text=round_.looked, clock=clock)
         if recognize is not None
         else None
     )
     ears.early = early
     ears.beep.reset()
+    ears.long_beep.reset()
     tasks: list[asyncio.Future[Any]] = []
 
     def on_state(event: UserStateChangedEvent) -> None:
@@ -94,7 +108,7 @@ async def listen_for_answer(
             round_.heard(event.transcript)
 
     async def beeped() -> None:
-        await ears.beep.heard.wait()
+        await ears.long_beep.heard.wait()
         round_.beep()
 
     async def hung_up() -> None:
@@ -143,7 +157,7 @@ async def _then_quiet(round_: AnswerRound, session: AgentSession) -> None:
     await asyncio.sleep(HUMAN_QUIET_S)
     if round_.done or session.user_state == "speaking":
         return
-    round_.amd("human", "speech_then_quiet", "")
+    round_.amd("human", "speech_then_quiet", "", speech_s=0.0)
 
 
 async def far_end_quiet(session: AgentSession, *, within_s: float = 15.0) -> None:

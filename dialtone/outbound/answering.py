@@ -118,6 +118,33 @@ def phrase_cue(text: str) -> Cue | None:
     return None
 
 
+#: A person who picks up says a few words; a greeting longer than this with no cue is a
+#: machine, told apart by the words it is made of (`weak_vote`).
+LONG_GREETING_S = 3.0
+_WEAK = {
+    AnswerClass.IVR: re.compile(
+        r"\b(press|extension|menu|options?|dial|directory|department|enter|"
+        r"one|two|three|four|five|six|seven|eight|nine|zero|star|pound|reception)\b",
+        re.IGNORECASE,
+    ),
+    AnswerClass.VOICEMAIL: re.compile(
+        r"\b(message|tone|beep|reached|available|record|leave|mailbox|voicemail|"
+        r"missed|back|sorry|right now)\b",
+        re.IGNORECASE,
+    ),
+    AnswerClass.SCREENING: re.compile(
+        r"\b(screening|reason|why|name and|calling about|who is calling)\b", re.IGNORECASE
+    ),
+}
+
+
+def weak_vote(text: str) -> AnswerClass:
+    """A long greeting's most likely machine, by the words heard (UNSURE: none of them)."""
+    votes = {answer: len(rule.findall(text)) for answer, rule in _WEAK.items()}
+    best = max(votes, key=lambda answer: votes[answer])
+    return best if votes[best] > 0 else AnswerClass.UNSURE
+
+
 #: AMD label (`AMDCategory` value) -> our answer (a screener is refined by its words).
 _FROM_AMD = {
     "human": AnswerClass.HUMAN,
@@ -131,33 +158,62 @@ _FROM_AMD = {
 #: screener prompts, mailbox greetings and menus (the recogniser only knows the
 #: sentences it is given; see `offline/lm.py`).
 GREETING_PHRASES: tuple[str, ...] = (
+    # call screeners
     "hi the person you're calling is using a screening service",
+    "and will get a copy of this conversation",
     "go ahead and say your name and why you're calling",
     "please state your name and the reason for your call",
     "if you record your name and reason for calling i'll see if this person is available",
+    "this call is being screened",
+    "who is calling and what are you calling about",
     "please stay on the line",
+    # mailboxes
     "the person you are trying to reach is not available",
+    "the number you have dialed is not available",
     "at the tone please record your message",
+    "when you are finished recording you may hang up",
     "your call has been forwarded to an automatic voice message system",
     "hi you've reached jane please leave a message after the beep",
+    "you have reached the voicemail of",
+    "you have reached the voice mailbox of",
     "sorry i missed your call leave your name and number and i'll get back to you",
     "i can't come to the phone right now",
+    "i can't take your call right now",
+    "i'm not available right now please leave a message",
     "i'm away from my desk",
+    "i will call you back as soon as i can",
     "the mailbox is full and cannot accept any messages at this time",
-    "the voice mailbox has not been set up",
+    "the voice mailbox has not been set up goodbye",
+    # phone menus
     "thank you for calling maple street dental",
+    "welcome to the clinic",
     "for the front desk press one",
     "for billing press two",
     "for the nursing station press three",
     "to reach a resident's room press four",
+    "for appointments press one",
+    "for the pharmacy press five",
+    "for english press one",
+    "press six press seven press eight press nine press zero",
+    "press star press pound",
     "if you know your party's extension you may dial it at any time",
+    "please enter the extension of the person you are trying to reach",
+    "to dial by name press nine for the directory press eight",
     "to repeat these options press star",
+    "to return to the main menu press star",
+    "please select from the following options",
     "please listen carefully as our menu options have changed",
     "for all other calls press zero",
+    "if this is a medical emergency hang up and dial nine one one",
+    "otherwise stay on the line",
+    # people
     "hello who is this",
     "hello this is ann speaking",
+    "hi who's calling",
     "good morning",
+    "good afternoon",
     "yes speaking",
+    "yeah hello",
 )
 
 
@@ -176,8 +232,13 @@ class Verdict:
     amd_label: str | None = None
 
 
-def from_amd(label: str, reason: str, transcript: str) -> Verdict:
-    """AMD's verdict in our terms, with its transcript's cue taking precedence."""
+def from_amd(label: str, reason: str, transcript: str, speech_s: float = 0.0) -> Verdict:
+    """AMD's verdict in our terms, with its transcript's cue taking precedence.
+
+    AMD calls "human" whatever its classifier does not recognise as a machine; a
+    greeting of more than `LONG_GREETING_S` of speech is not a person saying hello,
+    so its words decide (`weak_vote`), and "unsure" when they say nothing.
+    """
     cue = phrase_cue(transcript)
     if cue is not None and (label != "human" or cue.answer is not AnswerClass.VOICEMAIL):
         return Verdict(
@@ -186,6 +247,10 @@ def from_amd(label: str, reason: str, transcript: str) -> Verdict:
             transcript=transcript,
             unavailable=cue.unavailable,
             amd_label=label,
+        )
+    if label == "human" and speech_s > LONG_GREETING_S:
+        return Verdict(
+            answer=weak_vote(transcript), by="long greeting", transcript=transcript, amd_label=label
         )
     return Verdict(
         answer=_FROM_AMD.get(label, AnswerClass.UNSURE),
@@ -278,8 +343,7 @@ class EarlyLook:
             if self.stopped:
                 return
             logger.debug("early look at %.1fs: %r", self._clock() - self.speech_at, text)
-            if text.strip():
-                self._on_text(text)
+            self._on_text(text)
 
     async def aclose(self) -> None:
         self.stopped = True
@@ -306,6 +370,7 @@ class AnswerRound:
         self.speech_at: float | None = None
         self.decided: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
         self._heard: list[str] = []
+        self._early_cue: Cue | None = None
 
     @property
     def done(self) -> bool:
@@ -332,10 +397,32 @@ class AnswerRound:
         self.decided.set_result(verdict)
 
     def heard(self, text: str) -> None:
+        """A final transcript: its cue decides."""
         if self.done or not text.strip():
             return
         self._heard.append(text)
+        self._cue(text, phrase_cue(text))
+
+    def looked(self, text: str) -> None:
+        """An early look's words: a cue decides once the decoder has moved past it.
+
+        A decode of half a sentence is a guess whose newest words the next, longer
+        decode often revises ("reach screening" becomes "reach the front desk"). So a
+        cue counts when it holds without the last `SETTLED_WORDS` words, or when two
+        looks in a row give it; one more look costs a few hundred milliseconds, a
+        wrong answer costs the call.
+        """
+        if self.done:
+            return
         cue = phrase_cue(text)
+        previous, self._early_cue = self._early_cue, cue
+        if cue is None:
+            return
+        settled = " ".join(text.split()[:-SETTLED_WORDS])
+        if cue == previous or phrase_cue(settled) == cue:
+            self._cue(text, cue)
+
+    def _cue(self, text: str, cue: Cue | None) -> None:
         if cue is None:
             return
         self._settle(
@@ -358,8 +445,8 @@ class AnswerRound:
             )
         )
 
-    def amd(self, label: str, reason: str, transcript: str) -> None:
-        verdict = from_amd(label, reason, transcript or " ".join(self._heard))
+    def amd(self, label: str, reason: str, transcript: str, speech_s: float = 0.0) -> None:
+        verdict = from_amd(label, reason, transcript or " ".join(self._heard), speech_s)
         elapsed = self._elapsed()
         self._settle(
             Verdict(
@@ -377,10 +464,21 @@ class AnswerRound:
         self._settle(Verdict(answer=AnswerClass.UNSURE, by=why, transcript=" ".join(self._heard)))
 
 
+#: An early look's newest words are its least sure (see `AnswerRound.looked`).
+SETTLED_WORDS = 2
+#: How long a timing-only "person" verdict waits for words that may contradict it.
+SHORT_GREETING_CONFIRM_S = 0.4
+
+
 async def await_amd(round_: AnswerRound, execute: Callable[[], Awaitable[Any]]) -> None:
     """Feed AMD's verdict into the round (a closed AMD settles nothing)."""
     try:
         result = await execute()
     except RuntimeError:  # closed before a verdict: the round was decided elsewhere
         return
-    round_.amd(result.category.value, result.reason, result.transcript)
+    if result.category.value == "human" and result.reason == "short_greeting":
+        # "Hello?" then silence, decided on timing before any words: a screener that
+        # paused after "Go ahead," looks the same. The words already on their way
+        # (an early look, the final transcript) get a moment to say otherwise.
+        await asyncio.sleep(SHORT_GREETING_CONFIRM_S)
+    round_.amd(result.category.value, result.reason, result.transcript, result.speech_duration)
