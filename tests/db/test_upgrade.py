@@ -32,8 +32,9 @@ from .conftest import load_postgresql, load_sqlite
 RELEASE_CAMPAIGN = "release fixture"
 
 
-# Columns later revisions added, with the value a release's row gets (0002: handled_at).
-ADDED = {"messages": ("handled_at",)}
+# Columns later revisions added, null on a release's rows (0002: handled_at; 0006: who
+# answered an outbound call, and how long that took to know).
+ADDED = {"messages": ("handled_at",), "call_records": ("answer", "answer_decided_ms")}
 # Columns and tables later revisions added and filled from the release's rows (0003).
 BACKFILLED = {"call_records": ("caller_number_rev", "called_number_rev")}
 NEW_TABLES = {"call_rollup"}
