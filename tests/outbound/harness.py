@@ -23,8 +23,8 @@ from livekit.protocol.sip import CreateSIPOutboundTrunkRequest, SIPOutboundTrunk
 
 from dialtone.outbound.answering import AnswerClass, Verdict, from_amd
 from dialtone.outbound.attempt import after_answer, run_attempt
-from dialtone.outbound.conversation import AnswerHooks
 from dialtone.outbound.callback import CampaignCallback, RetryPolicy
+from dialtone.outbound.conversation import AnswerHooks
 from dialtone.outbound.dial import ReportedOutcome
 from dialtone.outbound.voicemail import classify_greeting
 from dialtone.personas import Persona, PersonaBook

@@ -34,7 +34,7 @@ H, VM, SCR, IVR = (
         # Pixel Call Screen, iOS "Ask Reason for Calling"
         ("the person you're calling is using a screening service", SCR),
         ("go ahead and say your name and why you're calling", SCR),
-        ("if you record your name and reason for calling i'll see if this person is available", SCR),
+        ("if you record your name and reason for calling i'll see if this person is free", SCR),
         # a screener asking to record a name is not a mailbox
         ("please record your name and the reason for your call after the tone", SCR),
         ("please leave a message after the tone", VM),
