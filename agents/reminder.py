@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from livekit.agents import Agent, JobContext, RunContext, StopResponse, function_tool, llm
 from livekit.agents.voice.events import UserInputTranscribedEvent
 from livekit.agents.voice.speech_handle import SpeechHandle
 
+from dialtone.call.control import CallControl, Transfers
 from dialtone.campaigns.models import Outcome
-from dialtone.inbound.call import CallControl, Transfers
 from dialtone.outbound.dial import ReportedOutcome
 from dialtone.outbound.entry import place_call
 from dialtone.outbound.job import job_values, render
@@ -74,6 +74,9 @@ class ReminderAgent(OnHold, Agent):
         self.transfers = transfers
         self.speak_on_enter = speak_on_enter
         self.decision: Decision | None = None
+        #: set by the entrypoint: lists the number as do-not-call at once (retried)
+        self.on_opt_out: Callable[[], Awaitable[object]] | None = None
+        self._listing: set[asyncio.Future[object]] = set()
         self.reminder_heard = False
         self.delivering = False
         self.transfer_results: list[TransferResult] = []
@@ -204,7 +207,13 @@ class ReminderAgent(OnHold, Agent):
     @function_tool
     async def opt_out(self, context: RunContext) -> str:
         """They do not want any more reminder calls: their number goes on the do-not-call list."""
+        first = self.decision is None or self.decision.outcome is not Outcome.OPTED_OUT
         self._decide(Outcome.OPTED_OUT, "asked not to be called again")
+        if first and self.on_opt_out is not None:
+            # Its own task, kept until done: the call goes on (goodbye, hang-up) meanwhile.
+            task = asyncio.ensure_future(self.on_opt_out())
+            self._listing.add(task)
+            task.add_done_callback(self._listing.discard)
         return self._say_then_end(self.script.opted_out)
 
     @function_tool

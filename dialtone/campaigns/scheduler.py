@@ -1,16 +1,22 @@
 """The campaign loop: each tick settles old attempts, claims due contacts, dispatches them.
 
 One tick, in order:
-1. `expire_unreported`: dispatched attempts with no outcome after the outcome deadline
-   end as `unknown` (the retry policy decides what follows);
-2. `take_over_abandoned`: `dispatching` attempts whose dialer lease ran out (a crash, a
-   kill -9, a dialer that gave up) are dispatched again, after the dialer looks for the
-   room's existing dispatch: this is the reconciliation with LiveKit, and it runs on the
-   first tick after a start;
+1. `expire_unreported`: dispatched attempts past their own deadline (ring timeout + the
+   persona's longest call + a margin) with no report are settled from what the server
+   knows: never dialled is released uncounted, dialled ends as its call record says
+   (else `unknown`), and the retry policy decides what follows;
+2. `renew_leases`: the `dispatching` attempts this scheduler is still sending keep their
+   short lease (its heartbeat); `take_over_abandoned`: those whose lease ran out (a
+   crash, a kill -9 of this replica or another) are dispatched again within seconds,
+   after the dialer looks for the room's existing dispatch: this is the reconciliation
+   with LiveKit, and it runs on the first tick after a start;
 3. `claim_due`: contacts due and inside their window, within the global and campaign
    concurrency, the daily cap and the trunk's pace, each written as an attempt;
 4. each claim is dispatched in its own task at its pacing slot; the tick does not wait
-   for them (`drain` does), so one slow LiveKit call does not stop the next tick.
+   for them (`drain` does), so one slow LiveKit call does not stop the next tick. Right
+   before each CreateDispatch try the task takes the trunk's next send slot from the
+   database (`take_send_slot`), shared by every replica: takeovers and late dispatches
+   pass through it too, so a trunk's calls per second hold across replicas.
 
 Time comes from an injectable clock and sleep, so tests drive the loop deterministically.
 """
@@ -25,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from ..faults import fault_point
 from ..metrics import CAMPAIGN_DISPATCHES
 from .dialer import Dialer, DispatchKind, DispatchResult
 from .store import CampaignStore, Claim, ClaimLimits
@@ -44,12 +51,17 @@ class SchedulerConfig:
     tick_seconds: float = 1.0
     global_max_concurrent: int = 20
     calls_per_second: float = 1.0  # per outbound trunk
+    #: the outcome deadline of attempts written before per-attempt deadlines (0004);
+    #: newer attempts carry their own (see `store.deadlines`)
     outcome_deadline: timedelta = timedelta(minutes=45)
     #: after a dispatch failure that certainly created nothing: 30 s, 60 s, ... capped
     retry_backoff: timedelta = timedelta(seconds=30)
     retry_backoff_max: timedelta = timedelta(minutes=15)
-    #: overrides the lease derived from the dialer's worst case (tests use short ones)
+    #: how long a claim stays this scheduler's without a heartbeat; renewed every tick
+    #: while its dispatch runs, so a dead replica's claims are taken over this soon
     lease: timedelta | None = None
+    #: a dispatch whose send slot came more than this late re-checks its guard first
+    recheck_after: timedelta = timedelta(seconds=1)
 
     def __post_init__(self) -> None:
         if self.calls_per_second <= 0:
@@ -75,20 +87,23 @@ class Scheduler:
         *,
         clock: Clock = utc_now,
         sleep: Sleep = asyncio.sleep,
+        budget: Callable[[str], int] | None = None,
     ) -> None:
         self.store = store
         self.dialer = dialer
         self.config = config or SchedulerConfig()
         self.clock = clock
         self._sleep = sleep
-        lease = self.config.lease or timedelta(seconds=2 * dialer.config.worst_case() + 30)
+        lease = self.config.lease or timedelta(seconds=max(15.0, 10 * self.config.tick_seconds))
         self.limits = ClaimLimits(
             global_max_concurrent=self.config.global_max_concurrent,
             calls_per_second=self.config.calls_per_second,
             pace_horizon=timedelta(seconds=max(self.config.tick_seconds, 0.001)),
             lease=lease,
+            budget=budget,
         )
-        self._tasks: set[asyncio.Task[DispatchResult | None]] = set()
+        self._interval = timedelta(seconds=1 / self.config.calls_per_second)
+        self._tasks: dict[asyncio.Task[DispatchResult | None], str] = {}
         #: the latest settled dispatches (tests, debugging); bounded: a scheduler runs for
         #: months and must not keep every claim it ever made
         self.results: deque[tuple[Claim, DispatchResult]] = deque(maxlen=1000)
@@ -99,14 +114,18 @@ class Scheduler:
         report.expired = await asyncio.to_thread(
             self.store.expire_unreported, now, self.config.outcome_deadline
         )
+        if self._tasks:
+            await asyncio.to_thread(
+                self.store.renew_leases, list(self._tasks.values()), now, self.limits.lease
+            )
         report.resumed = await asyncio.to_thread(
             self.store.take_over_abandoned, now, self.limits.lease
         )
         report.claimed = await asyncio.to_thread(self.store.claim_due, now, self.limits)
         for claim in [*report.resumed, *report.claimed]:
             task = asyncio.create_task(self._dispatch(claim), name=f"dispatch-{claim.attempt_id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks[task] = claim.attempt_id
+            task.add_done_callback(self._forget)
         report.completed_campaigns = await asyncio.to_thread(self.store.complete_finished, now)
         if report.claimed or report.resumed:
             logger.info(
@@ -122,12 +141,34 @@ class Scheduler:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    def _forget(self, task: asyncio.Task[DispatchResult | None]) -> None:
+        self._tasks.pop(task, None)
+
     @property
     def dispatching(self) -> int:
         return len(self._tasks)
 
     async def _guard(self, claim: Claim) -> str | None:
-        return await asyncio.to_thread(self.store.dispatch_guard, claim.attempt_id, self.clock())
+        """Right before one CreateDispatch try: may it go, and when (the trunk's limiter).
+
+        The guard (status, pause, DNC, window) runs, then the trunk's next send slot is
+        taken; a slot in the future is waited for, and one that came more than
+        `recheck_after` late re-runs the guard, so the send follows both.
+        """
+        refusal = await asyncio.to_thread(self.store.dispatch_guard, claim.attempt_id, self.clock())
+        if refusal is not None:
+            return refusal
+        slot = await asyncio.to_thread(
+            self.store.take_send_slot, claim.outbound_trunk, self.clock(), self._interval
+        )
+        wait = (slot - self.clock()).total_seconds()
+        if wait > 0:
+            await self._sleep(wait)
+        if wait > self.config.recheck_after.total_seconds():
+            return await asyncio.to_thread(
+                self.store.dispatch_guard, claim.attempt_id, self.clock()
+            )
+        return None
 
     async def _dispatch(self, claim: Claim) -> DispatchResult | None:
         try:
@@ -135,6 +176,7 @@ class Scheduler:
             if wait > 0:
                 await self._sleep(wait)
             result = await self.dialer.dispatch(claim, lambda: self._guard(claim))
+            fault_point("dispatch_sent")  # LiveKit answered; not yet written down
             await asyncio.to_thread(self._settle, claim, result)
         except Exception:
             # The attempt stays `dispatching`; its lease expiry hands it to a later tick.

@@ -49,7 +49,9 @@ def serve(
     lease_seconds: Annotated[
         float | None,
         typer.Option(
-            "--lease", help="Seconds before an unsettled dispatch is reconciled (default: derived)."
+            "--lease",
+            help="Seconds a replica's claim outlives its last heartbeat before another "
+            "replica takes it over (default: 15, or 10 ticks if longer).",
         ),
     ] = None,
     call_timeout: Annotated[

@@ -87,6 +87,9 @@ attempts = Table(
     Column("lease_until", UTCDateTime),
     Column("dispatch_id", String(64)),
     Column("dial_started_at", UTCDateTime),
+    Column("dial_job_id", String(128)),  # the job holding the dial permit (0004)
+    Column("budget_seconds", Integer),  # ring + max call + margin (0004)
+    Column("deadline_at", UTCDateTime),  # settled from what is known after this (0004)
     Column("outcome", String(32)),
     Column("detail", Text),
     Column("created_at", UTCDateTime, nullable=False),
@@ -95,6 +98,7 @@ attempts = Table(
     UniqueConstraint("contact_id", "number", name="uq_attempt_number"),
     Index("ix_attempts_campaign", "campaign_id", "created_at"),
     Index("ix_attempts_status", "status", "lease_until"),
+    Index("ix_attempts_deadline", "status", "deadline_at"),
 )
 
 dnc = Table(
@@ -121,6 +125,14 @@ trunk_pace = Table(
     metadata,
     Column("trunk", String(128), primary_key=True),
     Column("next_slot_at", UTCDateTime, nullable=False),
+)
+
+# The shared send limiter (0004): every replica takes a trunk's next send slot here.
+trunk_sends = Table(
+    "trunk_sends",
+    metadata,
+    Column("trunk", String(128), primary_key=True),
+    Column("next_at", UTCDateTime, nullable=False),
 )
 
 claim_lock = Table(

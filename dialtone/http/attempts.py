@@ -1,10 +1,12 @@
-"""The reminder agent's callbacks: a dial permit right before dialling, then the outcome.
+"""The reminder agent's callbacks: a dial permit right before dialling, an opt-out the
+moment it is heard, then the outcome.
 
-Both take the attempt's own callback token (see `auth`), never the operator's.
+All take the attempt's own callback token (see `auth`), never the operator's.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -21,9 +23,28 @@ router = APIRouter()
 CallbackToken = Annotated[str, Depends(attempt_token)]
 
 
+class PermitRequest(BaseModel):
+    job_id: Text | None = Field(
+        None,
+        max_length=128,
+        description="The LiveKit job asking. The permit is bound to it: the same job asking "
+        "again (its first answer was lost) is allowed again, any other job is refused.",
+    )
+
+
 class DialPermit(BaseModel):
     allowed: bool
     reason: str | None = None
+    report_by: datetime | None = Field(
+        None,
+        description="The attempt's outcome deadline: keep retrying the report until then; "
+        "after it the server settles the attempt from what it knows.",
+    )
+    report_within: float | None = Field(
+        None,
+        description="Seconds from this answer to `report_by`: what an agent should count "
+        "on its own clock (immune to clock skew between the agent and the server).",
+    )
 
 
 class OutcomeReport(BaseModel):
@@ -38,13 +59,43 @@ class OutcomeReport(BaseModel):
 
 
 @router.post("/v1/attempts/{attempt_id}/dial", response_model=DialPermit)
-def dial_permit(attempt_id: Id, callback: CallbackToken, services: Services) -> DialPermit:
-    """Ask right before dialling; allowed once per attempt (window, DNC, pause re-checked)."""
+def dial_permit(
+    attempt_id: Id,
+    callback: CallbackToken,
+    services: Services,
+    body: PermitRequest | None = None,
+) -> DialPermit:
+    """Ask right before dialling; allowed to one job per attempt (window, DNC, pause
+    re-checked). The same job asking again gets the same answer."""
     try:
-        reason = services.campaigns.acquire_dial_permit(attempt_id, callback, services.clock())
+        answer = services.campaigns.acquire_dial_permit(
+            attempt_id,
+            callback,
+            services.clock(),
+            job_id=None if body is None else body.job_id,
+        )
     except BadToken as exc:
         raise HTTPException(401, str(exc)) from None
-    return DialPermit(allowed=reason is None, reason=reason)
+    within = None
+    if answer.report_by is not None:
+        within = max(0.0, (answer.report_by - services.clock()).total_seconds())
+    return DialPermit(
+        allowed=answer.allowed,
+        reason=answer.reason,
+        report_by=answer.report_by,
+        report_within=within,
+    )
+
+
+@router.post("/v1/attempts/{attempt_id}/opt-out", response_model=dict[str, bool])
+def opt_out(attempt_id: Id, callback: CallbackToken, services: Services) -> dict[str, bool]:
+    """The callee asked not to be called again: their number joins the do-not-call list
+    now, whatever happens to the rest of the call. `listed`: newly added."""
+    try:
+        listed = services.campaigns.record_opt_out(attempt_id, callback, services.clock())
+    except BadToken as exc:
+        raise HTTPException(401, str(exc)) from None
+    return {"listed": listed}
 
 
 @router.post("/v1/attempts/{attempt_id}/outcome", response_model=dict[str, bool])

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from ..campaigns.dialer import DialerConfig
 from ..campaigns.scheduler import SchedulerConfig
 from ..campaigns.webhooks import WebhookConfig
+from ..config import Settings
 from .calls import reap
 from .services import AppServices
 
@@ -79,6 +80,23 @@ def _reaper(
     return run
 
 
+def persona_budgets(settings: Settings) -> Callable[[str], int]:
+    """Each persona's outcome budget (ring + max call + margin), read once at start; a
+    persona this server cannot read gets the defaults' budget (the worker reports it)."""
+    from ..campaigns.store.deadlines import DEFAULT_BUDGET_SECONDS, call_budget
+    from ..personas import PersonaBook, PersonaError
+
+    try:
+        book = PersonaBook.load(settings.persona_dir, settings.default_persona)
+    except PersonaError:
+        return lambda _name: DEFAULT_BUDGET_SECONDS
+    budgets = {
+        name: call_budget(p.reminder.ring_seconds, p.reminder.max_call_seconds)
+        for name, p in book.personas.items()
+    }
+    return lambda name: budgets.get(name, DEFAULT_BUDGET_SECONDS)
+
+
 @contextlib.asynccontextmanager
 async def _dialing(services: AppServices, plan: Background) -> AsyncIterator[Any]:
     """The scheduler, dispatching through LiveKit, for as long as the server runs."""
@@ -101,6 +119,7 @@ async def _dialing(services: AppServices, plan: Background) -> AsyncIterator[Any
             Dialer(lk.agent_dispatch, plan.dialer_config),
             plan.scheduler_config,
             clock=services.clock,
+            budget=persona_budgets(settings),
         )
         async with _background(scheduler.run, "campaign-scheduler"):
             yield scheduler

@@ -1,43 +1,20 @@
-"""What an inbound agent is given about its call, and how it ends or leaves it.
+"""What an inbound agent is given about its call.
 
-How a call is hung up differs between a real SIP call (delete the room, which drops the
-caller's leg) and a simulated one, so the agent program only sees these protocols; the
-worker and the simulator each implement them.
+How it ends or leaves the call (`CallControl`, `Transfers`) is shared with the outbound
+agent and lives in `dialtone.call`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from livekit.agents import Agent
 
+from ..call.control import CallControl, Transfers
 from ..messages.store import MessageStore
 from ..personas import Persona
 from ..telephony.caller import CallerInfo
-from ..telephony.outcomes import TransferResult
-from ..telephony.transfer import TransferDesk
-
-
-class CallControl(Protocol):
-    """How this call is ended; the worker and the simulator implement it."""
-
-    async def hang_up(self, reason: str) -> None: ...
-
-
-class LeaveControl(Protocol):
-    """How the agent leaves a call it handed to a human, without ending the call."""
-
-    async def leave(self, reason: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class Transfers:
-    """Transfers for one call: the desk that runs them and how the agent leaves after."""
-
-    desk: TransferDesk
-    control: LeaveControl
 
 
 @dataclass(frozen=True)
@@ -50,14 +27,6 @@ class CallContext:
     messages: MessageStore
     control: CallControl
     transfers: Transfers | None = None
-
-
-class TransferringAgent(Protocol):
-    """An agent that runs transfers: it takes the caller's keys and keeps the results."""
-
-    results: list[TransferResult]
-
-    def on_caller_key(self, key: str) -> None: ...
 
 
 #: An agent program's factory: the Agent that answers one call.

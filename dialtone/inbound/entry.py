@@ -14,6 +14,8 @@ from typing import TypeGuard
 from livekit import rtc
 from livekit.agents import Agent, AgentSession, JobContext
 
+from ..call.control import TransferringAgent
+from ..call.transfers import JobLeaveControl, human_listener, make_transfers, route_caller_keys
 from ..config import load_settings
 from ..messages.store import MessageStore, message_store
 from ..personas import Persona, PersonaBook
@@ -25,8 +27,7 @@ from ..telephony.caller import CallerInfo
 from ..telephony.transfer import FirstWords
 from ..turn_metrics import TurnMetricsRecorder
 from ..wire import InboundJob
-from .call import CallContext, MakeAgent, TransferringAgent
-from .wiring import JobLeaveControl, human_listener, make_transfers, route_caller_keys
+from .call import CallContext, MakeAgent
 
 logger = logging.getLogger("dialtone.worker")
 

@@ -3,8 +3,9 @@
 `run_attempt` is the whole life of an attempt, in this order, each step able to end it:
 
 1. a contact missing a template variable of the persona is not called;
-2. ask the campaign API for the single-use dial permit (DNC, window and pause are
-   re-checked there at true dial time); no permit, no call;
+2. ask the campaign API for the dial permit, bound to this job (DNC, window and pause
+   are re-checked there at true dial time); no permit, no call. Its answer says until
+   when the outcome report is retried (the attempt's deadline);
 3. dial with `CreateSIPParticipant` (wait until answered, ringing timeout, max call
    duration, the campaign's trunk and caller id); a failure maps to an outcome from
    its SIP status (`telephony/sip_status.py`), and trunk/auth/codec failures pause the
@@ -12,8 +13,12 @@
 4. answered: the `converse` step decides who answered (a person, a mailbox, a call
    screener, a phone menu: `answering.py`) and talks (`after_answer`);
 5. hang up (the room is deleted, whatever happened), then report the outcome with the
-   attempt's token, retried with backoff. An agent that dies before reporting is
-   caught by the store: the attempt ends `unknown` at its deadline and is retried.
+   attempt's token, retried with backoff until the attempt's deadline. An agent that
+   dies before reporting is caught by the store: at the deadline the attempt is settled
+   from its call record (SIP result, answered or not), else `unknown`, and retried.
+
+An opt-out does not wait for step 5: the agent lists the number as do-not-call the
+moment it hears it (`OptOutHook`, `CampaignCallback.opt_out`).
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from typing import Protocol, runtime_checkable
 
 from livekit.agents import Agent
 
+from ..call.control import CallControl, Transfers
 from ..campaigns.models import Outcome
-from ..inbound.call import CallControl, Transfers
 from ..personas import Persona, ReminderScript
 from ..telephony.outcomes import TransferResult
 from ..wire import ReminderJob, room_for
@@ -53,6 +58,13 @@ class ReminderConversation(Conversation, Protocol):
     script: ReminderScript
     ended: asyncio.Event
     transfer_results: list[TransferResult]
+
+
+@runtime_checkable
+class OptOutHook(Protocol):
+    """An agent that tells the entrypoint the moment the callee opts out."""
+
+    on_opt_out: Callable[[], Awaitable[object]] | None
 
 
 #: An agent program's factory: the Agent that talks to whoever answers one attempt.

@@ -1,13 +1,17 @@
-"""The reminder agent's two calls to the campaign API, with the attempt's own token.
+"""The reminder agent's calls to the campaign API, with the attempt's own token.
 
-`POST /v1/attempts/{id}/dial` asks for the single-use dial permit right before dialing;
-`POST /v1/attempts/{id}/outcome` reports how the call ended. Both are retried with
-backoff on transport errors, 429 and 5xx, because an agent that cannot report leaves
-its contact waiting for the store's deadline (`expire_unreported`). Repeating a report
-is safe: the store records the same outcome once. Repeating a permit request is safe
-too, in the careful direction: if the first request landed and its answer was lost,
-the retry is refused ("already dialled") and no call is placed; the attempt then ends
-`unknown` at the deadline and the retry policy calls again.
+`POST /v1/attempts/{id}/dial` asks for the dial permit right before dialing, naming
+this job; `POST /v1/attempts/{id}/opt-out` lists the callee as do-not-call the moment
+they ask; `POST /v1/attempts/{id}/outcome` reports how the call ended. All are retried
+with backoff on transport errors, 429 and 5xx:
+
+- the permit a few times (it is one short transaction on the server): repeating it is
+  safe because the permit is bound to this job, so a retry after a lost answer is
+  allowed again, while any other job (a second agent in the room) is refused;
+- the opt-out and the outcome until the attempt's deadline (`report_by`, from the
+  permit's answer): what the callee said is kept until the server has it. Repeating
+  either is safe: the store records an outcome once, and a listed number stays listed.
+  After the deadline the server settles the attempt from what it knows.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -24,6 +29,8 @@ import httpx
 from ..campaigns.models import Outcome
 
 logger = logging.getLogger("dialtone.reminder")
+
+Clock = Callable[[], datetime]
 
 
 class CallbackError(Exception):
@@ -34,14 +41,22 @@ class CallbackError(Exception):
 class Permit:
     allowed: bool
     reason: str | None = None
+    report_by: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
-    tries: int = 6
+    tries: int = 6  # the permit's tries; reports go on until `report_by`
     backoff: float = 0.5
     backoff_max: float = 15.0
     timeout: float = 10.0
+    #: how long a report keeps trying when no permit said until when (a report sent
+    #: before dialling, say): the server's own deadline is at least this far
+    report_window: timedelta = timedelta(minutes=5)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class CampaignCallback:
@@ -53,40 +68,72 @@ class CampaignCallback:
         attempt_id: str,
         token: str,
         *,
+        job_id: str | None = None,
         client: httpx.AsyncClient | None = None,
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock = utc_now,
     ) -> None:
         self._base = base_url.rstrip("/")
         self.attempt_id = attempt_id
+        self.job_id = job_id
         self._token = token
         self._client = client
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
+        self._clock = clock
+        #: until when reports are retried: the permit's `report_by`, once known
+        self.report_by: datetime | None = None
 
     def __repr__(self) -> str:  # never the token
         return f"CampaignCallback({self._base!r}, {self.attempt_id!r})"
 
     async def dial_permit(self) -> Permit:
-        body = await self._post("dial", None)
-        return Permit(bool(body.get("allowed")), body.get("reason"))
+        body = await self._post("dial", {"job_id": self.job_id}, until=None)
+        within = body.get("report_within")
+        report_by = None if within is None else self._clock() + timedelta(seconds=float(within))
+        permit = Permit(bool(body.get("allowed")), body.get("reason"), report_by)
+        if permit.allowed and report_by is not None:
+            self.report_by = report_by  # on this agent's clock: no skew with the server
+        return permit
+
+    def _until(self) -> datetime:
+        return self.report_by or self._clock() + self.policy.report_window
+
+    async def opt_out(self) -> bool:
+        """List the callee as do-not-call now; retried until the attempt's deadline."""
+        body = await self._post("opt-out", None, until=self._until())
+        return bool(body.get("listed"))
 
     async def report(self, outcome: Outcome, detail: str, pause_reason: str | None = None) -> bool:
         """Report the outcome; True if the API recorded it (or had it already)."""
         payload: dict[str, Any] = {"outcome": outcome.value, "detail": detail[:2000]}
         if pause_reason is not None:
             payload["pause_reason"] = pause_reason[:2000]
-        await self._post("outcome", payload)
+        await self._post("outcome", payload, until=self._until())
         return True
 
-    async def _post(self, what: str, payload: dict[str, Any] | None) -> dict[str, Any]:
+    async def _post(
+        self, what: str, payload: dict[str, Any] | None, *, until: datetime | None
+    ) -> dict[str, Any]:
+        """POST with retries: `tries` of them, or, with `until`, as many as fit before it."""
         url = f"{self._base}/v1/attempts/{self.attempt_id}/{what}"
         headers = {"Authorization": f"Bearer {self._token}"}
         last = ""
-        for attempt in range(1, self.policy.tries + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             if attempt > 1:
-                delay = min(self.policy.backoff_max, self.policy.backoff * 2 ** (attempt - 2))
-                await self._sleep(delay * (0.8 + 0.4 * random.random()))
+                if until is None and attempt > self.policy.tries:
+                    raise CallbackError(f"{what} failed after {self.policy.tries} tries: {last}")
+                step = min(self.policy.backoff_max, self.policy.backoff * 2 ** (attempt - 2))
+                delay = step * (0.8 + 0.4 * random.random())
+                if until is not None and self._clock() + timedelta(seconds=delay) >= until:
+                    raise CallbackError(
+                        f"{what} failed after {attempt - 1} tries, until the attempt's "
+                        f"deadline: {last}"
+                    )
+                await self._sleep(delay)
             try:
                 if self._client is not None:
                     response = await self._client.post(
@@ -109,7 +156,6 @@ class CampaignCallback:
                 logger.warning("attempt %s: %s try %d: %s", self.attempt_id, what, attempt, last)
                 continue
             raise CallbackError(f"{what} refused: {last}")
-        raise CallbackError(f"{what} failed after {self.policy.tries} tries: {last}")
 
 
 def _detail(response: httpx.Response) -> str:

@@ -19,9 +19,9 @@ from livekit import rtc
 from livekit.agents import AgentSession, JobContext, llm
 from livekit.agents.voice.amd import AMD
 
+from ..call.transfers import JobLeaveControl, make_transfers
 from ..campaigns.models import Outcome
 from ..config import Profile, Settings, load_settings
-from ..inbound.wiring import JobLeaveControl, make_transfers
 from ..personas import Persona, PersonaBook, PersonaError
 from ..pipeline import build_pipeline, phone_room_options
 from ..records.job import AUDIO_ONLY, keep_job_recording
@@ -34,6 +34,7 @@ from .answer_session import CalleeEars, far_end_quiet, listen_for_answer, stt_re
 from .answering import GREETING_PHRASES, Recognize, Verdict
 from .attempt import (
     MakeReminder,
+    OptOutHook,
     ReminderConversation,
     after_answer,
     report,
@@ -164,7 +165,11 @@ async def converse_in_room(
 
 
 async def open_attempt(
-    metadata: str, settings: Settings, *, client: httpx.AsyncClient | None = None
+    metadata: str,
+    settings: Settings,
+    *,
+    client: httpx.AsyncClient | None = None,
+    job_id: str | None = None,
 ) -> tuple[ReminderJob, Persona, CampaignCallback] | None:
     """The job, its persona and its callback; None when the job cannot run at all.
 
@@ -181,6 +186,7 @@ async def open_attempt(
         settings.campaign_api_url,
         job.attempt_id,
         job.callback_token.get_secret_value(),
+        job_id=job_id,
         client=client,
     )
     try:
@@ -197,7 +203,7 @@ async def open_attempt(
 async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
     """The whole reminder entrypoint, around the agent `make_agent` builds."""
     settings = load_settings()
-    opened = await open_attempt(ctx.job.metadata, settings)
+    opened = await open_attempt(ctx.job.metadata, settings, job_id=ctx.job.id)
     if opened is None:
         ctx.shutdown(reason="attempt cannot run")
         return
@@ -247,6 +253,8 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
             "and transfer_results"
         )
     hang_up.agent = agent
+    if isinstance(agent, OptOutHook):
+        agent.on_opt_out = callback.opt_out  # listed at once, apart from the report
     recorded = persona.recording.enabled and settings.record_audio == "keep"
     if recorded:
         keep_job_recording(

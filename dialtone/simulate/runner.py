@@ -22,8 +22,9 @@ from livekit.agents import AgentSession
 from livekit.agents.llm import ChatMessage
 from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionToolsExecutedEvent
 
+from ..call.control import Transfers
 from ..config import Settings
-from ..inbound.call import CallContext, MakeAgent, Transfers
+from ..inbound.call import CallContext, MakeAgent
 from ..inbound.entry import takes_keys
 from ..messages.store import message_store
 from ..offline.espeak import synthesize

@@ -19,8 +19,9 @@ from livekit.agents import AgentSession
 from livekit.agents.llm import ChatContext
 from livekit.protocol.sip import CreateSIPOutboundTrunkRequest, SIPOutboundTrunkInfo
 
+from dialtone.call.control import Transfers
 from dialtone.db.engine import make_engine, sqlite_url
-from dialtone.inbound.call import CallContext, Transfers
+from dialtone.inbound.call import CallContext
 from dialtone.messages.store import MessageStore
 from dialtone.personas import Persona, PersonaBook, TransferTarget
 from dialtone.telephony.caller import CallerInfo

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from dialtone.campaigns.store import CampaignStore
@@ -38,3 +40,9 @@ def attempt_ids_for(store: CampaignStore, campaign_id: str) -> list[tuple[str, i
 def on_dnc(store: CampaignStore, phone: str) -> bool:
     with read_only(store.engine) as conn:
         return conn.scalar(select(dnc.c.phone).where(dnc.c.phone == phone)) is not None
+
+
+def attempt_row(store: CampaignStore, attempt_id: str) -> Any:
+    """The attempt's whole row (status, outcome, dial_started_at, dial_job_id, ...)."""
+    with read_only(store.engine) as conn:
+        return conn.execute(select(attempts).where(attempts.c.id == attempt_id)).one()

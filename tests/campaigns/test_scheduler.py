@@ -8,15 +8,18 @@ from typing import Any
 
 import pytest
 from livekit.api import LiveKitAPI
+from sqlalchemy import insert
 
 from dialtone.campaigns.dialer import Dialer, DialerConfig, livekit_session
 from dialtone.campaigns.models import AttemptStatus, CampaignStatus, ContactState, Outcome
 from dialtone.campaigns.scheduler import Scheduler, SchedulerConfig
 from dialtone.campaigns.store import CampaignStore, ClaimLimits
+from dialtone.campaigns.store.deadlines import call_budget
+from dialtone.db.tables import call_records
 from tests.livekit_double import LiveKitDouble
 
 from .conftest import FakeClock, new_campaign, people, settings
-from .helpers import attempt_ids_for, contact_states, on_dnc
+from .helpers import attempt_ids_for, attempt_row, contact_states, on_dnc
 
 FAST = DialerConfig(call_timeout=1.0, tries=3, backoff=0.01, backoff_max=0.05)
 CONFIG = SchedulerConfig(
@@ -188,6 +191,7 @@ async def test_each_contact_is_called_inside_its_own_window(
     assert await run_tick(sched) == 1
     assert set(contact_states(store, ny).values()) == {ContactState.IN_FLIGHT}
     assert set(contact_states(store, la).values()) == {ContactState.PENDING}
+    finish_all(store, sched, Outcome.COMPLETED, clock.now)  # New York's call is over
     clock.advance(3599)
     assert await run_tick(sched) == 0  # 08:59:59 in Los Angeles
     clock.advance(1)
@@ -253,16 +257,71 @@ async def _ok() -> str | None:
     return None
 
 
-async def test_unreported_attempts_end_unknown_and_are_retried(
+async def test_an_attempt_never_dialled_by_its_deadline_is_released_uncharged(
     store: CampaignStore, api: LiveKitAPI, clock: FakeClock
 ) -> None:
-    campaign_id = new_campaign(store, clock.now, n=1)
-    sched = make_scheduler(store, api, clock, outcome_deadline=timedelta(minutes=30))
+    campaign_id = new_campaign(store, clock.now, n=1, retry={"max_attempts": 1})
+    sched = make_scheduler(store, api, clock)
     assert await run_tick(sched) == 1
+    ((first, _, _),) = attempt_ids_for(store, campaign_id)
+    clock.advance(minutes=31)  # the agent never asked for its permit
+    report = await sched.tick()
+    await sched.drain()
+    assert report.expired == 1
+    # not charged: with max_attempts 1 the person is still called, by a new attempt
+    assert len(report.claimed) == 1
+    assert attempt_row(store, first).status == AttemptStatus.NOT_DISPATCHED
+
+
+async def test_a_dialled_attempt_with_no_report_settles_from_its_call_record(
+    store: CampaignStore, api: LiveKitAPI, clock: FakeClock
+) -> None:
+    campaign_id = new_campaign(store, clock.now, n=2)
+    sched = make_scheduler(store, api, clock)
+    assert await run_tick(sched) == 2
+    busy, silent = sched.results[0][0], sched.results[1][0]
+    for claim in (busy, silent):
+        assert store.acquire_dial_permit(claim.attempt_id, claim.callback_token, clock.now).allowed
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(call_records).values(
+                id="rec1",
+                status="ended",
+                direction="outbound",
+                attempt_id=busy.attempt_id,
+                started_at=clock.now,
+                ended_at=clock.now,
+                outcome="busy",
+                sip_status_code=486,
+                updated_at=clock.now,
+            )
+        )
     clock.advance(minutes=31)
     report = await sched.tick()
-    assert report.expired == 1
+    assert report.expired == 2
+    assert attempt_row(store, busy.attempt_id).outcome == Outcome.BUSY
+    assert attempt_row(store, silent.attempt_id).outcome == Outcome.UNKNOWN
     assert set(contact_states(store, campaign_id).values()) == {ContactState.RETRY_WAIT}
+
+
+async def test_a_long_call_is_not_expired_mid_call(
+    store: CampaignStore, api: LiveKitAPI, clock: FakeClock
+) -> None:
+    """The deadline comes from the persona (ring + max call + margin), not a fixed 45 min."""
+    campaign_id = new_campaign(store, clock.now, n=1)
+    cfg = SchedulerConfig(**CONFIG.__dict__)
+    dialer = Dialer(api.agent_dispatch, FAST, sleep=clock.sleep)
+    sched = Scheduler(
+        store, dialer, cfg, clock=clock, sleep=clock.sleep, budget=lambda _p: call_budget(30, 3600)
+    )
+    assert await run_tick(sched) == 1
+    claim = sched.results[0][0]
+    assert store.acquire_dial_permit(claim.attempt_id, claim.callback_token, clock.now).allowed
+    clock.advance(minutes=50)  # an hour-long call allowed by the persona is still going
+    assert (await sched.tick()).expired == 0
+    assert set(contact_states(store, campaign_id).values()) == {ContactState.IN_FLIGHT}
+    clock.advance(minutes=15)  # past 30 s + 3600 s + the margin
+    assert (await sched.tick()).expired == 1
 
 
 async def test_livekit_config_error_pauses_the_campaign_and_loses_no_one(

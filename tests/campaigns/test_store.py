@@ -104,17 +104,21 @@ def test_outcome_needs_the_attempts_token(store: CampaignStore) -> None:
         store.report_outcome(claim.attempt_id, claim.callback_token, Outcome.BUSY, "", T0)
 
 
-def test_dial_permit_is_single_use_and_rechecks_dnc(store: CampaignStore) -> None:
+def test_dial_permit_is_bound_to_one_job_and_rechecks_dnc(store: CampaignStore) -> None:
     campaign_id = new_campaign(store, T0, n=2)
     first, second = store.claim_due(T0, WIDE)
-    assert store.acquire_dial_permit(first.attempt_id, first.callback_token, T0) is None
-    assert store.acquire_dial_permit(first.attempt_id, first.callback_token, T0) == (
-        "this attempt was already dialled"
-    )
+    token = first.callback_token
+    granted = store.acquire_dial_permit(first.attempt_id, token, T0, job_id="AJ_one")
+    assert granted.allowed and granted.report_by is not None
+    # the same job again (its answer was lost): allowed again, same deadline
+    assert store.acquire_dial_permit(first.attempt_id, token, T0, job_id="AJ_one") == granted
+    # another job, or a job that does not say which it is: refused
+    for other in ("AJ_two", None):
+        again = store.acquire_dial_permit(first.attempt_id, token, T0, job_id=other)
+        assert not again.allowed and again.reason == "this attempt was already dialled"
     store.add_dnc([second.phone], "asked us", T0)
-    assert store.acquire_dial_permit(second.attempt_id, second.callback_token, T0) == (
-        "on the do-not-call list"
-    )
+    refused = store.acquire_dial_permit(second.attempt_id, second.callback_token, T0)
+    assert not refused.allowed and refused.reason == "on the do-not-call list"
     assert contact_states(store, campaign_id)[second.phone] == ContactState.DNC
 
 

@@ -1,4 +1,4 @@
-"""The reminder agent's routes: the dial permit, with the attempt's callback token."""
+"""The reminder agent's routes: the dial permit bound to a job, the opt-out, the outcome."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from dialtone.campaigns.store import CampaignStore, ClaimLimits
 from tests.campaigns.conftest import FakeClock
+from tests.campaigns.helpers import contact_states, on_dnc
 
 from .conftest import create
 
@@ -15,9 +16,32 @@ def test_dial_permit_route(client: TestClient, engine: Engine, clock: FakeClock)
     create(client)
     (claim, _) = CampaignStore(engine).claim_due(clock.now, ClaimLimits(calls_per_second=100))
     auth = {"Authorization": f"Bearer {claim.callback_token}"}
-    assert client.post(f"/v1/attempts/{claim.attempt_id}/dial", headers=auth).json() == {
-        "allowed": True,
-        "reason": None,
-    }
-    second = client.post(f"/v1/attempts/{claim.attempt_id}/dial", headers=auth).json()
-    assert second["allowed"] is False
+    url = f"/v1/attempts/{claim.attempt_id}/dial"
+    first = client.post(url, headers=auth, json={"job_id": "AJ_first"}).json()
+    assert first["allowed"] is True and first["reason"] is None
+    assert first["report_within"] == 30 + 300 + 120  # the persona defaults' call budget
+    # the same job again (its answer was lost): allowed again
+    assert client.post(url, headers=auth, json={"job_id": "AJ_first"}).json() == first
+    # a second agent in the room, or an old agent naming no job: refused
+    for body in ({"job_id": "AJ_second"}, None):
+        other = client.post(url, headers=auth, json=body).json()
+        assert other["allowed"] is False and other["reason"] == "this attempt was already dialled"
+
+
+def test_opt_out_route_lists_the_number_at_once(
+    client: TestClient, engine: Engine, clock: FakeClock
+) -> None:
+    campaign_id = create(client)["id"]
+    store = CampaignStore(engine)
+    (claim, _) = store.claim_due(clock.now, ClaimLimits(calls_per_second=100))
+    auth = {"Authorization": f"Bearer {claim.callback_token}"}
+    url = f"/v1/attempts/{claim.attempt_id}/opt-out"
+    assert (
+        client.post(url, headers={"Authorization": "Bearer wrong-token-0123456789"}).status_code
+        == 401
+    )
+    assert not on_dnc(store, claim.phone)
+    assert client.post(url, headers=auth).json() == {"listed": True}
+    assert on_dnc(store, claim.phone)  # before any outcome report
+    assert contact_states(store, campaign_id)[claim.phone] == "in_flight"
+    assert client.post(url, headers=auth).json() == {"listed": False}  # a retry is harmless

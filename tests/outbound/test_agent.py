@@ -6,8 +6,8 @@ import pytest
 from livekit.agents import AgentSession, llm
 from livekit.api import LiveKitAPI
 
+from dialtone.call.control import Transfers
 from dialtone.campaigns.models import Outcome
-from dialtone.inbound.call import Transfers
 from dialtone.outbound.rules import ReminderRules
 from dialtone.telephony.outcomes import TransferOutcome
 from dialtone.telephony.transfer import LiveKitApiCalls, TransferDesk

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,7 @@ async def test_a_wrong_token_is_not_retried_and_not_logged(
     assert secret not in caplog.text
 
 
-async def test_an_api_that_stays_down_gives_up_with_a_clear_error(
+async def test_a_permit_request_that_stays_down_gives_up_with_a_clear_error(
     engine: Engine,
     store: CampaignStore,
     clock: FakeClock,
@@ -125,8 +126,61 @@ async def test_an_api_that_stays_down_gives_up_with_a_clear_error(
     ) as client:
         callback = CampaignCallback("http://api", attempt_id, token, client=client, policy=FAST)
         with pytest.raises(CallbackError, match="after 4 tries: HTTP 503"):
-            await callback.report(Outcome.COMPLETED, "confirmed")
+            await callback.dial_permit()
     assert flaky.seen == 4
+
+
+SLOW = RetryPolicy(tries=4, backoff=1.0, backoff_max=15.0)
+
+
+async def test_the_report_is_retried_until_the_attempts_deadline_not_a_few_tries(
+    engine: Engine,
+    store: CampaignStore,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An outage longer than a few retries loses no outcome: the agent keeps it until the
+    deadline the permit named (the server's clock is the test's clock, as is the agent's)."""
+    monkeypatch.chdir(tmp_path)
+    flaky = Flaky(app_for(engine, clock, tmp_path), failures=0)
+    attempt_id, token = await claim(store, clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=flaky), base_url="http://api"
+    ) as client:
+        callback = CampaignCallback(
+            "http://api",
+            attempt_id,
+            token,
+            client=client,
+            policy=SLOW,
+            sleep=clock.sleep,
+            clock=clock,
+        )
+        permit = await callback.dial_permit()
+        assert permit.allowed and permit.report_by is not None
+        start = clock.now
+        # down for four minutes: far more than 4 tries, well inside the deadline
+        flaky.failures, flaky.seen = 10_000, 0
+        recovered = start + timedelta(minutes=4)
+
+        async def sleep_then_recover(seconds: float) -> None:
+            await clock.sleep(seconds)
+            if clock.now >= recovered:
+                flaky.failures = 0
+
+        callback._sleep = sleep_then_recover
+        assert await callback.report(Outcome.OPTED_OUT, "asked not to be called again")
+        assert flaky.seen > 2 * SLOW.tries
+        # and when it never comes back, it gives up at the deadline, not before
+        flaky.failures, flaky.seen = 10_000, 0
+        callback._sleep = clock.sleep
+        with pytest.raises(CallbackError, match="deadline: HTTP 503"):
+            await callback.report(Outcome.OPTED_OUT, "asked not to be called again")
+        assert permit.report_by - clock.now < timedelta(seconds=SLOW.backoff_max * 1.2 + 1)
+    with store.engine.connect() as conn:
+        outcome = conn.scalar(select(attempts.c.outcome).where(attempts.c.id == attempt_id))
+    assert outcome == "opted_out"
 
 
 def test_job_metadata_errors_name_fields_never_values() -> None:

@@ -24,8 +24,9 @@ and the per-trunk pace still allow, mark DNC-listed numbers, move that many cont
 `in_flight` with one conditional UPDATE ... RETURNING (a contact changed meanwhile is not
 returned, so not claimed), and INSERT their attempts with status `dispatching`. Only
 after that commits does the dialer call LiveKit, so a crash leaves `dispatching` rows
-whose lease expires; `take_over_abandoned` hands them to a dialer again, which first
-looks for the attempt's room (`dt-attempt-<id>`) at LiveKit. `UNIQUE (contact_id,
+whose lease expires (the dialer renews it every tick while alive, so a dead replica's
+claims are taken over within seconds); `take_over_abandoned` hands them to a dialer
+again, which first looks for the attempt's room (`dt-attempt-<id>`) at LiveKit. `UNIQUE (contact_id,
 number)` makes a second row for the same attempt impossible.
 
 An attempt counts towards `max_attempts` (`contacts.attempts`) unless it is certain no
@@ -38,7 +39,7 @@ from __future__ import annotations
 from .claims import CLAIM_CHUNK, MAX_TOKEN_HASHES, ClaimsMixin
 from .creation import INSERT_CHUNK, CreationMixin
 from .dnc import DncMixin
-from .outcomes import OutcomesMixin
+from .outcomes import OutcomesMixin, PermitAnswer
 from .reads import ReadsMixin
 from .rows import (
     AttemptRow,
@@ -69,6 +70,7 @@ __all__ = [
     "ClaimRefusal",
     "IdempotencyMismatch",
     "NotFound",
+    "PermitAnswer",
     "Progress",
     "ResultRow",
     "StoreError",

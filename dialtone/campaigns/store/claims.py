@@ -16,12 +16,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from ...db.tables import attempts, campaigns, claim_lock, contacts, trunk_pace
+from ...db.tables import attempts, campaigns, claim_lock, contacts, trunk_pace, trunk_sends
 from ...wire import room_for
 from ..models import WAITING_STATES, AttemptStatus, CampaignSettings, CampaignStatus, ContactState
 from ..windows import is_open, local_day_start, next_opening
 from .base import StoreBase, calls_since, dnc_among, on_dnc
+from .deadlines import AGENT_START_MARGIN, DEFAULT_BUDGET_SECONDS
 from .rows import Claim, ClaimLimits, ClaimRefusal, hash_token
 
 MAX_TOKEN_HASHES = 4
@@ -205,6 +207,7 @@ class ClaimsMixin(StoreBase):
                 )
             }
             picked = [c for c in allowed if c.id in moved]
+            budget = limits.budget(spec.persona) if limits.budget is not None else None
             for i, contact in enumerate(picked):
                 attempt_id = uuid.uuid4().hex
                 tokens[contact.id] = secrets.token_urlsafe(32)
@@ -220,6 +223,7 @@ class ClaimsMixin(StoreBase):
                         "token_hashes": hash_token(tokens[contact.id]),
                         "dispatch_at": first_slot + interval * i,
                         "lease_until": now + limits.lease,
+                        "budget_seconds": budget,
                         "created_at": now,
                     }
                 )
@@ -282,7 +286,18 @@ class ClaimsMixin(StoreBase):
             return guard(conn, attempt_id, now, {AttemptStatus.DISPATCHING})
 
     def mark_dispatched(self, attempt_id: str, dispatch_id: str, now: datetime) -> bool:
+        """LiveKit has the dispatch. Its outcome deadline starts: the agent's start-up
+        margin + the call's own budget (ring + max call + margin), unless a permit
+        taken meanwhile already set one from the dial itself."""
         with self.engine.begin() as conn:
+            budget = conn.scalar(
+                select(attempts.c.budget_seconds).where(attempts.c.id == attempt_id)
+            )
+            deadline = (
+                now
+                + AGENT_START_MARGIN
+                + timedelta(seconds=budget if budget is not None else DEFAULT_BUDGET_SECONDS)
+            )
             return (
                 conn.execute(
                     update(attempts)
@@ -295,10 +310,61 @@ class ClaimsMixin(StoreBase):
                         dispatch_id=dispatch_id,
                         dispatched_at=now,
                         lease_until=None,
+                        deadline_at=func.coalesce(attempts.c.deadline_at, deadline),
                     )
                 ).rowcount
                 == 1
             )
+
+    def renew_leases(self, attempt_ids: Sequence[str], now: datetime, lease: timedelta) -> int:
+        """A live dialer's heartbeat: its `dispatching` attempts stay its own for `lease`.
+
+        Leases are short (seconds) and renewed every tick, so the claims of a replica
+        that died are taken over in seconds instead of after the dialer's worst case.
+        """
+        n = 0
+        with self.engine.begin() as conn:
+            for start in range(0, len(attempt_ids), 500):
+                n += conn.execute(
+                    update(attempts)
+                    .where(
+                        attempts.c.id.in_(attempt_ids[start : start + 500]),
+                        attempts.c.status == AttemptStatus.DISPATCHING,
+                    )
+                    .values(lease_until=now + lease)
+                ).rowcount
+        return n
+
+    def take_send_slot(self, trunk: str, now: datetime, interval: timedelta) -> datetime:
+        """When this dispatch on `trunk` may be sent: the trunk's shared limiter.
+
+        Every replica, for every dispatch (fresh, taken over or late), takes the next
+        slot here at the moment of sending; slots are `interval` apart, so the trunk's
+        calls per second hold across replicas whatever their pre-assigned pacing said.
+        """
+        for _ in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    current = conn.scalar(
+                        select(trunk_sends.c.next_at)
+                        .where(trunk_sends.c.trunk == trunk)
+                        .with_for_update()
+                    )
+                    slot = now if current is None or current < now else current
+                    if current is None:
+                        conn.execute(
+                            insert(trunk_sends).values(trunk=trunk, next_at=slot + interval)
+                        )
+                    else:
+                        conn.execute(
+                            update(trunk_sends)
+                            .where(trunk_sends.c.trunk == trunk)
+                            .values(next_at=slot + interval)
+                        )
+                    return slot
+            except IntegrityError:
+                continue  # another replica inserted the trunk's row first; take it again
+        raise RuntimeError(f"could not take a send slot for trunk {trunk}")
 
 
 def guard(

@@ -1,36 +1,63 @@
 """How an attempt ends, and where its contact goes next.
 
-Each ending is one transaction: the attempt row is closed with a conditional UPDATE,
-the contact is moved with another (`WHERE state = in_flight AND attempt_seq = <this
-attempt>`), and the `call.outcome` event is written beside them (see `events`). The next
-state itself is decided by `transitions.next_state`, a pure function.
+Every ending (the agent's report, the server settling an unreported attempt, a release
+when no call was placed, a rejection by LiveKit) goes through `_end`: ONE conditional
+UPDATE of the attempt row (`WHERE status IN <the ending's from-statuses>`, and for "no
+call placed" also `dial_started_at IS NULL`) whose row count decides. Only the
+transaction that changed the row moves the contact (`WHERE state = in_flight AND
+attempt_seq = <this attempt>`) and writes the `call.outcome` event; a second ending of
+the same attempt changes nothing and emits nothing. Where the contact goes is decided
+by `transitions`, one table.
+
+The dial permit is a compare-and-set bound to the asking job: `dial_started_at` and
+`dial_job_id` are set together, only while `dial_started_at IS NULL`; the same job
+asking again is allowed again (its first answer was lost: it cannot have dialled),
+any other job is refused.
 """
 
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
-from ...db.tables import attempts, campaigns, contacts
+from ...db.tables import attempts, call_records, campaigns, contacts
+from ...faults import fault_point
+from ...telephony.sip_status import ROWS, classify_sip_status
+from ...wire import CallOutcome
 from ..models import AttemptStatus, CampaignSettings, CampaignStatus, ContactState, Outcome
-from ..transitions import next_state
+from ..transitions import ATTEMPT_ENDINGS, EMITS_EVENT, Ending, counts, next_state
 from .base import StoreBase, on_dnc
 from .claims import guard
+from .deadlines import DEFAULT_BUDGET_SECONDS, LEGACY_DEADLINE
 from .dnc import add_dnc
 from .events import outcome_event
 from .rows import BadToken, NotFound, StoreError, hash_token
 
+_LIVE = frozenset({AttemptStatus.DISPATCHING, AttemptStatus.DISPATCHED})
+
+
+@dataclass(frozen=True)
+class PermitAnswer:
+    """The permit's answer: allowed or why not; `report_by`: the attempt's deadline."""
+
+    allowed: bool
+    reason: str | None = None
+    report_by: datetime | None = None
+
 
 class OutcomesMixin(StoreBase):
-    def acquire_dial_permit(self, attempt_id: str, token: str, now: datetime) -> str | None:
-        """The reminder agent asks this right before it dials; a second ask is refused.
+    def acquire_dial_permit(
+        self, attempt_id: str, token: str, now: datetime, *, job_id: str | None = None
+    ) -> PermitAnswer:
+        """The reminder agent asks this right before it dials; see the module docstring.
 
-        Returns None when the agent may dial, else why not (the attempt is then released:
-        no call placed). This is the last DNC/window/pause check, at true dial time, and
-        the single-use gate that stops two agents in one room from both dialling.
+        This is also the last DNC/window/pause check, at true dial time; a refusal there
+        releases the attempt (no call placed, not counted). `job_id` is the asking
+        LiveKit job; without one (an older agent) a repeat is always refused.
         """
         with self.engine.begin() as conn:
             a = conn.execute(select(attempts).where(attempts.c.id == attempt_id)).first()
@@ -38,24 +65,29 @@ class OutcomesMixin(StoreBase):
                 raise NotFound(f"attempt {attempt_id} not found")
             _check_token(a, token)
             if a.dial_started_at is not None:
-                return "this attempt was already dialled"
-            reason = guard(
-                conn, attempt_id, now, {AttemptStatus.DISPATCHING, AttemptStatus.DISPATCHED}
-            )
+                return _repeat(a, job_id)
+            reason = guard(conn, attempt_id, now, set(_LIVE))
             if reason is None:
-                conn.execute(
+                deadline = now + timedelta(seconds=a.budget_seconds or DEFAULT_BUDGET_SECONDS)
+                won = conn.execute(
                     update(attempts)
-                    .where(attempts.c.id == attempt_id, attempts.c.dial_started_at.is_(None))
-                    .values(dial_started_at=now)
-                )
-                return None
+                    .where(
+                        attempts.c.id == attempt_id,
+                        attempts.c.status.in_(_LIVE),
+                        attempts.c.dial_started_at.is_(None),
+                    )
+                    .values(dial_started_at=now, dial_job_id=job_id, deadline_at=deadline)
+                ).rowcount
+                if won != 1:  # another job's permit committed first
+                    again = conn.execute(select(attempts).where(attempts.c.id == attempt_id)).one()
+                    return _repeat(again, job_id)
+        if reason is None:
+            fault_point("permit_committed")  # committed; the answer not yet sent
+            return PermitAnswer(True, report_by=deadline)
         self.release_attempt(
-            attempt_id,
-            f"refused at dial time: {reason}",
-            now,
-            allowed=frozenset({AttemptStatus.DISPATCHING, AttemptStatus.DISPATCHED}),
+            attempt_id, f"refused at dial time: {reason}", now, allowed=frozenset(_LIVE)
         )
-        return reason
+        return PermitAnswer(False, reason)
 
     def report_outcome(
         self,
@@ -69,8 +101,8 @@ class OutcomesMixin(StoreBase):
     ) -> bool:
         """Record how an attempt ended and move its contact on. Idempotent per outcome.
 
-        `token=None` is for the scheduler's own decisions (no report in time). Returns
-        False for a repeat of the same report.
+        `token=None` is for the scheduler's own decisions. Returns False for a repeat of
+        the same report (or of an ending that already happened the same way).
 
         `pause_reason` (a trunk, auth or codec failure: every call would hit it) pauses
         the campaign with that reason in the same transaction, and the attempt does not
@@ -83,40 +115,91 @@ class OutcomesMixin(StoreBase):
                 raise NotFound(f"attempt {attempt_id} not found")
             if token is not None:
                 _check_token(a, token)
-            if a.status == AttemptStatus.FINISHED:
-                if a.outcome == outcome:
-                    return False
-                raise StoreError(f"attempt {attempt_id} already ended as {a.outcome}")
-            if a.status not in (AttemptStatus.DISPATCHING, AttemptStatus.DISPATCHED):
-                raise StoreError(f"attempt {attempt_id} is {a.status}: no call was placed")
-            _end_attempt(
-                conn, a, AttemptStatus.FINISHED, now, outcome=outcome, detail=detail[:2000]
+            ended = _end(
+                conn,
+                attempt_id,
+                Ending.OUTCOME,
+                now,
+                outcome=outcome,
+                detail=detail,
+                pause_reason=pause_reason,
             )
-            if pause_reason is not None:
-                _pause_if_active(conn, a.campaign_id, pause_reason, now)
-            _after_outcome(conn, a, outcome, detail, now, uncounted=pause_reason is not None)
-        return True
+            now_row = (
+                None
+                if ended
+                else conn.execute(select(attempts).where(attempts.c.id == attempt_id)).one()
+            )
+        if now_row is None:
+            fault_point("outcome_committed")  # committed; the answer not yet sent
+            return True
+        if now_row.status == AttemptStatus.FINISHED:
+            if now_row.outcome == outcome:
+                return False
+            raise StoreError(f"attempt {attempt_id} already ended as {now_row.outcome}")
+        raise StoreError(f"attempt {attempt_id} is {now_row.status}: no call was placed")
 
-    def expire_unreported(self, now: datetime, deadline: timedelta) -> int:
-        """Dispatched attempts with no outcome after `deadline` end as `unknown`."""
+    def record_opt_out(self, attempt_id: str, token: str, now: datetime) -> bool:
+        """The callee said "stop calling me": their number goes on the do-not-call list now.
+
+        The agent calls this the moment it hears the opt-out, before the call ends and
+        apart from its outcome report, so a report that never arrives cannot lose it.
+        Idempotent: True only when the number was newly listed.
+        """
+        with self.engine.begin() as conn:
+            a = conn.execute(select(attempts).where(attempts.c.id == attempt_id)).first()
+            if a is None:
+                raise NotFound(f"attempt {attempt_id} not found")
+            _check_token(a, token)
+            phone = conn.scalar(select(contacts.c.phone).where(contacts.c.id == a.contact_id))
+            return add_dnc(conn, [str(phone)], f"opted out during attempt {a.id}", now) == 1
+
+    def expire_unreported(self, now: datetime, legacy: timedelta = LEGACY_DEADLINE) -> int:
+        """Dispatched attempts past their deadline with no report: settle each from what
+        the server knows (`settle_unreported`). `legacy`: the deadline of attempts
+        written before per-attempt deadlines. Returns how many this call ended."""
         with self._read() as conn:
             stale = list(
                 conn.scalars(
                     select(attempts.c.id).where(
                         attempts.c.status == AttemptStatus.DISPATCHED,
-                        attempts.c.dispatched_at < now - deadline,
+                        or_(
+                            attempts.c.deadline_at < now,
+                            and_(
+                                attempts.c.deadline_at.is_(None),
+                                attempts.c.dispatched_at < now - legacy,
+                            ),
+                        ),
                     )
                 )
             )
-        n = 0
-        for attempt_id in stale:
-            try:
-                n += self.report_outcome(
-                    attempt_id, None, Outcome.UNKNOWN, "no outcome reported in time", now
+        return sum(self.settle_unreported(attempt_id, now) for attempt_id in stale)
+
+    def settle_unreported(self, attempt_id: str, now: datetime) -> bool:
+        """End an attempt whose report never came, from what the server knows.
+
+        Never dialled (no permit taken): no call was placed, so it is not charged and
+        the contact waits again. Dialled: the outcome comes from the call record the
+        agent wrote (its SIP result, answered or not); with no record, `unknown`.
+        False if it had ended meanwhile (a late report won: nothing changes).
+        """
+        with self.engine.begin() as conn:
+            a = conn.execute(select(attempts).where(attempts.c.id == attempt_id)).first()
+            if a is None or a.status not in _LIVE:
+                return False
+            if a.dial_started_at is None:
+                return (
+                    _end(
+                        conn,
+                        attempt_id,
+                        Ending.NOT_PLACED,
+                        now,
+                        detail="never dialled: the agent did not take its dial permit in time",
+                    )
+                    is not None
                 )
-            except StoreError:
-                continue  # reported meanwhile
-        return n
+            outcome, detail = _from_call_record(conn, attempt_id)
+            ended = _end(conn, attempt_id, Ending.OUTCOME, now, outcome=outcome, detail=detail)
+            return ended is not None
 
     def release_attempt(
         self,
@@ -131,61 +214,41 @@ class OutcomesMixin(StoreBase):
     ) -> bool:
         """No call was placed for this attempt: it does not count, the contact waits again.
 
-        The contact ends `dnc` if its number is now on the list, `cancelled` if the
-        campaign was cancelled; else it waits (`pending`, or `retry_wait` after earlier
-        calls) until `retry_at`. `pause_campaign` also pauses the campaign with `reason`
-        (a LiveKit configuration error every attempt would hit).
+        Where the contact goes follows `transitions` (cancelled, then do-not-call, else
+        waiting until `retry_at`). `pause_campaign` also pauses the campaign with
+        `reason` (a LiveKit configuration error every attempt would hit). Never releases
+        an attempt whose dial permit was taken.
         """
         with self.engine.begin() as conn:
-            a = conn.execute(select(attempts).where(attempts.c.id == attempt_id)).first()
-            if a is None or a.status not in allowed:
-                return False
-            _end_attempt(conn, a, AttemptStatus.NOT_DISPATCHED, now, detail=reason)
-            c = conn.execute(select(contacts).where(contacts.c.id == a.contact_id)).one()
-            if pause_campaign:
-                _pause_if_active(conn, a.campaign_id, reason, now)
-            campaign_status = conn.scalar(
-                select(campaigns.c.status).where(campaigns.c.id == a.campaign_id)
-            )
-            values: dict[str, Any] = {"attempts": max(0, c.attempts - 1), "updated_at": now}
-            if dispatch_failure:
-                values["dispatch_failures"] = c.dispatch_failures + 1
-            if on_dnc(conn, c.phone):
-                values.update(state=ContactState.DNC, last_detail="on the do-not-call list")
-            elif campaign_status == CampaignStatus.CANCELLED:
-                values.update(state=ContactState.CANCELLED)
-            else:
-                values.update(
-                    state=ContactState.PENDING if c.attempts <= 1 else ContactState.RETRY_WAIT,
-                    next_at=max(now, retry_at or now),
+            return (
+                _end(
+                    conn,
+                    attempt_id,
+                    Ending.NOT_PLACED,
+                    now,
+                    allowed=allowed,
+                    detail=reason,
+                    retry_at=retry_at,
+                    dispatch_failure=dispatch_failure,
+                    pause_reason=reason if pause_campaign else None,
                 )
-            _move_contact(conn, c.id, a.number, values)
-        return True
+                is not None
+            )
 
     def reject_attempt(self, attempt_id: str, reason: str, now: datetime) -> bool:
         """LiveKit refused the dispatch for this contact: the contact ends `failed`."""
         with self.engine.begin() as conn:
-            a = conn.execute(select(attempts).where(attempts.c.id == attempt_id)).first()
-            if a is None or a.status != AttemptStatus.DISPATCHING:
-                return False
-            _end_attempt(conn, a, AttemptStatus.REJECTED, now, detail=reason)
-            _move_contact(
-                conn,
-                a.contact_id,
-                a.number,
-                {
-                    "state": ContactState.FAILED,
-                    "last_outcome": Outcome.FAILED,
-                    "last_detail": reason,
-                    "updated_at": now,
-                },
+            return (
+                _end(conn, attempt_id, Ending.REJECTED, now, outcome=Outcome.FAILED, detail=reason)
+                is not None
             )
-            c = conn.execute(select(contacts).where(contacts.c.id == a.contact_id)).one()
-            spec = CampaignSettings.model_validate_json(
-                conn.scalar(select(campaigns.c.spec).where(campaigns.c.id == a.campaign_id)) or "{}"
-            )
-            outcome_event(conn, spec, a, c, Outcome.FAILED, reason, ContactState.FAILED, now)
-        return True
+
+
+def _repeat(a: Any, job_id: str | None) -> PermitAnswer:
+    """A permit asked for an attempt already dialled: allowed only to the job holding it."""
+    if job_id is not None and a.dial_job_id == job_id and a.status in _LIVE:
+        return PermitAnswer(True, report_by=a.deadline_at)
+    return PermitAnswer(False, "this attempt was already dialled")
 
 
 def _check_token(row: Any, token: str) -> None:
@@ -194,45 +257,126 @@ def _check_token(row: Any, token: str) -> None:
         raise BadToken("callback token does not match this attempt")
 
 
-def _after_outcome(
+_RECORD_OUTCOMES = {
+    CallOutcome.VOICEMAIL: Outcome.VOICEMAIL,
+    CallOutcome.BUSY: Outcome.BUSY,
+    CallOutcome.NO_ANSWER: Outcome.NO_ANSWER,
+    CallOutcome.DECLINED: Outcome.DECLINED,
+    CallOutcome.INVALID_NUMBER: Outcome.INVALID_NUMBER,
+}
+
+
+def _from_call_record(conn: Connection, attempt_id: str) -> tuple[Outcome, str]:
+    """What the call record of a dialled attempt says, as a campaign outcome.
+
+    A SIP final status before any answer maps like the agent's own dial failure; a call
+    that rang out, was busy or reached voicemail says so; an answered call that ended
+    normally is `completed` (an opt-out during it was written at once, on its own); an
+    answered call cut short, or no record at all, is `unknown`.
+    """
+    r = conn.execute(
+        select(
+            call_records.c.outcome,
+            call_records.c.answered_at,
+            call_records.c.sip_status_code,
+            call_records.c.status,
+        )
+        .where(call_records.c.attempt_id == attempt_id)
+        .order_by(call_records.c.started_at.desc())
+        .limit(1)
+    ).first()
+    prefix = "no outcome reported in time"
+    if r is None:
+        return Outcome.UNKNOWN, f"{prefix}; no call record"
+    if r.outcome in _RECORD_OUTCOMES:
+        found = _RECORD_OUTCOMES[CallOutcome(r.outcome)]
+        return found, f"{prefix}; the call record says {r.outcome}"
+    if r.answered_at is None and r.sip_status_code is not None:
+        meaning = ROWS[classify_sip_status(int(r.sip_status_code))]
+        return meaning.campaign, f"{prefix}; the call record has SIP {r.sip_status_code}"
+    if r.answered_at is not None and r.outcome == CallOutcome.COMPLETED:
+        return Outcome.COMPLETED, f"{prefix}; the call record says answered and completed"
+    return Outcome.UNKNOWN, f"{prefix}; the call record says {r.outcome or r.status}"
+
+
+def _end(
     conn: Connection,
-    a: Any,
-    outcome: Outcome,
-    detail: str,
+    attempt_id: str,
+    ending: Ending,
     now: datetime,
     *,
-    uncounted: bool = False,
-) -> None:
-    """Move the contact of finished attempt row `a` on, and write `call.outcome`."""
+    allowed: frozenset[AttemptStatus] | None = None,
+    outcome: Outcome | None = None,
+    detail: str = "",
+    retry_at: datetime | None = None,
+    dispatch_failure: bool = False,
+    pause_reason: str | None = None,
+) -> Any | None:
+    """End an attempt as `ending`, in the caller's transaction; see the module docstring.
+
+    Returns the ended attempt row, or None when this UPDATE changed nothing (it had
+    ended already, or, for "no call placed", its dial permit was taken).
+    """
+    sources, target = ATTEMPT_ENDINGS[ending]
+    if allowed is not None:
+        sources = sources & allowed
+    where = [attempts.c.id == attempt_id, attempts.c.status.in_(sources)]
+    if ending is Ending.NOT_PLACED:
+        where.append(attempts.c.dial_started_at.is_(None))
+    detail = detail[:2000]
+    a = conn.execute(
+        update(attempts)
+        .where(*where)
+        .values(
+            status=target,
+            finished_at=now,
+            lease_until=None,
+            outcome=None if ending is Ending.NOT_PLACED else outcome,
+            detail=detail,
+        )
+        .returning(*attempts.c)
+    ).first()
+    if a is None:
+        return None
+    if pause_reason is not None:
+        _pause_if_active(conn, a.campaign_id, pause_reason, now)
     c = conn.execute(select(contacts).where(contacts.c.id == a.contact_id)).one()
     camp = conn.execute(
         select(campaigns.c.status, campaigns.c.spec).where(campaigns.c.id == a.campaign_id)
     ).one()
     spec = CampaignSettings.model_validate_json(camp.spec)
-    values: dict[str, Any] = {
-        "last_outcome": outcome,
-        "last_detail": detail[:2000] or None,
-        "updated_at": now,
-    }
-    if uncounted:
-        values["attempts"] = max(0, c.attempts - 1)
+    uncounted = pause_reason is not None and ending is Ending.OUTCOME
+    listed = on_dnc(conn, c.phone)
     step = next_state(
+        ending=ending,
         outcome=outcome,
         attempts=c.attempts,
         retry=spec.retry,
         campaign_status=CampaignStatus(camp.status),
-        on_dnc=on_dnc(conn, c.phone),
+        on_dnc=listed,
         uncounted=uncounted,
         now=now,
+        retry_at=retry_at,
     )
-    values["state"] = step.state
+    values: dict[str, Any] = {"state": step.state, "updated_at": now}
     if step.next_at is not None:
         values["next_at"] = step.next_at
-    if outcome is Outcome.OPTED_OUT:
+    if ending is Ending.NOT_PLACED:
+        if step.state is ContactState.DNC:
+            values["last_detail"] = "on the do-not-call list"
+    else:
+        values.update(last_outcome=outcome, last_detail=detail or None)
+    if not counts(ending, uncounted):
+        values["attempts"] = max(0, c.attempts - 1)
+    if dispatch_failure:
+        values["dispatch_failures"] = c.dispatch_failures + 1
+    if outcome is Outcome.OPTED_OUT and ending is Ending.OUTCOME:
         add_dnc(conn, [c.phone], f"opted out during attempt {a.id}", now)
     moved = _move_contact(conn, c.id, a.number, values)
-    state = values["state"] if moved else c.state
-    outcome_event(conn, spec, a, c, outcome, detail, state, now)
+    if ending in EMITS_EVENT:
+        state = step.state if moved else c.state
+        outcome_event(conn, spec, a, c, outcome or Outcome.FAILED, detail, state, now)
+    return a
 
 
 def _move_contact(conn: Connection, contact_id: int, number: int, values: dict[str, Any]) -> bool:
@@ -247,20 +391,6 @@ def _move_contact(conn: Connection, contact_id: int, number: int, values: dict[s
         .values(**values)
     )
     return moved.rowcount == 1
-
-
-def _end_attempt(
-    conn: Connection, a: Any, status: AttemptStatus, now: datetime, **values: Any
-) -> None:
-    """Close attempt row `a` as read in this transaction; its lease ends with it.
-
-    Conditional on the status still being the one read, like every transition here.
-    """
-    conn.execute(
-        update(attempts)
-        .where(attempts.c.id == a.id, attempts.c.status == a.status)
-        .values(status=status, finished_at=now, lease_until=None, **values)
-    )
 
 
 def _pause_if_active(conn: Connection, campaign_id: str, reason: str, now: datetime) -> None:

@@ -7,6 +7,7 @@ types without reading how they are stored.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -27,8 +28,11 @@ class ClaimLimits:
     global_max_concurrent: int = 20
     calls_per_second: float = 1.0  # per outbound trunk
     pace_horizon: timedelta = timedelta(seconds=1)  # hand out slots this far ahead
-    lease: timedelta = timedelta(minutes=3)  # a dialer's time to settle one attempt
+    lease: timedelta = timedelta(seconds=15)  # renewed by a live dialer every tick
     batch: int = 500
+    #: seconds an attempt of a persona may take once dialled: ring timeout + the
+    #: persona's `max_call_seconds` + a margin (its outcome deadline); None: the defaults
+    budget: Callable[[str], int] | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ A pre-Alembic database is adopted by creating what it lacks from the current tab
 so the columns may exist already: each step checks first.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,8 @@
 """The worker's side of transfers: the desk for a real call, leaving, and caller keys.
 
-Kept out of the entrypoint (`inbound/entry.py`) so it stays a short list of steps and so each piece
-can be built in a test against the LiveKit double and a plain event emitter.
+Shared by the inbound and outbound entrypoints, and kept out of them so they stay short
+lists of steps and so each piece can be built in a test against the LiveKit double and a
+plain event emitter.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from livekit import api, rtc
 from ..pipeline import Pipeline
 from ..telephony.listen import human_first_words
 from ..telephony.transfer import FirstWords, LiveKitApiCalls, TransferDesk
-from .call import TransferringAgent, Transfers
+from .control import TransferringAgent, Transfers
 
 logger = logging.getLogger("dialtone.worker")
 
