@@ -154,6 +154,10 @@ class ReminderScript(_Strict):
     )
     #: The one sentence a call screener hears: who calls, and why (never the message).
     screening: str = "This is {agent}, with an appointment reminder for {name}."
+    #: What to reach when a phone menu answers: words of the option ("the front desk")
+    #: or an extension (e.g. "{extension}" from the contact's variables). Unset: a
+    #: menu gets nothing and the attempt ends `no_answer`.
+    menu_target: str | None = None
     confirmed: str = "Thank you, you're all set. See you then. Goodbye!"
     cancelled: str = "I've noted that you want to cancel; the office will be in touch. Goodbye!"
     reschedule: str = "I've noted that you'd like a new time; the office will call you. Goodbye!"
@@ -162,9 +166,11 @@ class ReminderScript(_Strict):
     ring_seconds: Annotated[int, Field(ge=5, le=120)] = 30
     max_call_seconds: Annotated[int, Field(ge=30, le=3600)] = 300
 
-    @field_validator("opening", "message", "voicemail", "screening")
+    @field_validator("opening", "message", "voicemail", "screening", "menu_target")
     @classmethod
-    def _braces(cls, value: str) -> str:
+    def _braces(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         stripped = _PLACEHOLDER.sub("", value)
         if "{" in stripped or "}" in stripped:
             raise ValueError("use {variable} placeholders (letters, digits, _) and no other braces")

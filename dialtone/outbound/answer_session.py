@@ -176,3 +176,49 @@ async def far_end_quiet(session: AgentSession, *, within_s: float = 15.0) -> Non
             await asyncio.wait_for(quiet.wait(), within_s)
     finally:
         session.off("user_state_changed", on_state)
+
+
+#: A phone menu has finished when the line stays quiet this long after its last word.
+MENU_DONE_S = 1.5
+
+
+async def menu_words(
+    session: AgentSession, *, done_s: float = MENU_DONE_S, within_s: float = 30.0
+) -> str:
+    """The words a phone menu says from now until it stops (final transcripts).
+
+    A menu pauses between its options ("For billing, press two. ... For the front
+    desk, press one."), so "stopped" is `done_s` of quiet, not the VAD's end of speech.
+    """
+    words: list[str] = []
+    speaking = asyncio.Event()
+    quiet = asyncio.Event()
+    (speaking if session.user_state == "speaking" else quiet).set()
+
+    def on_state(event: UserStateChangedEvent) -> None:
+        if event.new_state == "speaking":
+            quiet.clear()
+            speaking.set()
+        else:
+            speaking.clear()
+            quiet.set()
+
+    def on_transcript(event: UserInputTranscribedEvent) -> None:
+        if event.is_final and event.transcript.strip():
+            words.append(event.transcript)
+
+    session.on("user_state_changed", on_state)
+    session.on("user_input_transcribed", on_transcript)
+    try:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within_s):
+                while True:
+                    await quiet.wait()
+                    try:
+                        await asyncio.wait_for(speaking.wait(), done_s)
+                    except TimeoutError:
+                        break
+    finally:
+        session.off("user_state_changed", on_state)
+        session.off("user_input_transcribed", on_transcript)
+    return " ".join(words)

@@ -40,6 +40,7 @@ from .answering import AnswerClass, Verdict
 from .callback import CallbackError, CampaignCallback
 from .conversation import AnswerHooks, Conversation
 from .dial import CallPlan, ReportedOutcome, SipDialApi, campaign_outcome, dial
+from .ivr import through_menu
 from .job import missing_values
 from .screening import after_screener
 
@@ -151,14 +152,17 @@ async def after_answer(
     hooks: AnswerHooks,
     *,
     greeting_transcribed: bool = True,
+    menu_target: str | None = None,
 ) -> ReportedOutcome:
     """The answered part of an attempt, once dialtone has said who answered.
 
     A voicemail box gets the message once `hooks.beep()` says the beep has gone (or
-    gave up waiting); a mailbox that takes no messages or a phone menu gets nothing; a
-    call screener gets one sentence and the call goes on with whoever follows
-    (`screening.after_screener`); a person (or "unsure": better to talk to a machine
-    than to hang up on a person) hears the reminder, and `hooks.conversation()`
+    gave up waiting); a mailbox that takes no messages gets nothing; a call screener
+    gets one sentence and the call goes on with whoever follows
+    (`screening.after_screener`); a phone menu is walked to `menu_target` when the
+    persona names one and the call can send keys (`ivr.through_menu`), else gets
+    nothing; a person (or "unsure": better to talk to a machine than to hang up on a
+    person) hears the reminder, and `hooks.conversation()`
     returns when the call is over. AMD calls a short "hello?" human on timing alone,
     often before the recogniser has sent its words; `greeting_transcribed=False` waits
     for them first, because a transcript landing during the reminder would interrupt it.
@@ -172,6 +176,8 @@ async def after_answer(
         how = "after the beep" if heard else "no beep heard; after the greeting"
         return ReportedOutcome(Outcome.VOICEMAIL, f"message left ({how})")
     if answer is AnswerClass.IVR:
+        if menu_target and hooks.menu is not None and hooks.send_keys is not None:
+            return await through_menu(agent, verdict, hooks, menu_target)
         return ReportedOutcome(Outcome.NO_ANSWER, "a phone menu answered; nothing left")
     if answer is AnswerClass.SCREENING:
         return await after_screener(agent, hooks)

@@ -28,9 +28,16 @@ from ..records.job import AUDIO_ONLY, keep_job_recording
 from ..records.models import Direction
 from ..records.outbound import OutboundRecording
 from ..records.store import CallStart
+from ..telephony.keys_out import keys_to
 from ..telephony.outcomes import TransferOutcome
 from ..wire import CALLEE_IDENTITY, JobError, ReminderJob
-from .answer_session import CalleeEars, far_end_quiet, listen_for_answer, stt_recognizer
+from .answer_session import (
+    CalleeEars,
+    far_end_quiet,
+    listen_for_answer,
+    menu_words,
+    stt_recognizer,
+)
 from .answering import GREETING_PHRASES, Recognize, Verdict
 from .attempt import (
     MakeReminder,
@@ -43,6 +50,7 @@ from .attempt import (
 from .callback import CampaignCallback
 from .conversation import AnswerHooks
 from .dial import ReportedOutcome
+from .job import menu_target_for
 from .rules import ReminderRules
 from .voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
 
@@ -107,6 +115,7 @@ async def converse_in_room(
     *,
     recognize: Recognize | None,
     decided: Callable[[Verdict], None],
+    menu_target: str | None = None,
 ) -> ReportedOutcome:
     """After the answer: who answered (`answer_session`), then what they get."""
     ears = CalleeEars(beep=BeepDetector())
@@ -153,9 +162,16 @@ async def converse_in_room(
             conversation=conversation,
             listen=listen,
             quiet=lambda: far_end_quiet(session),
+            menu=lambda: menu_words(session),
+            # DTMF to the callee's leg only, never to another SIP participant in the room
+            send_keys=keys_to(ctx.room.local_participant, CALLEE_IDENTITY),
         )
         return await after_answer(
-            agent, verdict, hooks, greeting_transcribed=bool(verdict.transcript.strip())
+            agent,
+            verdict,
+            hooks,
+            greeting_transcribed=bool(verdict.transcript.strip()),
+            menu_target=menu_target,
         )
     finally:
         if tap is not None:
@@ -289,6 +305,7 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
                 amd,
                 recognize=stt_recognizer(pipeline.stt),
                 decided=recording.answer_decided,
+                menu_target=menu_target_for(job, persona),
             )
 
     result = await run_attempt(

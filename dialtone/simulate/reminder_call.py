@@ -25,12 +25,13 @@ from ..outbound.answer_session import (
     CalleeEars,
     far_end_quiet,
     listen_for_answer,
+    menu_words,
     stt_recognizer,
 )
 from ..outbound.answering import GREETING_PHRASES, Verdict
 from ..outbound.attempt import MakeReminder, ReminderConversation, after_answer
 from ..outbound.conversation import AnswerHooks
-from ..outbound.job import missing_values
+from ..outbound.job import menu_target_for, missing_values
 from ..outbound.rules import ReminderRules
 from ..outbound.voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
 from ..personas import Persona, PersonaBook
@@ -45,11 +46,12 @@ from ..turn_metrics import TurnMetricsRecorder
 from ..wire import Outcome, ReminderJob
 from .call_io import CallerLine
 from .http_context import in_job_http_context
+from .menu_far_end import SimulatedMenu, menu_texts
 from .phone_audio import PHONE_RATE
 from .recording import CallClock, Recording, keep_simulated_recording, recorded
 from .report import CallReport
 from .runner import CallerSpeech, PipelineFactory, _Call, _synthesize_step
-from .scenario import Scenario
+from .scenario import Scenario, Step
 
 BEEP_HZ = 1000.0
 BEEP_S = 0.5
@@ -145,6 +147,13 @@ async def simulate_reminder_call(
         speech = await _synthesize_step(step, scenario.caller.voice, scenario.caller.speed)
         audio.append(with_beep(speech) if scenario.reminder.beep_after_step == index else speech)
 
+    menu_audio: dict[str, CallerSpeech] = {}
+    if scenario.reminder.menu is not None:
+        for text in menu_texts(scenario.reminder.menu):
+            menu_audio[text] = await _synthesize_step(
+                Step(say=text), scenario.caller.voice, scenario.caller.speed
+            )
+
     ears = CalleeEars(beep=BeepDetector())
     call = _Call(scenario, report, record_audio=out_dir is not None or persona.recording.enabled)
     call.line = BeepTappedLine(call.clock, call.recording, ears)
@@ -176,6 +185,16 @@ async def simulate_reminder_call(
             waiter.cancel()
 
     recognize = stt_recognizer(pipeline.stt)
+    menu: SimulatedMenu | None = None
+    if scenario.reminder.menu is not None:
+        menu = SimulatedMenu(
+            scenario.reminder.menu,
+            menu_audio,
+            line=call.line,
+            clock=call.clock,
+            report=report,
+            beep=with_beep(CallerSpeech(np.zeros(0, dtype=np.int16), [])),
+        )
 
     async def listen() -> Verdict:
         return await listen_for_answer(
@@ -218,12 +237,15 @@ async def simulate_reminder_call(
                         conversation=conversation,
                         listen=listen,
                         quiet=lambda: far_end_quiet(session),
+                        menu=lambda: menu_words(session),
+                        send_keys=None if menu is None else menu.press,
                     )
                     result = await after_answer(
                         agent,
                         verdict,
                         hooks,
                         greeting_transcribed=bool(verdict.transcript.strip()),
+                        menu_target=menu_target_for(job, persona),
                     )
                     outcome.append(result.outcome)
                     report.outcome = result.outcome.value
@@ -231,6 +253,8 @@ async def simulate_reminder_call(
                     if not call.control.hung_up.is_set():
                         await call.control.hang_up("attempt over")
 
+                if menu is not None:
+                    menu.start()  # the menu answers; the steps are the person at its end
                 talk = asyncio.ensure_future(answered())
                 try:
                     await asyncio.wait_for(call.play_script(audio), scenario.max_duration)

@@ -65,6 +65,8 @@ class CallReport:
     #: A reminder call: who answered first, and seconds from their first speech to knowing.
     answer: str | None = None
     answer_decided_s: float | None = None
+    #: Keys the agent sent into a phone menu, in order.
+    keys_sent: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -137,6 +139,10 @@ class CallReport:
             self.failures.append(
                 f"answered by {self.answer or 'nobody decided'}, expected {expect.answer}"
             )
+        if expect.keys is not None and expect.keys != " ".join(self.keys_sent):
+            self.failures.append(
+                f"keys sent: {' '.join(self.keys_sent) or 'none'}, expected {expect.keys}"
+            )
         for phrase in expect.never_says:
             if phrase.lower() in agent_text:
                 self.failures.append(f"the agent said {phrase!r}, which it must never say here")
@@ -207,6 +213,8 @@ class CallReport:
         if self.answer is not None:
             took = "" if self.answer_decided_s is None else f", {self.answer_decided_s:.2f}s"
             out.append(f"  answered by: {self.answer} (after first speech{took})")
+        if self.keys_sent:
+            out.append(f"  keys sent into the menu: {' '.join(self.keys_sent)}")
         ended = f"hung up by the agent ({self.hang_up_reason})" if self.hung_up else "not hung up"
         out.append(f"  call: {self.duration_s:.1f}s, {ended}")
         if self.recording:

@@ -71,6 +71,19 @@ class Human(_Strict):
     refer_sip_status_code: Annotated[int, Field(ge=300, le=699)] | None = None
 
 
+class MenuNode(_Strict):
+    """A simulated phone menu: what it says, and where each key leads (`menu_far_end.py`).
+
+    A node without keys is the end of the walk: a person ("front desk, this is Ann"),
+    or a mailbox greeting with `beep: true`. A key the node does not know makes it say
+    "that is not a valid choice" and repeat itself, as menus do.
+    """
+
+    say: str
+    keys: dict[str, MenuNode] = Field(default_factory=dict)
+    beep: bool = False
+
+
 class ReminderSide(_Strict):
     """An outbound reminder call (`agents/reminder.py`): the scenario's caller is the callee.
 
@@ -82,6 +95,9 @@ class ReminderSide(_Strict):
     name: str = "Jane"
     variables: dict[str, str | int | float | bool] = Field(default_factory=dict)
     beep_after_step: Annotated[int, Field(ge=1)] | None = None
+    #: A phone menu answers first; the agent's keys move through it. The steps are
+    #: then what the person at the end says (each after the agent has spoken).
+    menu: MenuNode | None = None
 
 
 class Expect(_Strict):
@@ -104,6 +120,8 @@ class Expect(_Strict):
     outcome_detail: str | None = None
     #: Who a reminder call decided answered first: human, voicemail, screening, ivr, unsure.
     answer: Literal["human", "voicemail", "screening", "ivr", "unsure"] | None = None
+    #: The keys the agent sent into a phone menu, space-separated ("1 3").
+    keys: str | None = None
     #: Phrases the agent must never say (e.g. the voicemail message into a screener).
     never_says: list[str] = Field(default_factory=list)
 
