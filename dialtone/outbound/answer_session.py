@@ -180,6 +180,8 @@ async def far_end_quiet(session: AgentSession, *, within_s: float = 15.0) -> Non
 
 #: A phone menu has finished when the line stays quiet this long after its last word.
 MENU_DONE_S = 1.5
+#: Then the recogniser's words for its last utterance may still be on their way.
+MENU_WORDS_WAIT_S = 4.0
 
 
 async def menu_words(
@@ -193,11 +195,13 @@ async def menu_words(
     words: list[str] = []
     speaking = asyncio.Event()
     quiet = asyncio.Event()
+    transcribed = asyncio.Event()  # the words of the latest utterance have arrived
     (speaking if session.user_state == "speaking" else quiet).set()
 
     def on_state(event: UserStateChangedEvent) -> None:
         if event.new_state == "speaking":
             quiet.clear()
+            transcribed.clear()
             speaking.set()
         else:
             speaking.clear()
@@ -206,6 +210,7 @@ async def menu_words(
     def on_transcript(event: UserInputTranscribedEvent) -> None:
         if event.is_final and event.transcript.strip():
             words.append(event.transcript)
+            transcribed.set()
 
     session.on("user_state_changed", on_state)
     session.on("user_input_transcribed", on_transcript)
@@ -218,6 +223,8 @@ async def menu_words(
                         await asyncio.wait_for(speaking.wait(), done_s)
                     except TimeoutError:
                         break
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(transcribed.wait(), MENU_WORDS_WAIT_S)
     finally:
         session.off("user_state_changed", on_state)
         session.off("user_input_transcribed", on_transcript)

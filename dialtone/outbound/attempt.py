@@ -38,7 +38,7 @@ from ..telephony.outcomes import TransferResult
 from ..wire import ReminderJob, room_for
 from .answering import AnswerClass, Verdict
 from .callback import CallbackError, CampaignCallback
-from .conversation import AnswerHooks, Conversation
+from .conversation import GREETING_SETTLE_S, AnswerHooks, Conversation
 from .dial import CallPlan, ReportedOutcome, SipDialApi, campaign_outcome, dial
 from .ivr import through_menu
 from .job import missing_values
@@ -47,8 +47,6 @@ from .screening import after_screener
 logger = logging.getLogger("dialtone.reminder")
 
 Converse = Callable[[], Awaitable[ReportedOutcome]]
-#: How long to wait for the words of a greeting AMD already called human.
-GREETING_SETTLE_S = 1.5
 HangUp = Callable[[], Awaitable[None]]
 
 

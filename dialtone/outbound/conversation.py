@@ -16,6 +16,9 @@ from livekit.agents.voice.speech_handle import SpeechHandle
 from .answering import Verdict
 from .dial import ReportedOutcome
 
+#: How long to wait for the words of a greeting already judged to be a person's.
+GREETING_SETTLE_S = 1.5
+
 
 class Conversation(Protocol):
     """What `after_answer` needs of the reminder agent once someone answered."""

@@ -16,14 +16,17 @@ rules, not a model, so it is the same in both profiles and in tests.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from dataclasses import dataclass, field
 
 from ..campaigns.models import Outcome
 from .answering import AnswerClass, Verdict
-from .conversation import AnswerHooks, Conversation
+from .conversation import GREETING_SETTLE_S, AnswerHooks, Conversation
 from .dial import ReportedOutcome
 from .screening import after_screener
+
+logger = logging.getLogger("dialtone.reminder")
 
 _DIGITS = {
     "zero": "0",
@@ -43,9 +46,11 @@ _DIGITS = {
 }
 _KEY = r"(\d|zero|oh|one|two|three|four|five|six|seven|eight|nine|star|pound|hash)"
 _LEAD = r"(?:for|to reach|to speak to|to speak with|to talk to|if you want|if you need)"
-_OPTION_THEN_KEY = re.compile(rf"{_LEAD} ([a-z' ]+?),? (?:please )?press {_KEY}\b")
+#: An option's words: no "for", "press" or "to reach" inside (the shortest span).
+_WORDS = r"((?:(?!\bfor\b|\bpress\b|\bto reach\b)[a-z' ])+?)"
+_OPTION_THEN_KEY = re.compile(rf"{_LEAD} {_WORDS},? (?:please )?press {_KEY}\b")
 _KEY_THEN_OPTION = re.compile(
-    rf"press {_KEY} (?:for|to reach|to speak to) ([a-z' ]+?)(?=[,.]|$| press)"
+    rf"press {_KEY} (?:for|to reach|to speak to) {_WORDS}(?=[,.]|$| press)"
 )
 _OPERATOR = re.compile(r"operator|all other|reception|front desk|someone|a person|main office")
 _TAKES_EXTENSION = re.compile(r"extension|dial it|enter the")
@@ -159,8 +164,10 @@ async def _walk(
     assert hooks.menu is not None and hooks.send_keys is not None
     heard = verdict.transcript
     while True:
-        heard = f"{heard} {await hooks.menu()}".strip()
+        # The menu's own words once it has finished, else what decided it was a menu.
+        heard = (await hooks.menu()).strip() or heard
         keys = navigator.next_keys(heard)
+        logger.info("phone menu said %r: keys %s", heard, keys or f"none ({navigator.why})")
         if keys is None:
             return ReportedOutcome(Outcome.IVR_FAILED, f"phone menu: {navigator.why}")
         await hooks.send_keys(keys)  # and nothing said after them
@@ -185,6 +192,8 @@ async def _walk(
         if verdict.answer is AnswerClass.SCREENING:
             result = await after_screener(agent, hooks)
             return ReportedOutcome(result.outcome, f"{how}, {result.detail}")
+        if not verdict.transcript.strip():  # their words may still be on their way
+            await agent.greeting_settled(GREETING_SETTLE_S)
         agent.deliver()
         await hooks.conversation()
         result = agent.result()

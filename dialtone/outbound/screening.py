@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ..campaigns.models import Outcome
 from .answering import AnswerClass
-from .conversation import AnswerHooks, Conversation
+from .conversation import GREETING_SETTLE_S, AnswerHooks, Conversation
 from .dial import ReportedOutcome
 
 #: Screener lines heard after our answer ("please stay on the line") before giving up.
@@ -58,6 +58,8 @@ async def after_screener(agent: Conversation, hooks: AnswerHooks) -> ReportedOut
         if answer is AnswerClass.UNSURE:
             what = "the screener hung up" if verdict.by == "hung up" else "nobody came on the line"
             return ReportedOutcome(Outcome.NO_ANSWER, f"{SCREENED}: {what}")
+        if not verdict.transcript.strip():  # their words may still be on their way
+            await agent.greeting_settled(GREETING_SETTLE_S)
         agent.deliver()
         await hooks.conversation()
         return _screened(agent.result(), "then the person picked up")

@@ -148,3 +148,13 @@ async def test_without_a_target_a_menu_gets_nothing() -> None:
     first = Verdict(answer=AnswerClass.IVR, by="phrases", transcript="")
     result = await after_answer(agent, first, line.hooks())  # type: ignore[arg-type]
     assert line.keys == [] and result.outcome is Outcome.NO_ANSWER
+
+
+def test_an_option_is_the_shortest_span_before_its_key() -> None:
+    # an early look's half menu, then the final transcript of the whole, run together
+    heard = (
+        "thank you for calling for billing press two for the front "
+        "thank you for calling for billing press two for the front desk press one"
+    )
+    assert menu_options(heard) == {"billing": "2", "the front desk": "1"}
+    assert choose_key(heard, "the front desk") == "1"
