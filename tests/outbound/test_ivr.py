@@ -116,7 +116,7 @@ async def test_a_menu_is_walked_to_the_person_and_nothing_is_said_to_it() -> Non
     first = Verdict(answer=AnswerClass.IVR, by="phrases", transcript="welcome to the clinic")
     result = await after_answer(agent, first, line.hooks(), menu_target="the front desk")  # type: ignore[arg-type]
     assert line.keys == ["0", "1"]
-    assert agent.did == ["keys 0", "keys 1", "reminder", "conversation"]
+    assert agent.did == ["keys 0", "keys 1", "settled", "reminder", "conversation"]
     assert result.outcome is Outcome.COMPLETED
     assert result.detail == "through the menu (keys 0 1): confirmed"
 

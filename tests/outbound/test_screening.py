@@ -69,7 +69,7 @@ async def screened(*followers: Verdict) -> tuple[ReportedOutcome, list[str]]:
 
 async def test_the_person_picks_up_after_the_screener() -> None:
     result, did = await screened(verdict(AnswerClass.HUMAN, "amd:speech_then_quiet"))
-    assert did == ["quiet", "screener answer", "listen", "reminder", "conversation"]
+    assert did == ["quiet", "screener answer", "listen", "settled", "reminder", "conversation"]
     assert result == ReportedOutcome(
         Outcome.COMPLETED, "screened, then the person picked up: confirmed"
     )
