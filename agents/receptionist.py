@@ -2,11 +2,12 @@
 and hands a caller to a human (warm transfer, or cold by SIP REFER) or a key press.
 
 This is an agent program: edit it like any LiveKit agent. Run it the LiveKit way
-(`python agents/receptionist.py start` or `dev`) or as `dialtone start`. The agent only
-decides *what* to do; everything around it (the caller's identity, the persona a
-dispatch rule asked for, the speech pipeline per profile, the call record, transfers)
-comes from `dialtone.inbound.entry.answer_call`. How a call is hung up differs between
-a real SIP call and a simulated one, so that is behind `CallContext.control`.
+(`python agents/receptionist.py start` or `dev`) or as `dialtone start`. `entrypoint`
+builds the `AgentSession` and starts it, as a LiveKit example does; what is around it
+(the caller's identity, the persona a dispatch rule asked for, the speech pipeline per
+profile, the call record, transfers) comes from `dialtone.inbound.entry.answer`. How a
+call is hung up differs between a real SIP call and a simulated one, so that is behind
+`CallContext.control`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import asyncio
 import logging
 import re
 
-from livekit.agents import Agent, JobContext, RunContext, function_tool
+from livekit.agents import Agent, AgentSession, JobContext, RunContext, function_tool, llm
 from livekit.agents.voice.speech_handle import SpeechHandle
 
+from dialtone.call.briefing import transcript, write_brief
 from dialtone.inbound.call import CallContext
-from dialtone.inbound.entry import answer_call
+from dialtone.inbound.entry import answer
 from dialtone.personas import TransferTarget
+from dialtone.telephony.consult import template_brief
 from dialtone.telephony.dtmf import DigitBuffer
 from dialtone.telephony.hold import HoldLine, OnHold
 from dialtone.telephony.outcomes import TransferOutcome, TransferResult
@@ -102,9 +105,10 @@ class TransferReceptionist(OnHold, Receptionist):
     uninterruptible, so livekit-agents drops the caller's audio while it plays (its
     `discard_audio_if_uninterruptible` default, measured by the "caller talks on hold"
     simulated call), and the caller's audio input is also paused, as WarmTransferTask
-    does, in case a deployment turns that default off. The brief is
-    spoken once the human is in the room, then the agent leaves. One transfer runs at a
-    time, whether the model or a key press started it.
+    does, in case a deployment turns that default off. A warm transfer is private: the
+    human is dialed into a consult room and hears the brief there, and the caller hears
+    the human only once they accept (`dialtone/telephony/consult.py`); then the agent
+    leaves. One transfer runs at a time, whether the model or a key press started it.
     """
 
     def __init__(self, call: CallContext) -> None:
@@ -147,18 +151,31 @@ class TransferReceptionist(OnHold, Receptionist):
         targets = self.call.persona.transfer_targets
         return ", ".join(t.name for t in targets if not cold_only or t.kind == "cold")
 
-    def _brief(self, target: TransferTarget, reason: str) -> str:
-        """What the human hears on answering; the caller hears it too (bridge limit)."""
-        who = self.call.caller.phone_number or "a caller"
-        about = reason.strip().rstrip(".") or "a question"
-        return (
-            f"Hi {target.name}, this is {self.call.persona.display_name}'s receptionist. "
-            f"I have {who} on the line about {about}. You're connected now."
+    async def _brief(self, target: TransferTarget, reason: str) -> str:
+        """What the human hears privately before accepting: the model writes it from the
+        call so far (cloud profile), or the template fills it (offline, or on failure)."""
+        said = [text for role, text in transcript(self.chat_ctx) if role == "user"]
+        template = template_brief(
+            target=target.name,
+            business=self.call.persona.display_name,
+            caller_number=self.call.caller.phone_number,
+            reason=reason,
+            said=said,
+        )
+        model = self.session.llm
+        if not isinstance(model, llm.LLM):  # a realtime model, or none: the template
+            return template
+        return await write_brief(
+            model,
+            self.chat_ctx,
+            caller_number=self.call.caller.phone_number,
+            target=target.name,
+            fallback=template,
         )
 
     async def _run(self, target: TransferTarget, reason: str, digits: str = "") -> TransferResult:
         desk = self.transfers.desk
-        brief = self._brief(target, reason)
+        brief = await self._brief(target, reason)
         self._transferring = True
         try:
             if target.kind == "cold":
@@ -225,7 +242,7 @@ class TransferReceptionist(OnHold, Receptionist):
         Args:
             target: Which person or team to reach, by name; empty for the default.
             reason: One sentence for the person: who is calling and what they need.
-                The caller hears it too.
+                Only the person hears it, before they accept the call.
             extension: Digits of an extension the caller asked for, if any; dialed on
                 the person's phone menu after it answers.
         """
@@ -276,8 +293,19 @@ def make_agent(call: CallContext) -> Receptionist:
 
 
 async def entrypoint(ctx: JobContext) -> None:
-    """One dispatched call (livekit-agents runs this in a job process)."""
-    await answer_call(ctx, make_agent)
+    """One dispatched call (livekit-agents runs this in a job process).
+
+    dialtone answers (the caller, the persona, the speech pipeline for the profile);
+    the session and the agent are made here, as in any LiveKit agent.
+    """
+    call = await answer(ctx)
+    session: AgentSession = AgentSession(**call.pipeline.session_kwargs())
+    agent = make_agent(await call.context(session))  # records the call; tools' context
+    call.take_keys(agent)  # the caller's phone keys, when the agent transfers
+    async with call.starting():  # the call record says whether the agent started
+        await session.start(
+            agent=agent, room=ctx.room, room_options=call.room_options, record=call.record
+        )
 
 
 if __name__ == "__main__":

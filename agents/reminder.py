@@ -2,10 +2,12 @@
 
 This is an agent program: edit it like any LiveKit agent. Run it the LiveKit way
 (`python agents/reminder.py start`) or as `dialtone reminder start`. The campaign
-dialer dispatches agent `reminder` with the attempt in the job metadata;
-`dialtone.outbound.entry.place_call` reads it, asks for the dial permit, dials, runs
-answering-machine detection and reports the outcome (`dialtone/outbound/attempt.py`
-has the steps). This file is the conversation once someone answers.
+dialer dispatches agent `reminder` with the attempt in the job metadata. `entrypoint`
+builds the `AgentSession` and starts it, as a LiveKit example does; around it,
+`dialtone.outbound.entry` reads the attempt (`open_call`), and after the start asks for
+the dial permit, dials, runs answering-machine detection and reports the outcome
+(`run_call`; `dialtone/outbound/attempt.py` has the steps). This file is the
+conversation once someone answers.
 
 `ReminderAgent` is the conversation with a person: the reminder from the persona's
 templates, and tools to confirm, cancel, ask for a new time, reach a human (the
@@ -20,14 +22,22 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from livekit.agents import Agent, JobContext, RunContext, StopResponse, function_tool, llm
+from livekit.agents import (
+    Agent,
+    AgentSession,
+    JobContext,
+    RunContext,
+    StopResponse,
+    function_tool,
+    llm,
+)
 from livekit.agents.voice.events import UserInputTranscribedEvent
 from livekit.agents.voice.speech_handle import SpeechHandle
 
 from dialtone.call.control import CallControl, Transfers
 from dialtone.campaigns.models import Outcome
 from dialtone.outbound.dial import ReportedOutcome
-from dialtone.outbound.entry import place_call
+from dialtone.outbound.entry import open_call, reminder_agent, run_call
 from dialtone.outbound.job import job_values, render
 from dialtone.personas import Persona
 from dialtone.telephony.hold import HoldLine, OnHold
@@ -221,14 +231,16 @@ class ReminderAgent(OnHold, Agent):
         """Connect them to a person at the office. Tell them to hold first.
 
         Args:
-            reason: One sentence for the person: what they need. They hear it too.
+            reason: One sentence for the person: what they need. Only the person hears
+                it, before they accept the call.
         """
         if self.transfers is None or not self.persona.transfer_targets:
             return 'Tell them: "I can\'t connect you right now; the office will call you." '
         target = self.persona.transfer_targets[0]
         brief = (
             f"Hi {target.name}, this is the reminder line. I have {self.values['name']} on the "
-            f"line about {reason.strip().rstrip('.') or 'their appointment'}. You're connected now."
+            f"line about {reason.strip().rstrip('.') or 'their appointment'}. "
+            "Will you take the call? Say yes or no, or press 1 or 2."
         )
         result = await self.transfers.desk.warm(target, self, brief)
         self.transfer_results.append(result)
@@ -291,8 +303,21 @@ def make_agent(
 
 
 async def entrypoint(ctx: JobContext) -> None:
-    """One dispatched attempt (livekit-agents runs this in a job process)."""
-    await place_call(ctx, make_agent)
+    """One dispatched attempt (livekit-agents runs this in a job process).
+
+    dialtone opens the attempt (the contact, the persona, the speech pipeline); the
+    session and the agent are made here, as in any LiveKit agent; then dialtone dials,
+    listens for voicemail, lets the agent talk and reports the outcome.
+    """
+    call = await open_call(ctx)
+    if call is None:
+        return  # nothing to call (refused job, missing persona): already reported
+    session: AgentSession = AgentSession(**call.pipeline.session_kwargs())
+    agent = reminder_agent(call, session, make_agent)  # hang-up, transfers, call record
+    await session.start(
+        agent=agent, room=ctx.room, room_options=call.room_options, record=call.record
+    )
+    await run_call(call, session, agent)
 
 
 if __name__ == "__main__":

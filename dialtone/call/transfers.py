@@ -12,9 +12,13 @@ from typing import Protocol
 
 from livekit import api, rtc
 
+from ..config import Settings
 from ..pipeline import Pipeline
+from ..telephony.consult import ConsultLines
 from ..telephony.listen import human_first_words
 from ..telephony.transfer import FirstWords, LiveKitApiCalls, TransferDesk
+from .briefing import reply_judge
+from .consult import Relays, room_consult_lines
 from .control import TransferringAgent, Transfers
 
 logger = logging.getLogger("dialtone.worker")
@@ -31,19 +35,22 @@ class _Job(Protocol):
 class JobLeaveControl:
     """The agent leaves a call it handed to a human; the call goes on without it.
 
-    Only the agent goes: its session is drained (the brief has already played) and the
-    job ends, which disconnects the agent's participant. The room is *not* deleted (that
+    Only the agent goes: its session is drained and, once the job's transfer relays have
+    ended (a private transfer relays caller and human until either hangs up; ending the
+    job earlier would cut them off), the job ends. The room is *not* deleted here (that
     is how `RoomCallControl.hang_up` ends a call) and the session does not delete it on
-    close (`delete_room_on_close` is off by default), so caller and human keep talking.
+    close (`delete_room_on_close` is off by default).
     """
 
-    def __init__(self, job: _Job, session: _Session) -> None:
+    def __init__(self, job: _Job, session: _Session, relays: Relays | None = None) -> None:
         self._job = job
         self._session = session
+        self.relays = relays or Relays()
 
     async def leave(self, reason: str) -> None:
         logger.info("agent leaving the call", extra={"reason": reason})
         self._session.shutdown(drain=True)
+        await self.relays.wait()
         self._job.shutdown(reason=reason)
 
 
@@ -55,16 +62,48 @@ def make_transfers(
     call_id: str | None,
     leave: JobLeaveControl,
     first_words: FirstWords | None = None,
+    consult: ConsultLines | None = None,
 ) -> Transfers:
-    """The transfer desk of one real call, on the job's LiveKit API client."""
+    """The transfer desk of one real call, on the job's LiveKit API client.
+
+    With `consult` (`job_consult_lines`) warm transfers are private: consult, then
+    connect; without, the human is bridged into the caller's room and hears the brief
+    with the caller.
+    """
     desk = TransferDesk(
         LiveKitApiCalls(lk),
         room=room,
         caller_identity=caller_identity,
         call_id=call_id,
         first_words=first_words,
+        consult=consult,
     )
     return Transfers(desk=desk, control=leave)
+
+
+def job_consult_lines(
+    *,
+    room: rtc.Room,
+    lk: api.LiveKitAPI,
+    caller_identity: str,
+    settings: Settings,
+    pipeline: Pipeline,
+    relays: Relays,
+) -> ConsultLines:
+    """Consult lines for a real call: a second connection with the worker's own keys."""
+    return room_consult_lines(
+        call_room=room,
+        caller_identity=caller_identity,
+        lk=lk,
+        url=settings.livekit_url,
+        api_key=settings.livekit_api_key,
+        api_secret=settings.livekit_api_secret.get_secret_value(),
+        speech=pipeline.tts,
+        recognizer=pipeline.stt,
+        detector=pipeline.vad,
+        judge=reply_judge(pipeline.llm),
+        relays=relays,
+    )
 
 
 def human_listener(room: rtc.Room, pipeline: Pipeline) -> FirstWords:

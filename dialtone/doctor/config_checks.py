@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from livekit.protocol.sip import SIPInboundTrunkInfo
 
@@ -173,6 +174,35 @@ def check_transfer_trunks(book: PersonaBook, live: LiveState) -> Check:
             "outbound_trunk to an existing trunk's name or ST_ id.",
         )
     return passed(FAMILY, name, f"{len(targets)} target(s), each trunk found")
+
+
+def is_livekit_cloud(url: str) -> bool:
+    """Whether `url` is a LiveKit Cloud project (its hosts are *.livekit.cloud)."""
+    host = urlsplit(url).hostname or ""
+    return host == "livekit.cloud" or host.endswith(".livekit.cloud")
+
+
+def check_noise_cancellation(live: LiveState, *, livekit_url: str) -> Check:
+    """Say plainly whether a trunk's `krisp` does anything on this server.
+
+    Krisp noise cancellation on SIP calls is a LiveKit Cloud feature; a self-hosted SIP
+    service stores `krisp_enabled` on the trunk and runs no noise filter, so the setting
+    must not be read as "callers' noise is removed" there.
+    """
+    name = "noise cancellation on inbound trunks"
+    asked = [t.name or t.sip_trunk_id for t in live.inbound if t.krisp_enabled]
+    if not asked:
+        return skipped(FAMILY, name, "no inbound trunk sets krisp")
+    if is_livekit_cloud(livekit_url):
+        return passed(
+            FAMILY, name, f"Krisp noise cancellation (LiveKit Cloud) on {_listing(asked)}"
+        )
+    return skipped(
+        FAMILY,
+        name,
+        f"krisp is set on {_listing(asked)} but self-hosted LiveKit SIP ignores it: no "
+        "noise cancellation runs, callers' audio reaches the agent as the carrier sent it",
+    )
 
 
 def load_book(directory: Path, default: str) -> tuple[PersonaBook | None, str | None]:

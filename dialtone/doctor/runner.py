@@ -91,6 +91,7 @@ def _configuration(
         )
     )
     report.add(config_checks.check_dispatch_agents(live, agent_names=KNOWN_AGENT_NAMES))
+    report.add(config_checks.check_noise_cancellation(live, livekit_url=settings.livekit_url))
     if book is None:
         report.add(
             failed(

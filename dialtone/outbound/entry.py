@@ -12,19 +12,22 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import httpx
 import numpy as np
 from livekit import rtc
-from livekit.agents import AgentSession, JobContext, llm
+from livekit.agents import Agent, AgentSession, JobContext, RecordingOptions, llm
+from livekit.agents.voice import room_io
 from livekit.agents.voice.amd import AMD
 
-from ..call.transfers import JobLeaveControl, make_transfers
+from ..call.consult import Relays
+from ..call.transfers import JobLeaveControl, job_consult_lines, make_transfers
 from ..campaigns.models import Outcome
 from ..config import Profile, Settings, load_settings
 from ..personas import Persona, PersonaBook, PersonaError
-from ..pipeline import build_pipeline, phone_room_options
-from ..records.job import AUDIO_ONLY, keep_job_recording
+from ..pipeline import Pipeline, build_pipeline, phone_room_options
+from ..records.job import AUDIO_ONLY, audio_only_refused, keep_job_recording
 from ..records.models import Direction
 from ..records.outbound import OutboundRecording
 from ..records.store import CallStart
@@ -216,13 +219,54 @@ async def open_attempt(
     return job, persona, callback
 
 
+@dataclass
+class ReminderCall:
+    """One attempt as the agent program sees it: what `open_call` prepared, then the
+    parts `reminder_agent` adds around the session the program made."""
+
+    ctx: JobContext
+    settings: Settings
+    job: ReminderJob
+    persona: Persona
+    callback: CampaignCallback
+    pipeline: Pipeline
+    hang_up: RoomHangUp | None = None
+    recording: OutboundRecording | None = None
+    recorded: bool = False
+
+    @property
+    def room_options(self) -> room_io.RoomOptions:
+        """The room input/output options of the callee's leg."""
+        return phone_room_options(participant_identity=CALLEE_IDENTITY)
+
+    @property
+    def record(self) -> bool | RecordingOptions:
+        """`session.start(record=...)`: audio only for a recorded persona, else the
+        project's own setting, as livekit-agents defaults to."""
+        return AUDIO_ONLY if self.recorded else self.ctx.job.enable_recording
+
+
 async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
-    """The whole reminder entrypoint, around the agent `make_agent` builds."""
+    """The whole reminder entrypoint around `make_agent`: what `agents/reminder.py`
+    spells out step by step."""
+    call = await open_call(ctx)
+    if call is None:
+        return
+    session: AgentSession = AgentSession(**call.pipeline.session_kwargs())
+    agent = reminder_agent(call, session, make_agent)
+    await session.start(
+        agent=agent, room=ctx.room, room_options=call.room_options, record=call.record
+    )
+    await run_call(call, session, agent)
+
+
+async def open_call(ctx: JobContext) -> ReminderCall | None:
+    """The attempt from the job, the room, the speech pipeline; None: nothing to call."""
     settings = load_settings()
     opened = await open_attempt(ctx.job.metadata, settings, job_id=ctx.job.id)
     if opened is None:
         ctx.shutdown(reason="attempt cannot run")
-        return
+        return None
     job, persona, callback = opened
     await ctx.connect()
     pipeline = build_pipeline(
@@ -233,15 +277,36 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
         phrases=GREETING_PHRASES,
     )
     ctx.add_shutdown_callback(pipeline.aclose)
-    session: AgentSession = AgentSession(**pipeline.session_kwargs())
+    return ReminderCall(ctx, settings, job, persona, callback, pipeline)
+
+
+def reminder_agent(call: ReminderCall, session: AgentSession, make_agent: MakeReminder) -> Agent:
+    """The agent `make_agent` builds, with hang-up, transfers and the call record."""
+    ctx, settings, job, persona, callback, pipeline = (
+        call.ctx,
+        call.settings,
+        call.job,
+        call.persona,
+        call.callback,
+        call.pipeline,
+    )
     transfers = None
     if persona.transfer_targets:
+        relays = Relays()  # a private transfer's relay outlives the agent's session
         transfers = make_transfers(
             lk=ctx.api,
             room=ctx.room.name,
             caller_identity=CALLEE_IDENTITY,
             call_id=None,
-            leave=JobLeaveControl(ctx, session),
+            leave=JobLeaveControl(ctx, session, relays),
+            consult=job_consult_lines(
+                room=ctx.room,
+                lk=ctx.api,
+                caller_identity=CALLEE_IDENTITY,
+                settings=settings,
+                pipeline=pipeline,
+                relays=relays,
+            ),
         )
     hang_up = RoomHangUp(ctx, session)
     recording = OutboundRecording(  # the call record; opened when the dial is placed
@@ -272,6 +337,9 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
     if isinstance(agent, OptOutHook):
         agent.on_opt_out = callback.opt_out  # listed at once, apart from the report
     recorded = persona.recording.enabled and settings.record_audio == "keep"
+    if recorded and (refused := audio_only_refused(ctx.job)) is not None:
+        logger.error(refused, extra={"room": ctx.room.name})
+        recorded = False  # make the call unrecorded rather than fail it at session.start
     if recorded:
         keep_job_recording(
             ctx,
@@ -279,11 +347,24 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
             lambda: recording.recorder.record_id if recording.recorder else None,
             settings,
         )
-    options = phone_room_options(participant_identity=CALLEE_IDENTITY)
-    if recorded:  # else the project's own recording setting applies, as before
-        await session.start(agent=agent, room=ctx.room, room_options=options, record=AUDIO_ONLY)
-    else:
-        await session.start(agent=agent, room=ctx.room, room_options=options)
+    call.hang_up, call.recording, call.recorded = hang_up, recording, recorded
+    return agent
+
+
+async def run_call(call: ReminderCall, session: AgentSession, agent: Agent) -> None:
+    """After `session.start`: dial, detect voicemail, converse, report, hang up."""
+    if not isinstance(agent, ReminderConversation):
+        raise TypeError(f"{type(agent).__name__} is not a reminder conversation")
+    ctx, settings, job, persona, callback = (
+        call.ctx,
+        call.settings,
+        call.job,
+        call.persona,
+        call.callback,
+    )
+    if call.hang_up is None or call.recording is None:
+        raise RuntimeError("run_call needs the agent from reminder_agent")
+    hang_up, recording = call.hang_up, call.recording
     amd = AMD(
         session,
         llm=amd_classifier(settings),
@@ -303,7 +384,7 @@ async def place_call(ctx: JobContext, make_agent: MakeReminder) -> None:
                 session,
                 agent,
                 amd,
-                recognize=stt_recognizer(pipeline.stt),
+                recognize=stt_recognizer(call.pipeline.stt),
                 decided=recording.answer_decided,
                 menu_target=menu_target_for(job, persona),
             )

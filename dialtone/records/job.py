@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from livekit.agents import AgentSession, JobContext, RecordingOptions
+from livekit.protocol import agent
 
 from ..config import Settings
 from ..db.engine import make_engine
@@ -119,6 +120,24 @@ def _log_reaper_failure(task: asyncio.Task[int]) -> None:
 #: audio (caller left, agent right) and nothing else. On LiveKit Cloud the framework
 #: also uploads that audio to the project's Agent Observability.
 AUDIO_ONLY: RecordingOptions = {"audio": True, "traces": False, "logs": False, "transcript": False}
+
+#: Said once per call when a recorded persona cannot record (see `audio_only_refused`).
+REDACTION_REFUSES_AUDIO_ONLY = (
+    "call not recorded: this LiveKit Cloud project redacts transcripts, and livekit-agents "
+    "1.8.9 refuses to record audio without uploading transcripts there (dialtone records "
+    "audio only); turn transcript redaction off for the project to record calls"
+)
+
+
+def audio_only_refused(job: agent.Job) -> str | None:
+    """Why `session.start(record=AUDIO_ONLY)` would fail for this job (None: it would not).
+
+    livekit-agents 1.8.9 (`JobContext.init_recording`) raises ValueError when the job
+    has redaction on (`Job.enable_redaction`, set by a LiveKit Cloud project that redacts
+    transcripts) and audio is recorded without transcripts. Starting anyway would fail
+    the whole call at `session.start`; the entrypoints start it unrecorded instead.
+    """
+    return REDACTION_REFUSES_AUDIO_ONLY if job.enable_redaction else None
 
 
 def keep_job_recording(

@@ -155,7 +155,12 @@ async def simulate_reminder_call(
             )
 
     ears = CalleeEars(beep=BeepDetector())
-    call = _Call(scenario, report, record_audio=out_dir is not None or persona.recording.enabled)
+    call = _Call(
+        scenario,
+        report,
+        record_audio=out_dir is not None or persona.recording.enabled,
+        room=f"sim-{scenario.name}",
+    )
     call.line = BeepTappedLine(call.clock, call.recording, ears)
     pipeline = pipeline_factory(persona, call.line)
     session: AgentSession = AgentSession(**pipeline.session_kwargs())

@@ -123,6 +123,7 @@ class CallReport:
                 self.failures.append(
                     f"transfer ended {last or 'never started'}, expected {expect.transfer_outcome}"
                 )
+        self.failures.extend(privacy_failures(self.transfers, expect))
         if expect.outcome is not None and expect.outcome != self.outcome:
             self.failures.append(
                 f"the reminder call ended {self.outcome or 'without an outcome'}, "
@@ -199,6 +200,14 @@ class CallReport:
                 f"  transfer to {transfer['target']}: {transfer['outcome']} "
                 f"({transfer['mechanism']}{f', SIP {sip}' if sip else ''})"
             )
+            if "brief_to_human_ms" in transfer:
+                level = transfer["brief_to_caller_dbfs"]
+                out.append(
+                    f"    human heard the brief {transfer['brief_to_human_ms']:.0f} ms; "
+                    f"caller heard {'nothing' if level is None else f'{level} dBFS'} "
+                    "besides hold audio during it; caller heard the human "
+                    f"{transfer['human_to_caller_before_accept_ms']:.0f} ms before acceptance"
+                )
         if self.max_agent_gap_s is not None:
             out.append(
                 f"  longest silence in the agent channel after the caller: "
@@ -222,3 +231,47 @@ class CallReport:
         out.append("  result: PASS" if self.passed else "  result: FAIL")
         out.extend(f"    - {failure}" for failure in self.failures)
         return "\n".join(out)
+
+
+def privacy_failures(transfers: list[dict[str, Any]], expect: Expect) -> list[str]:
+    """What the last transfer's ears show against the scenario's privacy expectations."""
+    wanted = (
+        expect.brief_reached_human,
+        expect.max_brief_to_caller_dbfs,
+        expect.max_human_to_caller_before_accept_ms,
+        expect.max_caller_to_human_before_accept_ms,
+        expect.max_human_keys_to_caller,
+    )
+    if all(value is None for value in wanted):
+        return []
+    if not transfers:
+        return ["no transfer happened, so nothing was measured"]
+    last = transfers[-1]
+    failures: list[str] = []
+    reached = last.get("brief_to_human_ms", 0) > 0
+    if expect.brief_reached_human is not None and reached != expect.brief_reached_human:
+        failures.append(
+            "the human never heard the brief"
+            if expect.brief_reached_human
+            else f"the human heard a brief ({last['brief_to_human_ms']:.0f} ms)"
+        )
+    level = last.get("brief_to_caller_dbfs")
+    limit = expect.max_brief_to_caller_dbfs
+    if limit is not None and level is not None and level > limit:
+        failures.append(f"the caller heard {level} dBFS during the brief (allowed {limit})")
+    heard = last.get("human_to_caller_before_accept_ms", 0.0)
+    allowed = expect.max_human_to_caller_before_accept_ms
+    if allowed is not None and heard > allowed:
+        failures.append(
+            f"the caller heard the human for {heard:.0f} ms before acceptance (allowed {allowed})"
+        )
+    back = last.get("caller_to_human_before_accept_ms", 0.0)
+    limit_back = expect.max_caller_to_human_before_accept_ms
+    if limit_back is not None and back > limit_back:
+        failures.append(
+            f"the human heard the caller for {back:.0f} ms before accepting (allowed {limit_back})"
+        )
+    keys = last.get("human_keys_to_caller", 0)
+    if expect.max_human_keys_to_caller is not None and keys > expect.max_human_keys_to_caller:
+        failures.append(f"{keys} of the human's key presses were played to the caller")
+    return failures

@@ -22,6 +22,7 @@ from livekit.agents import AgentSession
 from livekit.agents.llm import ChatMessage
 from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionToolsExecutedEvent
 
+from ..call.briefing import reply_judge
 from ..call.control import Transfers
 from ..config import Settings
 from ..inbound.call import CallContext, MakeAgent
@@ -33,14 +34,19 @@ from ..pipeline import Pipeline, build_pipeline, load_vad
 from ..programs import load_program
 from ..records.simulated import RecordFactory, note_simulated_end, start_simulated_record
 from ..telephony.caller import CallerInfo
+from ..telephony.consult import ConsultLine, ConsultLines, ReplyJudge
 from ..telephony.transfer import TransferDesk
 from ..turn_metrics import TurnMetricsRecorder
+from .call_io import AGENT_RATE as AGENT_EAR_RATE
 from .call_io import AgentEar, CallerLine, Utterance
+from .consult import ConsultNotes, SimulatedConsultLine
 from .far_end import SimulatedFarEnd
 from .http_context import in_job_http_context
 from .phone_audio import PHONE_RATE, Int16Array, to_phone_line, trim_silence
+from .privacy import measure as measure_privacy
 from .recording import CallClock, Recording, keep_simulated_recording, recorded
 from .report import BargeIn, CallReport, Line, ToolCall, Turn
+from .rooms import Kind, SimulatedRooms, is_hold_audio
 from .scenario import Scenario, Step
 
 logger = logging.getLogger("dialtone.simulate")
@@ -101,17 +107,32 @@ async def _synthesize_step(step: Step, voice: str, speed: float) -> CallerSpeech
 class _Call:
     """The state of one running simulation, shared by the script and the listeners."""
 
-    def __init__(self, scenario: Scenario, report: CallReport, *, record_audio: bool) -> None:
+    def __init__(
+        self, scenario: Scenario, report: CallReport, *, record_audio: bool, room: str
+    ) -> None:
         self.scenario = scenario
         self.report = report
         self.clock = CallClock()
         self.recording = Recording(keep=record_audio)
+        self.room = room
+        # Who hears whom: the caller and the agent's voice are in the call room; a
+        # transfer's human joins whichever room the desk dials them into.
+        self.rooms = SimulatedRooms()
+        self.far_end = SimulatedFarEnd(
+            scenario.human, call_room=room, rooms=self.rooms, clock=self.clock
+        )
+        self.consults: list[ConsultNotes] = []
         self.line = CallerLine(self.clock, self.recording)
-        self.ear = AgentEar(self.clock, self.recording)
+        self.ear = AgentEar(self.clock, self.recording, listener=self._agent_sound)
         self.control = SimulatedCallControl()
         #: Set when the far end hangs up (a `hang_up` step).
         self.far_end_gone = asyncio.Event()
         self.spoken: list[tuple[Step, Utterance]] = []
+
+    def _agent_sound(self, chunk: Int16Array) -> None:
+        """The agent's voice in the call room (hold audio told apart by its sound)."""
+        kind: Kind = "hold" if is_hold_audio(chunk, AGENT_EAR_RATE) else "agent"
+        self.rooms.play(self.room, "agent", kind, chunk, AGENT_EAR_RATE, at=self.clock.now())
 
     def attach(self, session: AgentSession) -> None:
         self.session = session
@@ -197,6 +218,14 @@ class _Call:
                 last_end = self.clock.now()
                 continue
             text = " ... ".join(step.parts)
+            self.rooms.play(
+                self.room,
+                self.far_end.caller_identity,
+                "voice",
+                speech.samples,
+                PHONE_RATE,
+                at=self.clock.now(),
+            )
             utterance = self.line.speak(speech.samples, text, speech.parts)
             await utterance.done.wait()
             assert utterance.start is not None and utterance.end is not None
@@ -246,12 +275,13 @@ class _Call:
             self.report.max_agent_gap_s = round(max(gaps, default=0.0), 3) if frames else None
 
 
-def simulated_desk(scenario: Scenario, *, room: str, call_id: str | None) -> TransferDesk:
+def simulated_desk(
+    scenario: Scenario, far_end: SimulatedFarEnd, *, call_id: str | None
+) -> TransferDesk:
     """A transfer desk whose far end is the scenario's simulated human (`far_end.py`)."""
-    far_end = SimulatedFarEnd(scenario.human)
     desk = TransferDesk(
         far_end,
-        room=room,
+        room=far_end.call_room,
         caller_identity=far_end.caller_identity,
         call_id=call_id,
         first_words=far_end.first_words,
@@ -260,6 +290,26 @@ def simulated_desk(scenario: Scenario, *, room: str, call_id: str | None) -> Tra
         at = scenario.at
         desk.clock = lambda: at
     return desk
+
+
+def consult_lines(call: _Call, pipeline: Pipeline, judge: ReplyJudge) -> ConsultLines:
+    """The desk's consult lines for a simulated call: the brief in the call's TTS voice."""
+
+    async def speak(text: str) -> tuple[Int16Array, int]:
+        chunks: list[Int16Array] = []
+        rate = AGENT_EAR_RATE
+        async with pipeline.tts.synthesize(text) as stream:
+            async for event in stream:
+                frame = event.frame
+                rate = frame.sample_rate
+                chunks.append(np.frombuffer(frame.data, dtype=np.int16).copy())
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+        return samples, rate
+
+    def line(room: str) -> ConsultLine:
+        return SimulatedConsultLine(room, call.far_end, speak, judge, call.consults)
+
+    return line
 
 
 @in_job_http_context
@@ -306,7 +356,13 @@ async def simulate_call(
         )
 
     store = message_store(settings)
-    call = _Call(scenario, report, record_audio=out_dir is not None or persona.recording.enabled)
+    room = f"sim-{scenario.name}"
+    call = _Call(
+        scenario,
+        report,
+        record_audio=out_dir is not None or persona.recording.enabled,
+        room=room,
+    )
     pipeline = pipeline_factory(persona, call.line)
     session: AgentSession = AgentSession(**pipeline.session_kwargs())
     call.attach(session)
@@ -318,14 +374,15 @@ async def simulate_call(
         call_id=f"SCL_sim_{scenario.name}_{uuid.uuid4().hex[:8]}",
     )
     turns = TurnMetricsRecorder(session, call_id=caller.call_id)
-    room = f"sim-{scenario.name}"
     recorder = await start_simulated_record(
         record, settings, room=room, caller=caller, persona=persona.name
     )
     recorder.attach(session, turns)
     pipeline.on_fallback(recorder.provider_changed)
     if transfer_desk is None and persona.transfer_targets:
-        transfer_desk = simulated_desk(scenario, room=room, call_id=caller.call_id)
+        transfer_desk = simulated_desk(scenario, call.far_end, call_id=caller.call_id)
+    if transfer_desk is not None and transfer_desk.consult is None:
+        transfer_desk.consult = consult_lines(call, pipeline, reply_judge(pipeline.llm))
     context = CallContext(
         persona=persona,
         caller=caller,
@@ -360,16 +417,23 @@ async def simulate_call(
     report.hang_up_reason = call.control.reason
     report.left_call = call.control.left_reason is not None
     if takes_keys(agent):
-        report.transfers = [
-            {
-                "target": r.target,
-                "outcome": r.outcome.value,
-                "mechanism": r.mechanism,
-                "sip_status_code": r.sip_status_code,
-                "refer_refused_code": r.refer_refused_code,
-            }
-            for r in agent.results
-        ]
+        consults = iter(call.consults)
+        for r in agent.results:
+            notes = next(consults, None) if r.mechanism == "consult" else None
+            heard = measure_privacy(
+                notes or ConsultNotes(room), call.rooms, call.far_end.caller_identity
+            )
+            report.transfers.append(
+                {
+                    "target": r.target,
+                    "outcome": r.outcome.value,
+                    "mechanism": r.mechanism,
+                    "sip_status_code": r.sip_status_code,
+                    "refer_refused_code": r.refer_refused_code,
+                    "detail": r.detail,
+                    **heard.as_report(),
+                }
+            )
     call.measure_and_save(out_dir)
     if persona.recording.enabled:
         await keep_simulated_recording(settings, recorder.record_id, call.recording.save)

@@ -61,7 +61,9 @@ class Human(_Strict):
     `answer`: "person" picks up, "voicemail" has a machine pick up, None never answers
     (the ringing timeout ends it). `sip_status_code` makes the call fail after ringing
     (486 busy, 603 declined, ...); `refer_sip_status_code` makes the carrier refuse a cold
-    transfer's REFER (403/603), so the desk falls back to the bridge.
+    transfer's REFER (403/603), so the desk falls back to the bridge. After the brief a
+    person answers with `reply` (e.g. "no, I can't take it") and may press `key` (1 puts
+    the caller through, 2 declines).
     """
 
     answer: Literal["person", "voicemail"] | None = "person"
@@ -69,6 +71,8 @@ class Human(_Strict):
     sip_status_code: Annotated[int, Field(ge=300, le=699)] | None = None
     sip_status: str = ""
     refer_sip_status_code: Annotated[int, Field(ge=300, le=699)] | None = None
+    reply: str = "yes, put them through"
+    key: Annotated[str, Field(pattern=r"^[0-9*#]$")] | None = None
 
 
 class MenuNode(_Strict):
@@ -124,6 +128,17 @@ class Expect(_Strict):
     keys: str | None = None
     #: Phrases the agent must never say (e.g. the voicemail message into a screener).
     never_says: list[str] = Field(default_factory=list)
+    #: The last transfer's privacy, from what each ear heard (`rooms.py`): whether the
+    #: brief reached the human; the loudest non-hold audio the caller heard while the
+    #: brief played (dBFS; silence passes); how long the caller heard the human before
+    #: the human accepted.
+    brief_reached_human: bool | None = None
+    max_brief_to_caller_dbfs: Annotated[float, Field(le=0)] | None = None
+    max_human_to_caller_before_accept_ms: Annotated[float, Field(ge=0)] | None = None
+    #: How long the human may hear the caller before accepting (a caller talking on hold).
+    max_caller_to_human_before_accept_ms: Annotated[float, Field(ge=0)] | None = None
+    #: Keys the human pressed that the caller's leg was played (a privacy leak).
+    max_human_keys_to_caller: Annotated[int, Field(ge=0)] | None = None
 
 
 class Scenario(_Strict):

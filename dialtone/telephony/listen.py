@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 
 from livekit import rtc
 from livekit.agents import stt, vad
@@ -43,10 +43,12 @@ async def transcribe_opening(
     detector: vad.VAD,
     *,
     seconds: float = LISTEN_S,
+    enough: Callable[[str], bool] = looks_like_voicemail,
 ) -> str:
     """The final transcripts of the first `seconds` of `frames`, joined.
 
-    Stops early once the words so far are a voicemail greeting.
+    Stops early once the words so far are `enough` (a voicemail greeting by default; a
+    clear yes or no when listening for the human's answer to the brief).
     """
     engine = (
         recognizer
@@ -61,7 +63,7 @@ async def transcribe_opening(
         async for event in stream:
             if event.type == stt.SpeechEventType.FINAL_TRANSCRIPT and event.alternatives:
                 words.append(event.alternatives[0].text.strip())
-                if looks_like_voicemail(" ".join(words)):
+                if enough(" ".join(words)):
                     voicemail.set()
 
     reader = asyncio.create_task(read())
@@ -85,7 +87,7 @@ async def transcribe_opening(
     return " ".join(word for word in words if word)
 
 
-async def _audio_track(room: rtc.Room, identity: str, wait_s: float) -> rtc.Track | None:
+async def audio_track(room: rtc.Room, identity: str, wait_s: float) -> rtc.Track | None:
     """The human's audio track, once the agent is subscribed to it (None on timeout)."""
     found: asyncio.Future[rtc.Track] = asyncio.get_running_loop().create_future()
 
@@ -122,13 +124,16 @@ async def human_first_words(
     detector: vad.VAD,
     *,
     seconds: float = LISTEN_S,
+    enough: Callable[[str], bool] = looks_like_voicemail,
 ) -> str | None:
-    """What `identity` says in the first `seconds` after answering (None: no audio)."""
-    track = await _audio_track(room, identity, TRACK_WAIT_S)
+    """What `identity` says in the next `seconds` (None: no audio); see `transcribe_opening`."""
+    track = await audio_track(room, identity, TRACK_WAIT_S)
     if track is None:
         return None
     audio = rtc.AudioStream.from_track(track=track, sample_rate=RATE, num_channels=1)
     try:
-        return await transcribe_opening(_frames(audio), recognizer, detector, seconds=seconds)
+        return await transcribe_opening(
+            _frames(audio), recognizer, detector, seconds=seconds, enough=enough
+        )
     finally:
         await audio.aclose()

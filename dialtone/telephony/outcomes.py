@@ -28,9 +28,11 @@ from .sip_status import TransferOutcome as TransferOutcome  # part of this modul
 logger = logging.getLogger("dialtone.transfer")
 
 TransferKind = Literal["warm", "cold"]
-#: How the caller reached (or would have reached) the human: a bridge (the human dialed
-#: into the caller's room), a SIP REFER, or nothing at all (after hours, bad target).
-Mechanism = Literal["bridge", "refer", "none"]
+#: How the caller reached (or would have reached) the human: a consult (the human dialed
+#: into a consult room, briefed privately, connected on acceptance), a bridge (the human
+#: dialed straight into the caller's room, for a desk with no consult line), a SIP REFER,
+#: or nothing at all (after hours, bad target).
+Mechanism = Literal["consult", "bridge", "refer", "none"]
 
 #: What to tell an operator whose carrier refuses SIP REFER (livekit/sip issue 234).
 REFER_HINT = (

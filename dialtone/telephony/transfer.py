@@ -8,12 +8,10 @@ and where it departs, on purpose:
   audio meanwhile and the caller's audio input is paused; the human gets a summary.
 - Departs, mechanism: the task consults the human in a second room and then moves them
   with `MoveParticipant`, which only LiveKit Cloud offers (review of livekit/agents PR
-  4126). dialtone uses a *bridge* everywhere instead: the human is dialed straight into
-  the caller's room, the agent speaks a short brief once they answer, and the agent
-  leaves, so caller and human talk on. It works on self-hosted LiveKit unchanged. Limit:
-  the caller hears the brief too (there is no per-listener routing of the agent's track
-  that we can rely on across deployments), so the brief is written for both ears, and
-  the human cannot decline privately: they say so and the caller hears it.
+  4126). dialtone consults in a second room too (`consult.py`), but on acceptance the
+  agent *relays* audio between the two rooms instead of moving anyone, which any LiveKit
+  server can do. The caller hears hold audio, never the human, until the human accepts;
+  the human hears the brief, never the caller, until then.
 - Departs, results: the task completes with `ToolError("could not dial human agent")`
   for every failure (livekit/agents issue 7200). Here every attempt ends in a typed
   `TransferResult` with the SIP status (`outcomes.py`), recorded once.
@@ -52,7 +50,15 @@ from livekit.protocol.sip import (
 
 from ..hours import parse_hours
 from ..personas import TransferTarget
+from .consult import (
+    REPLY_TIMEOUT_S,
+    ConsultLine,
+    ConsultLines,
+    ConsultReply,
+    consult_room_name,
+)
 from .outcomes import (
+    Mechanism,
     TransferKind,
     TransferOutcome,
     TransferResult,
@@ -238,6 +244,11 @@ class TransferDesk:
     caller_identity: str
     call_id: str | None = None
     first_words: FirstWords | None = None
+    #: Consult lines: with them a warm transfer is private (consult, then connect);
+    #: without, the human is bridged into the caller's room and the brief is announced
+    #: to both (what every worker and simulated call did before consult lines).
+    consult: ConsultLines | None = None
+    reply_timeout_s: float = REPLY_TIMEOUT_S
     ringing_timeout_s: int = RINGING_TIMEOUT_S
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
@@ -294,6 +305,8 @@ class TransferDesk:
             return await attempt
         except asyncio.CancelledError:
             await asyncio.shield(self._release(human_identity(target)))
+            if self.consult is not None:
+                await asyncio.shield(self._release(human_identity(target), self._consult_room))
             self._finish(
                 TransferResult(
                     TransferOutcome.CALLER_LEFT,
@@ -368,9 +381,17 @@ class TransferDesk:
         result = await self._bridge(target, side, brief, "cold", digits)
         return replace(result, refer_refused_code=code)
 
+    @property
+    def _consult_room(self) -> str:
+        return consult_room_name(self.room)
+
     async def _bridge(
         self, target: TransferTarget, side: CallSide, brief: str, kind: TransferKind, digits: str
     ) -> TransferResult:
+        if self.consult is not None:
+            return await self._consult(
+                self.consult(self._consult_room), target, side, brief, kind, digits
+            )
         identity = human_identity(target)
         await side.start_hold()
         try:
@@ -383,14 +404,74 @@ class TransferDesk:
         await side.leave()
         return result
 
-    async def _dial_and_check(
-        self, target: TransferTarget, identity: str, kind: TransferKind, digits: str
+    async def _consult(
+        self,
+        line: ConsultLine,
+        target: TransferTarget,
+        side: CallSide,
+        brief: str,
+        kind: TransferKind,
+        digits: str,
     ) -> TransferResult:
+        """Dial the human into the consult room, brief them, connect only on a yes.
+
+        The caller is on hold from the first step to the last; whatever happens, the
+        consult line is closed and the human's leg released unless they were connected.
+        """
+        identity = human_identity(target)
+        await side.start_hold()
+        connected = False
+        try:
+            await line.open()
+            result = await self._dial_and_check(
+                target, identity, kind, digits, room=line.room, first_words=line.first_words
+            )
+            if result.outcome is not TransferOutcome.COMPLETED:
+                return result
+            await line.brief(identity, brief)
+            reply = await line.reply(identity, self.reply_timeout_s)
+            if reply is not ConsultReply.ACCEPT:
+                await self._release(identity, line.room)
+                said = "declined the call" if reply is ConsultReply.DECLINE else "gave no answer"
+                return replace(result, outcome=TransferOutcome.DECLINED, detail=f"the human {said}")
+            if not await self._present(self.caller_identity):
+                await self._release(identity, line.room)
+                return replace(
+                    result, outcome=TransferOutcome.CALLER_LEFT, detail="caller hung up on hold"
+                )
+            await line.connect(identity)
+            connected = True
+        except Exception:
+            # The consult line failed (TTS, the room, the relay): the human must not be
+            # left on a dead line; `_guarded` records the failure and keeps the caller.
+            await self._release(identity, line.room)
+            raise
+        finally:
+            await side.stop_hold()
+            if not connected:
+                await line.close()
+        await side.leave()
+        return result
+
+    async def _dial_and_check(
+        self,
+        target: TransferTarget,
+        identity: str,
+        kind: TransferKind,
+        digits: str,
+        *,
+        room: str | None = None,
+        first_words: FirstWords | None = None,
+    ) -> TransferResult:
+        room = room or self.room
+        first_words = first_words or self.first_words
+        mechanism: Mechanism = "bridge" if room == self.room else "consult"
+
         def failed(
             outcome: TransferOutcome, code: int | None = None, sip_text: str = "", detail: str = ""
         ) -> TransferResult:
             return TransferResult(
-                outcome, target.name, kind, "bridge", code, sip_text, detail or sip_text
+                outcome, target.name, kind, mechanism, code, sip_text, detail or sip_text
             )
 
         call_to = dial_string(target)
@@ -407,7 +488,7 @@ class TransferDesk:
         request = CreateSIPParticipantRequest(
             sip_trunk_id=trunk_id,
             sip_call_to=call_to,
-            room_name=self.room,
+            room_name=room,
             participant_identity=identity,
             participant_name=target.name,
             participant_attributes={ROLE_ATTRIBUTE: HUMAN_ROLE},
@@ -424,28 +505,28 @@ class TransferDesk:
         except (TwirpError, TimeoutError) as exc:
             outcome, code, text = outcome_for_error(exc)
             return failed(outcome, code, text)
-        if self.first_words is not None and looks_like_voicemail(await self.first_words(identity)):
-            await self._release(identity)
+        if first_words is not None and looks_like_voicemail(await first_words(identity)):
+            await self._release(identity, room)
             return failed(TransferOutcome.VOICEMAIL, detail="voicemail greeting on the human leg")
         try:
-            human_there = await self.calls.participant_present(self.room, identity)
+            human_there = await self.calls.participant_present(room, identity)
             caller_there = await self.calls.participant_present(self.room, self.caller_identity)
         except (TwirpError, TimeoutError) as exc:
-            await self._release(identity)
+            await self._release(identity, room)
             return failed(TransferOutcome.TRUNK_FAILURE, detail=f"room check failed: {exc}")
         if not human_there:
             return failed(
                 TransferOutcome.DROPPED_AFTER_CONNECT, detail="human left after answering"
             )
         if not caller_there:
-            await self._release(identity)
+            await self._release(identity, room)
             return failed(TransferOutcome.CALLER_LEFT, detail="caller hung up while on hold")
-        return TransferResult(TransferOutcome.COMPLETED, target.name, kind, "bridge")
+        return TransferResult(TransferOutcome.COMPLETED, target.name, kind, mechanism)
 
-    async def _release(self, identity: str) -> None:
+    async def _release(self, identity: str, room: str | None = None) -> None:
         """Hang up the human's leg; a failure here must not change the caller's path."""
         with contextlib.suppress(TwirpError, TimeoutError):
-            await self.calls.remove_participant(self.room, identity)
+            await self.calls.remove_participant(room or self.room, identity)
 
     async def _present(self, identity: str) -> bool:
         try:

@@ -134,20 +134,23 @@ def test_two_schedulers_racing_on_one_database_never_share_a_contact(db_url: str
     setup.dispose()
     claimed: list[list[str]] = [[] for _ in range(4)]
     errors: list[BaseException] = []
-    barrier = threading.Barrier(4)
+    # Every racer starts each round together: on a busy machine one thread could otherwise
+    # run all its rounds before another is scheduled, and the test would race nobody.
+    rounds = threading.Barrier(4, timeout=60)
 
     def run(slot: int) -> None:
         engine = new_engine(url)  # its own engine and pool: like another process
         try:
             racer = CampaignStore(engine)
-            barrier.wait()
             # small batches: every racer needs many rounds, so they interleave
             limits = ClaimLimits(global_max_concurrent=1000, calls_per_second=1000.0, batch=2)
             for step in range(80):
+                rounds.wait()
                 now = T0 + timedelta(milliseconds=step)
                 claimed[slot].extend(c.phone for c in racer.claim_due(now, limits))
         except BaseException as exc:
             errors.append(exc)
+            rounds.abort()  # the others stop waiting for this one
         finally:
             engine.dispose()
 

@@ -161,3 +161,24 @@ def test_broken_personas_fail_once(
     report = doctor()
     assert "personas" in failures(report)
     assert "persona numbers on inbound trunks" not in by_name(report)
+
+
+def test_krisp_on_self_hosted_livekit_is_said_to_do_nothing(
+    healthy: LiveKitDouble, doctor: Doctor
+) -> None:
+    check = by_name(doctor())["noise cancellation on inbound trunks"]
+    assert check.status is Status.SKIP
+    assert "carrier-inbound" in check.detail
+    assert "self-hosted LiveKit SIP ignores it" in check.detail
+
+
+def test_krisp_on_livekit_cloud_is_noise_cancellation() -> None:
+    from livekit.protocol.sip import SIPInboundTrunkInfo
+
+    from dialtone.doctor.config_checks import check_noise_cancellation
+    from dialtone.trunkspec.live import LiveState
+
+    live = LiveState(inbound=[SIPInboundTrunkInfo(name="in", krisp_enabled=True)])
+    cloud = check_noise_cancellation(live, livekit_url="wss://clinic-x1.livekit.cloud")
+    assert cloud.status is Status.PASS and "LiveKit Cloud" in cloud.detail
+    assert check_noise_cancellation(LiveState(), livekit_url="ws://x").status is Status.SKIP

@@ -137,11 +137,14 @@ def test_full_run_with_keys_every_check_passes_and_json_shape(
 
     report = doctor(transport=httpx.MockTransport(handler))
     assert hosts == ["api.deepgram.com", "api.openai.com"]
-    assert {c.status for c in report.checks} == {Status.PASS}
+    # The repo's trunk asks for Krisp, which this (self-hosted) server does not run: said,
+    # as a skip, not a failure.
+    noise = "noise cancellation on inbound trunks"
+    assert {c.status for c in report.checks if c.name != noise} == {Status.PASS}
     data = json.loads(json.dumps(report.to_json()))
     assert data["ok"] is True
     assert data["target"] == healthy.url
-    assert data["summary"] == {"pass": len(report.checks), "fail": 0, "skip": 0}
+    assert data["summary"] == {"pass": len(report.checks) - 1, "fail": 0, "skip": 1}
     assert "real deployment" in data["notice"]
     first = data["checks"][0]
     assert set(first) == {"family", "name", "status", "severity", "detail", "fix", "seconds"}

@@ -149,3 +149,53 @@ async def test_no_transfers_without_targets_or_without_a_sip_caller(
         )
         assert type(agent) is Receptionist
     assert job.room._events.get("sip_dtmf_received", set()) == set()  # no key routing
+
+
+@dataclass
+class RecordingJob(FakeJob):
+    """A job as a LiveKit Cloud project dispatches it: its recording and redaction flags."""
+
+    job: Any = None
+    callbacks: list[Any] = field(default_factory=list)
+
+    def add_shutdown_callback(self, callback: Any) -> None:
+        self.callbacks.append(callback)
+
+
+@pytest.mark.parametrize("redaction", [False, True])
+async def test_a_recorded_persona_under_transcript_redaction_is_answered_unrecorded(
+    redaction: bool,
+    livekit_double: LiveKitDouble,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from livekit.protocol import agent as agent_proto
+
+    from dialtone.config import load_settings
+    from dialtone.inbound.entry import InboundCall
+    from dialtone.pipeline import Pipeline
+    from dialtone.records.job import AUDIO_ONLY
+    from dialtone.simulate.recording import recorded
+
+    monkeypatch.setenv("DIALTONE_DATA_DIR", str(tmp_path))
+    async with livekit_double.client() as lk:
+        job = RecordingJob(FakeRoom(ROOM), lk, job=agent_proto.Job(enable_redaction=redaction))
+        llm = ScriptedLLM(lambda _: Reply("Hello."))
+        pipeline = Pipeline(vad=None, stt=None, llm=llm, tts=None)  # type: ignore[arg-type]
+        call = InboundCall(
+            job,  # type: ignore[arg-type]
+            load_settings(),
+            recorded(persona()),
+            CallerInfo(call_id="S9"),
+            None,
+            pipeline,
+        )
+        session: AgentSession = AgentSession(llm=llm)
+        await call.context(session)
+    refused = [r for r in caplog.records if "redacts transcripts" in r.getMessage()]
+    if redaction:
+        assert call.record is False  # the project's own setting: off, so start cannot raise
+        assert len(refused) == 1 and refused[0].levelname == "ERROR"
+    else:
+        assert call.record == AUDIO_ONLY and refused == []

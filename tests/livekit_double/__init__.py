@@ -7,11 +7,12 @@ RoomService services, verifies the real client's HS256 tokens and grants, and
 applies the server's SIP validation and conflict rules, so tests can drive it
 with the unmodified ``livekit.api.LiveKitAPI`` client.
 
-It does not model: media, SIP signalling or a phone network (dial and transfer
-outcomes are scripted), webhooks, Egress/Ingress/Connector, pagination,
-inbound-call routing (which trunk/rule wins a call), region failover beyond a
-404 on ``/settings/regions``, header-to-attribute mapping, Redis, or anything
-about LiveKit Cloud that LiveKit's documentation does not state. See README.md.
+It also models who may hear whom (room membership, per-track subscription permissions,
+where DTMF is played: media.py). It does not model: audio, SIP signalling or a phone
+network (dial and transfer outcomes are scripted), webhooks, Egress/Ingress/Connector,
+pagination, inbound-call routing (which trunk/rule wins a call), region failover beyond
+a 404 on ``/settings/regions``, header-to-attribute mapping, Redis, or anything about
+LiveKit Cloud that LiveKit's documentation does not state. See README.md.
 """
 
 from .double import CLOUD_HOST, LiveKitDouble

@@ -23,6 +23,7 @@ from livekit.protocol.models import ParticipantInfo
 
 from .auth import AuthStyle
 from .faults import Faults
+from .media import Media
 from .records import CallRecord
 from .server import Backend, build_app
 from .sip_script import SipScripts
@@ -85,6 +86,8 @@ class LiveKitDouble:
             sip_connected=sip_connected,
         )
         self._backend = Backend(api_key, api_secret, self.options)
+        #: Who hears whom in each room, and where keys are played (media.py).
+        self.media = Media(self._backend.state)
         self._host = host
         self._port = port
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -217,6 +220,7 @@ class LiveKitDouble:
         self.sip.clear()
         self.faults.clear()
         self._backend.region_lookups = 0
+        self.media.clear()
 
     # --- lifecycle ----------------------------------------------------------
 

@@ -48,3 +48,23 @@ async def test_a_known_persona_opens_the_attempt(
     assert opened is not None
     job, persona, _ = opened
     assert (job.attempt_id, persona.name) == (claim.attempt_id, "reminder")
+
+
+async def test_a_job_that_cannot_run_opens_no_call_and_ends_the_job() -> None:
+    from dataclasses import dataclass, field
+
+    from livekit.protocol import agent as agent_proto
+
+    from dialtone.outbound.entry import open_call
+
+    @dataclass
+    class Job:
+        job: agent_proto.Job = field(default_factory=lambda: agent_proto.Job(metadata="{}"))
+        shutdowns: list[str] = field(default_factory=list)
+
+        def shutdown(self, reason: str = "") -> None:
+            self.shutdowns.append(reason)
+
+    job = Job()
+    assert await open_call(job) is None  # type: ignore[arg-type]
+    assert job.shutdowns == ["attempt cannot run"]  # the program returns without a session

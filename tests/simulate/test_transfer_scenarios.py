@@ -43,9 +43,32 @@ def simulate(name: str, out: Path) -> dict[str, Any]:
 
 def test_caller_hears_hold_then_is_handed_to_the_human(tmp_path: Path) -> None:
     report = simulate("transfer_hold", tmp_path)
-    assert [t["outcome"] for t in report["transfers"]] == ["completed"]
+    [transfer] = report["transfers"]
+    assert (transfer["outcome"], transfer["mechanism"]) == ("completed", "consult")
     assert report["left_call"] is True and report["hung_up"] is False
     assert report["max_agent_gap_s"] <= 1.0
+    # The human heard the brief (seconds of it); the caller heard neither it nor the human.
+    assert transfer["brief_to_human_ms"] > 2000
+    assert transfer["brief_to_caller_dbfs"] is None
+    assert transfer["human_to_caller_before_accept_ms"] == 0
+
+
+def test_human_who_declines_is_never_heard_by_the_caller(tmp_path: Path) -> None:
+    report = simulate("transfer_declined", tmp_path)
+    [transfer] = report["transfers"]
+    assert transfer["outcome"] == "declined" and "declined" in transfer["detail"]
+    assert transfer["brief_to_human_ms"] > 2000
+    assert transfer["brief_to_caller_dbfs"] is None
+    assert transfer["human_to_caller_before_accept_ms"] == 0
+    assert report["left_call"] is False
+
+
+def test_human_voicemail_is_neither_briefed_nor_heard(tmp_path: Path) -> None:
+    report = simulate("transfer_human_voicemail", tmp_path)
+    [transfer] = report["transfers"]
+    assert transfer["outcome"] == "voicemail"
+    assert transfer["brief_to_human_ms"] == 0
+    assert transfer["human_to_caller_before_accept_ms"] == 0
 
 
 def test_busy_human_sends_the_caller_back_with_an_offer(tmp_path: Path) -> None:
@@ -59,3 +82,13 @@ def test_after_hours_takes_a_message(tmp_path: Path) -> None:
     report = simulate("transfer_after_hours", tmp_path)
     assert [t["outcome"] for t in report["transfers"]] == ["after_hours"]
     assert [c["name"] for c in report["tool_calls"]] == ["transfer_to_human", "take_message"]
+
+
+def test_caller_talking_on_hold_is_not_heard_by_the_human_before_acceptance(
+    tmp_path: Path,
+) -> None:
+    report = simulate("transfer_caller_talks_on_hold", tmp_path)
+    [transfer] = report["transfers"]
+    assert transfer["outcome"] == "completed"
+    assert transfer["caller_to_human_before_accept_ms"] == 0
+    assert transfer["human_to_caller_before_accept_ms"] == 0
