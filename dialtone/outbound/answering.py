@@ -270,6 +270,8 @@ FIRST_LOOK_S = 0.9
 LOOK_EVERY_S = 0.3
 #: No looks after this much speech: the greeting's end (AMD, the final transcript) decides.
 LAST_LOOK_S = 8.0
+#: Audio kept from before the VAD's start of speech (its onset comes a little late).
+LEAD_S = 0.5
 _MAX_BUFFER_S = 20.0
 
 
@@ -302,7 +304,7 @@ class EarlyLook:
         self._samples = 0
         self._rate: int | None = None
         self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
+        self._from = 0
         self.speech_at: float | None = None
         self.stopped = False
 
@@ -322,6 +324,10 @@ class EarlyLook:
         if self.speech_at is not None or self.stopped:
             return
         self.speech_at = self._clock()
+        # Decode from just before the VAD heard speech: the quiet line before it is
+        # decoding time for nothing (a few seconds of ringback-free silence, at times).
+        lead = round(LEAD_S * (self._rate or 0))
+        self._from = max(0, self._samples - lead)
         self._task = asyncio.ensure_future(self._looks())
 
     async def _looks(self) -> None:
@@ -334,7 +340,7 @@ class EarlyLook:
             at = max(at + self._every_s, self._clock())
             if self.stopped or not self._chunks or self._rate is None:
                 return
-            audio = np.concatenate(self._chunks)
+            audio = np.concatenate(self._chunks)[self._from :]
             try:
                 text = await self._recognize(audio, self._rate)
             except Exception as exc:  # a look is an optimisation: the verdict still comes

@@ -149,3 +149,19 @@ async def test_the_early_look_decodes_the_greeting_so_far_until_stopped() -> Non
     assert heard == ["hi you", "hi you reached", "hi you reached jane please"]
     assert sizes == [160, 320, 480]  # each look decodes everything heard so far
     await look.aclose()
+
+
+async def test_the_early_look_skips_the_quiet_line_before_speech() -> None:
+    sizes: list[int] = []
+
+    async def recognize(samples: np.ndarray, rate: int) -> str:
+        sizes.append(samples.size)
+        look.stopped = True
+        return ""
+
+    look = EarlyLook(recognize=recognize, on_text=lambda _t: None, first_s=0.0)
+    look.push(np.zeros(3 * 8000, dtype=np.int16), 8000)  # three seconds of quiet line
+    look.speech_started()
+    assert look._task is not None
+    await look._task
+    assert sizes == [4000]  # half a second before the VAD's onset, not the three seconds
