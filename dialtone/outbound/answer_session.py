@@ -95,13 +95,18 @@ async def listen_for_answer(
     ears.long_beep.reset()
     tasks: list[asyncio.Future[Any]] = []
 
+    timing_rule = [amd_execute is None]  # "an utterance, then quiet" decides a person
+
     def on_state(event: UserStateChangedEvent) -> None:
         if event.new_state == "speaking":
             round_.speech_started()
             if early is not None:
                 early.speech_started()
-        elif event.old_state == "speaking" and amd_execute is None:
+        elif event.old_state == "speaking" and timing_rule[0]:
             tasks.append(asyncio.ensure_future(_then_quiet(round_, session)))
+
+    def without_amd() -> None:
+        timing_rule[0] = True
 
     def on_transcript(event: UserInputTranscribedEvent) -> None:
         if event.is_final:
@@ -127,7 +132,16 @@ async def listen_for_answer(
     if gone is not None:
         tasks.append(asyncio.ensure_future(hung_up()))
     if amd_execute is not None:
-        tasks.append(asyncio.ensure_future(await_amd(round_, amd_execute)))
+        tasks.append(
+            asyncio.ensure_future(
+                await_amd(
+                    round_,
+                    amd_execute,
+                    talking=lambda: session.user_state == "speaking",
+                    fall_back=without_amd,
+                )
+            )
+        )
     try:
         return await round_.decided
     finally:

@@ -57,7 +57,7 @@ class AnswerClass(StrEnum):
 # picks up their own phone does not say.
 
 _SCREENING = re.compile(
-    r"screening|screen(s|ed)? (this|your|the) call|"
+    r"screening (service|call)|call screen|being screened|screen(s|ed)? (this|your|the) call|"
     r"(say|state|record|tell me|give) your name|your name and (the )?(reason|why|purpose)|"
     r"reason for (your )?call|why (you're|you are|your) calling|"
     r"what (you're|you are|your|are you) calling about|"
@@ -189,6 +189,7 @@ GREETING_PHRASES: tuple[str, ...] = (
     "welcome to the clinic",
     "for the front desk press one",
     "for billing press two",
+    "for reception press one",
     "for the nursing station press three",
     "to reach a resident's room press four",
     "for appointments press one",
@@ -476,15 +477,28 @@ SETTLED_WORDS = 2
 SHORT_GREETING_CONFIRM_S = 0.4
 
 
-async def await_amd(round_: AnswerRound, execute: Callable[[], Awaitable[Any]]) -> None:
-    """Feed AMD's verdict into the round (a closed AMD settles nothing)."""
+async def await_amd(
+    round_: AnswerRound,
+    execute: Callable[[], Awaitable[Any]],
+    *,
+    talking: Callable[[], bool] = lambda: False,
+    fall_back: Callable[[], None] = lambda: None,
+) -> None:
+    """Feed AMD's verdict into the round (a closed AMD settles nothing).
+
+    "Hello?" then silence is decided by AMD on timing before any words; a screener
+    that paused after "Go ahead," looks the same. So that verdict waits a moment for
+    the words already on their way, and is dropped if the far end is talking again
+    by then (`talking`): a person who said hello waits for an answer, a machine goes
+    on. Then `fall_back` lets the round decide without AMD, as later rounds do.
+    """
     try:
         result = await execute()
     except RuntimeError:  # closed before a verdict: the round was decided elsewhere
         return
     if result.category.value == "human" and result.reason == "short_greeting":
-        # "Hello?" then silence, decided on timing before any words: a screener that
-        # paused after "Go ahead," looks the same. The words already on their way
-        # (an early look, the final transcript) get a moment to say otherwise.
         await asyncio.sleep(SHORT_GREETING_CONFIRM_S)
+        if talking():
+            fall_back()
+            return
     round_.amd(result.category.value, result.reason, result.transcript, result.speech_duration)

@@ -165,3 +165,35 @@ async def test_the_early_look_skips_the_quiet_line_before_speech() -> None:
     assert look._task is not None
     await look._task
     assert sizes == [4000]  # half a second before the VAD's onset, not the three seconds
+
+
+class _Prediction:
+    def __init__(self, category: str, reason: str) -> None:
+        from livekit.agents.voice.amd import AMDCategory
+
+        self.category = AMDCategory(category)
+        self.reason = reason
+        self.transcript = ""
+        self.speech_duration = 0.8
+
+
+async def test_hello_then_talking_again_is_not_a_person_yet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dialtone.outbound.answering as answering
+
+    monkeypatch.setattr(answering, "SHORT_GREETING_CONFIRM_S", 0.0)
+    fell_back: list[bool] = []
+
+    async def execute() -> _Prediction:
+        return _Prediction("human", "short_greeting")
+
+    round_ = AnswerRound(clock=FakeClock())
+    await answering.await_amd(
+        round_, execute, talking=lambda: True, fall_back=lambda: fell_back.append(True)
+    )
+    assert not round_.done and fell_back == [True]  # "Go ahead, ..." goes on: keep listening
+
+    quiet_round = AnswerRound(clock=FakeClock())
+    await answering.await_amd(quiet_round, execute, talking=lambda: False)
+    assert (await quiet_round.decided).answer is H
