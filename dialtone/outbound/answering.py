@@ -138,6 +138,11 @@ _WEAK = {
 }
 
 
+#: Said by machines, never by a person picking up their own phone: with these words a
+#: greeting AMD calls human is judged by its words instead.
+_NOT_A_PERSON = re.compile(r"you('ve| have)? reached", re.IGNORECASE)
+
+
 def weak_vote(text: str) -> AnswerClass:
     """A long greeting's most likely machine, by the words heard (UNSURE: none of them)."""
     votes = {answer: len(rule.findall(text)) for answer, rule in _WEAK.items()}
@@ -237,8 +242,9 @@ def from_amd(label: str, reason: str, transcript: str, speech_s: float = 0.0) ->
     """AMD's verdict in our terms, with its transcript's cue taking precedence.
 
     AMD calls "human" whatever its classifier does not recognise as a machine; a
-    greeting of more than `LONG_GREETING_S` of speech is not a person saying hello,
-    so its words decide (`weak_vote`), and "unsure" when they say nothing.
+    greeting of more than `LONG_GREETING_S` of speech, or one saying "you've reached",
+    is not a person saying hello, so its words decide (`weak_vote`), and "unsure"
+    when they say nothing.
     """
     cue = phrase_cue(transcript)
     if cue is not None and (label != "human" or cue.answer is not AnswerClass.VOICEMAIL):
@@ -249,7 +255,7 @@ def from_amd(label: str, reason: str, transcript: str, speech_s: float = 0.0) ->
             unavailable=cue.unavailable,
             amd_label=label,
         )
-    if label == "human" and speech_s > LONG_GREETING_S:
+    if label == "human" and (speech_s > LONG_GREETING_S or _NOT_A_PERSON.search(transcript)):
         return Verdict(
             answer=weak_vote(transcript), by="long greeting", transcript=transcript, amd_label=label
         )

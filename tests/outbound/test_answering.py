@@ -69,6 +69,8 @@ def test_a_long_greeting_amd_calls_human_is_a_machine_by_its_words() -> None:
     assert from_amd("human", "llm", heard, speech_s=4.0).answer is VM
     assert weak_vote("thank you for calling for reception one") is IVR
     assert from_amd("human", "llm", "the and", speech_s=4.0).answer is AnswerClass.UNSURE
+    # "you've reached" is never a person picking up, however short
+    assert from_amd("human", "llm", "you've reached and why the", speech_s=2.0).answer is VM
 
 
 class FakeClock:
