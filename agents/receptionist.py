@@ -51,16 +51,18 @@ class Receptionist(Agent):
         self.session.say(self.call.persona.greeting)
 
     @function_tool
-    async def take_message(self, context: RunContext, message: str) -> str:
+    async def take_message(self, context: RunContext, message: str, caller_name: str = "") -> str:
         """Save a message from the caller for the staff; they will call back.
 
         Args:
             message: The caller's message in their own words, including their name and a
                 call-back number if they gave one.
+            caller_name: The caller's name, if they said it; empty if not.
         """
         record = await self.call.messages.add(
             persona=self.call.persona.name,
             message=message,
+            caller_name=caller_name,
             caller_number=self.call.caller.phone_number,
             call_id=self.call.caller.call_id,
             room=self.call.room,

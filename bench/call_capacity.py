@@ -1,36 +1,48 @@
 """How many concurrent calls a worker carries: dialtone's receptionist vs bare livekit-agents.
 
 N scripted calls (`capacity_call.py`: a greeting, two questions, a barge-in over a long
-answer, a last line) run at once with real silero VAD, in one of two shapes:
+answer, a last line) run at once with real Silero VAD, in one of two shapes:
 
-- `--shape process` (default): every call in one process and one event loop;
 - `--shape production`: every call in its own livekit-agents job process, from a
-  `ProcPool` and forkserver set up as `dialtone start` sets them up, the room replaced
-  by the simulator (`capacity_jobs.py`); `--executor thread` runs the same jobs on
-  livekit-agents' thread executor instead.
+  `ProcPool` and forkserver set up as `dialtone start` sets them up (its idle processes,
+  memory limits, preloaded modules), the room replaced by the simulator
+  (`capacity_jobs.py`); calls are launched as they ring, so a burst waits for processes
+  to fork as it would in production; `--executor thread` runs the same jobs on
+  livekit-agents' thread executor instead;
+- `--shape process` (default): every call in one process and one event loop (what
+  several calls per job process would cost, without a worker around them).
 
 and with one of three sets of providers (`--profile`, see `capacity_setup.py`): the
-instant scripted fakes, the cloud profile with fakes that take a cloud provider's time,
-or the real offline stack. Each (variant, N, repetition) runs in a fresh process so
-memory and CPU are its own, and ours and bare alternate run by run, so the load other
-work puts on the machine falls on both alike. Per N and variant it reports turn latency
-(end of caller speech to first agent audio) median and p90, CPU ms per second of call
-(every process involved), memory per call (USS, and in the production shape PSS and
-each job process idle), the time a job process takes to be ready, event-loop lag p99,
-and the largest N whose p90 stays within +20 % of the smallest N's. Compare ours with
-bare from one run: absolute figures depend on whatever else the machine is doing.
+instant scripted fakes, the cloud profile with fakes that take a cloud provider's time
+and stream like Deepgram, or the real offline stack.
 
-The caller's audio reaches the agent as a LiveKit room hands it to dialtone's calls
-(`--line room16`: 16 kHz in 50 ms frames, `dialtone.pipeline.PHONE_INPUT_RATE`; `room` is
-livekit-agents' default 24 kHz), not as the carrier's 20 ms at 8 kHz (`--line phone`, the
-bench's framing before): per-frame work scales with frames, and the phone framing cost a
-call about 1.4 times the steady CPU (bench/line_cost.py). In the production shape the
-CPU is also split per call: start-up (entry to session started), steady (per second
-after that: what long calls pay) and the rest (the pool forking and warming the next
-idle process).
+Fair by construction: bare differs from ours only by dialtone. Both get the same VAD
+(class, tuning, inference on the event loop), line framing, fakes, plugins, idle
+processes and memory limits; bare imports nothing ours does not (no Silero plugin).
+`tests/test_bench_capacity.py` holds the two configurations equal. The caller's line
+queues audio the agent has not read yet, as a room does, instead of skipping it when
+the loop is late: an overloaded agent does all the work and its input lag is reported.
+CPU counts every process: the worker's main process (here, the one running the pool;
+the bench's own sampler thread taken out), the forkserver, the job processes.
 
-Run: .venv/bin/python bench/call_capacity.py --calls 1,5,10,20
-     .venv/bin/python bench/call_capacity.py --shape production --calls 1,10,25,50
+Each (variant, N, repetition) runs in a fresh process, and the variants rotate run by
+run, so the load other work puts on the machine falls on all alike; `--reps` (3 by
+default) reports each figure's spread. Compare variants within one run: absolute
+figures depend on whatever else the machine is doing.
+
+`--variants` also takes `ours+LEVER` (production shape): ours with one per-frame setting
+changed (`LEVERS`: the loop monitor's threshold, 100 ms input frames, uvloop), measured
+alone against ours and bare in the same run.
+
+Per N and variant it reports turn latency (end of caller speech to first agent audio)
+median and p90 with their spread, CPU ms per second of call, memory per call (USS, and
+in the production shape PSS and each job process idle), the time a job process takes to
+be ready, the caller line's input lag, and the largest N whose p90 stays within +20 %
+of the smallest N's.
+
+Run: .venv/bin/python bench/call_capacity.py --shape production --profile cloud --calls 1,100
+     .venv/bin/python bench/call_capacity.py --shape production --profile cloud \
+         --variants ours,bare,ours+monitor250,ours+frames100,ours+uvloop --calls 10
      .venv/bin/python bench/call_capacity.py --sizing   (docs/operating.md, "Sizing")
 Each prints markdown tables ready to paste and writes out/call_capacity.json (--out).
 """
@@ -58,6 +70,21 @@ from bench.capacity_setup import PROFILES, Profile  # noqa: E402
 from bench.procstat import CpuLedger, cpu_seconds, descendants  # noqa: E402
 
 VARIANTS = ("ours", "bare")
+#: Less per-frame work, each a dialtone setting: variant `ours+NAME` is ours with the
+#: lever's settings alone, measured in the same run as ours and bare (production shape).
+LEVERS: dict[str, dict[str, str]] = {
+    "monitor250": {"DIALTONE_LOOP_MONITOR_WARN_MS": "250"},
+    "frames100": {"DIALTONE_INPUT_FRAME_MS": "100"},
+    "uvloop": {"DIALTONE_UVLOOP": "1"},
+    # Diagnosis, not a lever: the cloud recogniser without its fallback chain (what
+    # livekit-agents' `stt.FallbackAdapter` costs per frame); never a setting.
+    "nosttchain": {"BENCH_NO_STT_CHAIN": "1"},
+    "all": {
+        "DIALTONE_LOOP_MONITOR_WARN_MS": "250",
+        "DIALTONE_INPUT_FRAME_MS": "100",
+        "DIALTONE_UVLOOP": "1",
+    },
+}
 SHAPES = ("process", "production")
 STAGGER_S = 0.05  # calls do not all ring in the same 20 ms
 SIZING_CALLS = {"offline": [1, 5, 10], "cloud": [1, 10, 20, 30]}
@@ -78,21 +105,20 @@ def _memory_mb() -> tuple[float, float]:
 async def _child(variant: str, calls: int, profile: Profile, line: str) -> dict[str, Any]:
     from bench.capacity_call import loop_lag, run_call
     from bench.capacity_setup import caller_audio, make_setup, persona_lines
-    from dialtone.pipeline import load_vad
 
     os.chdir(ROOT)
     instructions, greeting = persona_lines()
-    setup = make_setup(
+    setup = make_setup(  # each call builds its own VAD, as a job process loads its own
         variant=variant,
         profile=profile,
         audio=await caller_audio(),
-        load_vad=load_vad,  # one per call, as a job process loads its own
         instructions=instructions,
         greeting=greeting,
         data_dir=Path(tempfile.mkdtemp(prefix="capacity-")),
         line=line,
     )
-    load_vad()  # onnxruntime's one-off start-up is not a per-call cost
+    from livekit.agents import inference  # noqa: F401  (onnxruntime's one-off start-up)
+
     gc.collect()
     rss0, uss0 = _memory_mb()
     peak = [rss0, uss0]
@@ -128,6 +154,8 @@ async def _child(variant: str, calls: int, profile: Profile, line: str) -> dict[
         "call_seconds": sum(r.duration_s for r in results),
         "cpu_seconds": cpu,
         "loop_lag_p99_ms": sorted(lag)[int(0.99 * (len(lag) - 1))] if lag else None,
+        "input_lag_p99_ms": sorted(r.input_lag_p99_ms for r in results)[len(results) // 2],
+        "input_lag_max_ms": max(r.input_lag_max_ms for r in results),
         "failures": [f for r in results for f in r.failures],
         "call_uss_mb": (peak[1] - uss0) / calls,
         "call_rss_mb": (peak[0] - rss0) / calls,
@@ -136,9 +164,13 @@ async def _child(variant: str, calls: int, profile: Profile, line: str) -> dict[
 
 def _run_child(variant: str, calls: int, args: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
+    for name in {name for lever in LEVERS.values() for name in lever}:
+        env.pop(name, None)  # a lever is only where its variant asks for it
+    if "+" in variant:
+        env.update(LEVERS[variant.split("+", 1)[1]])
     command = [sys.executable, __file__, "--child", variant, "--calls", str(calls)]
     command += ["--shape", args.shape, "--profile", args.profile, "--executor", args.executor]
-    command += ["--line", args.line, "--vad", getattr(args, "vad", "inline")]
+    command += ["--line", args.line]
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False, cwd=ROOT)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
@@ -161,8 +193,11 @@ def _call_counts(text: str) -> list[int]:
 
 def _variants(text: str) -> tuple[str, ...]:
     chosen = tuple(v.strip() for v in text.split(",") if v.strip())
-    if not chosen or any(v not in VARIANTS for v in chosen):
-        raise argparse.ArgumentTypeError(f"--variants takes ours, bare or ours,bare (got {text!r})")
+    known = (*VARIANTS, *(f"ours+{lever}" for lever in LEVERS))
+    if not chosen or any(v not in known for v in chosen):
+        raise argparse.ArgumentTypeError(
+            f"--variants takes a list of {', '.join(known)} (got {text!r})"
+        )
     return chosen
 
 
@@ -173,7 +208,7 @@ def measure(args: argparse.Namespace, calls: list[int]) -> list[dict[str, Any]]:
         for index, count in enumerate(calls):
             order = args.variants if (rep + index) % 2 == 0 else args.variants[::-1]
             for variant in order:
-                run = _run_child(variant, count, args)
+                run = {**_run_child(variant, count, args), "rep": rep}
                 runs.append(run)
                 print(
                     f"{args.shape}/{args.profile} rep {rep + 1} N={count:<3} {variant}: "
@@ -216,7 +251,9 @@ def sizing(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--calls", type=_call_counts, default=None, help="e.g. 1,5,10")
-    parser.add_argument("--reps", type=int, default=1, help="repetitions of every N")
+    parser.add_argument(
+        "--reps", type=int, default=3, help="repetitions of every N (the spread is reported)"
+    )
     parser.add_argument("--shape", choices=SHAPES, default="process")
     parser.add_argument("--profile", choices=PROFILES, default="fakes")
     parser.add_argument(
@@ -233,9 +270,6 @@ def main(argv: list[str] | None = None) -> None:
         "the room: 16 kHz in 50 ms frames), room (livekit-agents' default 24 kHz), phone "
         "(8 kHz in 20 ms)",
     )
-    parser.add_argument(
-        "--vad", choices=("inline", "thread"), default="inline", help=argparse.SUPPRESS
-    )
     parser.add_argument("--variants", type=_variants, default=VARIANTS, help="ours,bare")
     parser.add_argument(
         "--sizing",
@@ -243,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
         help="ours in the production shape, offline and cloud: the Sizing table",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "call_capacity.json")
-    parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         count = (args.calls or [1])[0]
@@ -256,7 +290,6 @@ def main(argv: list[str] | None = None) -> None:
                 calls=count,
                 executor=args.executor,
                 line=args.line,
-                vad=args.vad,
             )
             print(json.dumps(asyncio.run(coro)))
         else:
@@ -264,6 +297,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.reps < 1:
         parser.error("--reps must be 1 or more")
+    if args.shape != "production" and any("+" in v for v in args.variants):
+        parser.error("the levers (ours+...) act on job processes: add --shape production")
     if args.profile == "offline" and "bare" in args.variants and not args.sizing:
         parser.error("bare has no offline profile: add --variants ours")
     started = time.monotonic()
@@ -273,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
         calls = args.calls or [1, 5, 10]
         runs = measure(args, calls)
         rows = summarize(runs, args.variants)
-        by_n = ratios(rows)
+        by_n = ratios(rows, runs)
         print(f"\n`{_command(args, calls)}`\n\n{markdown(rows, by_n, args.variants)}")
         report = {
             "command": _command(args, calls),

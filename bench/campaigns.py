@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.livekit_double import LiveKitDouble  # noqa: E402
 
-TOKEN = "bench-token-0123456789abcdef"
+TOKEN = "bench-token-0123456789abcdefGhJkLmNpQr"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 

@@ -1,7 +1,8 @@
 """One scripted phone call for `call_capacity.py`: ours (the receptionist) or bare.
 
-Both variants hear the same caller audio on the same simulated phone line (8 kHz frames
-paced in real time, `dialtone.simulate.call_io`), run a real silero VAD, and get the
+Both variants hear the same caller audio on the same simulated line (frames paced in
+real time and queued, never skipped, when the agent's loop is late, as a room queues
+them: `dialtone.simulate.call_io`), run the same real Silero VAD, and get the
 same providers (`capacity_setup.py`: the scripted fakes of `tests/fakes.py`, with or
 without a cloud provider's delays): what differs is only what sits between the line and
 the providers. Ours is the receptionist agent program with dialtone's phone turn
@@ -44,6 +45,8 @@ Variant = Literal["ours", "bare"]
 LINES: dict[str, tuple[int, float]] = {
     "room": (24000, 0.05),
     "room16": (16000, 0.05),
+    # `room16` in the frames `DIALTONE_INPUT_FRAME_MS` asks the room for
+    **{f"room16_{ms}": (16000, ms / 1000) for ms in range(10, 101, 10) if ms != 50},
     "phone": (PHONE_RATE, FRAME_SECONDS),
 }
 POLL = 0.05
@@ -109,6 +112,10 @@ class CallResult:
     cpu_marks_s: dict[str, float] = field(default_factory=dict)
     # Call time of the "answered" mark: the steady part runs from here to `duration_s`.
     answered_s: float = 0.0
+    # How late the line handed the agent the caller's frames (the line queues late
+    # frames, as a room does, and skips none): p99 and the worst, ms.
+    input_lag_p99_ms: float = 0.0
+    input_lag_max_ms: float = 0.0
 
 
 class Providers(Protocol):
@@ -222,7 +229,9 @@ async def run_call(
     clock = CallClock()
     recording = Recording(keep=False)
     rate, frame_seconds = LINES[setup.line]
-    line = CallerLine(clock, recording, sample_rate=rate, frame_seconds=frame_seconds)
+    line = CallerLine(
+        clock, recording, sample_rate=rate, frame_seconds=frame_seconds, queue_when_late=True
+    )
     ear = AgentEar(clock, recording)
     providers = setup.providers(line, clock)
     session, agent = _session(setup, providers, index)
@@ -253,6 +262,10 @@ async def run_call(
     finally:
         result.duration_s = clock.now()
         result.cpu_marks_s["ended"] = time.process_time()
+        if line.lags:
+            lags = sorted(line.lags)
+            result.input_lag_p99_ms = 1000 * lags[int(0.99 * (len(lags) - 1))]
+            result.input_lag_max_ms = 1000 * lags[-1]
         line.close()
         await session.aclose()
         await ear.aclose()

@@ -22,9 +22,12 @@ import asyncio
 import json
 import multiprocessing
 import os
+import statistics
 import tempfile
+import threading
 import time
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,18 +44,21 @@ CALL_TIMEOUT_S = 240.0
 BENCH_MODULES = ["bench.capacity_call", "bench.capacity_setup", "bench.capacity_jobs"]
 
 
+def base_variant(variant: str) -> str:
+    """`ours+uvloop` is ours with a lever (`call_capacity.LEVERS`): its base is ours."""
+    return variant.split("+", 1)[0]
+
+
 def bare_prewarm(proc: JobProcess) -> None:
     """Load the VAD once per job process, as livekit-agents' examples do.
 
-    The same VAD as ours (livekit-agents' native Silero with the phone tuning): the
-    ratio of ours to bare then measures what dialtone adds, not the choice of VAD,
-    whose own saving `bench/vad_cost.py` measures.
+    The same VAD as ours (class, tuning and inference on the event loop,
+    `capacity_setup.bare_vad`): the ratio of ours to bare then measures what dialtone
+    adds, not the choice of VAD, whose own saving `bench/vad_cost.py` measures.
     """
-    from livekit.agents import inference
+    from bench.capacity_setup import bare_vad
 
-    from dialtone.pipeline import VAD_MIN_SILENCE
-
-    proc.userdata["vad"] = inference.VAD(model="silero", min_silence_duration=VAD_MIN_SILENCE)
+    proc.userdata["vad"] = bare_vad()
 
 
 async def job_entry(ctx: JobContext) -> None:
@@ -64,14 +70,8 @@ async def job_entry(ctx: JobContext) -> None:
     spec = json.loads(ctx.job.metadata)
     out = Path(spec["out"])
     vad_model = ctx.proc.userdata["vad"]
-    if spec.get("vad") == "thread":  # what inference on the event loop saves
-        from concurrent.futures import ThreadPoolExecutor
-
-        from dialtone.pipeline import load_vad
-
-        vad_model = load_vad(executor=ThreadPoolExecutor(max_workers=1))
     setup = make_setup(
-        variant=spec["variant"],
+        variant=base_variant(spec["variant"]),
         profile=spec["profile"],
         audio=load_audio(Path(spec["audio"])),
         load_vad=lambda: vad_model,
@@ -82,7 +82,12 @@ async def job_entry(ctx: JobContext) -> None:
     )
 
     async def report(result: CallResult) -> None:
-        row = {**asdict(result), "launch_ms": 1000 * (started - spec["launched"])}
+        loop = type(asyncio.get_running_loop())
+        row = {
+            **asdict(result),
+            "launch_ms": 1000 * (started - spec["launched"]),
+            "loop": f"{loop.__module__}.{loop.__qualname__}",  # uvloop's when asked for
+        }
         part = out / f"{spec['index']}.part"
         part.write_text(json.dumps(row), encoding="utf-8")
         part.rename(out / f"{spec['index']}.json")
@@ -94,23 +99,77 @@ async def job_entry(ctx: JobContext) -> None:
     ctx.shutdown(reason="scripted call done")
 
 
-def _pool_options(variant: str, data_dir: Path) -> tuple[Any, list[str], float, float]:
-    """(setup_fnc, preload modules, memory warn MB, memory limit MB) as the worker has them."""
-    if variant == "bare":
-        from livekit.plugins import deepgram, openai, silero  # noqa: F401  (same plugins)
+@dataclass(frozen=True, kw_only=True)
+class PoolOptions:
+    """How the worker's pool runs job processes: the same for both variants but for
+    dialtone's own set-up function and modules."""
 
-        return bare_prewarm, [], 1000.0, 0.0  # livekit-agents' defaults
+    setup_fnc: Callable[[JobProcess], Any]
+    preload: list[str]
+    idle_processes: int
+    memory_warn_mb: float
+    memory_limit_mb: float
+
+
+def pool_options(variant: str, data_dir: Path) -> PoolOptions:
+    """The pool as `dialtone start` sets it up; bare gets the same but dialtone's parts.
+
+    Both variants import the same plugins (Deepgram's and OpenAI's, which the worker
+    imports: the forkserver preloads every registered plugin) and keep as many idle
+    processes as `dialtone start` does (`DIALTONE_WORKER_IDLE_PROCESSES`).
+    """
     from bench.capacity_setup import profile_settings
-    from dialtone.worker import build_server
 
-    server = build_server(profile_settings("offline", data_dir), "receptionist", job_entry)
+    settings = profile_settings("offline", data_dir)
+    if base_variant(variant) == "bare":
+        from livekit.plugins import deepgram, openai  # noqa: F401  (the worker's plugins)
+
+        return PoolOptions(
+            setup_fnc=bare_prewarm,
+            preload=[],
+            idle_processes=settings.worker_idle_processes,
+            memory_warn_mb=settings.job_memory_warn_mb,
+            memory_limit_mb=settings.job_memory_limit_mb,
+        )
+    from livekit.agents.worker import ServerEnvOption
+
+    from dialtone.worker import apply_job_environment, build_server
+
+    server = build_server(settings, "receptionist", job_entry)
+    apply_job_environment(settings)  # as `run_agent` does before the forkserver starts
     # livekit-agents 1.8.9 keeps these options on the server as private attributes
-    return (
-        server._setup_fnc,
-        list(server._preload_modules),
-        server._job_memory_warn_mb,
-        server._job_memory_limit_mb,
+    idle = ServerEnvOption.getvalue(server._num_idle_processes, devmode=False)
+    return PoolOptions(
+        setup_fnc=server._setup_fnc,
+        preload=list(server._preload_modules),
+        idle_processes=int(idle),
+        memory_warn_mb=server._job_memory_warn_mb,
+        memory_limit_mb=server._job_memory_limit_mb,
     )
+
+
+def describe_pool(variant: str) -> dict[str, Any]:
+    """What the pool gives a variant's job processes, dialtone's own modules left out.
+
+    Run it in a fresh process per variant: plugins register for the whole process.
+    """
+    from types import SimpleNamespace
+
+    from livekit.agents.plugin import Plugin
+
+    from bench.capacity_setup import describe_vad
+
+    options = pool_options(variant, Path(tempfile.mkdtemp(prefix="capacity-pool-")))
+    proc = SimpleNamespace(userdata={})
+    options.setup_fnc(proc)  # type: ignore[arg-type]
+    return {
+        "vad": describe_vad(proc.userdata["vad"]),
+        "plugins": sorted({p.package for p in Plugin.registered_plugins}),
+        "preload": sorted(m for m in options.preload if not m.startswith("dialtone")),
+        "idle_processes": options.idle_processes,
+        "memory_warn_mb": options.memory_warn_mb,
+        "memory_limit_mb": options.memory_limit_mb,
+    }
 
 
 def _forkserver(preload: list[str]) -> multiprocessing.context.BaseContext:
@@ -164,38 +223,99 @@ def _sum_memory(pids: list[int]) -> tuple[float, float]:
     return sum(m[0] for m in readings), sum(m[1] for m in readings)
 
 
-async def run_jobs(
-    *, variant: str, profile: str, calls: int, executor: str, line: str, vad: str = "inline"
-) -> dict[str, Any]:
-    from livekit.agents.ipc.proc_pool import ProcPool
+class _Sampler:
+    """Reads every process's CPU (and memory, less often) on a thread of its own.
+
+    The worker's main process (here, this one: it runs the pool) is counted with the
+    job processes; the sampler's own CPU is taken out, and it does not run on the event
+    loop that serves the pool.
+    """
+
+    def __init__(self, me: int, infra: set[int], threads: bool) -> None:
+        self.me, self.infra, self.threads = me, infra, threads
+        self.ledger = CpuLedger()
+        self.peak = [0.0, 0.0]
+        self.own_cpu_s = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="capacity-sampler", daemon=True)
+
+    def tree(self) -> dict[int, float]:
+        found = descendants(self.me)
+        found[self.me] = cpu_seconds(self.me)
+        return found
+
+    def start(self) -> None:
+        self.ledger.start(self.tree())
+        self._thread.start()
+
+    def _run(self) -> None:
+        last_memory = 0.0
+        while not self._stop.wait(CPU_PERIOD_S):
+            readings = self.tree()
+            self.ledger.update(readings)
+            if time.monotonic() - last_memory >= MEMORY_PERIOD_S:
+                last_memory = time.monotonic()
+                pids = [p for p in readings if p not in self.infra and p != self.me]
+                uss, pss = _sum_memory(pids + ([self.me] if self.threads else []))
+                self.peak[0], self.peak[1] = max(self.peak[0], uss), max(self.peak[1], pss)
+        self.ledger.update(self.tree())
+        self.own_cpu_s = time.thread_time()
+
+    def stop(self) -> float:
+        """The CPU every process spent since `start`, the sampler's own taken out."""
+        self._stop.set()
+        self._thread.join()
+        return self.ledger.total() - self.own_cpu_s
+
+
+def _job_info(index: int, metadata: str) -> Any:
     from livekit.agents.job import JobAcceptArguments, RunningJobInfo
     from livekit.protocol import agent, models
 
-    from bench.capacity_call import loop_lag
+    return RunningJobInfo(
+        accept_arguments=JobAcceptArguments(name="bench", identity=f"agent-{index}", metadata=""),
+        job=agent.Job(
+            id=f"AJ_capacity_{index}",
+            room=models.Room(sid=f"RM_capacity_{index}", name=f"capacity-{index}"),
+            metadata=metadata,
+            agent_name="receptionist",
+        ),
+        url="ws://capacity.invalid",
+        token="",
+        worker_id="capacity",
+        fake_job=True,
+    )
+
+
+async def run_jobs(
+    *, variant: str, profile: str, calls: int, executor: str, line: str
+) -> dict[str, Any]:
+    from livekit.agents.ipc.proc_pool import ProcPool
+
     from bench.capacity_setup import caller_audio, persona_lines, save_audio
 
     work = Path(tempfile.mkdtemp(prefix="capacity-jobs-"))
     audio_path = work / "audio.npz"
     save_audio(await caller_audio(), audio_path)
     instructions, greeting = persona_lines()
-    setup_fnc, preload, warn_mb, limit_mb = _pool_options(variant, work)
+    options = pool_options(variant, work)
     threads = executor == "thread"
     ready_s: list[float] = []
     created: dict[int, float] = {}
     pool = ProcPool(
-        initialize_process_fnc=setup_fnc,
+        initialize_process_fnc=options.setup_fnc,
         job_entrypoint_fnc=job_entry,
         session_end_fnc=None,
         simulation_end_fnc=None,
-        num_idle_processes=calls,
+        num_idle_processes=options.idle_processes,
         initialize_timeout=READY_TIMEOUT_S,
         close_timeout=10.0,
         session_end_timeout=10.0,
         inference_executor=None,
         job_executor_type=JobExecutorType.THREAD if threads else JobExecutorType.PROCESS,
-        mp_ctx=_forkserver(preload + BENCH_MODULES),
-        memory_warn_mb=warn_mb,
-        memory_limit_mb=limit_mb,
+        mp_ctx=_forkserver(options.preload + BENCH_MODULES),
+        memory_warn_mb=options.memory_warn_mb,
+        memory_limit_mb=options.memory_limit_mb,
         http_proxy=None,
         loop=asyncio.get_running_loop(),
     )
@@ -206,40 +326,13 @@ async def run_jobs(
     )
     me = os.getpid()
     base_uss = memory_mb(me) if threads else None
-    await pool.start()
-    all_ready = asyncio.Event()
-    pool.on("process_ready", lambda _: all_ready.set() if len(ready_s) >= calls else None)
-    if len(ready_s) < calls:
-        await asyncio.wait_for(all_ready.wait(), READY_TIMEOUT_S)
+    await pool.start()  # returns once the idle processes are warm, as the worker starts
     await asyncio.sleep(1.0)  # let the last prewarm settle
     job_pids = [me] if threads else [p.pid for p in pool.processes if p.pid]  # type: ignore[attr-defined]
     infra = set(descendants(me)) - set(job_pids)
-    idle_uss, idle_pss = _sum_memory(job_pids)
-    ledger = CpuLedger()
-    ledger.start({**descendants(me), **({me: cpu_seconds(me)} if threads else {})})
-    peak = [0.0, 0.0]
-    lag: list[float] = []
-    stop = asyncio.Event()
-
-    def tree() -> dict[int, float]:
-        found = descendants(me)
-        if threads:
-            found[me] = cpu_seconds(me)
-        return found
-
-    async def sample() -> None:
-        last_memory = 0.0
-        while not stop.is_set():
-            readings = tree()
-            ledger.update(readings)
-            if time.monotonic() - last_memory >= MEMORY_PERIOD_S:
-                last_memory = time.monotonic()
-                pids = [p for p in readings if p not in infra] + ([me] if threads else [])
-                uss, pss = _sum_memory(pids)
-                peak[0], peak[1] = max(peak[0], uss), max(peak[1], pss)
-            await asyncio.sleep(CPU_PERIOD_S)
-
-    watchers = [asyncio.create_task(sample()), asyncio.create_task(loop_lag(lag, stop))]
+    idle_uss, idle_pss = _sum_memory(job_pids) if job_pids else (0.0, 0.0)
+    sampler = _Sampler(me, infra, threads)
+    sampler.start()
     spec = {
         "variant": variant,
         "profile": profile,
@@ -249,57 +342,55 @@ async def run_jobs(
         "greeting": greeting,
         "data_dir": str(work),
         "line": line,
-        "vad": vad,
     }
+    # Calls ring as a worker takes them: each job is launched as it comes, not after the
+    # last one found its process (a burst waits for processes to fork, as in production).
+    launches: list[asyncio.Task[None]] = []
     for index in range(calls):
         metadata = json.dumps({**spec, "index": index, "launched": time.time()})
-        await pool.launch_job(
-            RunningJobInfo(
-                accept_arguments=JobAcceptArguments(
-                    name="bench", identity=f"agent-{index}", metadata=""
-                ),
-                job=agent.Job(
-                    id=f"AJ_capacity_{index}",
-                    room=models.Room(sid=f"RM_capacity_{index}", name=f"capacity-{index}"),
-                    metadata=metadata,
-                    agent_name="receptionist",
-                ),
-                url="ws://capacity.invalid",
-                token="",
-                worker_id="capacity",
-                fake_job=True,
-            )
-        )
+        launches.append(asyncio.create_task(pool.launch_job(_job_info(index, metadata))))
         await asyncio.sleep(STAGGER_S)
     deadline = time.monotonic() + CALL_TIMEOUT_S
     # Job processes report through files: polling them is the only way to hear it here.
     while _reported(work) < calls and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.2)
-    ledger.update(tree())  # every call has ended and waits: all counters are still there
-    stop.set()
-    await asyncio.gather(*watchers)
+    cpu = sampler.stop()  # every call has ended and waits: all counters are still there
     (work / "release").touch()
     results = _results(work)
+    await asyncio.gather(*launches, return_exceptions=True)
     await pool.aclose()
-    if threads and base_uss is not None:
-        idle_uss, idle_pss = idle_uss - base_uss[0], idle_pss - base_uss[1]
     missing = calls - len(results)
+    base = base_uss if threads and base_uss else (0.0, 0.0)
     return {
         "variant": variant,
         "calls": calls,
         "latencies_ms": [x for r in results for x in r["latencies_ms"]],
         "barge_reactions_ms": [x for r in results for x in r["barge_reactions_ms"]],
         "call_seconds": sum(r["duration_s"] for r in results) or 1.0,
-        "cpu_seconds": ledger.total(),
-        "loop_lag_p99_ms": sorted(lag)[int(0.99 * (len(lag) - 1))] if lag else None,
+        "cpu_seconds": cpu,
+        "input_lag_p99_ms": _median([r["input_lag_p99_ms"] for r in results]),
+        "input_lag_max_ms": max((r["input_lag_max_ms"] for r in results), default=None),
         "failures": [f for r in results for f in r["failures"]]
         + [f"{missing} calls never reported"] * bool(missing),
-        # the thread executor's jobs share one process: its growth is theirs together
-        "idle_uss_mb": idle_uss / (calls if threads else len(job_pids)),
-        "idle_pss_mb": idle_pss / (calls if threads else len(job_pids)),
-        "call_uss_mb": (peak[0] - (base_uss[0] if threads and base_uss else 0.0)) / calls,
-        "call_pss_mb": (peak[1] - (base_uss[1] if threads and base_uss else 0.0)) / calls,
-        **_cpu_split(results, ledger.total(), threads),
+        "idle_uss_mb": idle_uss / len(job_pids) if job_pids and not threads else None,
+        "idle_pss_mb": idle_pss / len(job_pids) if job_pids and not threads else None,
+        "call_uss_mb": (sampler.peak[0] - base[0]) / calls,
+        "call_pss_mb": (sampler.peak[1] - base[1]) / calls,
+        **_cpu_split(results, cpu, threads),
+        "loops": sorted({r["loop"] for r in results}),
         "ready_ms": [1000 * s for s in ready_s],
         "launch_ms": [r["launch_ms"] for r in results],
     }
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+if __name__ == "__main__":  # `python -m bench.capacity_jobs --describe ours|bare`
+    import sys
+
+    if sys.argv[1:2] == ["--describe"] and len(sys.argv) == 3:
+        print(json.dumps(describe_pool(sys.argv[2])))
+    else:
+        raise SystemExit("usage: python -m bench.capacity_jobs --describe ours|bare")

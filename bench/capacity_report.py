@@ -19,8 +19,18 @@ def _median(values: list[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
+def _cpu(run: dict[str, Any]) -> float:
+    return 1000 * float(run["cpu_seconds"]) / float(run["call_seconds"])
+
+
+def _spread(values: list[float | None]) -> tuple[float, float] | None:
+    present = [v for v in values if v is not None]
+    return (min(present), max(present)) if len(present) > 1 else None
+
+
 def summarize(runs: list[dict[str, Any]], variants: tuple[str, ...]) -> list[dict[str, Any]]:
-    """One row per (N, variant): pooled turns, medians over repetitions."""
+    """One row per (N, variant): pooled turns, medians over repetitions, and the spread
+    (lowest, highest) of each repetition's p90 and CPU."""
     rows: list[dict[str, Any]] = []
     for calls in sorted({r["calls"] for r in runs}):
         for variant in variants:
@@ -34,10 +44,15 @@ def summarize(runs: list[dict[str, Any]], variants: tuple[str, ...]) -> list[dic
                 "turns": len(turns),
                 "latency_median_ms": percentile(turns, 50),
                 "latency_p90_ms": percentile(turns, 90),
-                "cpu_ms_per_call_s": _median(
-                    [1000 * r["cpu_seconds"] / r["call_seconds"] for r in mine]
+                "cpu_ms_per_call_s": _median([_cpu(r) for r in mine]),
+                "p90_spread_ms": _spread([percentile(r["latencies_ms"], 90) for r in mine]),
+                "cpu_spread": _spread([_cpu(r) for r in mine]),
+                "loop_lag_p99_ms": _median([r.get("loop_lag_p99_ms") for r in mine]),
+                "input_lag_p99_ms": _median([r.get("input_lag_p99_ms") for r in mine]),
+                "input_lag_max_ms": max(
+                    (r["input_lag_max_ms"] for r in mine if r.get("input_lag_max_ms") is not None),
+                    default=None,
                 ),
-                "loop_lag_p99_ms": _median([r["loop_lag_p99_ms"] for r in mine]),
                 "failures": sum(len(r["failures"]) for r in mine),
             }
             for key in ("startup_cpu_ms", "steady_cpu_ms_per_call_s", "other_cpu_ms"):
@@ -72,26 +87,43 @@ def _diff(a: float | None, b: float | None) -> float | None:
     return a - b if a is not None and b is not None else None
 
 
-def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Ours against bare at each N: CPU and memory as ratios, latency as a difference."""
+def cpu_ratio_spread(
+    runs: list[dict[str, Any]], calls: int, variant: str = "ours"
+) -> tuple[float, float] | None:
+    """(lowest, highest) of `variant`'s CPU over bare's, repetition by repetition."""
+    by_rep: dict[int, dict[str, float]] = {}
+    for run in runs:
+        if run["calls"] == calls:
+            by_rep.setdefault(run.get("rep", 0), {})[run["variant"]] = _cpu(run)
+    found = [r[variant] / r["bare"] for r in by_rep.values() if variant in r and r.get("bare")]
+    return _spread(list(found))
+
+
+def ratios(
+    rows: list[dict[str, Any]], runs: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Every variant against bare at each N: CPU and memory as ratios, latency as a
+    difference, and the CPU ratio's spread over repetitions when `runs` are given."""
     out = []
     for calls in sorted({r["calls"] for r in rows}):
-        ours = next((r for r in rows if r["calls"] == calls and r["variant"] == "ours"), None)
         bare = next((r for r in rows if r["calls"] == calls and r["variant"] == "bare"), None)
-        if ours is None or bare is None:
+        if bare is None:
             continue
-        out.append(
-            {
-                "calls": calls,
-                "median_diff_ms": _diff(ours["latency_median_ms"], bare["latency_median_ms"]),
-                "p90_diff_ms": _diff(ours["latency_p90_ms"], bare["latency_p90_ms"]),
-                "cpu_ratio": _ratio(ours["cpu_ms_per_call_s"], bare["cpu_ms_per_call_s"]),
-                "steady_cpu_ratio": _ratio(
-                    ours.get("steady_cpu_ms_per_call_s"), bare.get("steady_cpu_ms_per_call_s")
-                ),
-                "uss_ratio": _ratio(ours["call_uss_mb"], bare["call_uss_mb"]),
-            }
-        )
+        for ours in (r for r in rows if r["calls"] == calls and r["variant"] != "bare"):
+            out.append(
+                {
+                    "calls": calls,
+                    "variant": ours["variant"],
+                    "median_diff_ms": _diff(ours["latency_median_ms"], bare["latency_median_ms"]),
+                    "p90_diff_ms": _diff(ours["latency_p90_ms"], bare["latency_p90_ms"]),
+                    "cpu_ratio": _ratio(ours["cpu_ms_per_call_s"], bare["cpu_ms_per_call_s"]),
+                    "cpu_ratio_spread": cpu_ratio_spread(runs or [], calls, ours["variant"]),
+                    "steady_cpu_ratio": _ratio(
+                        ours.get("steady_cpu_ms_per_call_s"), bare.get("steady_cpu_ms_per_call_s")
+                    ),
+                    "uss_ratio": _ratio(ours["call_uss_mb"], bare["call_uss_mb"]),
+                }
+            )
     return out
 
 
@@ -105,7 +137,9 @@ COLUMNS = (
     ("turns", "turns", "d"),
     ("median ms", "latency_median_ms", ".0f"),
     ("p90 ms", "latency_p90_ms", ".0f"),
+    ("p90 range ms", "p90_spread_ms", "range0"),
     ("CPU ms/call-s", "cpu_ms_per_call_s", ".1f"),
+    ("CPU range", "cpu_spread", "range1"),
     ("steady CPU ms/call-s", "steady_cpu_ms_per_call_s", ".1f"),
     ("start-up CPU ms/call", "startup_cpu_ms", ".0f"),
     ("other CPU ms/call", "other_cpu_ms", ".0f"),
@@ -116,6 +150,8 @@ COLUMNS = (
     ("ready ms", "ready_ms", ".0f"),
     ("launch ms", "launch_ms", ".0f"),
     ("lag p99 ms", "loop_lag_p99_ms", ".1f"),
+    ("input lag p99 ms", "input_lag_p99_ms", ".0f"),
+    ("input lag max ms", "input_lag_max_ms", ".0f"),
     ("failures", "failures", "d"),
 )
 
@@ -123,6 +159,9 @@ COLUMNS = (
 def _cell(value: Any, spec: str) -> str:
     if value is None:
         return "-"
+    if spec.startswith("range"):
+        digits = spec[-1]
+        return f"{value[0]:.{digits}f}–{value[1]:.{digits}f}"
     return str(value) if spec == "s" else format(value, spec)
 
 
@@ -141,15 +180,15 @@ def markdown(
     if by_n:
         lines += [
             "",
-            "| N | ours − bare median ms | ours − bare p90 ms | CPU ours/bare "
-            "| steady CPU ours/bare | USS ours/bare |",
-            "|---:|---:|---:|---:|---:|---:|",
+            "| N | variant | − bare median ms | − bare p90 ms | CPU / bare | CPU / bare range "
+            "| steady CPU / bare | USS / bare |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|",
         ]
         lines += [
-            f"| {r['calls']} | {fmt(r['median_diff_ms'], '+.0f')} "
+            f"| {r['calls']} | {r['variant']} | {fmt(r['median_diff_ms'], '+.0f')} "
             f"| {fmt(r['p90_diff_ms'], '+.0f')} "
-            f"| {fmt(r['cpu_ratio'], '.2f')} | {fmt(r.get('steady_cpu_ratio'), '.2f')} "
-            f"| {fmt(r['uss_ratio'], '.2f')} |"
+            f"| {fmt(r['cpu_ratio'], '.2f')} | {_cell(r.get('cpu_ratio_spread'), 'range2')} "
+            f"| {fmt(r.get('steady_cpu_ratio'), '.2f')} | {fmt(r['uss_ratio'], '.2f')} |"
             for r in by_n
         ]
     lines.append("")

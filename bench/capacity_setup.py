@@ -9,26 +9,37 @@ Profiles:
   provider's streaming delays (`capacity_fakes.py`): whatever the cloud profile builds
   around its providers (fallback chains, the offline fallback links) is what is
   measured, and changes to it show up on the next run. Bare gets the same delayed
-  fakes directly.
+  fakes directly. The recogniser streams like Deepgram's (`StreamingSTT`), so each
+  call runs one VAD stream, as a call on Deepgram does.
 - `offline`: ours is `build_pipeline` in the offline profile (pocketsphinx recogniser
   worker, espeak, the rule dialogue): the real stack, nothing faked. Bare has no
   offline equivalent.
+
+Bare is what a livekit-agents user gets with the same choices dialtone makes below the
+agent: the same VAD (livekit-agents' native Silero, the same tuning, inference on the
+event loop: `bare_vad`, the same configuration as `dialtone.pipeline.load_vad` without
+importing dialtone), the same line framing and the same fakes. `describe_call` says
+what a call runs on, so a test can hold the two variants equal except for dialtone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 from livekit.agents import llm, stt, tts, vad
 
 from bench.capacity_call import SCRIPT, CallSetup, MakeProviders, OursSetup, Providers, respond
-from bench.capacity_fakes import DelayedLLM, DelayedSTT, DelayedTTS
+from bench.capacity_fakes import DelayedLLM, DelayedTTS, StreamingSTT
 from dialtone.simulate.call_io import CallerLine
 from dialtone.simulate.phone_audio import Int16Array
 from dialtone.simulate.recording import CallClock
@@ -40,6 +51,38 @@ if TYPE_CHECKING:
 Profile = Literal["fakes", "cloud", "offline"]
 PROFILES: tuple[Profile, ...] = ("fakes", "cloud", "offline")
 ROOT = Path(__file__).resolve().parents[1]
+_T = TypeVar("_T")
+
+#: dialtone's VAD tuning (`dialtone.pipeline.load_vad`), written out so that bare does
+#: not import dialtone; `tests/test_bench_capacity.py` holds the two equal.
+BARE_VAD_OPTIONS: dict[str, float] = {
+    "min_silence_duration": 0.55,
+    "min_speech_duration": 0.05,
+    "activation_threshold": 0.5,
+    "prefix_padding_duration": 0.5,
+}
+
+
+class _Inline(Executor):
+    """Inference on the calling thread (the event loop), as dialtone's VAD runs it."""
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        future: Future[_T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+_INLINE = _Inline()
+
+
+def bare_vad() -> vad.VAD:
+    """Bare's VAD: the class, tuning and executor of dialtone's, built without dialtone."""
+    from livekit.agents import inference
+
+    return inference.VAD(model="silero", executor=_INLINE, **BARE_VAD_OPTIONS)
 
 
 @dataclass
@@ -74,7 +117,7 @@ def bare_providers(profile: Profile, load_vad: Callable[[], vad.VAD]) -> MakePro
     def make(line: CallerLine, clock: CallClock) -> Providers:
         if profile == "cloud":
             return BareProviders(
-                load_vad(), DelayedSTT(line, clock), DelayedLLM(respond), DelayedTTS()
+                load_vad(), StreamingSTT(line, clock), DelayedLLM(respond), DelayedTTS()
             )
         return BareProviders(load_vad(), ScriptedSTT(line), ScriptedLLM(respond), ToneTTS())
 
@@ -91,7 +134,7 @@ def fake_cloud(line: CallerLine, clock: CallClock) -> Iterator[None]:
 
     saved = (deepgram.STT, openai.LLM, openai.TTS)
     try:
-        setattr(deepgram, "STT", lambda **_: DelayedSTT(line, clock))  # noqa: B010
+        setattr(deepgram, "STT", lambda **_: StreamingSTT(line, clock))  # noqa: B010
         setattr(openai, "LLM", lambda **_: DelayedLLM(respond))  # noqa: B010
         setattr(openai, "TTS", lambda **_: DelayedTTS())  # noqa: B010
         yield
@@ -125,7 +168,10 @@ def ours_providers(
             )
         if profile == "cloud":
             with fake_cloud(line, clock):
-                return build_pipeline(settings, setup.persona, load_vad())
+                pipeline = build_pipeline(settings, setup.persona, load_vad())
+            if os.environ.get("BENCH_NO_STT_CHAIN"):  # diagnosis only: no recogniser fallback
+                pipeline.stt = _leaf(pipeline.stt)  # type: ignore[assignment]
+            return pipeline
         return build_pipeline(settings, setup.persona, load_vad())
 
     return make
@@ -165,27 +211,34 @@ def make_setup(
     variant: str,
     profile: Profile,
     audio: dict[str, Int16Array],
-    load_vad: Callable[[], vad.VAD],
     instructions: str,
     greeting: str,
     data_dir: Path,
     line: str = "room16",
+    load_vad: Callable[[], vad.VAD] | None = None,
 ) -> CallSetup:
-    """One run's calls: bare imports nothing of dialtone but the simulator's line."""
+    """One run's calls: bare imports nothing of dialtone but the simulator's line.
+
+    `load_vad` gives each call its VAD (a job process's prewarmed one); by default
+    bare's is `bare_vad` and ours' `dialtone.pipeline.load_vad`, one per call.
+    """
     if variant == "bare":
         return CallSetup(
             variant="bare",
             audio=audio,
             instructions=instructions,
             greeting=greeting,
-            providers=bare_providers(profile, load_vad),
+            providers=bare_providers(profile, load_vad or bare_vad),
             line=line,
         )
     from dialtone.messages.store import message_store
     from dialtone.personas import PersonaBook
+    from dialtone.pipeline import load_vad as dialtone_vad
     from dialtone.programs import load_program
 
     settings = profile_settings(profile, data_dir)
+    if line == "room16" and settings.input_frame_ms != 50:  # DIALTONE_INPUT_FRAME_MS
+        line = f"room16_{settings.input_frame_ms}"
     persona = PersonaBook.load(settings.persona_dir, settings.default_persona).pick()
     ours = OursSetup(
         persona=persona,
@@ -197,7 +250,65 @@ def make_setup(
         audio=audio,
         instructions=instructions,
         greeting=greeting,
-        providers=ours_providers(profile, settings, ours, load_vad),
+        providers=ours_providers(profile, settings, ours, load_vad or dialtone_vad),
         ours=ours,
         line=line,
     )
+
+
+def _executor_kind(executor: Executor | None) -> str:
+    """How a VAD runs its inference, told by running something on it."""
+    if executor is None:
+        return "a thread per stream"
+    ran_on = executor.submit(threading.get_ident).result()
+    return "inline" if ran_on == threading.get_ident() else f"threads ({type(executor).__name__})"
+
+
+def describe_vad(model: vad.VAD) -> dict[str, Any]:
+    """A VAD's class, options and executor: what decides its per-frame work."""
+    options = getattr(model, "_opts", None)
+    return {
+        "class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "options": dataclasses.asdict(options) if dataclasses.is_dataclass(options) else None,
+        "executor": _executor_kind(getattr(model, "_executor", None)),
+    }
+
+
+def _leaf(part: object) -> object:
+    """The provider under dialtone's wrappers: fallback chains (first link), deadlines."""
+    while True:
+        for attribute in ("_stt_instances", "_llm_instances", "_tts_instances"):
+            links = getattr(part, attribute, None)
+            if links:
+                part = links[0]
+                break
+        else:
+            inner = getattr(part, "wrapped_stt", None) or getattr(part, "inner", None)
+            if inner is None:
+                return part
+            part = inner
+
+
+def _name(part: object) -> str:
+    return f"{type(part).__module__}.{type(part).__qualname__}"
+
+
+def describe_call(setup: CallSetup, providers: Providers) -> dict[str, Any]:
+    """What one call of a variant runs on below the agent, for comparing the variants.
+
+    The VAD, the providers under dialtone's wrappers, whether the recogniser streams
+    (a non-streaming one gets a `StreamAdapter` with a VAD stream of its own: two per
+    call) and how the line frames the caller's audio.
+    """
+    kwargs = providers.session_kwargs()
+    recogniser = _leaf(kwargs["stt"])
+    streaming = bool(getattr(getattr(recogniser, "capabilities", None), "streaming", False))
+    return {
+        "vad": describe_vad(kwargs["vad"]),
+        "stt": _name(recogniser),
+        "llm": _name(_leaf(kwargs["llm"])),
+        "tts": _name(_leaf(kwargs["tts"])),
+        "stt_streams": streaming,
+        "vad_streams_per_call": 1 if streaming else 2,
+        "line": setup.line,
+    }

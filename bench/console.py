@@ -84,7 +84,12 @@ def call_row(rng: random.Random, _i: int, now: datetime) -> dict[str, Any]:
         "ended_at": started + timedelta(seconds=rng.randrange(10, 600)),
         "outcome": outcome,
         "hangup_by": "caller",
-        "transfer_outcome": "answered" if outcome == "transferred" else None,
+        # One transfer in five does not reach a person (no answer, busy).
+        "transfer_outcome": (
+            rng.choice(["completed"] * 8 + ["no_answer", "busy"])
+            if outcome == "transferred"
+            else None
+        ),
         "dropped": False,
         "tools": "[]",
         "turns": 4,
@@ -108,6 +113,7 @@ def message_row(rng: random.Random, i: int, now: datetime) -> dict[str, Any]:
         "room": f"call-{rng.getrandbits(40):x}",
         "message": "Please call me back about my appointment next week.",
         "handled_at": None if i % 20 == 0 else created + timedelta(hours=2),  # 1 in 20 waits
+        "caller_name": None if i % 3 else "Ann Lee",
     }
 
 
@@ -230,10 +236,16 @@ def main() -> None:
                     "calls ?number=1234": "/calls?number=1234",  # the last digits
                     "calls ?number=line": "/calls?number=%2B15550100100",  # every call
                     "calls ?number=0100": "/calls?number=0100",  # every call, by its end
+                    "calls ?transfer=failed": "/calls?transfer=failed",
                     "call": f"/calls/{some_id}",
                     "messages": "/messages",
+                    "messages ?q=appointment": "/messages?q=appointment",
+                    "messages ?q=nowhere": "/messages?q=nowhere",  # no match: a full scan
+                    "attention (polled)": "/attention",
                     "campaigns": "/campaigns",
                     "dnc": "/dnc",
+                    "audit": "/audit",
+                    "calls.csv ?number=1234": "/calls.csv?number=1234",
                 },
                 args.repeat,
             )

@@ -24,6 +24,7 @@ from .cli.doctor import doctor
 from .cli.run import run
 from .cli.serve import serve
 from .cli.trunks import app as trunks_app
+from .cli.users import app as users_app
 from .config import ConfigError
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.add_typer(calls_app, name="calls")
 app.command("doctor")(doctor)
 app.command("serve")(serve)  # `dialtone campaigns serve` is the same command
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
 app.command("console")(console)
 app.command("run")(run)  # `make run`
 

@@ -120,6 +120,15 @@ class Settings(BaseSettings):
     worker_idle_processes: int = Field(
         4, ge=0, le=100, validation_alias="DIALTONE_WORKER_IDLE_PROCESSES"
     )
+    # A call's per-frame work (docs/operating.md, "Less work per frame"): each measured
+    # alone with bench/call_capacity.py against the fair bare baseline.
+    loop_monitor_warn_ms: float | None = Field(
+        None, ge=0, validation_alias="DIALTONE_LOOP_MONITOR_WARN_MS"
+    )
+    input_frame_ms: int = Field(
+        50, ge=10, le=100, multiple_of=10, validation_alias="DIALTONE_INPUT_FRAME_MS"
+    )
+    uvloop: bool = Field(False, validation_alias="DIALTONE_UVLOOP")
     worker_metrics_port: int = Field(
         9464, ge=0, le=65535, validation_alias="DIALTONE_WORKER_METRICS_PORT"
     )
@@ -133,6 +142,59 @@ class Settings(BaseSettings):
     console_password: SecretStr = Field(SecretStr(""), validation_alias="DIALTONE_CONSOLE_PASSWORD")
     # Behind a TLS-terminating proxy: believe its X-Forwarded-Proto (Secure cookies)
     trust_forwarded_proto: bool = Field(False, validation_alias="DIALTONE_TRUST_FORWARDED_PROTO")
+    # The clinic's time zone: every time the console shows is in it (IANA name)
+    console_timezone: str = Field("UTC", validation_alias="DIALTONE_TIMEZONE")
+    # Webhook receivers on a private network that may be posted to anyway: host names
+    # and/or networks (CIDR), comma-separated. Empty: only public addresses.
+    webhook_allow: str = Field("", validation_alias="DIALTONE_WEBHOOK_ALLOW")
+
+    @field_validator("console_timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        value = value.strip() or "UTC"
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("an IANA time zone name, e.g. America/New_York") from None
+        return value
+
+    @field_validator("webhook_allow")
+    @classmethod
+    def _check_webhook_allow(cls, value: str) -> str:
+        import ipaddress
+
+        items = [item.strip().lower() for item in value.split(",") if item.strip()]
+        for item in items:
+            if "/" in item or item.replace(".", "").isdigit() or ":" in item:
+                try:
+                    ipaddress.ip_network(item.strip("[]"), strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not a network such as 10.0.5.0/24") from None
+            elif not re.fullmatch(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?", item):
+                raise ValueError(f"{item!r} is not a host name or a network") from None
+        return ",".join(items)
+
+    def weak_secret_problems(self) -> list[str]:
+        """One line per secret too weak to serve with: a guessable API token opens the
+        whole API, a guessable console password the console."""
+        from .passwords import password_problem, token_problem
+
+        problems = []
+        token = self.api_token.get_secret_value()
+        if token and (problem := token_problem(token)) is not None:
+            problems.append(f"DIALTONE_API_TOKEN {problem}")
+        password = self.console_password.get_secret_value()
+        if password and (problem := password_problem(password)) is not None:
+            problems.append(f"DIALTONE_CONSOLE_PASSWORD {problem}")
+        return problems
+
+    @field_validator("loop_monitor_warn_ms", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`DIALTONE_LOOP_MONITOR_WARN_MS=` (as .env.example has it): livekit-agents' default."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("livekit_url")
     @classmethod

@@ -9,7 +9,9 @@ fails at start-up with the variable to fix, not on the first call.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -58,13 +60,11 @@ def capacity_options(settings: Settings) -> dict[str, Any]:
     anything, these for a phone call:
 
     - `load_threshold` 0.6: the worker takes no new call while the machine's CPU load
-      (livekit-agents' 2.5 s average) is above it. With the cloud profile's providers
-      replaced by fakes with their delays, a call cost 35-45 ms of CPU per second of
-      call (the whole process tree), and 50 calls on 2 cores (about 95 % of them) still
-      kept p90 turn latency within +20 % of one call. The fakes do none of a real
-      provider's TLS and websocket work, and calls arrive in bursts while the load
-      average lags 2.5 s: 0.6 keeps that margin (about 15 calls per core), where
-      livekit-agents' default 0.7 keeps less.
+      (livekit-agents' 2.5 s average) is above it. Calls arrive in bursts while that
+      average lags 2.5 s, and the bench's fakes do none of a real provider's TLS and
+      websocket work: 0.6 keeps a margin livekit-agents' 0.7 does not. How many calls
+      that admits depends on the CPU a call costs (docs/operating.md, "Sizing", has the
+      measured figures and the conditions they were measured in).
     - `job_memory_warn_mb` 500 / `job_memory_limit_mb` 1000: livekit-agents watches a
       job process's PSS (shared pages divided among the processes sharing them, so it
       is largest when a worker has one call: 280 MB measured; about 60 MB each at 30
@@ -90,6 +90,31 @@ def capacity_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+#: livekit-agents' loop monitor reads its warn threshold from here in each job process.
+LOOP_MONITOR_ENV = "LIVEKIT_AGENTS_LOOP_BLOCK_WARN_MS"
+#: Imported by the forkserver when `DIALTONE_UVLOOP` is on: job processes run on uvloop.
+UVLOOP_MODULE = "dialtone.fast_loop"
+
+
+def job_environment(settings: Settings) -> dict[str, str]:
+    """Variables job processes must inherit (set before the forkserver starts).
+
+    `DIALTONE_LOOP_MONITOR_WARN_MS`: livekit-agents' loop monitor wakes every fifth of
+    its warn threshold (20 ms at its 100 ms default, at most 50 ms), a heartbeat on the
+    loop and a watchdog thread each time, in every job process; 250 wakes it every
+    50 ms and reports blocks from 250 ms; 0 turns it off. Unset: livekit-agents'
+    default. A variable already in the environment wins.
+    """
+    if settings.loop_monitor_warn_ms is None:
+        return {}
+    return {LOOP_MONITOR_ENV: f"{settings.loop_monitor_warn_ms:g}"}
+
+
+def apply_job_environment(settings: Settings) -> None:
+    for name, value in job_environment(settings).items():
+        os.environ.setdefault(name, value)
+
+
 def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) -> AgentServer:
     """The worker for one agent name; settings are checked here, before registering.
 
@@ -102,9 +127,15 @@ def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) ->
         )
     _ = settings.resolved_profile
     PersonaBook.load(settings.persona_dir, settings.default_persona)
+    if settings.uvloop and importlib.util.find_spec("uvloop") is None:
+        # else every job process's fork would fail on the forkserver's import
+        raise ConfigError(
+            "DIALTONE_UVLOOP is on but uvloop is not installed: "
+            "pip install 'dialtone[uvloop]' or unset DIALTONE_UVLOOP"
+        )
     server = AgentServer(
         setup_fnc=prewarm,
-        preload_modules=list(JOB_MODULES),
+        preload_modules=[*JOB_MODULES, *([UVLOOP_MODULE] if settings.uvloop else [])],
         # livekit-agents spells Python's WARNING as WARN and refuses the former
         log_level="WARN" if settings.log_level == "WARNING" else settings.log_level,
         **capacity_options(settings),
@@ -123,10 +154,12 @@ def run_agent(agent_name: str, entrypoint: Entrypoint, argv: list[str] | None = 
     A configuration mistake ends the program with one line naming what to fix.
     """
     try:
-        server = build_server(load_settings(), agent_name, entrypoint)
+        settings = load_settings()
+        server = build_server(settings, agent_name, entrypoint)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+    apply_job_environment(settings)
     from livekit.agents import cli
 
     if argv is not None:

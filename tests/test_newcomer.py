@@ -96,7 +96,7 @@ def test_serve_with_an_unreachable_database_names_the_setting() -> None:
         "0",
         cwd=ROOT,
         DIALTONE_DATABASE_URL=UNREACHABLE_PG,
-        DIALTONE_API_TOKEN="operator-token-0123456789",
+        DIALTONE_API_TOKEN="operator-token-Hq7vN2xK9mR4tW8pZ3bL",
     )
     assert_one_clean_line(result, "DIALTONE_DATABASE_URL")
     assert "hunter2" not in result.stderr + result.stdout

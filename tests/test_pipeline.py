@@ -8,7 +8,7 @@ import pytest
 from livekit.agents import AgentSession, llm, stt, tts
 from livekit.agents.voice import room_io
 
-from dialtone.config import load_settings
+from dialtone.config import ConfigError, load_settings
 from dialtone.offline.dialogue import RuleBasedLLM
 from dialtone.offline.stt import PocketSphinxSTT
 from dialtone.offline.tts import EspeakTTS
@@ -97,3 +97,14 @@ def test_calls_read_the_room_at_the_vads_rate() -> None:
         assert options.audio_input.sample_rate == 16_000
     assert outbound.participant_identity == "callee"
     assert not isinstance(inbound.participant_identity, str)  # livekit-agents picks
+
+
+def test_the_input_frame_size_is_a_setting() -> None:
+    """`DIALTONE_INPUT_FRAME_MS`: livekit-agents' 50 ms unless asked; 100 halves the
+    per-frame work (tests/simulate/test_turn_taking.py checks barge-in on it)."""
+    assert load_settings().input_frame_ms == 50
+    assert phone_room_options().audio_input.frame_size_ms == 50  # type: ignore[union-attr]
+    framed = phone_room_options(frame_ms=load_settings(input_frame_ms=100).input_frame_ms)
+    assert framed.audio_input.frame_size_ms == 100  # type: ignore[union-attr]
+    with pytest.raises(ConfigError, match="DIALTONE_INPUT_FRAME_MS"):
+        load_settings(input_frame_ms=55)

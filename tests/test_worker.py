@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import TypeVar
 
@@ -10,7 +13,13 @@ import pytest
 from livekit.agents.worker import ServerEnvOption
 
 from dialtone.config import ConfigError, load_settings
-from dialtone.worker import build_server
+from dialtone.worker import (
+    LOOP_MONITOR_ENV,
+    UVLOOP_MODULE,
+    apply_job_environment,
+    build_server,
+    job_environment,
+)
 from tests.programs import receptionist
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,3 +97,61 @@ def test_capacity_settings_come_from_the_environment(monkeypatch: pytest.MonkeyP
 def test_a_load_threshold_above_one_is_refused() -> None:
     with pytest.raises(ConfigError, match="DIALTONE_WORKER_LOAD_THRESHOLD"):
         load_settings(worker_load_threshold=1.5)
+
+
+def test_the_loop_monitor_threshold_reaches_job_processes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """livekit-agents' loop monitor reads its threshold from the environment in each job
+    process; the worker puts the setting there before the forkserver starts."""
+    from livekit.agents.telemetry.loop_monitor import LoopMonitorThresholds
+
+    monkeypatch.setenv(LOOP_MONITOR_ENV, "")  # restored after the test
+    monkeypatch.delenv(LOOP_MONITOR_ENV)
+    assert job_environment(load_settings()) == {}  # unset: livekit-agents' default
+    apply_job_environment(load_settings(loop_monitor_warn_ms=250))
+    thresholds = LoopMonitorThresholds.from_env()
+    assert thresholds is not None and thresholds.warn == 0.25
+    apply_job_environment(load_settings(loop_monitor_warn_ms=0))  # already set: it wins
+    assert os.environ[LOOP_MONITOR_ENV] == "250"
+    del os.environ[LOOP_MONITOR_ENV]
+    apply_job_environment(load_settings(loop_monitor_warn_ms=0))
+    assert LoopMonitorThresholds.from_env() is None  # 0 turns it off
+
+
+def test_uvloop_is_preloaded_only_when_asked_for() -> None:
+    def preload(**options: object) -> list[str]:
+        settings = load_settings(persona_dir=ROOT / "personas", profile="offline", **options)
+        return list(
+            build_server(settings, "receptionist", receptionist.entrypoint)._preload_modules
+        )
+
+    assert UVLOOP_MODULE not in preload()
+    assert UVLOOP_MODULE in preload(uvloop=True)
+    # what the forkserver's import does to every job process it forks
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import asyncio, {UVLOOP_MODULE}; print(type(asyncio.new_event_loop()).__module__)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip().startswith("uvloop")
+
+
+def test_uvloop_asked_for_but_missing_fails_before_registering(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "uvloop" else real(name, *a)
+    )
+    settings = load_settings(persona_dir=ROOT / "personas", profile="offline", uvloop=True)
+    with pytest.raises(ConfigError, match=r"DIALTONE_UVLOOP.*pip install"):
+        build_server(settings, "receptionist", receptionist.entrypoint)

@@ -9,7 +9,12 @@ Each request carries
 
 A receiver recomputes the HMAC over the exact bytes it received, compares in constant
 time, and refuses a `t` more than 5 minutes from its own clock, so a captured request
-cannot be replayed later (`verify_signature` does all three). `t` is the time of this
+cannot be replayed later (`verify_signature` does all three).
+
+Before each try the URL's host is resolved and checked (`dialtone.netguard`): a
+loopback, private, link-local or metadata address is refused unless allowed by
+DIALTONE_WEBHOOK_ALLOW, and the POST goes to the address that was checked. Redirects
+are never followed: a 3xx is a failed try. `t` is the time of this
 delivery try, not of the event, so a retry hours later still verifies.
 
 Delivery is at least once: a receiver that answered 2xx but whose answer was lost gets
@@ -40,6 +45,14 @@ from sqlalchemy import Engine, select, update
 
 from ..db.tables import webhook_outbox, webhook_secrets
 from ..metrics import WEBHOOK_DELIVERIES
+from ..netguard import (
+    Allowed,
+    DestinationRefused,
+    Resolver,
+    check_destination,
+    pinned,
+    system_resolver,
+)
 from .outbox import DeliveryStatus
 
 logger = logging.getLogger("dialtone.webhooks")
@@ -118,6 +131,8 @@ class WebhookSender:
         clock: Callable[[], datetime],
         client: httpx.AsyncClient | None = None,
         rng: random.Random | None = None,
+        allowed: Allowed | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.engine = engine
         self._default_secret = default_secret
@@ -125,6 +140,8 @@ class WebhookSender:
         self.clock = clock
         self._client = client
         self._rng = rng or random.Random()
+        self._allowed = allowed or Allowed()
+        self._resolver = resolver
 
     def _take_due(self, now: datetime) -> list[_Due]:
         """Lease due rows: `next_at` moves past this try's time limit, one taker wins."""
@@ -205,7 +222,23 @@ class WebhookSender:
             SIGNATURE_HEADER: sign(secret, body, int(self.clock().timestamp())),
         }
         try:
-            response = await client.post(due.url, content=body, headers=headers)
+            addresses = await asyncio.to_thread(
+                check_destination,
+                due.url,
+                self._allowed,
+                resolver=self._resolver,
+                must_resolve=True,
+            )
+        except DestinationRefused as exc:
+            return f"refused: {exc}"
+        url, extensions = due.url, {}
+        if addresses:
+            # Send to the address just checked, not to a second lookup's answer.
+            url, headers["Host"], name = pinned(due.url, addresses[0])
+            if url.startswith("https:"):
+                extensions["sni_hostname"] = name
+        try:
+            response = await client.post(url, content=body, headers=headers, extensions=extensions)
         except httpx.HTTPError as exc:
             return f"{type(exc).__name__}: {exc}"
         if 200 <= response.status_code < 300:

@@ -65,6 +65,8 @@ def serve(
 
     try:
         settings = load_settings()
+        if weak := settings.weak_secret_problems():
+            raise ConfigError("; ".join(weak))
         configure_logging(settings)
         if dial and not settings.has_livekit:
             logger.warning(

@@ -40,9 +40,12 @@ from ..db.engine import read_only
 from ..db.tables import call_records
 from ..db.types import UTCDateTime
 from ..records.store import decode_cursor, encode_cursor
+from ..telephony.sip_status import TransferOutcome
 from ..wire import normalize_phone
 
 MIN_DIGITS = 3
+#: Transfer outcomes where the caller did not reach a person.
+FAILED_TRANSFERS = sorted(t.value for t in TransferOutcome if t is not TransferOutcome.COMPLETED)
 DENSE = 5000
 
 
@@ -100,6 +103,8 @@ class CallQuery:
     number: str | None = None  # either party's: a whole number or its last digits
     since: datetime | None = None
     until: datetime | None = None
+    #: "failed": calls whose transfer did not reach a person (any other value: exactly it)
+    transfer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,10 @@ def find_calls(
         if value:
             where.append(column == value)
     match = number_match(query.number) if query.number else None
+    if query.transfer == "failed":
+        where.append(c.transfer_outcome.in_(FAILED_TRANSFERS))
+    elif query.transfer:
+        where.append(c.transfer_outcome == query.transfer)
     if query.since is not None:
         where.append(c.started_at >= query.since)
     if query.until is not None:

@@ -17,30 +17,53 @@ from starlette.datastructures import UploadFile
 from ..campaigns.csvio import read_contacts_csv
 from ..campaigns.listing import CampaignFilter
 from ..campaigns.models import CampaignStatus, RowErrors
+from ..config import Settings
 from ..http.campaign_list import campaign_page
 from ..http.campaigns import results_csv
 from ..http.creation import create
 from ..http.services import Services
 from ..http.views import campaign_view
+from .choices import outbound_trunks, persona_names
+from .contacts import find_contacts
 from .rendering import render
-from .session import Checked, Session
+from .session import AccountsDep, CheckedManager, Manager
+from .words import CONTACT_STATES
 
 router = APIRouter(include_in_schema=False)
 
+#: What the page says after each control, so a click is confirmed in words.
+DONE = {
+    "pause": "Paused. No new calls start; calls already ringing finish.",
+    "resume": "Resumed. Calls start again inside the calling window.",
+    "cancel": "Cancelled. No contact will be called again by this campaign.",
+}
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 FIELDS = ("name", "persona", "outbound_trunk", "caller_id", "timezone", "start", "end")
 DEFAULTS = {"persona": "reminder", "timezone": "America/New_York", "start": "09:00", "end": "20:00"}
 
 
-def _new_form(values: dict[str, Any], errors: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"values": {**DEFAULTS, **values}, "errors": errors, "days": DAYS}
+def _new_form(
+    settings: Settings, values: dict[str, Any], errors: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The new-campaign form. Row numbers in errors are spreadsheet rows: the API counts
+    contacts from 1, a spreadsheet counts the header as row 1, so contact N is row N+1."""
+    shown = [{**e, "row": e["row"] + 1 if isinstance(e.get("row"), int) else None} for e in errors]
+    trunks = outbound_trunks(settings.trunks_dir)
+    return {
+        "values": {**DEFAULTS, **values},
+        "errors": shown,
+        "days": DAYS,
+        "trunks": trunks,
+        "caller_ids": sorted({n for t in trunks for n in t.numbers}),
+        "personas": persona_names(settings),
+    }
 
 
 @router.get("/campaigns", response_class=HTMLResponse)
 def campaigns_page(
     request: Request,
     services: Services,
-    session: Session,
+    session: Manager,
     state: Annotated[CampaignStatus | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
@@ -52,14 +75,20 @@ def campaigns_page(
         page=page,
         state=state.value if state else "",
         states=[s.value for s in CampaignStatus],
-        form=_new_form({"days": DAYS[:5]}, []),
+        form=_new_form(services.settings, {"days": DAYS[:5]}, []),
     )
 
 
 @router.post("/campaigns", response_class=HTMLResponse)
-async def create_campaign(request: Request, services: Services, session: Checked) -> Response:
+async def create_campaign(
+    request: Request, services: Services, session: CheckedManager, accounts: AccountsDep
+) -> Response:
     form = await request.form()
     values: dict[str, Any] = {f: str(form.get(f) or "").strip() for f in FIELDS}
+    # A LiveKit trunk id typed in the advanced field wins over the configured list.
+    values["outbound_trunk_id"] = str(form.get("outbound_trunk_id") or "").strip()
+    if values["outbound_trunk_id"]:
+        values["outbound_trunk"] = values["outbound_trunk_id"]
     values["days"] = [d for d in form.getlist("days") if d in DAYS]
     values["max_concurrent"] = str(form.get("max_concurrent") or "5")
     raw: dict[str, Any] = {
@@ -88,6 +117,9 @@ async def create_campaign(request: Request, services: Services, session: Checked
         )
     body = json.loads(bytes(response.body))
     if response.status_code == 201:
+        accounts.audit.add(
+            actor=session.actor, action="campaign.create", target=body["id"], detail=values["name"]
+        )
         return RedirectResponse(f"/campaigns/{body['id']}", status_code=303)
     errors = body.get("errors") or [{"row": None, "field": "", "reason": body.get("detail", "")}]
     page = campaign_page(services, CampaignFilter(), limit=20)
@@ -99,7 +131,7 @@ async def create_campaign(request: Request, services: Services, session: Checked
         page=page,
         state="",
         states=[s.value for s in CampaignStatus],
-        form=_new_form(values, errors),
+        form=_new_form(services.settings, values, errors),
     )
 
 
@@ -109,27 +141,53 @@ def _refused(errors: list[dict[str, Any]]) -> Response:
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 def campaign_detail(
-    campaign_id: str, request: Request, services: Services, session: Session
+    campaign_id: str,
+    request: Request,
+    services: Services,
+    session: Manager,
+    done: Annotated[str, Query(max_length=10)] = "",
+    q: Annotated[str, Query(max_length=100)] = "",
+    state: Annotated[str, Query(max_length=20)] = "",
+    after: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     view = campaign_view(services.campaigns.progress(campaign_id, services.clock()))
+    rows, next_after = find_contacts(
+        services.engine,
+        campaign_id,
+        text=q,
+        state=state if state in CONTACT_STATES else "",
+        after=after,
+    )
     return render(
         request,
         "campaign.html",
         session,
         c=view,
         chart={"outcomes": view.outcomes, "contacts": view.contacts},
+        notice=DONE.get(done),
+        people=rows,
+        next_after=next_after,
+        search={"q": q, "state": state},
+        contact_states=CONTACT_STATES,
     )
 
 
 @router.post("/campaigns/{campaign_id}/{action}")
-def control(campaign_id: str, action: str, services: Services, _session: Checked) -> Response:
-    if action not in ("pause", "resume", "cancel"):
+def control(
+    campaign_id: str,
+    action: str,
+    services: Services,
+    session: CheckedManager,
+    accounts: AccountsDep,
+) -> Response:
+    if action not in DONE:
         raise HTTPException(404, f"no action {action!r}")
     services.campaigns.set_status(campaign_id, action, services.clock())
-    return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
+    accounts.audit.add(actor=session.actor, action=f"campaign.{action}", target=campaign_id)
+    return RedirectResponse(f"/campaigns/{campaign_id}?done={action}", status_code=303)
 
 
 @router.get("/campaigns/{campaign_id}/results.csv")
-def results(campaign_id: str, services: Services, _session: Session) -> StreamingResponse:
+def results(campaign_id: str, services: Services, _session: Manager) -> StreamingResponse:
     services.campaigns.get_campaign(campaign_id)  # 404 for an unknown id
     return results_csv(campaign_id, services)

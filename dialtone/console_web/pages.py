@@ -1,4 +1,4 @@
-"""Overview, calls and messages pages."""
+"""Overview and calls pages (and the calls CSV)."""
 
 from __future__ import annotations
 
@@ -6,24 +6,27 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from ..http.recordings import recording_response
-from ..http.services import Services
-from ..messages.inbox import MessageFilter, mark_handled, page_messages
+from ..http.services import AppServices, Services
+from ..messages.inbox import MessageFilter, page_messages
 from ..records.models import CallRecord
 from ..records.store import BadCursor
 from ..wire import CallOutcome
+from .attention import Item, attention
 from .callquery import (
     BadNumber,
     CallQuery,
     find_calls,
-    record_id_for_sip_call,
-    record_ids_for_sip_calls,
+    number_match,
 )
-from .rendering import render
-from .session import Checked, Session
-from .stats import overview
+from .choices import persona_names
+from .export import calls_csv
+from .rendering import render, zone_of
+from .session import Session
+from .stats import Overview, overview
+from .words import say
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,9 +43,22 @@ def _day(value: str, name: str) -> datetime | None:
         raise HTTPException(422, f"{name}: a date like 2026-06-10") from None
 
 
+def _attention(services: AppServices) -> tuple[Overview, list[Item]]:
+    now = services.clock()
+    figures = overview(services.engine, now)
+    return figures, attention(services.engine, figures, now.astimezone(UTC).date())
+
+
+@router.get("/attention", response_class=HTMLResponse)
+def attention_part(request: Request, services: Services, session: Session) -> Response:
+    """The overview's "needs attention" list alone: what the page polls."""
+    figures, items = _attention(services)
+    return render(request, "attention.html", session, figures=figures, items=items)
+
+
 @router.get("/", response_class=HTMLResponse)
 def overview_page(request: Request, services: Services, session: Session) -> Response:
-    figures = overview(services.engine, services.clock())
+    figures, items = _attention(services)
     chart = {
         "days": [d.isoformat() for d in figures.days],
         "daily": figures.daily,
@@ -50,7 +66,39 @@ def overview_page(request: Request, services: Services, session: Session) -> Res
         "week": figures.week.by_outcome,
         "transfers": figures.week.transfers,
     }
-    return render(request, "overview.html", session, figures=figures, chart=chart, title="Overview")
+    return render(request, "overview.html", session, figures=figures, chart=chart, items=items)
+
+
+Since = Annotated[str, Query(alias="from", max_length=10)]
+Until = Annotated[str, Query(alias="to", max_length=10)]
+
+
+def _call_query(
+    direction: str,
+    outcome: str,
+    persona: str,
+    campaign: str,
+    number: str,
+    since: str,
+    until: str,
+    transfer: str = "",
+) -> CallQuery:
+    query = CallQuery(
+        transfer=transfer or None,
+        direction=direction or None,
+        outcome=outcome or None,
+        persona=persona or None,
+        campaign_id=campaign or None,
+        number=number or None,
+        since=_day(since, "from"),
+        until=_day(until, "to"),
+    )
+    if query.number:
+        try:
+            number_match(query.number)
+        except BadNumber as exc:
+            raise HTTPException(422, str(exc)) from None
+    return query
 
 
 @router.get("/calls", response_class=HTMLResponse)
@@ -63,19 +111,12 @@ def calls_page(
     persona: Text = "",
     campaign: Text = "",
     number: Text = "",
-    since: Annotated[str, Query(alias="from", max_length=10)] = "",
-    until: Annotated[str, Query(alias="to", max_length=10)] = "",
+    since: Since = "",
+    until: Until = "",
+    transfer: Text = "",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    query = CallQuery(
-        direction=direction or None,
-        outcome=outcome or None,
-        persona=persona or None,
-        campaign_id=campaign or None,
-        number=number or None,
-        since=_day(since, "from"),
-        until=_day(until, "to"),
-    )
+    query = _call_query(direction, outcome, persona, campaign, number, since, until, transfer)
     try:
         rows, next_cursor = find_calls(services.engine, query, limit=50, cursor=cursor)
     except BadCursor as exc:
@@ -90,15 +131,43 @@ def calls_page(
         "number": number,
         "from": since,
         "to": until,
+        "transfer": transfer,
     }
     return render(
         request,
         "calls.html",
         session,
+        personas=persona_names(services.settings),
         rows=rows,
         next_cursor=next_cursor,
         filters=filters,
         outcomes=[o.value for o in CallOutcome],
+    )
+
+
+@router.get("/calls.csv")
+def calls_export(
+    request: Request,
+    services: Services,
+    _session: Session,
+    direction: Text = "",
+    outcome: Text = "",
+    persona: Text = "",
+    campaign: Text = "",
+    number: Text = "",
+    since: Since = "",
+    until: Until = "",
+    transfer: Text = "",
+) -> StreamingResponse:
+    """The filtered calls as CSV (newest first, at most `export.MAX_ROWS`)."""
+    query = _call_query(direction, outcome, persona, campaign, number, since, until, transfer)
+    return StreamingResponse(
+        calls_csv(services.engine, query, zone_of(request)),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="calls.csv"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -109,30 +178,41 @@ def _timeline(record: CallRecord) -> list[tuple[datetime | None, str]]:
     if record.answered_at:
         events.append((record.answered_at, "Answered"))
     if record.transfer_outcome:
-        events.append((None, f"Transfer: {record.transfer_outcome}"))
+        events.append((None, f"Transfer: {say(record.transfer_outcome, 'transfer')}"))
     if record.sip_status_code:
-        events.append((None, f"SIP status {record.sip_status_code} {record.sip_status or ''}"))
+        events.append(
+            (None, f"Phone network said {record.sip_status_code} {record.sip_status or ''}")
+        )
     if record.ended_at:
         who = record.hangup_by.value if record.hangup_by else "unknown"
-        events.append(
-            (record.ended_at, f"Ended ({record.outcome or 'no outcome'}); hung up by {who}")
-        )
+        outcome = say(record.outcome, "outcome") if record.outcome else "no outcome"
+        events.append((record.ended_at, f"Ended: {outcome}; hung up by {who}"))
     return events
 
 
 def _turns(record: CallRecord) -> list[dict[str, Any]]:
-    """Transcript lines, each agent reply with the time since the caller's last line."""
-    out: list[dict[str, Any]] = []
-    last_caller: float | None = None
-    for line in record.transcript or []:
-        gap = None
-        if line.speaker == "agent" and last_caller is not None:
-            gap = (line.at - last_caller) * 1000
-            last_caller = None
-        elif line.speaker == "caller":
-            last_caller = line.at
-        out.append({"line": line, "gap_ms": gap})
-    return out
+    """Transcript lines. No per-line reply time: a line's timestamp is when it started,
+    so "agent line minus caller line" includes the caller's own speaking time and
+    disagrees with the measured reply time shown once for the call."""
+    return [{"line": line} for line in record.transcript or []]
+
+
+def call_length(record: CallRecord) -> str | None:
+    """How long the call lasted, from start to end, as "2 min 05 s"."""
+    if record.ended_at is None:
+        return None
+    seconds = max(0, round((record.ended_at - record.started_at).total_seconds()))
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
+
+
+def call_title(record: CallRecord) -> str:
+    """ "Inbound call from +15550100222" — the id stays on the page, not in the title."""
+    direction = record.direction.value
+    if direction == "inbound":
+        who = record.caller_number or "a withheld number"
+        return f"Call from {who}"
+    return f"Call to {record.called_number or 'an unknown number'}"
 
 
 @router.get("/calls/{record_id}", response_class=HTMLResponse)
@@ -153,6 +233,9 @@ def call_page(record_id: str, request: Request, services: Services, session: Ses
         "call.html",
         session,
         record=record,
+        personas=persona_names(services.settings),
+        title=call_title(record),
+        length=call_length(record),
         timeline=_timeline(record),
         turns=_turns(record),
         messages=notes,
@@ -169,48 +252,3 @@ def call_recording(
 ) -> Response:
     """The same bytes as `GET /v1/calls/{id}/recording`, behind the session cookie."""
     return recording_response(request, services.recordings, record_id)
-
-
-@router.get("/messages", response_class=HTMLResponse)
-def messages_page(
-    request: Request,
-    services: Services,
-    session: Session,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> Response:
-    waiting, _ = page_messages(services.engine, MessageFilter(handled=False), limit=200)
-    try:
-        handled, next_cursor = page_messages(
-            services.engine, MessageFilter(handled=True), limit=50, cursor=cursor
-        )
-    except BadCursor as exc:
-        raise HTTPException(400, str(exc)) from None
-    calls = record_ids_for_sip_calls(
-        services.engine, {m.call_id for m in [*waiting, *handled] if m.call_id}
-    )
-    return render(
-        request,
-        "messages.html",
-        session,
-        waiting=waiting,
-        handled=handled,
-        next_cursor=next_cursor,
-        calls=calls,
-    )
-
-
-@router.post("/messages/{message_id}/handled", response_class=HTMLResponse)
-def handle_message(
-    message_id: str, request: Request, services: Services, session: Checked
-) -> Response:
-    found = mark_handled(services.engine, message_id, services.clock())
-    if found is None:
-        return render(request, "refused.html", session, status_code=404, reason="No such message.")
-    if not request.headers.get("hx-request"):  # a plain form post: back to the inbox
-        return RedirectResponse("/messages", status_code=303)
-    calls = (
-        {found.call_id: record_id_for_sip_call(services.engine, found.call_id)}
-        if found.call_id
-        else {}
-    )
-    return render(request, "message_row.html", session, m=found, calls=calls)

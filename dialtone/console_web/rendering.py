@@ -9,16 +9,19 @@ styles from this server only (no inline script: chart data travels as JSON in a
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from .session import CSRF_FIELD, ConsoleSession
+from .words import days_text, say
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -35,8 +38,27 @@ SECURITY_HEADERS = {
 }
 
 
-def _when(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
+def _when(context: Context, value: datetime | None) -> str:
+    """A time in the deployment's zone (DIALTONE_TIMEZONE), with the zone's abbreviation."""
+    if value is None:
+        return ""
+    zone = context.get("zone") or UTC
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _clock(context: Context, value: datetime | None) -> str:
+    """Only the time of day, in the deployment's zone: for today's rows."""
+    if value is None:
+        return ""
+    zone = context.get("zone") or UTC
+    return value.astimezone(zone).strftime("%H:%M")
+
+
+def zone_of(request: Request) -> ZoneInfo:
+    settings = request.app.state.services.settings
+    return ZoneInfo(settings.console_timezone)
 
 
 def _ms(value: float | None) -> str:
@@ -63,8 +85,12 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-environment.filters.update(when=_when, ms=_ms, share=_share)
+environment.filters.update(
+    when=pass_context(_when), clock=pass_context(_clock), ms=_ms, share=_share
+)
 environment.filters["tojson_data"] = _script_json
+environment.filters["say"] = say
+environment.filters["days_text"] = days_text
 
 
 def render(
@@ -79,6 +105,8 @@ def render(
         request=request,
         path=request.url.path,
         csrf=session.csrf if session else None,
+        me=session,
+        zone=zone_of(request),
         csrf_field=CSRF_FIELD,
         **context,
     )

@@ -230,6 +230,8 @@ call_records = Table(
     Index("ix_call_records_campaign", "campaign_id", "started_at", "id"),
     Index("ix_call_records_caller_rev", "caller_number_rev", "started_at", "id"),
     Index("ix_call_records_called_rev", "called_number_rev", "started_at", "id"),
+    # "Transfers that did not reach a person" (0007): few rows, read newest first.
+    Index("ix_call_records_transfer", "transfer_outcome", "started_at", "id"),
     # The lease reaper and the webhook.
     Index("ix_call_records_open", "status", "lease_until"),
     Index("ix_call_records_room", "room"),
@@ -261,6 +263,58 @@ messages = Table(
     Column("room", String(128)),
     Column("message", Text, nullable=False),
     Column("handled_at", DateTime(timezone=True)),  # null: waiting for an operator
+    Column("caller_name", String(200)),  # as the caller gave it, when they did (0007)
     # The inbox: waiting ones newest first, and their count (0003).
     Index("ix_messages_waiting", "handled_at", "created_at", "id"),
+)
+
+
+# --- the console's people, sessions, sign-in throttle and audit log (0007) -----------
+
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # staff | manager
+    Column("password_hash", Text, nullable=False),  # argon2id, never the password
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One row per signed-in browser; the cookie holds a random token, this table its hash.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer),  # null: signed in with the API token / console password
+    Column("actor", String(80), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("stamp", String(32), nullable=False),  # of the credential used; a reset changes it
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_console_sessions_user", "user_id"),
+)
+
+# Failed sign-ins per account ("user:<name>") and per address ("addr:<ip>").
+signin_throttle = Table(
+    "signin_throttle",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("blocked_until", UTCDateTime, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("detail", Text),
+    Index("ix_audit_log_at", "at", "id"),
 )

@@ -18,7 +18,7 @@ from .auth import require_token
 from .bodies import NOT_CREATED, campaign_upload, idempotency_key, json_object
 from .creation import CREATE_BODY, create
 from .errors import problem
-from .services import Services
+from .services import Services, audit_api
 from .views import (
     CallList,
     CallView,
@@ -102,6 +102,7 @@ def list_calls(
 def _action(name: str) -> None:
     def act(campaign_id: Id, services: Services) -> CampaignView:
         services.campaigns.set_status(campaign_id, name, services.clock())
+        audit_api(services, f"campaign.{name}", campaign_id)
         return campaign_view(services.campaigns.progress(campaign_id, services.clock()))
 
     act.__name__ = f"{name}_campaign"

@@ -30,9 +30,10 @@ from ..campaigns.models import (
     parse_settings,
 )
 from ..campaigns.store import IdempotencyMismatch
+from ..netguard import Allowed, DestinationRefused, check_destination
 from .catalog import check_targets
 from .errors import problems
-from .services import AppServices
+from .services import AppServices, audit_api
 from .views import campaign_view
 
 MIN_SECRET_CHARS = 16
@@ -105,6 +106,14 @@ async def create(
     if not isinstance(secret, str):
         secret = None  # refused above when it was given at all
     spec = parse_settings(raw, errors)
+    if spec is not None and spec.webhook_url:
+        allowed = Allowed.from_setting(services.settings.webhook_allow)
+        try:
+            await asyncio.to_thread(
+                check_destination, spec.webhook_url, allowed, must_resolve=False
+            )
+        except DestinationRefused as exc:
+            errors.append(RowError(None, "webhook_url", str(exc)))
     needs: frozenset[str] = frozenset()
     if spec is not None:
         targets = await asyncio.to_thread(
@@ -148,6 +157,8 @@ async def create(
         return problems(found, "the campaign was not created", exc.more)
     except IdempotencyMismatch as exc:
         return JSONResponse(status_code=422, content={"detail": str(exc), "errors": []})
+    if not replayed and scope != "console":  # the console audits with the person's name
+        await asyncio.to_thread(audit_api, services, f"{kind}.create", campaign_id, spec.name)
     view = campaign_view(await asyncio.to_thread(store.progress, campaign_id, clock()))
     headers = {"Location": f"/v1/campaigns/{campaign_id}"}
     if replayed:

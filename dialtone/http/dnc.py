@@ -14,7 +14,7 @@ from ..campaigns.store import NotFound
 from ..wire import normalize_phone
 from .auth import require_token
 from .errors import problems
-from .services import Services
+from .services import Services, audit_api
 from .views import Cursor, Page, number_after, number_cursor, page_by_key
 
 router = APIRouter(dependencies=[Depends(require_token)])
@@ -70,6 +70,8 @@ def add_dnc(body: DncAdd, services: Services) -> Response | dict[str, int]:
     if errors:
         return problems(errors, "the do-not-call list was not changed")
     added = services.campaigns.add_dnc(phones, body.reason, services.clock())
+    if added:
+        audit_api(services, "dnc.add", ", ".join(phones)[:200], body.reason)
     return {"added": added, "already_listed": len(set(phones)) - added}
 
 
@@ -83,6 +85,8 @@ def get_dnc(phone: Annotated[str, Path(description="E.164")], services: Services
 
 @router.delete("/v1/dnc/{phone}", status_code=204)
 def remove_dnc(phone: str, services: Services) -> Response:
-    if not services.campaigns.remove_dnc(_phone_or_404(phone)):
+    number = _phone_or_404(phone)
+    if not services.campaigns.remove_dnc(number):
         raise NotFound(f"{phone} is not on the do-not-call list")
+    audit_api(services, "dnc.remove", number)
     return Response(status_code=204)

@@ -51,12 +51,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         if plan.run_webhooks:
             from ..campaigns.webhooks import WebhookSender
+            from ..netguard import Allowed
 
             sender = WebhookSender(
                 services.engine,
                 services.default_webhook_secret,
                 config=plan.webhook_config,
                 clock=services.clock,
+                allowed=Allowed.from_setting(services.settings.webhook_allow),
             )
             app.state.webhooks = sender
             await stack.enter_async_context(_background(sender.run, "webhook-sender"))

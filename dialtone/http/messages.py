@@ -30,6 +30,7 @@ class MessageView(BaseModel):
     created_at: datetime
     persona: str = Field(description="The persona that took the message")
     caller_number: str | None
+    caller_name: str | None = Field(None, description="The name the caller gave, if any")
     call_id: str | None
     room: str | None
     message: str

@@ -25,7 +25,8 @@ from .views import Id
 router = APIRouter(dependencies=[Depends(require_token)])
 
 CHUNK = 256 * 1024
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# At most 18 digits: beyond any file's size, and an int() of 5,000 digits raises.
+_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
 
 
 class RangeNotSatisfiable(Exception):

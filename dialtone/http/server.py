@@ -26,6 +26,7 @@ from ..config import ConfigError, Settings
 from ..db.upgrade import upgrade
 from ..messages.store import MessageStore
 from ..metrics import registry_with
+from ..netguard import Allowed, DestinationRefused, check_destination
 from ..records.audio import recording_storage
 from ..records.job import retention_of
 from ..records.metrics import OpenRecordsCollector, default_metrics
@@ -33,6 +34,7 @@ from ..records.store import RecordStore
 from . import attempts, calls, campaign_list, campaigns, dnc, messages, ops, recordings
 from .creation import MIN_SECRET_CHARS
 from .errors import install_error_handlers
+from .headers import SecurityHeaders
 from .lifespan import Background, lifespan
 from .limits import MAX_BODY_BYTES, BodyLimit
 from .services import AppServices
@@ -65,6 +67,15 @@ def create_app(
             "DIALTONE_MESSAGE_WEBHOOK_URL needs DIALTONE_WEBHOOK_SECRET: events are never "
             "sent unsigned"
         )
+    if settings.message_webhook_url:
+        try:
+            check_destination(
+                settings.message_webhook_url,
+                Allowed.from_setting(settings.webhook_allow),
+                must_resolve=False,
+            )
+        except DestinationRefused as exc:
+            raise ConfigError(f"DIALTONE_MESSAGE_WEBHOOK_URL: {exc}") from None
     if run_scheduler:
         settings.require_livekit()
     upgrade(engine)
@@ -105,6 +116,10 @@ def create_app(
         webhook_config=webhook_config,
     )
     app.add_middleware(BodyLimit, limit=max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(
+        SecurityHeaders,  # type: ignore[arg-type]
+        trust_forwarded_proto=settings.trust_forwarded_proto,
+    )
     install_error_handlers(app)
     for router in (
         calls.router,

@@ -82,8 +82,8 @@ class InboundCall:
 
     @property
     def room_options(self) -> room_io.RoomOptions:
-        """The room input/output options of a phone call."""
-        return phone_room_options()
+        """The room input/output options of a phone call (`DIALTONE_INPUT_FRAME_MS`)."""
+        return phone_room_options(frame_ms=self.settings.input_frame_ms)
 
     @property
     def record(self) -> bool | RecordingOptions:

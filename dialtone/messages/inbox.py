@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     func,
     literal,
+    or_,
     select,
     tuple_,
     update,
@@ -38,6 +39,10 @@ class MessageFilter:
     since: datetime | None = None  # created_at >= since
     until: datetime | None = None  # created_at < until
     call_id: str | None = None
+    #: Words in the message, the caller's name or number (case-insensitive), looked for
+    #: among the newest `SEARCH_WINDOW` messages: a substring test cannot use an index,
+    #: so the scan is bounded and a search answers in the same time at any inbox size.
+    text: str | None = None
 
 
 def _utc(value: datetime) -> Any:
@@ -56,6 +61,10 @@ def _aware(row: Row[Any]) -> Message:
     return replace(message, **fixed) if fixed else message  # type: ignore[arg-type]
 
 
+#: How many of the newest messages a text search looks through.
+SEARCH_WINDOW = 10_000
+
+
 def _conditions(filters: MessageFilter) -> list[ColumnElement[bool]]:
     c = messages.c
     out: list[ColumnElement[bool]] = []
@@ -69,6 +78,23 @@ def _conditions(filters: MessageFilter) -> list[ColumnElement[bool]]:
         out.append(c.created_at < _utc(filters.until))
     if filters.call_id is not None:
         out.append(c.call_id == filters.call_id)
+    if filters.text:
+        needle = filters.text.strip().lower()
+        oldest = (
+            select(c.created_at)
+            .order_by(c.created_at.desc())
+            .limit(1)
+            .offset(SEARCH_WINDOW - 1)
+            .scalar_subquery()
+        )
+        out.append(c.created_at >= func.coalesce(oldest, _utc(datetime(1970, 1, 1, tzinfo=UTC))))
+        out.append(
+            or_(
+                func.lower(c.message).contains(needle, autoescape=True),
+                func.lower(func.coalesce(c.caller_name, "")).contains(needle, autoescape=True),
+                func.coalesce(c.caller_number, "").contains(needle, autoescape=True),
+            )
+        )
     return out
 
 

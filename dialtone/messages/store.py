@@ -34,6 +34,7 @@ class Message:
     room: str | None
     message: str
     handled_at: datetime | None = None  # when an operator marked it dealt with
+    caller_name: str | None = None  # as the caller gave it, when they did
 
 
 def message_store(settings: Settings) -> MessageStore:
@@ -65,6 +66,7 @@ class MessageStore:
         caller_number: str | None,
         call_id: str | None,
         room: str | None,
+        caller_name: str | None = None,
     ) -> Message:
         record = Message(
             id=str(uuid.uuid4()),
@@ -74,6 +76,7 @@ class MessageStore:
             call_id=call_id,
             room=room,
             message=message.strip(),
+            caller_name=(caller_name or "").strip()[:200] or None,
         )
         await asyncio.to_thread(self._insert, record)
         return record

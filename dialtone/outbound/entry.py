@@ -236,8 +236,10 @@ class ReminderCall:
 
     @property
     def room_options(self) -> room_io.RoomOptions:
-        """The room input/output options of the callee's leg."""
-        return phone_room_options(participant_identity=CALLEE_IDENTITY)
+        """The room input/output options of the callee's leg (`DIALTONE_INPUT_FRAME_MS`)."""
+        return phone_room_options(
+            participant_identity=CALLEE_IDENTITY, frame_ms=self.settings.input_frame_ms
+        )
 
     @property
     def record(self) -> bool | RecordingOptions:

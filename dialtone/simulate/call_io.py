@@ -50,6 +50,13 @@ class CallerLine(io.AudioInput):
 
     A frame is handed over when its first sample is due, so a turn's measured latency
     can be short by up to one frame; per-frame work is the same whatever the rate.
+
+    When the event loop is late, by default the line skips ahead past `MAX_LAG` (a
+    jitter buffer's reset: the simulator's calls stay in real time). With
+    `queue_when_late` it skips nothing: every frame is handed over, late ones at once,
+    as a LiveKit room's audio stream queues what the agent has not read yet; a
+    benchmark then cannot make an overloaded agent do less work. `lags` keeps how late
+    each frame was handed over (seconds).
     """
 
     def __init__(
@@ -59,8 +66,11 @@ class CallerLine(io.AudioInput):
         *,
         sample_rate: int = PHONE_RATE,
         frame_seconds: float = FRAME_SECONDS,
+        queue_when_late: bool = False,
     ) -> None:
         super().__init__(label="simulated-caller")
+        self._queue_when_late = queue_when_late
+        self.lags: list[float] = []
         self._clock = clock
         self._recording = recording
         self._rate = sample_rate
@@ -103,7 +113,9 @@ class CallerLine(io.AudioInput):
         if self._closed:
             raise StopAsyncIteration
         await asyncio.sleep(self._clock.deadline_in(self._next_at))
-        if self._clock.now() - self._next_at > MAX_LAG:
+        lag = self._clock.now() - self._next_at
+        self.lags.append(max(0.0, lag))
+        if lag > MAX_LAG and not self._queue_when_late:
             self._next_at = self._clock.now()
         at = self._next_at
         self._next_at += self._frame_seconds

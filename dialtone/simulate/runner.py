@@ -30,7 +30,7 @@ from ..inbound.entry import takes_keys
 from ..messages.store import message_store
 from ..offline.espeak import synthesize
 from ..personas import Persona, PersonaBook
-from ..pipeline import Pipeline, build_pipeline, load_vad
+from ..pipeline import PHONE_INPUT_RATE, Pipeline, build_pipeline, load_vad
 from ..programs import load_program
 from ..records.simulated import RecordFactory, note_simulated_end, start_simulated_record
 from ..telephony.caller import CallerInfo
@@ -108,7 +108,13 @@ class _Call:
     """The state of one running simulation, shared by the script and the listeners."""
 
     def __init__(
-        self, scenario: Scenario, report: CallReport, *, record_audio: bool, room: str
+        self,
+        scenario: Scenario,
+        report: CallReport,
+        *,
+        record_audio: bool,
+        room: str,
+        framing: tuple[int, float] | None = None,
     ) -> None:
         self.scenario = scenario
         self.report = report
@@ -122,7 +128,13 @@ class _Call:
             scenario.human, call_room=room, rooms=self.rooms, clock=self.clock
         )
         self.consults: list[ConsultNotes] = []
-        self.line = CallerLine(self.clock, self.recording)
+        if framing is None:
+            self.line = CallerLine(self.clock, self.recording)
+        else:
+            rate, seconds = framing
+            self.line = CallerLine(
+                self.clock, self.recording, sample_rate=rate, frame_seconds=seconds
+            )
         self.ear = AgentEar(self.clock, self.recording, listener=self._agent_sound)
         self.control = SimulatedCallControl()
         #: Set when the far end hangs up (a `hang_up` step).
@@ -322,8 +334,13 @@ async def simulate_call(
     transfer_desk: TransferDesk | None = None,
     record: RecordFactory | None = None,
     record_call: bool = False,
+    room_framing: bool = False,
 ) -> CallReport:
     """Play `scenario` against the receptionist and return the scored report.
+
+    The caller's audio comes as the carrier's 20 ms frames at 8 kHz, or with
+    `room_framing` as a room hands it to dialtone's calls: `PHONE_INPUT_RATE` in
+    `DIALTONE_INPUT_FRAME_MS` frames (how a frame size is checked against barge-in).
 
     The call record and any message go to the settings' database, like a real call's;
     `out_dir` gets the recording and the report; `record` builds the call's recorder
@@ -356,12 +373,14 @@ async def simulate_call(
         )
 
     store = message_store(settings)
+    framing = (PHONE_INPUT_RATE, settings.input_frame_ms / 1000) if room_framing else None
     room = f"sim-{scenario.name}"
     call = _Call(
         scenario,
         report,
         record_audio=out_dir is not None or persona.recording.enabled,
         room=room,
+        framing=framing,
     )
     pipeline = pipeline_factory(persona, call.line)
     session: AgentSession = AgentSession(**pipeline.session_kwargs())

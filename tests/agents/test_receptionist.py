@@ -34,7 +34,8 @@ def respond(chat_ctx: ChatContext) -> Reply:
         return Reply("I've passed your message on.")
     text = last_user_text(chat_ctx)
     if "message" in text:
-        return Reply(tool_calls=[("take_message", {"message": "Jane Doe, call me back"})])
+        args = {"message": "Jane Doe, call me back", "caller_name": "Jane Doe"}
+        return Reply(tool_calls=[("take_message", args)])
     if "bye" in text:
         return Reply("Goodbye!", tool_calls=[("end_call", {})])
     return Reply("We are open nine to five.")
@@ -57,7 +58,8 @@ async def test_take_message_stores_one_durable_record(call: CallContext, tmp_pat
         await session.start(Receptionist(call))
         result = await session.run(user_input="Can I leave a message?")
         result.expect.next_event().is_function_call(
-            name="take_message", arguments={"message": "Jane Doe, call me back"}
+            name="take_message",
+            arguments={"message": "Jane Doe, call me back", "caller_name": "Jane Doe"},
         )
         result.expect.next_event().is_function_call_output()
         result.expect.next_event().is_message(role="assistant")
@@ -65,8 +67,8 @@ async def test_take_message_stores_one_durable_record(call: CallContext, tmp_pat
 
     # A new engine on the same file: the message survived the session.
     stored = MessageStore(make_engine(sqlite_url(tmp_path))).list()
-    assert [(m.message, m.caller_number, m.call_id, m.persona) for m in stored] == [
-        ("Jane Doe, call me back", "+15551230000", "SCL_test1", "receptionist")
+    assert [(m.message, m.caller_name, m.caller_number, m.call_id, m.persona) for m in stored] == [
+        ("Jane Doe, call me back", "Jane Doe", "+15551230000", "SCL_test1", "receptionist")
     ]
 
 

@@ -50,7 +50,7 @@ from tests.livekit_double import LiveKitDouble
 from .conftest import BACKENDS, backend_url
 from .test_webhooks import Receiver, receiver  # noqa: F401  (fixture)
 
-TOKEN = "crash-test-token-0123456789"
+TOKEN = "crash-test-token-k3Q9vX2mZ7pL4wR8nB6t"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 N = 40
 WEBHOOK_SECRET = "crash-test-webhook-secret-0123"
@@ -99,6 +99,8 @@ def api_process(
         **({"DIALTONE_FAULTS": faults} if faults else {}),
         "DIALTONE_API_TOKEN": TOKEN,
         "DIALTONE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        # the test's receiver listens on this machine
+        "DIALTONE_WEBHOOK_ALLOW": "127.0.0.1",
         "DIALTONE_DATA_DIR": str(tmp / "data"),
         "DIALTONE_DATABASE_URL": db_url,
         "LIVEKIT_URL": double.url,

@@ -36,6 +36,7 @@ from dialtone.campaigns.webhooks import (
 from dialtone.config import load_settings
 from dialtone.db.engine import new_engine
 from dialtone.http.server import create_app
+from dialtone.netguard import Allowed
 
 from .conftest import FakeClock, people, settings
 from .helpers import contact_states
@@ -52,6 +53,7 @@ class Receiver:
     url: str
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     fail_next: int = 0  # answer 500 to this many requests first
+    redirect: str = ""  # answer 307 to this Location instead
 
 
 @pytest.fixture
@@ -66,6 +68,12 @@ def receiver() -> Iterator[Receiver]:
             if state.fail_next > 0:
                 state.fail_next -= 1
                 status = 500
+            if state.redirect:
+                self.send_response(307)
+                self.send_header("Location", state.redirect)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -86,7 +94,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 def sender(engine: Engine, clock: FakeClock, default: str = "") -> WebhookSender:
-    return WebhookSender(engine, default, config=FAST, clock=clock)
+    # The receiver listens on this machine, allowed as a deployer would allow theirs.
+    local = Allowed.from_setting("127.0.0.1")
+    return WebhookSender(engine, default, config=FAST, clock=clock, allowed=local)
 
 
 def outbox_rows(engine: Engine) -> list[Any]:
@@ -296,6 +306,7 @@ def client(
     app = create_app(
         load_settings(
             api_token=SecretStr(API_TOKEN),
+            webhook_allow="127.0.0.1",
             data_dir=tmp_path,
             persona_dir=Path(__file__).resolve().parents[2] / "personas",
         ),
@@ -329,3 +340,98 @@ def test_api_takes_the_secret_out_of_the_spec_and_never_returns_it(
         assert conn.scalar(select(webhook_secrets.c.secret)) == SECRET
     no_url = {**body, "webhook_url": None, "webhook_secret": SECRET}
     assert client.post("/v1/campaigns", json=no_url, headers=AUTH).status_code == 422
+
+
+async def test_a_name_that_turns_private_at_delivery_is_refused(
+    store: CampaignStore, engine: Engine, clock: FakeClock, receiver: Receiver
+) -> None:
+    """DNS rebinding: the name was fine when given, and points at this machine when the
+    event is sent. Nothing reaches the local receiver; the try fails and says why."""
+    port = receiver.url.split(":")[2].split("/")[0]
+    campaign_with_hook(store, clock, f"http://hooks.rebind.test:{port}/hooks/dialtone", n=1)
+    (claim,) = store.claim_due(clock.now, WIDE)
+    store.report_outcome(claim.attempt_id, claim.callback_token, Outcome.COMPLETED, "ok", clock.now)
+
+    def rebinding(_host: str, _port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    strict = WebhookSender(engine, "", config=FAST, clock=clock, resolver=rebinding)
+    assert (await strict.deliver_due())["failed"] == 1
+    assert receiver.requests == []
+    (row,) = outbox_rows(engine)
+    assert row.last_error.startswith("refused: hooks.rebind.test resolves to 127.0.0.1")
+
+    # Allowed by name, it is delivered to the address checked, with its own Host header.
+    allowed = WebhookSender(
+        engine,
+        "",
+        config=FAST,
+        clock=clock,
+        resolver=rebinding,
+        allowed=Allowed.from_setting("hooks.rebind.test"),
+    )
+    clock.advance(3600)
+    assert (await allowed.deliver_due())["delivered"] == 1
+    ((headers, _),) = receiver.requests
+    assert headers["host"] == f"hooks.rebind.test:{port}"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook",
+        "http://[::1]/hook",
+        "http://2130706433/hook",
+        "http://10.0.0.5/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+    ],
+)
+def test_the_api_refuses_private_webhook_urls(tmp_path: Path, engine: Engine, url: str) -> None:
+    app = create_app(
+        load_settings(
+            api_token=SecretStr(API_TOKEN),
+            data_dir=tmp_path,
+            persona_dir=Path(__file__).resolve().parents[2] / "personas",
+        ),
+        engine,
+    )
+    body: dict[str, Any] = {
+        **settings().model_dump(mode="json"),
+        "webhook_url": url,
+        "webhook_secret": SECRET,
+        "contacts": [{"phone": "+15550200001", "variables": {"appointment": "Tue"}}],
+    }
+    adhoc: dict[str, Any] = {
+        "phone": "+15550200001",
+        "timezone": "America/New_York",
+        "variables": {"appointment": "Tue"},
+        "persona": body["persona"],
+        "outbound_trunk": body["outbound_trunk"],
+        "caller_id": body["caller_id"],
+        "webhook_url": url,
+        "webhook_secret": SECRET,
+    }
+    with TestClient(app) as client:
+        for path, sent in (("/v1/campaigns", body), ("/v1/calls", adhoc)):
+            refused = client.post(path, json=sent, headers=AUTH)
+            assert refused.status_code == 422, (path, refused.text)
+            fields = {e["field"] for e in refused.json()["errors"]}
+            assert fields == {"webhook_url"}, refused.json()
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(webhook_outbox)) == 0
+
+
+async def test_a_redirect_is_not_followed(
+    store: CampaignStore, engine: Engine, clock: FakeClock, receiver: Receiver
+) -> None:
+    """An allowed receiver that answers 307 to the metadata address does not get the
+    server to post there: the try fails with the status, and nothing else is asked."""
+    campaign_with_hook(store, clock, receiver.url, n=1)
+    (claim,) = store.claim_due(clock.now, WIDE)
+    store.report_outcome(claim.attempt_id, claim.callback_token, Outcome.COMPLETED, "ok", clock.now)
+    receiver.redirect = "http://169.254.169.254/latest/meta-data/"
+    assert (await sender(engine, clock).deliver_due())["failed"] == 1
+    assert len(receiver.requests) == 1
+    (row,) = outbox_rows(engine)
+    assert row.last_error == "HTTP 307"

@@ -176,7 +176,9 @@ def test_no_serve_plays_the_call_records_it_and_exits(tmp_path: Path) -> None:
 
 
 def test_a_taken_port_for_dialtone_serve_is_one_line_too(tmp_path: Path) -> None:
-    port, result = on_a_taken_port(tmp_path, "serve", DIALTONE_API_TOKEN="t" * 32)
+    port, result = on_a_taken_port(
+        tmp_path, "serve", DIALTONE_API_TOKEN="taken-port-token-Hq7vN2xK9mR4tW8pZ3bL"
+    )
     assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and f"port {port} " in errors[0], result.stderr

@@ -122,3 +122,24 @@ def test_digits_most_calls_end_in_give_the_same_page_read_newest_first(
     assert [r.id for r in rows] == expected == ids[::-1][:3]
     rows, _ = find_calls(engine, CallQuery(number="100"), limit=3, cursor=cursor)
     assert [r.id for r in rows] == ids[::-1][3:]
+
+
+def test_transfers_that_did_not_reach_a_person_newest_first(engine: Engine) -> None:
+    store = RecordStore(engine)
+    made = {}
+    for minute, transfer in enumerate(["completed", "no_answer", None, "busy", "completed"]):
+        started = T0 + timedelta(minutes=minute)
+        end = CallEnd(
+            outcome=CallOutcome.TRANSFERRED if transfer else CallOutcome.COMPLETED,
+            ended_at=started + timedelta(seconds=30),
+            transfer_outcome=transfer,
+        )
+        made[minute] = store.insert_closed(
+            CallStart(Direction.INBOUND, caller_number=f"+1555020000{minute}", called_number=LINE),
+            end,
+            started,
+        )
+    rows, _ = find_calls(engine, CallQuery(transfer="failed"))
+    assert [(r.id, r.transfer_outcome) for r in rows] == [(made[3], "busy"), (made[1], "no_answer")]
+    both, _ = find_calls(engine, CallQuery(transfer="failed", number="0003"))
+    assert [r.id for r in both] == [made[3]]

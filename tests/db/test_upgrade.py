@@ -34,16 +34,24 @@ RELEASE_CAMPAIGN = "release fixture"
 
 # Columns later revisions added, with the value a release's row gets (0002: handled_at;
 # 0004: the dial permit's job and the per-attempt deadline, null on a release's attempts,
-# which keep the old fixed deadline; 0006: who answered an outbound call and how long
-# that took to know, null on a release's records).
+# which keep the old fixed deadline; 0007: the caller's name with a message; 0006 (after
+# 0007): who answered an outbound call and how long that took to know, null on a
+# release's records).
 ADDED = {
-    "messages": ("handled_at",),
+    "messages": ("handled_at", "caller_name"),
     "campaign_attempts": ("dial_job_id", "budget_seconds", "deadline_at"),
     "call_records": ("answer", "answer_decided_ms"),
 }
 # Columns and tables later revisions added and filled from the release's rows (0003).
 BACKFILLED = {"call_records": ("caller_number_rev", "called_number_rev")}
-NEW_TABLES = {"call_rollup", "trunk_sends"}
+NEW_TABLES = {
+    "call_rollup",
+    "trunk_sends",
+    "console_users",
+    "console_sessions",
+    "signin_throttle",
+    "audit_log",
+}
 
 
 def snapshot(engine: Engine, *, released: bool = True) -> dict[str, list[tuple[Any, ...]]]:

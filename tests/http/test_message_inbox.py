@@ -18,6 +18,7 @@ from dialtone.config import ConfigError, load_settings
 from dialtone.db.tables import messages
 from dialtone.http.server import create_app
 from dialtone.messages.store import MessageStore
+from dialtone.netguard import Allowed
 from tests.campaigns.conftest import FakeClock
 from tests.campaigns.test_webhooks import FAST, Receiver, receiver  # noqa: F401
 
@@ -85,7 +86,8 @@ async def test_a_message_and_its_signed_event_are_written_together(
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(webhook_outbox)) == 1
     clock.now = stored.created_at + timedelta(seconds=1)  # the event is due from then
-    sender = WebhookSender(engine, SECRET, config=FAST, clock=clock)
+    local = Allowed.from_setting("127.0.0.1")  # the receiver runs on this machine
+    sender = WebhookSender(engine, SECRET, config=FAST, clock=clock, allowed=local)
     assert (await sender.deliver_due())["delivered"] == 1
     headers, body = receiver.requests[0]
     assert headers["dialtone-event"] == "message.created"
@@ -119,3 +121,23 @@ def test_a_message_webhook_without_a_secret_refuses_to_start(
         create_app(settings, engine)
     with pytest.raises(ConfigError, match="DIALTONE_MESSAGE_WEBHOOK_URL"):
         load_settings(message_webhook_url="ftp://crm.example/hooks")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9000/hooks", "http://169.254.169.254/x", "http://[::1]/x"]
+)
+def test_a_message_webhook_to_a_private_address_refuses_to_start(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(
+        api_token=SecretStr(TOKEN),
+        data_dir=tmp_path,
+        webhook_secret=SecretStr("whsec-0123456789abcdef"),
+        message_webhook_url=url,
+    )
+    refused = r"DIALTONE_MESSAGE_WEBHOOK_URL: .*DIALTONE_WEBHOOK_ALLOW"
+    with pytest.raises(ConfigError, match=refused):
+        create_app(settings, engine)
+    allowed = settings.model_copy(update={"webhook_allow": "127.0.0.1,169.254.0.0/16,::1"})
+    create_app(allowed, engine)  # a deployer's own receiver, allowed by name or network

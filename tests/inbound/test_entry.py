@@ -199,3 +199,20 @@ async def test_a_recorded_persona_under_transcript_redaction_is_answered_unrecor
         assert len(refused) == 1 and refused[0].levelname == "ERROR"
     else:
         assert call.record == AUDIO_ONLY and refused == []
+
+
+def test_a_call_reads_the_room_in_the_frames_the_settings_ask_for() -> None:
+    """`DIALTONE_INPUT_FRAME_MS` reaches both kinds of call's session options."""
+    from typing import cast
+
+    from dialtone.config import load_settings
+    from dialtone.inbound.entry import InboundCall
+    from dialtone.outbound.entry import ReminderCall
+
+    unused = cast(Any, None)
+    for frame_ms in (50, 100):
+        settings = load_settings(input_frame_ms=frame_ms)
+        inbound = InboundCall(unused, settings, unused, unused, None, unused)
+        reminder = ReminderCall(unused, settings, unused, unused, unused, unused)
+        for options in (inbound.room_options, reminder.room_options):
+            assert options.audio_input.frame_size_ms == frame_ms  # type: ignore[union-attr]

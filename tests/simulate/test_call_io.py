@@ -67,3 +67,50 @@ async def test_an_idle_ear_waits_for_speech_instead_of_ticking() -> None:
     assert idle_waits <= 2
     assert len(ear.starts) == 1 and ear.stops[0].kind == "finished"
     assert 0.09 <= ear.stops[0].at - ear.starts[0] <= 0.15
+
+
+class _VirtualClock(CallClock):
+    """Call time that jumps: waiting for a deadline moves the clock there at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def deadline_in(self, at: float) -> float:
+        self.t = max(self.t, at)
+        return 0.0
+
+
+async def _speech_after_a_stall(*, queue_when_late: bool) -> tuple[CallerLine, float]:
+    """Half a second of speech, the event loop stalled for a second after its first frame."""
+    clock = _VirtualClock()
+    line = CallerLine(
+        clock,
+        Recording(keep=False),
+        sample_rate=16000,
+        frame_seconds=0.05,
+        queue_when_late=queue_when_late,
+    )
+    utterance = line.speak(np.full(PHONE_RATE // 2, 3000, dtype=np.int16), "hello")
+    await line.__anext__()
+    clock.t += 1.0  # the loop was busy elsewhere
+    while not utterance.done.is_set():
+        await line.__anext__()
+    assert utterance.start == 0.0 and utterance.end is not None
+    return line, utterance.end
+
+
+async def test_a_late_loop_gets_the_queued_frames_as_a_room_hands_them() -> None:
+    """A room queues audio the agent has not read: a late agent must catch up on every
+    frame, and the caller stopped talking when they did, not when the agent caught up."""
+    line, end = await _speech_after_a_stall(queue_when_late=True)
+    assert abs(end - 0.5) < 1e-9
+    assert abs(max(line.lags) - 0.95) < 1e-9  # the second frame was due at 0.05 s
+
+
+async def test_by_default_a_late_line_skips_ahead_like_a_jitter_buffer() -> None:
+    _, end = await _speech_after_a_stall(queue_when_late=False)
+    assert abs(end - 1.45) < 1e-9  # the rest of the speech came after the stall

@@ -4,6 +4,7 @@ scripted LLM so that what is tested is timing, not recognition."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import wave
 from pathlib import Path
@@ -69,7 +70,9 @@ def rms(track: np.ndarray, start: float, end: float) -> float:
     return float(np.sqrt(np.mean(window**2))) if window.size else 0.0
 
 
-async def run(scenario: Scenario, settings: Settings, tmp_path: Path) -> CallReport:
+async def run(
+    scenario: Scenario, settings: Settings, tmp_path: Path, *, room_framing: bool = False
+) -> CallReport:
     vad = load_vad()
 
     def factory(_persona: Persona, line: CallerLine) -> Pipeline:
@@ -81,7 +84,11 @@ async def run(scenario: Scenario, settings: Settings, tmp_path: Path) -> CallRep
         )
 
     return await simulate_call(
-        scenario, settings=settings, out_dir=tmp_path, pipeline_factory=factory
+        scenario,
+        settings=settings,
+        out_dir=tmp_path,
+        pipeline_factory=factory,
+        room_framing=room_framing,
     )
 
 
@@ -169,3 +176,61 @@ async def test_end_call_hangs_up_after_goodbye(settings: Settings, tmp_path: Pat
     assert report.hung_up and report.hang_up_reason == "agent ended the call"
     goodbye_heard = [line for line in report.transcript if line.text == "Goodbye!"]
     assert goodbye_heard and report.duration_s >= goodbye_heard[0].at
+
+
+@pytest.mark.parametrize("frame_ms", [50, 100])
+async def test_barge_in_and_false_interruption_hold_on_the_rooms_framing(
+    frame_ms: int, settings: Settings, tmp_path: Path
+) -> None:
+    """`DIALTONE_INPUT_FRAME_MS`: the caller's audio as the room hands it (16 kHz, in
+    frames of 50 ms, livekit-agents' default, or 100 ms, half the per-frame work). A
+    larger frame reaches the VAD up to one frame later: barge-in must still stop the
+    agent within a second and an "mm hmm" must still resume it, not become a turn."""
+    framed = settings.model_copy(update={"input_frame_ms": frame_ms})
+    barge = await run(
+        load_scenario(SCRIPTED / "barge_in.yaml"), framed, tmp_path / "barge", room_framing=True
+    )
+    assert barge.passed, barge.failures
+    (reaction,) = barge.barge_ins
+    assert reaction.reaction_ms is not None and reaction.reaction_ms < 1000
+    false = await run(
+        load_scenario(SCRIPTED / "false_interruption.yaml"),
+        framed,
+        tmp_path / "false",
+        room_framing=True,
+    )
+    assert false.passed, false.failures
+    assert false.false_interruptions_resumed >= 1
+    assert false.caller_turns_heard == 1
+
+
+def test_barge_in_and_false_interruption_hold_on_uvloop_with_the_monitor_at_250_ms(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """`DIALTONE_UVLOOP` and `DIALTONE_LOOP_MONITOR_WARN_MS=250`: a job process's loop
+    is uvloop's and livekit-agents' loop monitor ticks every 50 ms; turn-taking must not
+    notice."""
+    import uvloop
+    from livekit.agents.telemetry import loop_monitor
+
+    async def both() -> tuple[CallReport, CallReport]:
+        loop = asyncio.get_running_loop()
+        assert type(loop).__module__.startswith("uvloop")
+        thresholds = loop_monitor.LoopMonitorThresholds(warn=0.25, error=0.5)
+        assert loop_monitor.start_monitoring(loop, thresholds=thresholds) is not None
+        try:
+            barge = await run(load_scenario(SCRIPTED / "barge_in.yaml"), settings, tmp_path / "b")
+            false = await run(
+                load_scenario(SCRIPTED / "false_interruption.yaml"), settings, tmp_path / "f"
+            )
+        finally:
+            loop_monitor.stop_monitoring(loop)
+        return barge, false
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        barge, false = runner.run(both())
+    assert barge.passed, barge.failures
+    (reaction,) = barge.barge_ins
+    assert reaction.reaction_ms is not None and reaction.reaction_ms < 1000
+    assert false.passed, false.failures
+    assert false.false_interruptions_resumed >= 1 and false.caller_turns_heard == 1

@@ -8,8 +8,8 @@ records written before this revision: nothing is backfilled, as nothing was meas
 A pre-Alembic database is adopted by creating what it lacks from the current tables,
 so the columns may exist already: each step checks first.
 
-Revision ID: 0006
-Revises: 0004
+Revision ID: 0006 (applied after 0007, which landed first)
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
