@@ -53,7 +53,6 @@ from dialtone.outbound.answer_session import CalleeEars, listen_for_answer, stt_
 from dialtone.outbound.answering import GREETING_PHRASES
 from dialtone.outbound.entry import amd_classifier
 from dialtone.outbound.rules import ReminderRules
-from dialtone.outbound.voicemail import BeepDetector
 from dialtone.personas import Persona, PersonaBook
 from dialtone.pipeline import Pipeline, build_pipeline, load_vad
 from dialtone.simulate.call_io import AgentEar
@@ -143,7 +142,7 @@ async def play(item: Item, index: int, settings: Settings, pipeline: Pipeline) -
     samples, talk_at = await phone_audio(item, seed=index)
     clock = CallClock()
     recording = Recording(keep=False)
-    ears = CalleeEars(beep=BeepDetector())
+    ears = CalleeEars()
     line = BeepTappedLine(clock, recording, ears)
     ear = AgentEar(clock, recording)
     session: AgentSession = AgentSession(**pipeline.session_kwargs())

@@ -41,28 +41,21 @@ def stt_recognizer(recognizer: stt.STT) -> Recognize:
     return recognize
 
 
-#: A tone this long decides "voicemail" on its own. Shorter runs of a pure tone happen
-#: in synthetic or very steady voices; a mailbox beep lasts a quarter second or more.
-DECIDING_BEEP_S = 0.25
+#: A tone this long is a mailbox's beep: it decides "voicemail" on its own and starts
+#: the message. Shorter runs of a pure tone happen in synthetic or very steady voices
+#: (espeak-ng's vowels); a mailbox beep lasts a quarter second or more.
+MAILBOX_BEEP_S = 0.25
 
 
 @dataclass
 class CalleeEars:
-    """Where the callee's audio frames go: the beep detectors and the early look.
+    """Where the callee's audio frames go: the beep detector and the early look."""
 
-    `beep` (any beep, 120 ms) says when to start a voicemail message; `long_beep`
-    (`DECIDING_BEEP_S`) may decide who answered by itself.
-    """
-
-    beep: BeepDetector
+    beep: BeepDetector = field(default_factory=lambda: BeepDetector(min_beep_s=MAILBOX_BEEP_S))
     early: EarlyLook | None = None
-    long_beep: BeepDetector = field(
-        default_factory=lambda: BeepDetector(min_beep_s=DECIDING_BEEP_S)
-    )
 
     def push(self, samples: Int16Array, sample_rate: int) -> None:
         self.beep.push(samples, sample_rate)
-        self.long_beep.push(samples, sample_rate)
         if self.early is not None:
             self.early.push(samples, sample_rate)
 
@@ -92,7 +85,6 @@ async def listen_for_answer(
     )
     ears.early = early
     ears.beep.reset()
-    ears.long_beep.reset()
     tasks: list[asyncio.Future[Any]] = []
 
     timing_rule = [amd_execute is None]  # "an utterance, then quiet" decides a person
@@ -113,7 +105,7 @@ async def listen_for_answer(
             round_.heard(event.transcript)
 
     async def beeped() -> None:
-        await ears.long_beep.heard.wait()
+        await ears.beep.heard.wait()
         round_.beep()
 
     async def hung_up() -> None:
@@ -199,12 +191,18 @@ MENU_WORDS_WAIT_S = 4.0
 
 
 async def menu_words(
-    session: AgentSession, *, done_s: float = MENU_DONE_S, within_s: float = 30.0
+    session: AgentSession,
+    *,
+    done_s: float = MENU_DONE_S,
+    within_s: float = 30.0,
+    start_within_s: float = 0.0,
 ) -> str:
     """The words a phone menu says from now until it stops (final transcripts).
 
     A menu pauses between its options ("For billing, press two. ... For the front
     desk, press one."), so "stopped" is `done_s` of quiet, not the VAD's end of speech.
+    `start_within_s`: wait this long for the menu to start again first (a menu says
+    itself again when no key comes); "" if it does not.
     """
     words: list[str] = []
     speaking = asyncio.Event()
@@ -229,6 +227,11 @@ async def menu_words(
     session.on("user_state_changed", on_state)
     session.on("user_input_transcribed", on_transcript)
     try:
+        if start_within_s > 0 and not speaking.is_set():
+            try:
+                await asyncio.wait_for(speaking.wait(), start_within_s)
+            except TimeoutError:
+                return ""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(within_s):
                 while True:

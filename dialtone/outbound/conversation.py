@@ -42,7 +42,8 @@ class AnswerHooks:
     `conversation`: returns when the conversation with a person is over.
     `listen`: one more round of who-is-there (after a screener), until sure.
     `quiet`: returns once the far end is not speaking.
-    `menu`: the words a phone menu says until it stops (None: menus are not navigated).
+    `menu`: the words a phone menu says until it stops (None: menus are not navigated);
+    with `again=True`, first waits for the menu to say itself again ("" if it does not).
     `send_keys`: sends keys to the far end's leg only.
     """
 
@@ -50,5 +51,5 @@ class AnswerHooks:
     conversation: Callable[[], Awaitable[None]]
     listen: Callable[[], Awaitable[Verdict]]
     quiet: Callable[[], Awaitable[None]]
-    menu: Callable[[], Awaitable[str]] | None = None
+    menu: Callable[[bool], Awaitable[str]] | None = None
     send_keys: Callable[[str], Awaitable[None]] | None = None

@@ -53,9 +53,10 @@ from .attempt import (
 from .callback import CampaignCallback
 from .conversation import AnswerHooks
 from .dial import ReportedOutcome
+from .ivr import REPEAT_WITHIN_S
 from .job import menu_target_for
 from .rules import ReminderRules
-from .voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
+from .voicemail import BEEP_WAIT_S, GreetingRules
 
 logger = logging.getLogger("dialtone.reminder")
 CALLEE_JOIN_S = 5.0
@@ -121,7 +122,7 @@ async def converse_in_room(
     menu_target: str | None = None,
 ) -> ReportedOutcome:
     """After the answer: who answered (`answer_session`), then what they get."""
-    ears = CalleeEars(beep=BeepDetector())
+    ears = CalleeEars()
     tap: asyncio.Task[None] | None = None
     try:  # answered: the callee is in the room, though our view of it may lag a moment
         callee = await asyncio.wait_for(
@@ -165,7 +166,9 @@ async def converse_in_room(
             conversation=conversation,
             listen=listen,
             quiet=lambda: far_end_quiet(session),
-            menu=lambda: menu_words(session),
+            menu=lambda again: menu_words(
+                session, start_within_s=REPEAT_WITHIN_S if again else 0.0
+            ),
             # DTMF to the callee's leg only, never to another SIP participant in the room
             send_keys=keys_to(ctx.room.local_participant, CALLEE_IDENTITY),
         )

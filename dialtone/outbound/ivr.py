@@ -63,6 +63,8 @@ MAX_KEYS = 4
 LOOP_AFTER = 3
 #: The whole walk, from the menu's first word to the person.
 MENU_BOUND_S = 90.0
+#: How long a menu may stay quiet before it says itself again.
+REPEAT_WITHIN_S = 8.0
 
 
 def menu_options(text: str) -> dict[str, str]:
@@ -137,6 +139,10 @@ class MenuNavigator:
         self.sent.append(keys)
         return keys
 
+    def heard_twice(self, menu: str) -> bool:
+        """True once this menu's options have been heard twice already."""
+        return self._seen.get(frozenset(menu_options(menu).items()), 0) >= 2
+
     @property
     def keys(self) -> str:
         return " ".join(self.sent) or "none"
@@ -165,8 +171,15 @@ async def _walk(
     heard = verdict.transcript
     while True:
         # The menu's own words once it has finished, else what decided it was a menu.
-        heard = (await hooks.menu()).strip() or heard
+        heard = (await hooks.menu(False)).strip() or heard
         keys = navigator.next_keys(heard)
+        if keys is None and not navigator.heard_twice(heard):
+            # Nothing fits yet: a misheard option, or a menu cut short. Menus say
+            # themselves again when no key comes; listen once more before giving up.
+            again = (await hooks.menu(True)).strip()
+            if again:
+                heard = f"{heard} {again}"
+                keys = navigator.next_keys(heard)
         logger.info("phone menu said %r: keys %s", heard, keys or f"none ({navigator.why})")
         if keys is None:
             return ReportedOutcome(Outcome.IVR_FAILED, f"phone menu: {navigator.why}")

@@ -10,13 +10,19 @@ espeak-ng speech on the 8 kHz phone line, synthesized before the call starts.
 
 from __future__ import annotations
 
-from ..simulate.call_io import CallerLine
+import asyncio
+import contextlib
+
+from ..simulate.call_io import CallerLine, Utterance
 from .recording import CallClock
 from .report import CallReport, Line
 from .runner import CallerSpeech
 from .scenario import MenuNode
 
 INVALID = "sorry, that is not a valid choice"
+#: With no key this long after a prompt ended, the menu says it again (twice at most).
+REPEAT_AFTER_S = 4.0
+REPEATS = 2
 
 
 def menu_texts(root: MenuNode) -> list[str]:
@@ -49,12 +55,21 @@ class SimulatedMenu:
         self._clock = clock
         self._report = report
         self._beep = beep
+        self._repeat: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._say(self.node)
 
+    async def aclose(self) -> None:
+        if self._repeat is not None:
+            self._repeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._repeat
+
     async def press(self, keys: str) -> None:
         """The agent sent `keys` (several digits: an extension) to this leg."""
+        if self._repeat is not None:
+            self._repeat.cancel()
         self._report.keys_sent.append(keys)
         self._report.transcript.append(Line(self._clock.now(), "agent", f"(keys {keys})"))
         child = self.node.keys.get(keys)
@@ -66,11 +81,22 @@ class SimulatedMenu:
         self._say(child)
 
     def _say(self, node: MenuNode) -> None:
-        self._speak(node.say)
+        spoken = self._speak(node.say)
         if node.beep and self._beep is not None:
             self._line.speak(self._beep.samples, "(beep)")
+        elif node.keys:  # a menu, not a person or a mailbox: it repeats itself
+            self._repeat = asyncio.ensure_future(self._repeat_unanswered(node, spoken))
 
-    def _speak(self, text: str) -> None:
+    async def _repeat_unanswered(self, node: MenuNode, spoken: Utterance) -> None:
+        for _ in range(REPEATS):
+            await spoken.done.wait()
+            await asyncio.sleep(REPEAT_AFTER_S)
+            if self.node is not node:
+                return
+            spoken = self._speak(node.say)
+
+    def _speak(self, text: str) -> Utterance:
         speech = self._audio[text]
-        self._line.speak(speech.samples, text, speech.parts)
+        utterance = self._line.speak(speech.samples, text, speech.parts)
         self._report.transcript.append(Line(self._clock.now(), "caller", text))
+        return utterance

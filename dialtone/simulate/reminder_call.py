@@ -31,9 +31,10 @@ from ..outbound.answer_session import (
 from ..outbound.answering import GREETING_PHRASES, Verdict
 from ..outbound.attempt import MakeReminder, ReminderConversation, after_answer
 from ..outbound.conversation import AnswerHooks
+from ..outbound.ivr import REPEAT_WITHIN_S
 from ..outbound.job import menu_target_for, missing_values
 from ..outbound.rules import ReminderRules
-from ..outbound.voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
+from ..outbound.voicemail import BEEP_WAIT_S, GreetingRules
 from ..personas import Persona, PersonaBook
 from ..pipeline import Pipeline, build_pipeline, load_vad
 from ..programs import load_program
@@ -154,7 +155,7 @@ async def simulate_reminder_call(
                 Step(say=text), scenario.caller.voice, scenario.caller.speed
             )
 
-    ears = CalleeEars(beep=BeepDetector())
+    ears = CalleeEars()
     call = _Call(
         scenario,
         report,
@@ -242,7 +243,9 @@ async def simulate_reminder_call(
                         conversation=conversation,
                         listen=listen,
                         quiet=lambda: far_end_quiet(session),
-                        menu=lambda: menu_words(session),
+                        menu=lambda again: menu_words(
+                            session, start_within_s=REPEAT_WITHIN_S if again else 0.0
+                        ),
                         send_keys=None if menu is None else menu.press,
                     )
                     result = await after_answer(
@@ -278,6 +281,8 @@ async def simulate_reminder_call(
             if outcome:
                 recorder.set_outcome(RECORD_OUTCOME[outcome[0]], report.outcome_detail)
             call.line.close()
+            if menu is not None:
+                await menu.aclose()
             with contextlib.suppress(Exception):
                 await session.aclose()
             await call.ear.aclose()

@@ -83,7 +83,7 @@ class MenuLine:
         async def quiet() -> None:
             return None
 
-        async def menu() -> str:
+        async def menu(again: bool) -> str:
             return self.menus.pop(0) if self.menus else ""
 
         async def send_keys(keys: str) -> None:
