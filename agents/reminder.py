@@ -216,6 +216,12 @@ class ReminderAgent(OnHold, Agent):
         handle = self.session.say(self.voicemail_text(), allow_interruptions=False)
         await handle.wait_for_playout()
 
+    async def answer_screener(self) -> None:
+        """Tell a call screener who is calling and why, in one sentence, in full."""
+        sentence = render(self.script.screening, self.values)
+        handle = self.session.say(sentence, allow_interruptions=False)
+        await handle.wait_for_playout()
+
     def _decide(self, outcome: Outcome, detail: str) -> None:
         if self.decision is not None and self.decision.outcome is Outcome.OPTED_OUT:
             return

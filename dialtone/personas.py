@@ -185,6 +185,12 @@ class ReminderScript(_Strict):
         "Hello {name}, this is {agent} with a reminder of your appointment on {appointment}. "
         "Please call us if you need to change it. Goodbye."
     )
+    #: The one sentence a call screener hears: who calls, and why (never the message).
+    screening: str = "This is {agent}, with an appointment reminder for {name}."
+    #: What to reach when a phone menu answers: words of the option ("the front desk")
+    #: or an extension (e.g. "{extension}" from the contact's variables). Unset: a
+    #: menu gets nothing and the attempt ends `no_answer`.
+    menu_target: str | None = None
     confirmed: str = "Thank you, you're all set. See you then. Goodbye!"
     cancelled: str = "I've noted that you want to cancel; the office will be in touch. Goodbye!"
     reschedule: str = "I've noted that you'd like a new time; the office will call you. Goodbye!"
@@ -238,9 +244,11 @@ class ReminderScript(_Strict):
         """False for a persona without a reminder section (it cannot be a campaign's)."""
         return self.opt_out is not None and bool(self.disclosure)
 
-    @field_validator("opening", "message", "voicemail")
+    @field_validator("opening", "message", "voicemail", "screening", "menu_target")
     @classmethod
-    def _braces(cls, value: str) -> str:
+    def _braces(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         stripped = _PLACEHOLDER.sub("", value)
         if "{" in stripped or "}" in stripped:
             raise ValueError("use {variable} placeholders (letters, digits, _) and no other braces")

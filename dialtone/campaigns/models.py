@@ -65,6 +65,7 @@ DEFAULT_RETRY_DELAYS: dict[Outcome, int | None] = {
     Outcome.NO_ANSWER: 3600,
     Outcome.BUSY: 900,
     Outcome.VOICEMAIL: 4 * 3600,
+    Outcome.IVR_FAILED: 4 * 3600,
     Outcome.DECLINED: 2 * 3600,
     Outcome.FAILED: 600,
     Outcome.UNKNOWN: 3600,

@@ -231,6 +231,10 @@ call_records = Table(
     Column("caller_left_at", UTCDateTime),
     Column("closed_by", String(16)),
     Column("detail", Text),
+    # Outbound: who answered (human, voicemail, screening, ivr, unsure) and how long
+    # after the far end began to speak dialtone knew it (0006).
+    Column("answer", String(16)),
+    Column("answer_decided_ms", Float),
     Column("updated_at", UTCDateTime, nullable=False),
     # Keyset pages, newest first: one index per filter combination the API offers.
     Index("ix_call_records_started", "started_at", "id"),

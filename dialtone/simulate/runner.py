@@ -138,6 +138,8 @@ class _Call:
             )
         self.ear = AgentEar(self.clock, self.recording, listener=self._agent_sound)
         self.control = SimulatedCallControl()
+        #: Set when the far end hangs up (a `hang_up` step).
+        self.far_end_gone = asyncio.Event()
         self.spoken: list[tuple[Step, Utterance]] = []
 
     def _agent_sound(self, chunk: Int16Array) -> None:
@@ -220,6 +222,10 @@ class _Call:
                     self.report.failures.append(f"step {index + 1}: the agent never spoke")
                     return
                 await asyncio.sleep(step.offset)
+            if step.hang_up:
+                self.far_end_gone.set()
+                self.report.transcript.append(Line(self.clock.now(), "caller", "(hangs up)"))
+                return
             if speech is None:
                 await asyncio.sleep(step.silence or 0.0)
                 last_end = self.clock.now()

@@ -240,3 +240,27 @@ def test_words_are_matched_whole() -> None:
     assert reminder.opt_out_words_in("the bus stop is near", script) == "stop"
     assert reminder.opt_out_words_in("unstoppable", script) is None
     assert reminder.opt_out_words_in("yes i will be there", script) is None
+
+
+SCREENER = "hi the person you're calling is using a screening service, say your name and why"
+
+
+async def test_a_screener_hears_one_sentence_and_the_person_the_reminder() -> None:
+    result, _, spoken = await converse_text(
+        job_for(),
+        reminder_persona(),
+        Callee(SCREENER, ["hello this is jane", "yes i will be there"]),
+    )
+    assert spoken[0] == "Ava from Maple Street Dental, with an appointment reminder for Ann."
+    assert "Tuesday at 3 pm" in spoken[1]  # the reminder, once the person picked up
+    assert result.outcome is Outcome.COMPLETED
+    assert result.detail == "screened, then the person picked up: confirmed"
+
+
+async def test_a_screener_never_hears_the_voicemail_message() -> None:
+    persona = reminder_persona()
+    result, agent, spoken = await converse_text(job_for(), persona, Callee(SCREENER, []))
+    assert spoken == ["Ava from Maple Street Dental, with an appointment reminder for Ann."]
+    assert agent.voicemail_text() not in " ".join(spoken)
+    assert result.outcome is Outcome.NO_ANSWER
+    assert result.detail == "screened: the screener hung up"
