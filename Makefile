@@ -5,6 +5,17 @@ VENV ?= .venv
 STAMP := $(VENV)/.dialtone-installed
 BIN := $(VENV)/bin
 
+# A .venv made by an older Python (3.10) would be reused forever after: one line, stop
+# (`make clean` still runs, to delete it).
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+VENV_PYTHON := $(shell [ -x "$(BIN)/python" ] && "$(BIN)/python" -c 'import sys; print("ok" if sys.version_info >= (3, 11) else sys.version.split()[0])' 2>/dev/null)
+ifneq ($(VENV_PYTHON),)
+ifneq ($(VENV_PYTHON),ok)
+$(error $(VENV) was made by Python $(VENV_PYTHON); dialtone needs 3.11+: run `make clean` (or rm -rf $(VENV)), then make again with python3 >= 3.11)
+endif
+endif
+endif
+
 .PHONY: setup run test lint typecheck unit clean
 
 setup: $(STAMP)

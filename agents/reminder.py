@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -31,7 +33,7 @@ from livekit.agents import (
     function_tool,
     llm,
 )
-from livekit.agents.voice.events import UserInputTranscribedEvent
+from livekit.agents.voice.events import AgentStateChangedEvent, UserInputTranscribedEvent
 from livekit.agents.voice.speech_handle import SpeechHandle
 
 from dialtone.call.control import CallControl, Transfers
@@ -39,7 +41,7 @@ from dialtone.campaigns.models import Outcome
 from dialtone.outbound.dial import ReportedOutcome
 from dialtone.outbound.entry import open_call, reminder_agent, run_call
 from dialtone.outbound.job import job_values, render
-from dialtone.personas import Persona
+from dialtone.personas import Persona, ReminderScript
 from dialtone.telephony.hold import HoldLine, OnHold
 from dialtone.telephony.outcomes import TransferOutcome, TransferResult
 from dialtone.wire import REMINDER, ReminderJob
@@ -49,6 +51,17 @@ AGENT_NAME = REMINDER
 
 
 # --- the conversation -----------------------------------------------------------------
+
+
+def opt_out_words_in(text: str, script: ReminderScript) -> str | None:
+    """The longest opt-out word or phrase said in `text` (whole words), or None."""
+    if script.opt_out is None:
+        return None
+    said = " " + " ".join(re.sub(r"[^a-z0-9']+", " ", text.lower()).split()) + " "
+    for word in sorted(script.opt_out.words, key=len, reverse=True):
+        if f" {word} " in said:
+            return word
+    return None
 
 
 @dataclass
@@ -85,10 +98,12 @@ class ReminderAgent(OnHold, Agent):
         self.speak_on_enter = speak_on_enter
         self.decision: Decision | None = None
         #: set by the entrypoint: lists the number as do-not-call at once (retried)
-        self.on_opt_out: Callable[[], Awaitable[object]] | None = None
+        self.on_opt_out: Callable[[str], Awaitable[object]] | None = None
         self._listing: set[asyncio.Future[object]] = set()
         self.reminder_heard = False
         self.delivering = False
+        #: when the agent's voice first played (time.monotonic): abandonment is measured
+        self.spoke_at: float | None = None
         self.transfer_results: list[TransferResult] = []
         self.ended = asyncio.Event()
         self._line = HoldLine(self)
@@ -117,9 +132,9 @@ class ReminderAgent(OnHold, Agent):
         return "\n\n".join(parts)
 
     def reminder_text(self) -> str:
-        return (
-            f"{render(self.script.opening, self.values)} {render(self.script.message, self.values)}"
-        )
+        """The opening, the disclosure (who calls, automated, how to opt out), the message."""
+        parts = (self.script.opening, self.script.disclosure, self.script.message)
+        return " ".join(render(part, self.values) for part in parts if part)
 
     def voicemail_text(self) -> str:
         return render(self.script.voicemail, self.values)
@@ -132,9 +147,32 @@ class ReminderAgent(OnHold, Agent):
         self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage
     ) -> None:
         """Before the reminder starts, words heard (the "hello?", a mailbox greeting) are
-        for answering-machine detection only: the agent does not reply to them."""
+        for answering-machine detection only: the agent does not reply to them. After it,
+        an opt-out word ends the call here, whatever the language model would say."""
         if not self.delivering:
             raise StopResponse()
+        heard = opt_out_words_in(new_message.text_content or "", self.script)
+        if heard is not None:
+            self.opt_out_now(f'opted out by voice: heard "{heard}"')
+            raise StopResponse()
+
+    def on_caller_key(self, key: str) -> None:
+        """A key the callee pressed (DTMF): the opt-out key opts out once they were told."""
+        opt_out = self.script.opt_out
+        if opt_out is not None and key == opt_out.key and self.delivering:
+            self.opt_out_now(f"opted out by key {key}")
+
+    def opt_out_now(self, evidence: str) -> None:
+        """Record the opt-out with its evidence, confirm it, hang up. Said once."""
+        if not self._opted_out(evidence):
+            return
+        self.session.interrupt()
+        handle = self.session.say(self.script.opted_out, allow_interruptions=False)
+
+        def _after(_: SpeechHandle) -> None:
+            self._spawn(self.control.hang_up("the callee opted out"))
+
+        handle.add_done_callback(_after)
 
     async def greeting_settled(self, seconds: float) -> None:
         """Wait until the greeting's final transcript arrived (or `seconds` passed)."""
@@ -155,6 +193,12 @@ class ReminderAgent(OnHold, Agent):
     def deliver(self) -> SpeechHandle:
         """Say the reminder (after a person answered). It may be interrupted."""
         self.delivering = True
+
+        def on_state(event: AgentStateChangedEvent) -> None:
+            if event.new_state == "speaking" and self.spoke_at is None:
+                self.spoke_at = time.monotonic()
+
+        self.session.on("agent_state_changed", on_state)
         # A recorded call says so first, in full, before the reminder.
         if (announcement := self.persona.recording.announcement) is not None:
             self.session.say(announcement, allow_interruptions=False)
@@ -170,6 +214,12 @@ class ReminderAgent(OnHold, Agent):
     async def leave_voicemail(self) -> None:
         """Speak the voicemail message in full (nobody to interrupt it)."""
         handle = self.session.say(self.voicemail_text(), allow_interruptions=False)
+        await handle.wait_for_playout()
+
+    async def answer_screener(self) -> None:
+        """Tell a call screener who is calling and why, in one sentence, in full."""
+        sentence = render(self.script.screening, self.values)
+        handle = self.session.say(sentence, allow_interruptions=False)
         await handle.wait_for_playout()
 
     def _decide(self, outcome: Outcome, detail: str) -> None:
@@ -211,14 +261,19 @@ class ReminderAgent(OnHold, Agent):
     @function_tool
     async def opt_out(self, context: RunContext) -> str:
         """They do not want any more reminder calls: their number goes on the do-not-call list."""
+        self._opted_out("asked not to be called again")
+        return self._say_then_end(self.script.opted_out)
+
+    def _opted_out(self, evidence: str) -> bool:
+        """Decide the opt-out and have it listed at once; False if it was already."""
         first = self.decision is None or self.decision.outcome is not Outcome.OPTED_OUT
-        self._decide(Outcome.OPTED_OUT, "asked not to be called again")
+        self._decide(Outcome.OPTED_OUT, evidence)
         if first and self.on_opt_out is not None:
             # Its own task, kept until done: the call goes on (goodbye, hang-up) meanwhile.
-            task = asyncio.ensure_future(self.on_opt_out())
+            task = asyncio.ensure_future(self.on_opt_out(evidence))
             self._listing.add(task)
             task.add_done_callback(self._listing.discard)
-        return self._say_then_end(self.script.opted_out)
+        return first
 
     @function_tool
     async def transfer_to_human(self, context: RunContext, reason: str = "") -> str | None:

@@ -129,6 +129,9 @@ def simulate(
     except ConfigError as exc:
         _fail(str(exc))
         return
+    except KeyboardInterrupt:
+        typer.secho("interrupted: the simulated call was stopped", err=True)
+        raise typer.Exit(130) from None
     raise typer.Exit(0 if ok else 1)
 
 

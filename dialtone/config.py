@@ -1,6 +1,8 @@
 """Every setting dialtone reads, in one place.
 
-Settings come from the environment or a `.env` file in the working directory. Nothing
+Settings come from the process environment, then the project's `.env` (the project
+folder is found by `dialtone/project.py`, so a command run from another directory
+reads the same file), then the defaults below. Nothing
 else in the package reads `os.environ` for configuration: a setting that is missing or
 malformed must fail at start-up with the variable's name, not minutes later in the
 middle of a phone call. Secrets are held as `SecretStr` so that a stray `repr()` or log
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -19,10 +22,9 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-#: The folder that holds the `dialtone` package: a source checkout, or `/app` in the
-#: image. Its `agents/`, `personas/`, `trunks/` and `tests/scenarios/` are the defaults
-#: a command falls back to when run from another directory.
-BESIDE_PACKAGE = Path(__file__).resolve().parent.parent
+from .project import BESIDE_PACKAGE, env_file, project_dir
+
+__all__ = ["BESIDE_PACKAGE", "ConfigError", "Profile", "Settings", "load_settings"]
 
 
 class Profile(StrEnum):
@@ -41,7 +43,8 @@ class Settings(BaseSettings):
     """dialtone's settings; `.env.example` documents each variable."""
 
     model_config = SettingsConfigDict(
-        env_file=".env",
+        # load_settings() names the project's `.env`; a bare Settings() reads none
+        env_file=None,
         env_file_encoding="utf-8",
         extra="ignore",
         populate_by_name=True,
@@ -92,6 +95,9 @@ class Settings(BaseSettings):
     api_token: SecretStr = Field(SecretStr(""), validation_alias="DIALTONE_API_TOKEN")
     database_url: str = Field("", validation_alias="DIALTONE_DATABASE_URL")
     allowed_country_codes: str = Field("1", validation_alias="DIALTONE_ALLOWED_COUNTRY_CODES")
+    # The deployer's calling rules (closure days, stricter caps), read on top of the
+    # shipped legal floor (dialtone/campaigns/policy/rules.yaml; docs/compliance.md)
+    calling_rules: Path | None = Field(None, validation_alias="DIALTONE_CALLING_RULES")
     # Where the reminder worker reaches the campaign API (dial permit, outcome report)
     campaign_api_url: str = Field(
         "http://127.0.0.1:8080", validation_alias="DIALTONE_CAMPAIGN_API_URL"
@@ -199,8 +205,17 @@ class Settings(BaseSettings):
     @field_validator("livekit_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
+        value = value.strip()
         if value and not value.startswith(("ws://", "wss://", "http://", "https://")):
             raise ValueError("must start with ws://, wss://, http:// or https://")
+        scheme, _, rest = value.partition("://")
+        host, slash, path = rest.partition("/")
+        if slash and path.strip("/"):
+            # The API client posts to <url>/twirp/... and the worker dials <url>/agent:
+            # a path (often a pasted room or dashboard link) breaks both.
+            raise ValueError(
+                f"must be the server's address without a path: {scheme}://{host}, not .../{path}"
+            )
         return value.rstrip("/")
 
     @field_validator("message_webhook_url")
@@ -269,12 +284,19 @@ class Settings(BaseSettings):
         working directory is taken from beside the installed package when it is there.
         A folder the operator set is never replaced.
         """
+        project = project_dir()
         for field, default in (("persona_dir", "personas"), ("trunks_dir", "trunks")):
             value: Path = getattr(self, field)
             if value == Path(default) and not value.exists():
-                candidate = BESIDE_PACKAGE / default
-                if candidate.is_dir():
-                    setattr(self, field, candidate)
+                for folder in (project, BESIDE_PACKAGE):
+                    if (folder / default).is_dir():
+                        setattr(self, field, folder / default)
+                        break
+        # The data folder never depends on where a command runs: a relative one is
+        # under the project folder, so `dialtone calls list` from another directory
+        # opens the same database as the worker.
+        if not self.data_dir.expanduser().is_absolute():
+            self.data_dir = project / self.data_dir.expanduser()
         return self
 
     @property
@@ -290,7 +312,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            if not self.data_dir.is_dir():
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                # Printed once, where it is made: a new empty folder is otherwise how
+                # a wrong DIALTONE_DATA_DIR hides (an empty call list, no error).
+                print(
+                    f"dialtone: made the data folder {self.data_dir} "
+                    "(DIALTONE_DATA_DIR to keep it elsewhere)",
+                    file=sys.stderr,
+                )
         except OSError as exc:
             raise ConfigError(
                 f"DIALTONE_DATA_DIR {self.data_dir}: cannot be used as a directory "
@@ -355,13 +385,13 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings, turning pydantic's errors into one message per variable."""
     try:
-        return Settings(**overrides)
+        return Settings(_env_file=env_file(), **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    """One line per bad variable: its environment name, what it holds, what is expected."""
+    """Each bad variable on one line: its environment name and what is expected."""
     lines = []
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "?"
@@ -369,4 +399,5 @@ def describe_validation_error(exc: ValidationError) -> str:
         alias = spec.validation_alias if spec is not None else None
         name = alias if isinstance(alias, str) else field
         lines.append(f"{name}: {error['msg']}")
-    return "invalid settings:\n  " + "\n  ".join(lines)
+    # One line however many: a terminal, a log line and a systemd status all show it
+    return ("invalid setting " if len(lines) == 1 else "invalid settings: ") + "; ".join(lines)

@@ -138,6 +138,39 @@ def placeholders(template: str) -> set[str]:
     return set(_PLACEHOLDER.findall(template))
 
 
+#: Words that must be among a reminder's voice opt-out words: what a callee says first.
+REQUIRED_OPT_OUT_WORD = "stop"
+_AUTOMATED = re.compile(r"\b(automated|artificial|AI|virtual|recorded)\b", re.IGNORECASE)
+
+
+class OptOut(_Strict):
+    """How a callee stops reminder calls: saying any of `words`, or pressing `key`.
+
+    Matched on the callee's words at any point of the call, by the agent's own code
+    (not left to the language model), and recorded as do-not-call with the evidence.
+    """
+
+    words: list[str] = Field(min_length=1)
+    key: str
+
+    @field_validator("words")
+    @classmethod
+    def _words(cls, value: list[str]) -> list[str]:
+        words = [" ".join(w.lower().split()) for w in value]
+        if any(not w for w in words):
+            raise ValueError("an empty opt-out word")
+        if REQUIRED_OPT_OUT_WORD not in words:
+            raise ValueError(f"must include {REQUIRED_OPT_OUT_WORD!r}, what callees say first")
+        return words
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9*#]", value):
+            raise ValueError("one phone key: 0-9, * or #")
+        return value
+
+
 class ReminderScript(_Strict):
     """What the outbound reminder agent says (`agents/reminder.py`).
 
@@ -152,6 +185,12 @@ class ReminderScript(_Strict):
         "Hello {name}, this is {agent} with a reminder of your appointment on {appointment}. "
         "Please call us if you need to change it. Goodbye."
     )
+    #: The one sentence a call screener hears: who calls, and why (never the message).
+    screening: str = "This is {agent}, with an appointment reminder for {name}."
+    #: What to reach when a phone menu answers: words of the option ("the front desk")
+    #: or an extension (e.g. "{extension}" from the contact's variables). Unset: a
+    #: menu gets nothing and the attempt ends `no_answer`.
+    menu_target: str | None = None
     confirmed: str = "Thank you, you're all set. See you then. Goodbye!"
     cancelled: str = "I've noted that you want to cancel; the office will be in touch. Goodbye!"
     reschedule: str = "I've noted that you'd like a new time; the office will call you. Goodbye!"
@@ -159,10 +198,57 @@ class ReminderScript(_Strict):
     transfer_hold: str = "Of course. Please hold while I connect you."
     ring_seconds: Annotated[int, Field(ge=5, le=120)] = 30
     max_call_seconds: Annotated[int, Field(ge=30, le=3600)] = 300
+    #: Said right after the opening, on every answered call and in every voicemail: who
+    #: is calling (`{agent}`), that the voice is automated, and how to opt out (a word
+    #: and the key). Required: an artificial-voice call must identify the caller and
+    #: offer an opt-out (docs/compliance.md).
+    disclosure: str = Field("", validate_default=True)
+    opt_out: OptOut | None = Field(None, validate_default=True)
 
-    @field_validator("opening", "message", "voicemail")
+    @field_validator("disclosure")
     @classmethod
-    def _braces(cls, value: str) -> str:
+    def _disclosure(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError(
+                "missing: say who is calling ({agent}), that the voice is automated, and "
+                "how to opt out, e.g. 'This is an automated call from {agent}. To stop "
+                "these calls, say stop or press 9.'"
+            )
+        if "{agent}" not in value:
+            raise ValueError("must name the caller with {agent} (the persona's display_name)")
+        if not _AUTOMATED.search(value):
+            raise ValueError("must say the voice is automated (automated, artificial, AI)")
+        return value
+
+    @field_validator("opt_out")
+    @classmethod
+    def _opt_out(cls, value: OptOut | None) -> OptOut | None:
+        if value is None:
+            raise ValueError("missing: words (including 'stop') and a key that opt out")
+        return value
+
+    @model_validator(mode="after")
+    def _disclosure_says_the_opt_out(self) -> ReminderScript:
+        if self.opt_out is None:  # reported on its own field
+            return self
+        said = self.disclosure.lower()
+        if self.opt_out.key not in said:
+            raise ValueError(f"disclosure must tell the callee the opt-out key {self.opt_out.key}")
+        if not any(word in said for word in self.opt_out.words):
+            raise ValueError("disclosure must tell the callee an opt-out word (e.g. stop)")
+        return self
+
+    @property
+    def places_calls(self) -> bool:
+        """False for a persona without a reminder section (it cannot be a campaign's)."""
+        return self.opt_out is not None and bool(self.disclosure)
+
+    @field_validator("opening", "message", "voicemail", "screening", "menu_target")
+    @classmethod
+    def _braces(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         stripped = _PLACEHOLDER.sub("", value)
         if "{" in stripped or "}" in stripped:
             raise ValueError("use {variable} placeholders (letters, digits, _) and no other braces")
@@ -205,7 +291,8 @@ class Persona(_Strict):
     facts: dict[str, str] = Field(default_factory=dict)
     transfer_targets: list[TransferTarget] = Field(default_factory=list)
     offline: OfflineDialogue = OfflineDialogue()
-    reminder: ReminderScript = ReminderScript()
+    #: unvalidated for personas without a reminder section: they place no calls
+    reminder: ReminderScript = Field(default_factory=ReminderScript.model_construct)
     recording: CallRecording = CallRecording()
 
     @field_validator("name")
@@ -250,7 +337,8 @@ class Persona(_Strict):
     def phrases(self) -> list[str]:
         """Every sentence the offline recogniser should expect a caller to say."""
         phrases = [p for intent in self.offline.intents.values() for p in intent.examples]
-        return phrases + list(self.offline.extra_phrases)
+        opt_out = self.reminder.opt_out.words if self.reminder.opt_out else []
+        return phrases + list(self.offline.extra_phrases) + list(opt_out)
 
 
 def load_persona(path: Path) -> Persona:
@@ -295,7 +383,13 @@ class PersonaBook:
             personas[persona.name] = persona
         return cls(personas, default)
 
-    def pick(self, *, requested: str | None = None, dialed_number: str | None = None) -> Persona:
+    def pick(
+        self,
+        *,
+        requested: str | None = None,
+        dialed_number: str | None = None,
+        asked_by: str = "dispatch",
+    ) -> Persona:
         """Dispatch metadata wins, then the dialed DID, then the default.
 
         An unknown requested name is an error rather than a silent default: a dispatch
@@ -303,7 +397,11 @@ class PersonaBook:
         """
         if requested:
             if requested not in self.personas:
-                raise PersonaError(f"persona {requested!r} requested by dispatch is not defined")
+                known = ", ".join(sorted(self.personas))
+                raise PersonaError(
+                    f"persona {requested!r} (asked for by {asked_by}) is not defined; "
+                    f"known: {known} (files in DIALTONE_PERSONA_DIR)"
+                )
             return self.personas[requested]
         if dialed_number and dialed_number in self._by_number:
             return self.personas[self._by_number[dialed_number]]

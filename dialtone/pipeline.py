@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -257,44 +257,57 @@ Dialogue = Callable[[Persona], llm.LLM]
 
 
 def build_pipeline(
-    settings: Settings, persona: Persona, vad_model: vad.VAD, *, dialogue: Dialogue | None = None
+    settings: Settings,
+    persona: Persona,
+    vad_model: vad.VAD,
+    *,
+    dialogue: Dialogue | None = None,
+    phrases: Sequence[str] = (),
 ) -> Pipeline:
     """Providers for `persona` in the resolved profile (raises ConfigError on bad keys).
 
     `dialogue` replaces the receptionist's rule-based dialogue (the reminder agent
-    brings its own rules, `dialtone/outbound/rules.py`).
+    brings its own rules, `dialtone/outbound/rules.py`). `phrases` are more sentences
+    for the offline recogniser to expect (the reminder's: mailbox, screener and menu
+    greetings, so who answered can be told from the words).
     """
     if settings.resolved_profile is Profile.CLOUD:
-        return _cloud(settings, persona, vad_model, dialogue)
-    return _offline(persona, vad_model, dialogue)
+        return _cloud(settings, persona, vad_model, dialogue, phrases)
+    return _offline(persona, vad_model, dialogue, phrases)
 
 
 def _offline_parts(
-    persona: Persona, dialogue: Dialogue | None = None
+    persona: Persona, dialogue: Dialogue | None = None, phrases: Sequence[str] = ()
 ) -> tuple[stt.STT, llm.LLM, tts.TTS]:
     from .offline.dialogue import RuleBasedLLM
     from .offline.stt import PocketSphinxSTT
     from .offline.tts import EspeakTTS
 
     return (
-        PocketSphinxSTT(phrases=persona.phrases()),
+        PocketSphinxSTT(phrases=[*persona.phrases(), *phrases]),
         RuleBasedLLM(persona) if dialogue is None else dialogue(persona),
         EspeakTTS(voice=persona.voice.offline, speed=persona.voice.speed),
     )
 
 
-def _offline(persona: Persona, vad_model: vad.VAD, dialogue: Dialogue | None) -> Pipeline:
-    local_stt, local_llm, local_tts = _offline_parts(persona, dialogue)
+def _offline(
+    persona: Persona, vad_model: vad.VAD, dialogue: Dialogue | None, phrases: Sequence[str]
+) -> Pipeline:
+    local_stt, local_llm, local_tts = _offline_parts(persona, dialogue, phrases)
     return Pipeline(vad=vad_model, stt=local_stt, llm=local_llm, tts=local_tts)
 
 
 def _cloud(
-    settings: Settings, persona: Persona, vad_model: vad.VAD, dialogue: Dialogue | None
+    settings: Settings,
+    persona: Persona,
+    vad_model: vad.VAD,
+    dialogue: Dialogue | None,
+    phrases: Sequence[str],
 ) -> Pipeline:
     from livekit.plugins import deepgram, openai
 
     failover = Failover.from_settings(settings)
-    local_stt, local_llm, local_tts = _offline_parts(persona, dialogue)
+    local_stt, local_llm, local_tts = _offline_parts(persona, dialogue, phrases)
     openai_key = settings.openai_api_key.get_secret_value() or "unused"
     base_url: NotGivenOr[str] = settings.openai_base_url or NOT_GIVEN
     primary_stt = deepgram.STT(

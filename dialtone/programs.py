@@ -7,8 +7,8 @@ simulator and the console load the same file, so a simulated call exercises the 
 that will answer the phone.
 
 The folder is, in this order: `DIALTONE_AGENTS_DIR`; `./agents` when it holds the
-program; the `agents/` folder beside the `dialtone` package (a source checkout, or
-`/app` in the Docker image).
+program; the project folder's `agents/` (`dialtone/project.py`); the `agents/` folder
+beside the `dialtone` package (a source checkout, or `/app` in the Docker image).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 from types import ModuleType
 
 from .config import BESIDE_PACKAGE, ConfigError
+from .project import project_dir
 
 AGENTS_DIR_ENV = "DIALTONE_AGENTS_DIR"
 _MODULE_PREFIX = "dialtone_agent_"
@@ -32,7 +33,9 @@ class ProgramError(ConfigError):
 def _candidates(name: str, directory: Path | None) -> list[Path]:
     if directory is not None:
         return [directory.expanduser() / f"{name}.py"]
-    return [Path.cwd() / "agents" / f"{name}.py", BESIDE_PACKAGE / "agents" / f"{name}.py"]
+    folders = [Path.cwd(), project_dir(), BESIDE_PACKAGE]
+    unique = list(dict.fromkeys(folder.resolve() for folder in folders))
+    return [folder / "agents" / f"{name}.py" for folder in unique]
 
 
 def program_path(name: str, directory: Path | None = None) -> Path:

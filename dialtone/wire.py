@@ -205,6 +205,7 @@ class Outcome(StrEnum):
     OPTED_OUT = "opted_out"  # asked not to be called again: goes on the do-not-call list
     FAILED = "failed"  # trunk or network failure on our side
     UNKNOWN = "unknown"  # no report within the outcome deadline (agent crashed?)
+    IVR_FAILED = "ivr_failed"  # a phone menu answered and did not lead to the person
 
 
 class CallOutcome(StrEnum):

@@ -10,10 +10,12 @@ fails at start-up with the variable to fix, not on the first call.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import math
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from livekit.agents import AgentServer, JobContext, JobProcess
@@ -22,11 +24,14 @@ from livekit.agents.worker import ServerEnvOption
 # livekit-agents requires plugins to register on the main thread; console mode runs the
 # job on another thread, so they are imported here, when the worker module loads.
 from livekit.plugins import deepgram, openai  # noqa: F401  (the VAD is the framework's own)
+from pydantic import SecretStr
 
 from .config import ConfigError, Settings, load_settings
 from .personas import PersonaBook
 from .pipeline import load_vad
+from .project import PROJECT_DIR_ENV, env_file, project_dir
 from .records.job import worker_metrics_dir
+from .voices import check_voices
 from .wire import KNOWN_AGENT_NAMES
 
 Entrypoint = Callable[[JobContext], Awaitable[None]]
@@ -126,7 +131,7 @@ def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) ->
             f"unknown agent {agent_name!r}; known: {', '.join(sorted(KNOWN_AGENT_NAMES))}"
         )
     _ = settings.resolved_profile
-    PersonaBook.load(settings.persona_dir, settings.default_persona)
+    check_voices(PersonaBook.load(settings.persona_dir, settings.default_persona), settings)
     if settings.uvloop and importlib.util.find_spec("uvloop") is None:
         # else every job process's fork would fail on the forkserver's import
         raise ConfigError(
@@ -148,20 +153,104 @@ def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) ->
     return server
 
 
+#: livekit-agents commands that register with a LiveKit server (and so need one)
+SERVER_COMMANDS = frozenset({"start", "dev", "connect"})
+#: livekit-agents' own options that may stand in for a LiveKit setting
+_CLI_OVERRIDES = {"--url": "livekit_url", "--api-key": "livekit_api_key"}
+_CLI_SECRET = "--api-secret"
+
+
+def cli_overrides(args: list[str]) -> dict[str, Any]:
+    """LiveKit settings given as livekit-agents options (`--url wss://...`), which win
+    over the environment there, so they count here too."""
+    found: dict[str, Any] = {}
+    for i, arg in enumerate(args):
+        flag, eq, inline = arg.partition("=")
+        if flag not in (*_CLI_OVERRIDES, _CLI_SECRET):
+            continue
+        value = inline if eq else (args[i + 1] if i + 1 < len(args) else "")
+        if flag == _CLI_SECRET:
+            found["livekit_api_secret"] = SecretStr(value)
+        else:
+            found[_CLI_OVERRIDES[flag]] = value
+    return found
+
+
+def export_environment(settings: Settings) -> None:
+    """Give livekit-agents (and every job process it forks) the settings dialtone read.
+
+    livekit-agents reads LIVEKIT_URL and its key pair from `os.environ`, never from
+    `.env`; the job processes read dialtone's settings again. So the project's `.env`
+    is copied into the environment (a variable already set wins, as in `Settings`),
+    the three LiveKit values are the validated ones, and DIALTONE_PROJECT_DIR pins the
+    project folder for the children whatever their working directory.
+    """
+    from dotenv import dotenv_values
+
+    project = project_dir()
+    os.environ.setdefault(PROJECT_DIR_ENV, str(project))
+    dotenv = env_file(project)
+    if dotenv is not None:
+        for name, value in dotenv_values(dotenv).items():
+            if value is not None:
+                os.environ.setdefault(name, value)
+    for name, value in (
+        ("LIVEKIT_URL", settings.livekit_url),
+        ("LIVEKIT_API_KEY", settings.livekit_api_key),
+        ("LIVEKIT_API_SECRET", settings.livekit_api_secret.get_secret_value()),
+    ):
+        if value:
+            os.environ[name] = value
+
+
+class _DropLivekitDevNotice(logging.Filter):
+    """livekit-agents 1.8.9 calls `dev` deprecated and says auto-reload was removed;
+    under dialtone, `dialtone dev` reloads (cli/reload.py), so those lines mislead."""
+
+    NOTICES = ("dev mode is deprecated", "in-process auto-reload has been removed")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.NOTICES)
+
+
+DEV_NOTE = (
+    "dev mode: no load limit, no idle processes, colored logs. `dialtone dev` restarts "
+    "this worker when a persona, an agent program or dialtone's code is saved; run "
+    "directly (python agents/<name>.py dev) it does not reload."
+)
+
+
 def run_agent(agent_name: str, entrypoint: Entrypoint, argv: list[str] | None = None) -> None:
     """Run an agent program's worker with livekit-agents' command line (`start`, `dev`...).
 
-    A configuration mistake ends the program with one line naming what to fix.
+    Settings come the one way every entry point reads them (environment, then the
+    project's `.env`, then defaults) and are handed to livekit-agents. A missing or
+    malformed setting ends the program with one line naming it and exit status 1,
+    before livekit-agents would log a traceback and exit 0.
     """
+    if argv is not None:
+        sys.argv = argv
+    args = sys.argv[1:]
+    command = args[0] if args else ""
+    if PROJECT_DIR_ENV not in os.environ and sys.argv and sys.argv[0].endswith(".py"):
+        # `python ~/clinic/agents/receptionist.py start` from anywhere: the program's
+        # project folder, unless the current directory is a project itself.
+        os.environ[PROJECT_DIR_ENV] = str(project_dir(Path(sys.argv[0])))
     try:
-        settings = load_settings()
+        settings = load_settings(**cli_overrides(args))
+        if command in SERVER_COMMANDS:
+            settings.require_livekit()
         server = build_server(settings, agent_name, entrypoint)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+    export_environment(settings)
     apply_job_environment(settings)
+    if command == "dev":
+        logging.getLogger("livekit.agents").addFilter(_DropLivekitDevNotice())
+        if "--reload" not in args and "--no-reload" not in args:
+            sys.argv.append("--no-reload")  # livekit's own reload is gone; dialtone's is outside
+        print(DEV_NOTE, file=sys.stderr)
     from livekit.agents import cli
 
-    if argv is not None:
-        sys.argv = argv
     cli.run_app(server)

@@ -130,12 +130,27 @@ def _at(mark: Any, shown: str, reason: str) -> YamlFileError:
 def _syntax_error(exc: yaml.YAMLError, text: str, shown: str) -> YamlFileError:
     # Only the problem and its position: PyYAML's message quotes the source line.
     if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        if mark is not None and _tab_at(text, mark.line):
+            # PyYAML says "found character '\t' that cannot start any token"
+            return _at(
+                mark, shown, "indented with a tab: indent with spaces (YAML does not allow tabs)"
+            )
         reason = f"YAML syntax error: {exc.problem or exc.context or 'invalid'}"
-        return _at(exc.problem_mark or exc.context_mark, shown, reason)
+        return _at(mark, shown, reason)
     if isinstance(exc, yaml.reader.ReaderError):
         line, column = _line_column(text, exc.position)
         return YamlFileError(shown, f"{exc.reason} (U+{exc.character:04X})", line, column)
     return YamlFileError(shown, "YAML syntax error")
+
+
+def _tab_at(text: str, line: int) -> bool:
+    """Whether line `line` (0-based) starts its indentation with a tab."""
+    lines = text.splitlines()
+    if line >= len(lines):
+        return False
+    indent = lines[line][: len(lines[line]) - len(lines[line].lstrip(" \t"))]
+    return "\t" in indent
 
 
 def _line_column(text: str, position: int) -> tuple[int, int]:

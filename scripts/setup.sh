@@ -27,6 +27,10 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get "${lock[@]}" install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  echo "error: python3 is $(python3 -V 2>&1); dialtone needs Python 3.11+ (install python3.11 and make it python3)" >&2
+  exit 1
+}
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 "$venv/bin/python" -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true

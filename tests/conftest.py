@@ -63,3 +63,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return
     # A stable sort: the audio tests move ahead, each keeping its place among them.
     items.sort(key=lambda item: item.get_closest_marker("audio") is None)
+
+
+@pytest.fixture(autouse=True)
+def _own_project_folder(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test's settings come from a project folder of its own (no `.env`, its own
+    `data/`): a developer's `.env` in the checkout, which commands run from any directory
+    now find, never reaches a test. Personas, trunks and agents still come from the
+    checkout (the fallback beside the package). Tests of the folder rules unset it."""
+    monkeypatch.setenv("DIALTONE_PROJECT_DIR", str(tmp_path_factory.mktemp("project")))

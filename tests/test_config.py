@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dialtone.config import ConfigError, Profile, load_settings
@@ -87,3 +89,28 @@ def test_a_failover_timeout_of_zero_is_refused(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("DIALTONE_PROVIDER_TIMEOUT", "0")
     with pytest.raises(ConfigError, match="DIALTONE_PROVIDER_TIMEOUT"):
         load_settings()
+
+
+def test_a_livekit_url_with_a_path_names_the_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVEKIT_URL", "wss://clinic.livekit.cloud/rooms/abc")
+    with pytest.raises(ConfigError, match=r"^invalid setting LIVEKIT_URL: .*wss://clinic"):
+        load_settings()
+    monkeypatch.setenv("LIVEKIT_URL", "wss://clinic.livekit.cloud/")
+    assert load_settings().livekit_url == "wss://clinic.livekit.cloud"
+
+
+def test_env_of_the_project_is_read_from_another_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    project, elsewhere = tmp_path / "clinic", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    (project / ".env").write_text("LIVEKIT_URL=ws://from-dotenv:7880\nDIALTONE_DATA_DIR=state\n")
+    monkeypatch.setenv("DIALTONE_PROJECT_DIR", str(project))
+    monkeypatch.delenv("DIALTONE_DATA_DIR", raising=False)
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings()
+    assert settings.livekit_url == "ws://from-dotenv:7880"
+    assert settings.data_dir == project.resolve() / "state"  # relative: the project's
+    monkeypatch.setenv("LIVEKIT_URL", "ws://from-environment:7880")
+    assert load_settings().livekit_url == "ws://from-environment:7880"  # environment wins

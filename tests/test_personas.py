@@ -60,7 +60,9 @@ def test_pick_prefers_dispatch_then_did_then_default(tmp_path: Path) -> None:
     assert book.pick(requested="spa", dialed_number="+15550100200").name == "spa"
     assert book.pick(dialed_number="+15550100200").name == "salon"
     assert book.pick(dialed_number="+15559999999").name == "main"
-    with pytest.raises(PersonaError, match="'nobody' requested"):
+    with pytest.raises(
+        PersonaError, match=r"'nobody' \(asked for by dispatch\).*known: main, salon, spa"
+    ):
         book.pick(requested="nobody")
 
 
@@ -77,3 +79,64 @@ def test_unknown_default_and_empty_directory(tmp_path: Path) -> None:
     write(tmp_path, "main", MINIMAL)
     with pytest.raises(PersonaError, match="DIALTONE_DEFAULT_PERSONA"):
         PersonaBook.load(tmp_path, "other")
+
+
+REMINDER = (
+    MINIMAL
+    + """\
+reminder:
+  disclosure: This is an automated call from {agent}. To stop these calls, say stop or press 9.
+  opt_out:
+    words: [stop, unsubscribe]
+    key: "9"
+"""
+)
+
+
+def test_a_reminder_persona_with_disclosure_and_opt_out_loads(tmp_path: Path) -> None:
+    persona = load_persona(write(tmp_path, "clinic", REMINDER))
+    assert persona.reminder.places_calls
+    assert persona.reminder.opt_out is not None and persona.reminder.opt_out.key == "9"
+    assert "unsubscribe" in persona.phrases()  # the offline recogniser expects them
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "why"),
+    [
+        (
+            (
+                "  disclosure: This is an automated call from {agent}. To stop these calls, say "
+                "stop or press 9.\n",
+                "",
+            ),
+            "reminder.disclosure",
+            "missing",
+        ),
+        (("{agent}", "Test Co"), "reminder.disclosure", "must name the caller with {agent}"),
+        (("an automated call", "a call"), "reminder.disclosure", "automated"),
+        (
+            ('  opt_out:\n    words: [stop, unsubscribe]\n    key: "9"\n', ""),
+            "reminder.opt_out",
+            "missing",
+        ),
+        (("[stop, unsubscribe]", "[unsubscribe]"), "reminder.opt_out.words", "'stop'"),
+        (('key: "9"', 'key: "99"'), "reminder.opt_out.key", "one phone key"),
+        (('key: "9"', 'key: "5"'), "reminder", "the opt-out key 5"),
+    ],
+)
+def test_a_reminder_persona_without_disclosure_or_opt_out_is_refused_naming_the_field(
+    tmp_path: Path, change: tuple[str, str], field: str, why: str
+) -> None:
+    text = REMINDER.replace(*change)
+    assert text != REMINDER
+    with pytest.raises(PersonaError) as caught:
+        load_persona(write(tmp_path, "clinic", text))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{tmp_path / 'clinic.yaml'}: {field}: ")
+    assert why in message
+
+
+def test_a_persona_without_a_reminder_section_places_no_calls(tmp_path: Path) -> None:
+    persona = load_persona(write(tmp_path, "desk", MINIMAL))
+    assert not persona.reminder.places_calls

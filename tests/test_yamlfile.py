@@ -157,3 +157,14 @@ def test_trunk_file_errors_use_the_same_reader(tmp_path: Path) -> None:
     directory = trunks_with(tmp_path, "carrier.yaml", latin1)
     with pytest.raises(SpecError, match=r"carrier\.yaml:2:14: not UTF-8 text"):
         load_directory(directory, env={})
+
+
+def test_a_file_indented_with_tabs_says_so(tmp_path: Path) -> None:
+    from dialtone.yamlfile import read_yaml
+
+    file = tmp_path / "carrier.yaml"
+    file.write_text("inbound:\n\tname: carrier\n", encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"carrier.yaml:2:1: indented with a tab: indent with spaces"
+    ):
+        read_yaml(file)

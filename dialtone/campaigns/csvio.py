@@ -1,6 +1,7 @@
 """Contacts in from a CSV upload, results out as CSV.
 
-Upload: a header row naming the columns; `phone` is required, `name` and `timezone`
+Upload: a header row naming the columns; `phone` is required, `name`, `timezone`,
+`country` and `region` (where the callee is, see campaigns.policy.location)
 are optional, every other column becomes a variable for the agent (empty cells are
 left out). Rows are numbered as contacts, from 1, as in a JSON list: the header is not
 counted and a blank line is (so row N is the spreadsheet's row N + 1). Problems with the
@@ -20,7 +21,7 @@ from typing import IO, Any
 from .models import RowError, RowErrors
 from .store import ResultRow
 
-KNOWN_COLUMNS = ("phone", "name", "timezone")
+KNOWN_COLUMNS = ("phone", "name", "timezone", "country", "region")
 MAX_COLUMNS = 60
 RESULT_COLUMNS = (
     "row",
@@ -71,7 +72,23 @@ def _read(text: IO[str], errors: RowErrors) -> Iterator[tuple[int, dict[str, Any
     lowered = [n.lower() for n in names]
     problems: list[RowError] = []
     if "phone" not in lowered:
-        problems.append(RowError(None, "phone", "the header has no phone column"))
+        separator = next((sep for sep in (";", "\t", "|") if sep in ",".join(names)), None)
+        if separator is not None and any(
+            part.strip().lower() == "phone" for part in ",".join(names).split(separator)
+        ):
+            # Spreadsheets in many locales save "CSV" with semicolons: say so, not just
+            # that the (single, whole-line) column is not called phone.
+            shown = "tabs" if separator == "\t" else f"{separator!r}"
+            problems.append(
+                RowError(
+                    None,
+                    "phone",
+                    f"the columns are separated by {shown}, not commas: save the file "
+                    "as comma-separated CSV",
+                )
+            )
+        else:
+            problems.append(RowError(None, "phone", "the header has no phone column"))
     if len(names) > MAX_COLUMNS:
         problems.append(RowError(None, "(header)", f"at most {MAX_COLUMNS} columns"))
     seen: set[str] = set()

@@ -12,13 +12,17 @@ fixed value sets only (outcome, state, status), never a campaign id or a phone n
   finished attempts, ever; for a recent rate use the outcome counters in PromQL.
 - `dialtone_campaign_calls_in_flight`: attempts being dispatched or in a call now.
 - `dialtone_campaign_contacts{state}`, `dialtone_campaigns{status}`.
+- `dialtone_campaign_policy_refusals_total{reason}`: the calling policy's refusals.
+- `dialtone_campaign_abandoned_ratio_max`: the highest 24-hour abandoned-call rate of
+  any active campaign (no campaign id label; the campaign's view has its own).
 - `dialtone_webhooks_pending`, `dialtone_webhooks_dead`: outbox rows waiting, given up.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -26,9 +30,11 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
-from ..db.tables import attempts, campaigns, contacts, webhook_outbox
+from ..db.tables import attempts, campaigns, contacts, policy_refusals, webhook_outbox
 from .models import AttemptStatus, CampaignStatus, ContactState, Outcome
 from .outbox import DeliveryStatus
+from .policy import Reason
+from .policy.ledger import abandoned_rates
 
 logger = logging.getLogger("dialtone.metrics")
 
@@ -40,8 +46,11 @@ def _counts(rows: Iterable[Any]) -> dict[str, int]:
 
 
 class CampaignStoreCollector(Collector):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self.engine = engine
+        self.clock = clock  # the 24 hours of the abandoned-call rate
 
     def describe(self) -> list[Metric]:
         return []  # families are built at scrape time; nothing to pre-declare
@@ -71,6 +80,14 @@ class CampaignStoreCollector(Collector):
                     .group_by(webhook_outbox.c.status)
                 )
             )
+            refusals = _counts(
+                conn.execute(
+                    select(policy_refusals.c.reason, func.sum(policy_refusals.c.n)).group_by(
+                        policy_refusals.c.reason
+                    )
+                )
+            )
+            rates = abandoned_rates(conn, self.clock())
             conn.rollback()
 
         def n(table: dict[str, int], key: str) -> int:
@@ -115,6 +132,21 @@ class CampaignStoreCollector(Collector):
         for status in CampaignStatus:
             per_status.add_metric([status.value], n(by_campaign, status.value))
         yield per_status
+        held = CounterMetricFamily(
+            "dialtone_campaign_policy_refusals",
+            "Times the calling policy held a contact back, by reason, all campaigns",
+            labels=["reason"],
+        )
+        for reason in Reason:
+            held.add_metric([reason.value], n(refusals, reason.value))
+        yield held
+        yield GaugeMetricFamily(
+            "dialtone_campaign_abandoned_ratio_max",
+            "The highest abandoned-call rate (no agent speech within 2 s of a person's "
+            "answer) of any active campaign over the last 24 hours; a campaign pauses itself "
+            "above the calling rules' abandoned_max_rate",
+            value=max((r.rate for r in rates.values()), default=0.0),
+        )
         yield GaugeMetricFamily(
             "dialtone_webhooks_pending",
             "Webhook events waiting for delivery (outbox)",

@@ -135,6 +135,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("the number is on the do-not-call list", lambda f: f.on_dnc, _to(S.DNC)),
     Rule(
+        "a phone menu did not lead to the person: the retry policy decides",
+        _is(Outcome.IVR_FAILED),
+        _by_policy,
+    ),
+    Rule(
         "no call counted (none placed, or our side failed and the campaign paused)",
         lambda f: f.ending is Ending.NOT_PLACED or f.uncounted,
         _keep_place,

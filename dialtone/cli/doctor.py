@@ -66,6 +66,8 @@ def doctor(
         settings = load_settings()
     except ConfigError as exc:
         _fail(str(exc), as_json=as_json)
+    if directory == Path("trunks"):
+        directory = settings.trunks_dir  # DIALTONE_TRUNKS_DIR, or the project's trunks/
     options = DoctorOptions(
         trunks_dir=directory,
         timeout=timeout,

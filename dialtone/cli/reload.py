@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ def run_with_reload(
     """
     restarts = 0
     worker = subprocess.Popen(command)
+    told = False
     try:
         for changes in watch(
             *watched.folders(),
@@ -76,7 +78,21 @@ def run_with_reload(
             debounce=400,
             stop_event=stop,
             raise_interrupt=False,
+            rust_timeout=1000,
+            yield_on_timeout=True,  # an empty set each second: did the worker stop?
         ):
+            if not changes:
+                if worker.poll() is not None and not told:
+                    told = True
+                    # Otherwise `dialtone dev` would sit silent after the worker died
+                    print(
+                        f"the worker stopped (exit status {worker.returncode}); fix the "
+                        "problem above and save, or Ctrl-C to quit",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                continue
+            told = False
             _stop(worker)
             if on_restart is not None:
                 on_restart(sorted(path for _, path in changes))

@@ -68,6 +68,12 @@ def serve(
         if weak := settings.weak_secret_problems():
             raise ConfigError("; ".join(weak))
         configure_logging(settings)
+        if not settings.api_token.get_secret_value():
+            # Before anything is made (the data folder, the database): create_app checks
+            # it too, for every other caller.
+            raise ConfigError(
+                "DIALTONE_API_TOKEN is not set: the campaign API refuses to start open"
+            )
         if dial and not settings.has_livekit:
             logger.warning(
                 "LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET not set: serving the API "

@@ -95,10 +95,14 @@ def _personas() -> tuple[set[str] | None, str | None]:
 
 
 def _environment() -> dict[str, str]:
-    """The process environment over `.env`, as for every other dialtone setting."""
+    """The process environment over the project's `.env`, as for every other setting
+    (the same file from any directory: `dialtone/project.py`)."""
     from dotenv import dotenv_values
 
-    dotenv = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    from ..project import env_file
+
+    path = env_file()
+    dotenv = {k: v for k, v in dotenv_values(path).items() if v is not None} if path else {}
     return {**dotenv, **os.environ}
 
 

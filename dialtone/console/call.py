@@ -38,6 +38,7 @@ from ..records.models import HangupBy
 from ..records.simulated import start_simulated_record
 from ..telephony.caller import CallerInfo
 from ..turn_metrics import TurnMetricsRecorder
+from ..voices import check_persona_voice
 from .audio import DeviceLine
 from .devices import AudioDevice
 from .lines import LineSource
@@ -170,7 +171,10 @@ async def run_console(
     if (lines is None) == (device is None):
         raise ValueError("a console call has exactly one of lines (text) or device (audio)")
     book = PersonaBook.load(settings.persona_dir, settings.default_persona)
-    persona = book.pick(requested=options.persona, dialed_number=options.dialed_number)
+    persona = book.pick(
+        requested=options.persona, dialed_number=options.dialed_number, asked_by="--persona"
+    )
+    check_persona_voice(persona, settings)
     make_agent = load_program("receptionist", settings.agents_dir).make_agent
     pipeline = build_pipeline(settings, persona, load_vad())
     session: AgentSession = AgentSession(**pipeline.session_kwargs())

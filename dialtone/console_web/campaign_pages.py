@@ -21,8 +21,8 @@ from ..config import Settings
 from ..http.campaign_list import campaign_page
 from ..http.campaigns import results_csv
 from ..http.creation import create
+from ..http.policy_view import full_campaign_view
 from ..http.services import Services
-from ..http.views import campaign_view
 from .choices import outbound_trunks, persona_names
 from .contacts import find_contacts
 from .rendering import render
@@ -150,7 +150,7 @@ def campaign_detail(
     state: Annotated[str, Query(max_length=20)] = "",
     after: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    view = campaign_view(services.campaigns.progress(campaign_id, services.clock()))
+    view = full_campaign_view(services, campaign_id)
     rows, next_after = find_contacts(
         services.engine,
         campaign_id,

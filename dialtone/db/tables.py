@@ -65,6 +65,10 @@ contacts = Table(
     Column("last_outcome", String(32)),
     Column("last_detail", Text),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Where the callee is, and where that came from (campaigns.policy.location; 0005).
+    Column("country", String(2)),
+    Column("region", String(8)),
+    Column("location_source", String(64)),
     UniqueConstraint("campaign_id", "phone", name="uq_contact_phone"),
     Index("ix_contacts_due", "campaign_id", "state", "next_at"),
     Index("ix_contacts_state", "state"),
@@ -95,6 +99,8 @@ attempts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("dispatched_at", UTCDateTime),
     Column("finished_at", UTCDateTime),
+    # A person answered and heard no agent speech within 2 s (0005); null: not a person
+    Column("abandoned", Boolean),
     UniqueConstraint("contact_id", "number", name="uq_attempt_number"),
     Index("ix_attempts_campaign", "campaign_id", "created_at"),
     Index("ix_attempts_status", "status", "lease_until"),
@@ -125,6 +131,16 @@ trunk_pace = Table(
     metadata,
     Column("trunk", String(128), primary_key=True),
     Column("next_slot_at", UTCDateTime, nullable=False),
+)
+
+# How often the calling policy held a campaign's contact back, by reason (0005).
+policy_refusals = Table(
+    "campaign_policy_refusals",
+    metadata,
+    Column("campaign_id", String(32), ForeignKey("campaigns.id"), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("campaign_id", "reason"),
 )
 
 # The shared send limiter (0004): every replica takes a trunk's next send slot here.
@@ -216,6 +232,10 @@ call_records = Table(
     Column("caller_left_at", UTCDateTime),
     Column("closed_by", String(16)),
     Column("detail", Text),
+    # Outbound: who answered (human, voicemail, screening, ivr, unsure) and how long
+    # after the far end began to speak dialtone knew it (0006).
+    Column("answer", String(16)),
+    Column("answer_decided_ms", Float),
     Column("updated_at", UTCDateTime, nullable=False),
     # Keyset pages, newest first: one index per filter combination the API offers.
     Index("ix_call_records_started", "started_at", "id"),

@@ -13,11 +13,13 @@ from urllib.parse import urlsplit
 
 from livekit.protocol.sip import SIPInboundTrunkInfo
 
+from ..config import ConfigError, Settings
 from ..personas import PersonaBook
 from ..trunkspec.live import LiveState
 from ..trunkspec.loader import load_directory
 from ..trunkspec.plan import compute_plan
 from ..trunkspec.problems import SpecError, errors
+from ..voices import voice_problems
 from ..wire import normalize_phone
 from .result import Check, failed, passed, skipped
 
@@ -207,9 +209,25 @@ def check_noise_cancellation(live: LiveState, *, livekit_url: str) -> Check:
 
 def load_book(directory: Path, default: str) -> tuple[PersonaBook | None, str | None]:
     """The personas, or the one-line reason they cannot be read."""
-    from ..config import ConfigError
-
     try:
         return PersonaBook.load(directory, default=default), None
     except ConfigError as exc:  # PersonaError is a ConfigError
         return None, str(exc)
+
+
+def check_voices(book: PersonaBook, settings: Settings) -> Check:
+    """Each persona's voice is one its engine has (espeak-ng offline; OpenAI on cloud)."""
+    name = "persona voices"
+    try:
+        problems = voice_problems(book, settings)
+    except ConfigError as exc:  # half a set of provider keys: the profile check says so
+        return skipped(FAMILY, name, str(exc))
+    if problems:
+        return failed(
+            FAMILY,
+            name,
+            _listing(problems),
+            "Set each persona's voice to one listed (offline: `espeak-ng --voices`, e.g. "
+            "en-us+f3; cloud: an OpenAI voice such as coral).",
+        )
+    return passed(FAMILY, name, f"{len(book.personas)} persona(s), every voice available")

@@ -106,6 +106,13 @@ def _configuration(
     report.add(config_checks.check_transfer_trunks(book, live))
 
 
+def _voices(report: Report, settings: Settings) -> None:
+    """Needs no server: a voice the engine lacks is a FAIL even before LiveKit is set up."""
+    book, _ = config_checks.load_book(settings.persona_dir, settings.default_persona)
+    if book is not None:  # unreadable personas are reported with the configuration
+        report.add(config_checks.check_voices(book, settings))
+
+
 async def _providers(
     report: Report,
     settings: Settings,
@@ -151,6 +158,7 @@ async def run_doctor(
     try:
         if live is not None:
             _configuration(report, settings, options, live, env)
+        _voices(report, settings)
         await _providers(report, settings, options, transport)
         if options.call is not None and lk is not None and live is not None:
             if probe is None and options.audio:

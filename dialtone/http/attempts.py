@@ -61,6 +61,11 @@ class OutcomeReport(BaseModel):
         description="Set by the reminder agent for a trunk, auth or codec failure that every "
         "call would hit: the campaign pauses with this reason and the attempt does not count.",
     )
+    abandoned: bool | None = Field(
+        None,
+        description="Set when a person answered: true if they heard no agent speech within "
+        "2 s (an abandoned call, counted per campaign over 24 h)",
+    )
 
 
 @router.post("/v1/attempts/{attempt_id}/dial", response_model=DialPermit)
@@ -95,12 +100,27 @@ def dial_permit(
     )
 
 
+class OptOutEvidence(BaseModel):
+    evidence: Text = Field(
+        "", max_length=500, description="What opted out: the words heard, or the key pressed"
+    )
+
+
 @router.post("/v1/attempts/{attempt_id}/opt-out", response_model=dict[str, bool])
-def opt_out(attempt_id: Id, callback: CallbackToken, services: Services) -> dict[str, bool]:
+def opt_out(
+    attempt_id: Id,
+    callback: CallbackToken,
+    services: Services,
+    body: OptOutEvidence | None = None,
+) -> dict[str, bool]:
     """The callee asked not to be called again: their number joins the do-not-call list
-    now, whatever happens to the rest of the call. `listed`: newly added."""
+    now, whatever happens to the rest of the call, with the evidence (the listing's
+    reason). `listed`: newly added."""
+    evidence = body.evidence if body is not None else ""
     try:
-        listed = services.campaigns.record_opt_out(attempt_id, callback, services.clock())
+        listed = services.campaigns.record_opt_out(
+            attempt_id, callback, services.clock(), evidence=evidence
+        )
     except BadToken as exc:
         raise HTTPException(401, str(exc)) from None
     return {"listed": listed}
@@ -118,6 +138,7 @@ def report_outcome(
             body.detail,
             services.clock(),
             pause_reason=body.pause_reason,
+            abandoned=body.abandoned,
         )
     except BadToken as exc:
         raise HTTPException(401, str(exc)) from None

@@ -16,8 +16,9 @@ from ..campaigns.listing import CampaignFilter, list_campaign_ids
 from ..campaigns.models import CampaignStatus
 from ..records.store import BadCursor
 from .auth import require_token
+from .policy_view import full_campaign_view
 from .services import AppServices, Services
-from .views import CampaignView, campaign_view
+from .views import CampaignView
 
 router = APIRouter(dependencies=[Depends(require_token)])
 
@@ -42,7 +43,7 @@ def campaign_page(
     except BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
     now = services.clock()
-    items = [campaign_view(services.campaigns.progress(i, now)) for i in ids]
+    items = [full_campaign_view(services, i, now) for i in ids]
     return CampaignPage(items=items, next_cursor=next_cursor)
 
 

@@ -18,6 +18,7 @@ from .auth import require_token
 from .bodies import NOT_CREATED, campaign_upload, idempotency_key, json_object
 from .creation import CREATE_BODY, create
 from .errors import problem
+from .policy_view import full_campaign_view
 from .services import Services, audit_api
 from .views import (
     CallList,
@@ -26,7 +27,6 @@ from .views import (
     Cursor,
     Id,
     attempt_after,
-    campaign_view,
     page_by_key,
 )
 
@@ -80,7 +80,7 @@ async def create_campaign(request: Request, services: Services, key: Idempotency
 
 @router.get("/v1/campaigns/{campaign_id}", response_model=CampaignView)
 def get_campaign(campaign_id: Id, services: Services) -> CampaignView:
-    return campaign_view(services.campaigns.progress(campaign_id, services.clock()))
+    return full_campaign_view(services, campaign_id)
 
 
 @router.get("/v1/campaigns/{campaign_id}/calls", response_model=CallList)
@@ -103,7 +103,7 @@ def _action(name: str) -> None:
     def act(campaign_id: Id, services: Services) -> CampaignView:
         services.campaigns.set_status(campaign_id, name, services.clock())
         audit_api(services, f"campaign.{name}", campaign_id)
-        return campaign_view(services.campaigns.progress(campaign_id, services.clock()))
+        return full_campaign_view(services, campaign_id)
 
     act.__name__ = f"{name}_campaign"
     router.post(

@@ -85,6 +85,16 @@ def check_targets(settings: Settings, persona: str, trunk: str) -> CampaignTarge
                     f"({settings.persona_dir}); known: {known}",
                 )
             )
+        elif not found.reminder.places_calls:
+            errors.append(
+                RowError(
+                    None,
+                    "persona",
+                    f"persona {persona!r} has no reminder section (with its disclosure and "
+                    "opt_out): it cannot place reminder calls",
+                )
+            )
+            found = None
     if not trunk.startswith(LIVEKIT_TRUNK_ID_PREFIX):
         known_trunks = outbound_trunk_names(settings.trunks_dir)
         if trunk not in known_trunks:

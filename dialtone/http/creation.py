@@ -33,8 +33,8 @@ from ..campaigns.store import IdempotencyMismatch
 from ..netguard import Allowed, DestinationRefused, check_destination
 from .catalog import check_targets
 from .errors import problems
+from .policy_view import full_campaign_view
 from .services import AppServices, audit_api
-from .views import campaign_view
 
 MIN_SECRET_CHARS = 16
 MAX_SECRET_CHARS = 512
@@ -159,7 +159,7 @@ async def create(
         return JSONResponse(status_code=422, content={"detail": str(exc), "errors": []})
     if not replayed and scope != "console":  # the console audits with the person's name
         await asyncio.to_thread(audit_api, services, f"{kind}.create", campaign_id, spec.name)
-    view = campaign_view(await asyncio.to_thread(store.progress, campaign_id, clock()))
+    view = await asyncio.to_thread(full_campaign_view, services, campaign_id, clock())
     headers = {"Location": f"/v1/campaigns/{campaign_id}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from ..campaigns.dialer import DialerConfig
 from ..campaigns.metrics import CampaignStoreCollector
 from ..campaigns.models import DestinationPolicy
+from ..campaigns.policy import load_rules
 from ..campaigns.scheduler import Clock, SchedulerConfig, utc_now
 from ..campaigns.store import CampaignStore
 from ..campaigns.webhooks import WebhookConfig
@@ -78,11 +79,12 @@ def create_app(
             raise ConfigError(f"DIALTONE_MESSAGE_WEBHOOK_URL: {exc}") from None
     if run_scheduler:
         settings.require_livekit()
+    rules = load_rules(settings.calling_rules)  # a bad rules file stops us before any change
     upgrade(engine)
     services = AppServices(
         settings=settings,
         engine=engine,
-        campaigns=CampaignStore(engine),
+        campaigns=CampaignStore(engine, rules=rules),
         records=RecordStore(engine, retention_of(settings)),
         # The receptionist writes messages to the SQLite file under DIALTONE_DATA_DIR
         # (dialtone.inbound.entry), so that is where they are read.
@@ -93,7 +95,7 @@ def create_app(
         metrics_token=settings.metrics_token.get_secret_value().encode(),
         default_webhook_secret=default_secret,
         metrics_registry=registry_with(
-            CampaignStoreCollector(engine), OpenRecordsCollector(engine)
+            CampaignStoreCollector(engine, clock=clock), OpenRecordsCollector(engine)
         ),
         call_metrics=default_metrics(),
         recordings=recording_storage(settings),

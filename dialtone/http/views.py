@@ -22,6 +22,28 @@ from ..campaigns.store import Progress
 from ..records.store import BadCursor, decode_cursor
 
 
+class PolicyView(BaseModel):
+    """What the calling policy did to a campaign (docs/compliance.md)."""
+
+    refusals: dict[str, int] = Field(
+        default_factory=dict,
+        description="Times the policy held a contact back, by reason (legal_hours, "
+        "holiday, closure, daily_cap, weekly_cap, calls_24h, min_gap, campaign_window)",
+    )
+    calling_hours: list[str] = Field(
+        default_factory=list,
+        description="Where the window is wider than the legal hours at the callees' "
+        "locations: calls there start only within both",
+    )
+    answered_24h: int = Field(0, description="Calls a person answered in the last 24 hours")
+    abandoned_24h: int = Field(
+        0, description="Of those, abandoned: no agent speech within 2 s of the answer"
+    )
+    abandoned_rate_24h: float = Field(
+        0.0, description="abandoned_24h / answered_24h; above the limit the campaign pauses"
+    )
+
+
 class CampaignView(BaseModel):
     id: str
     kind: str
@@ -35,6 +57,7 @@ class CampaignView(BaseModel):
     attempts: int = Field(description="Calls placed or in progress")
     outcomes: dict[str, int]
     calls_today: int
+    policy: PolicyView = Field(default_factory=PolicyView)
 
 
 class CallView(BaseModel):
@@ -123,7 +146,7 @@ def number_cursor(phone: str) -> str:
     return base64.urlsafe_b64encode(f"{_NUMBER}{phone}".encode("ascii")).decode("ascii").rstrip("=")
 
 
-def campaign_view(progress: Progress) -> CampaignView:
+def campaign_view(progress: Progress, policy: PolicyView | None = None) -> CampaignView:
     c = progress.campaign
     counts = dict(progress.contacts)
     counts["total"] = c.contact_count
@@ -140,4 +163,5 @@ def campaign_view(progress: Progress) -> CampaignView:
         attempts=progress.attempts,
         outcomes=progress.outcomes,
         calls_today=progress.calls_today,
+        policy=policy or PolicyView(),
     )

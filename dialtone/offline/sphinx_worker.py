@@ -7,6 +7,7 @@ in well under a second.
 
 from __future__ import annotations
 
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +34,13 @@ _dropped: frozenset[str] = frozenset()
 
 
 def init_worker(phrases: list[str], cache_dir: str | None) -> None:
-    """Build or reuse the language model, then load the decoder once per worker."""
+    """Build or reuse the language model, then load the decoder once per worker.
+
+    Ctrl-C in a terminal reaches the whole process group: the worker leaves stopping to
+    its parent (which shuts the pool down) instead of printing its own traceback.
+    """
     global _decoder, _dropped
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from pocketsphinx import Decoder
 
     model = build_language_model(phrases, cache_dir=Path(cache_dir) if cache_dir else None)

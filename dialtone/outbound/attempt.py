@@ -10,7 +10,8 @@
    duration, the campaign's trunk and caller id); a failure maps to an outcome from
    its SIP status (`telephony/sip_status.py`), and trunk/auth/codec failures pause the
    campaign with a reason instead of burning the list;
-4. answered: the `converse` step decides voicemail or person and talks (`after_answer`);
+4. answered: the `converse` step decides who answered (a person, a mailbox, a call
+   screener, a phone menu: `answering.py`) and talks (`after_answer`);
 5. hang up (the room is deleted, whatever happened), then report the outcome with the
    attempt's token, retried with backoff until the attempt's deadline. An agent that
    dies before reporting is caught by the store: at the deadline the attempt is settled
@@ -25,39 +26,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
 from livekit.agents import Agent
-from livekit.agents.voice.speech_handle import SpeechHandle
 
 from ..call.control import CallControl, Transfers
 from ..campaigns.models import Outcome
 from ..personas import Persona, ReminderScript
 from ..telephony.outcomes import TransferResult
 from ..wire import ReminderJob, room_for
+from .answering import AnswerClass, Verdict
 from .callback import CallbackError, CampaignCallback
+from .conversation import GREETING_SETTLE_S, AnswerHooks, Conversation
 from .dial import CallPlan, ReportedOutcome, SipDialApi, campaign_outcome, dial
+from .ivr import through_menu
 from .job import missing_values
+from .screening import after_screener
 
 logger = logging.getLogger("dialtone.reminder")
 
 Converse = Callable[[], Awaitable[ReportedOutcome]]
-#: How long to wait for the words of a greeting AMD already called human.
-GREETING_SETTLE_S = 1.5
+#: A person who hears nothing from the agent this long after answering was abandoned
+#: (Ofcom's 2 seconds; counted per campaign, see `campaigns.policy`).
+ABANDON_AFTER_S = 2.0
 HangUp = Callable[[], Awaitable[None]]
-
-
-class Conversation(Protocol):
-    """What `after_answer` needs of the reminder agent once someone answered."""
-
-    async def leave_voicemail(self) -> None: ...
-
-    async def greeting_settled(self, seconds: float) -> None: ...
-
-    def deliver(self) -> SpeechHandle: ...
-
-    def result(self) -> ReportedOutcome: ...
 
 
 @runtime_checkable
@@ -68,12 +63,16 @@ class ReminderConversation(Conversation, Protocol):
     ended: asyncio.Event
     transfer_results: list[TransferResult]
 
+    def on_caller_key(self, key: str) -> None:
+        """A DTMF key from the callee (the opt-out key opts out)."""
+
 
 @runtime_checkable
 class OptOutHook(Protocol):
     """An agent that tells the entrypoint the moment the callee opts out."""
 
-    on_opt_out: Callable[[], Awaitable[object]] | None
+    #: called with the evidence (the words heard, the key pressed)
+    on_opt_out: Callable[[str], Awaitable[object]] | None
 
 
 #: An agent program's factory: the Agent that talks to whoever answers one attempt.
@@ -95,7 +94,7 @@ def plan_for(job: ReminderJob, persona: Persona) -> CallPlan:
 async def report(callback: CampaignCallback, result: ReportedOutcome) -> bool:
     """Report with the callback's retries; False if it could not (the lease catches it)."""
     try:
-        await callback.report(result.outcome, result.detail, result.pause_reason)
+        await callback.report(result.outcome, result.detail, result.pause_reason, result.abandoned)
     except CallbackError as exc:
         logger.error("attempt %s: outcome not reported: %s", callback.attempt_id, exc)
         return False
@@ -156,33 +155,50 @@ async def run_attempt(
 
 async def after_answer(
     agent: Conversation,
-    category: str,
-    beep: Callable[[], Awaitable[bool]],
-    conversation: Callable[[], Awaitable[None]],
+    verdict: Verdict,
+    hooks: AnswerHooks,
     *,
     greeting_transcribed: bool = True,
+    menu_target: str | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> ReportedOutcome:
-    """The answered part of an attempt, once AMD has said who answered.
+    """The answered part of an attempt, once dialtone has said who answered.
 
-    `category` is an AMD label (`AMDCategory` value). A voicemail box gets the message
-    once `beep()` says the beep has gone (or gave up waiting); a mailbox that takes no
-    messages or a phone menu gets nothing; a person (or "uncertain": better to talk to a
-    machine than to hang up on a person) hears the reminder, and `conversation()`
+    A voicemail box gets the message once `hooks.beep()` says the beep has gone (or
+    gave up waiting); a mailbox that takes no messages gets nothing; a call screener
+    gets one sentence and the call goes on with whoever follows
+    (`screening.after_screener`); a phone menu is walked to `menu_target` when the
+    persona names one and the call can send keys (`ivr.through_menu`), else gets
+    nothing; a person (or "unsure": better to talk to a machine than to hang up on a
+    person) hears the reminder, and `hooks.conversation()`
     returns when the call is over. AMD calls a short "hello?" human on timing alone,
     often before the recogniser has sent its words; `greeting_transcribed=False` waits
     for them first, because a transcript landing during the reminder would interrupt it.
+
+    A person who hears no agent speech within `ABANDON_AFTER_S` of the verdict (the
+    agent's `spoke_at`, on `clock`) is an abandoned call: reported beside the outcome,
+    counted per campaign (the verdict comes after their greeting ended, so this counts
+    at least every call Ofcom's rule counts).
     """
-    if category == "machine-vm":
-        heard = await beep()
+    answer = verdict.answer
+    if answer is AnswerClass.VOICEMAIL:
+        if verdict.unavailable:
+            return ReportedOutcome(Outcome.VOICEMAIL, "mailbox takes no messages; none left")
+        heard = await hooks.beep()
         await agent.leave_voicemail()
         how = "after the beep" if heard else "no beep heard; after the greeting"
         return ReportedOutcome(Outcome.VOICEMAIL, f"message left ({how})")
-    if category == "machine-unavailable":
-        return ReportedOutcome(Outcome.VOICEMAIL, "mailbox takes no messages; none left")
-    if category == "machine-ivr":
+    if answer is AnswerClass.IVR:
+        if menu_target and hooks.menu is not None and hooks.send_keys is not None:
+            return await through_menu(agent, verdict, hooks, menu_target)
         return ReportedOutcome(Outcome.NO_ANSWER, "a phone menu answered; nothing left")
+    if answer is AnswerClass.SCREENING:
+        return await after_screener(agent, hooks)
     if not greeting_transcribed:
         await agent.greeting_settled(GREETING_SETTLE_S)
+    heard_at = clock()
     agent.deliver()
-    await conversation()
-    return agent.result()
+    await hooks.conversation()
+    spoke_at: float | None = getattr(agent, "spoke_at", None)
+    late = spoke_at is None or spoke_at - heard_at > ABANDON_AFTER_S
+    return replace(agent.result(), abandoned=late)

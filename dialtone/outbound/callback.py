@@ -110,14 +110,23 @@ class CampaignCallback:
     def _until(self) -> datetime:
         return self.report_by or self._clock() + self.policy.report_window
 
-    async def opt_out(self) -> bool:
-        """List the callee as do-not-call now; retried until the attempt's deadline."""
-        body = await self._post("opt-out", None, until=self._until())
+    async def opt_out(self, evidence: str = "") -> bool:
+        """List the callee as do-not-call now, with what they said or pressed; retried
+        until the attempt's deadline."""
+        body = await self._post("opt-out", {"evidence": evidence[:500]}, until=self._until())
         return bool(body.get("listed"))
 
-    async def report(self, outcome: Outcome, detail: str, pause_reason: str | None = None) -> bool:
+    async def report(
+        self,
+        outcome: Outcome,
+        detail: str,
+        pause_reason: str | None = None,
+        abandoned: bool | None = None,
+    ) -> bool:
         """Report the outcome; True if the API recorded it (or had it already)."""
         payload: dict[str, Any] = {"outcome": outcome.value, "detail": detail[:2000]}
+        if abandoned is not None:
+            payload["abandoned"] = abandoned
         if pause_reason is not None:
             payload["pause_reason"] = pause_reason[:2000]
         await self._post("outcome", payload, until=self._until())

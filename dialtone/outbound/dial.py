@@ -11,7 +11,7 @@ again in case the connection hangs (tests/livekit_double/README.md, "Client time
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import aiohttp
@@ -93,6 +93,9 @@ class ReportedOutcome:
     outcome: Outcome
     detail: str
     pause_reason: str | None = None
+    #: a person answered: True when no agent speech started within 2 s of the verdict
+    #: (a measure beside the outcome, left out of comparisons)
+    abandoned: bool | None = field(default=None, compare=False)
 
 
 def campaign_outcome(failure: DialFailure, trunk: str) -> ReportedOutcome:

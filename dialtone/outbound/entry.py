@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -30,8 +31,17 @@ from ..records.job import AUDIO_ONLY, audio_only_refused, keep_job_recording
 from ..records.models import Direction
 from ..records.outbound import OutboundRecording
 from ..records.store import CallStart
+from ..telephony.keys_out import keys_to
 from ..telephony.outcomes import TransferOutcome
 from ..wire import CALLEE_IDENTITY, JobError, ReminderJob
+from .answer_session import (
+    CalleeEars,
+    far_end_quiet,
+    listen_for_answer,
+    menu_words,
+    stt_recognizer,
+)
+from .answering import GREETING_PHRASES, Recognize, Verdict
 from .attempt import (
     MakeReminder,
     OptOutHook,
@@ -41,9 +51,12 @@ from .attempt import (
     run_attempt,
 )
 from .callback import CampaignCallback
+from .conversation import AnswerHooks
 from .dial import ReportedOutcome
+from .ivr import REPEAT_WITHIN_S
+from .job import menu_target_for
 from .rules import ReminderRules
-from .voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
+from .voicemail import BEEP_WAIT_S, GreetingRules
 
 logger = logging.getLogger("dialtone.reminder")
 CALLEE_JOIN_S = 5.0
@@ -84,7 +97,7 @@ def amd_classifier(settings: Settings) -> llm.LLM:
     return llm.FallbackAdapter([model, GreetingRules()])
 
 
-async def _tap_beeps(participant: rtc.RemoteParticipant, beep: BeepDetector) -> None:
+async def _tap_callee(participant: rtc.RemoteParticipant, ears: CalleeEars) -> None:
     stream = rtc.AudioStream.from_participant(
         participant=participant,
         track_source=rtc.TrackSource.SOURCE_MICROPHONE,
@@ -93,32 +106,43 @@ async def _tap_beeps(participant: rtc.RemoteParticipant, beep: BeepDetector) -> 
     try:
         async for event in stream:
             frame = event.frame
-            beep.push(np.frombuffer(frame.data, dtype=np.int16), frame.sample_rate)
+            ears.push(np.frombuffer(frame.data, dtype=np.int16), frame.sample_rate)
     finally:
         await stream.aclose()
 
 
 async def converse_in_room(
-    ctx: JobContext, session: AgentSession, agent: ReminderConversation, amd: AMD
+    ctx: JobContext,
+    session: AgentSession,
+    agent: ReminderConversation,
+    amd: AMD,
+    *,
+    recognize: Recognize | None,
+    decided: Callable[[Verdict], None],
+    menu_target: str | None = None,
 ) -> ReportedOutcome:
-    """After the answer: voicemail or person, until the call is over."""
-    beep = BeepDetector()
+    """After the answer: who answered (`answer_session`), then what they get."""
+    ears = CalleeEars()
     tap: asyncio.Task[None] | None = None
     try:  # answered: the callee is in the room, though our view of it may lag a moment
         callee = await asyncio.wait_for(
             ctx.wait_for_participant(identity=CALLEE_IDENTITY), CALLEE_JOIN_S
         )
-        tap = asyncio.create_task(_tap_beeps(callee, beep))
+        tap = asyncio.create_task(_tap_callee(callee, ears))
     except TimeoutError:
         logger.warning("callee not seen in the room; voicemail waits without a beep")
     closed = asyncio.Event()
     session.on("close", lambda _event: closed.set())
     try:
-        verdict = await amd.execute()
-        logger.info("answered by %s (%s)", verdict.category.value, verdict.reason)
+        verdict = await listen_for_answer(
+            session, ears=ears, amd_execute=amd.execute, recognize=recognize, gone=closed
+        )
+        # Decided before AMD (a cue, the beep): AMD holds the agent's speech until closed.
+        await amd.aclose()
+        decided(verdict)
 
         async def beep_gone() -> bool:
-            return beep.heard.is_set() or await beep.wait(BEEP_WAIT_S)
+            return ears.beep.heard.is_set() or await ears.beep.wait(BEEP_WAIT_S)
 
         async def conversation() -> None:
             ended = asyncio.ensure_future(agent.ended.wait())
@@ -132,12 +156,28 @@ async def converse_in_room(
             for waiter in (ended, gone):
                 waiter.cancel()
 
+        async def listen() -> Verdict:
+            return await listen_for_answer(
+                session, ears=ears, amd_execute=None, recognize=recognize, gone=closed
+            )
+
+        hooks = AnswerHooks(
+            beep=beep_gone,
+            conversation=conversation,
+            listen=listen,
+            quiet=lambda: far_end_quiet(session),
+            menu=lambda again: menu_words(
+                session, start_within_s=REPEAT_WITHIN_S if again else 0.0
+            ),
+            # DTMF to the callee's leg only, never to another SIP participant in the room
+            send_keys=keys_to(ctx.room.local_participant, CALLEE_IDENTITY),
+        )
         return await after_answer(
             agent,
-            verdict.category.value,
-            beep_gone,
-            conversation,
+            verdict,
+            hooks,
             greeting_transcribed=bool(verdict.transcript.strip()),
+            menu_target=menu_target,
         )
     finally:
         if tap is not None:
@@ -234,7 +274,13 @@ async def open_call(ctx: JobContext) -> ReminderCall | None:
         return None
     job, persona, callback = opened
     await ctx.connect()
-    pipeline = build_pipeline(settings, persona, ctx.proc.userdata["vad"], dialogue=ReminderRules)
+    pipeline = build_pipeline(
+        settings,
+        persona,
+        ctx.proc.userdata["vad"],
+        dialogue=ReminderRules,
+        phrases=GREETING_PHRASES,
+    )
     ctx.add_shutdown_callback(pipeline.aclose)
     return ReminderCall(ctx, settings, job, persona, callback, pipeline)
 
@@ -293,6 +339,7 @@ def reminder_agent(call: ReminderCall, session: AgentSession, make_agent: MakeRe
             "and transfer_results"
         )
     hang_up.agent = agent
+    listen_for_keys(ctx.room, agent)
     if isinstance(agent, OptOutHook):
         agent.on_opt_out = callback.opt_out  # listed at once, apart from the report
     recorded = persona.recording.enabled and settings.record_audio == "keep"
@@ -338,7 +385,15 @@ async def run_call(call: ReminderCall, session: AgentSession, agent: Agent) -> N
         # Its listening starts at `sip.callStatus` "active" either way, so the greeting
         # is still heard from its first frames (barring the setup's few milliseconds).
         async with amd:
-            return await converse_in_room(ctx, session, agent, amd)
+            return await converse_in_room(
+                ctx,
+                session,
+                agent,
+                amd,
+                recognize=stt_recognizer(call.pipeline.stt),
+                decided=recording.answer_decided,
+                menu_target=menu_target_for(job, persona),
+            )
 
     result = await run_attempt(
         job, persona, callback, recording.sip(ctx.api.sip), converse, hang_up
@@ -347,6 +402,16 @@ async def run_call(call: ReminderCall, session: AgentSession, agent: Agent) -> N
         None if result is None else result.outcome, "" if result is None else result.detail
     )
     ctx.shutdown(reason="attempt over")
+
+
+def listen_for_keys(room: rtc.Room, agent: ReminderConversation) -> None:
+    """The callee's DTMF keys go to the agent (the opt-out key); nobody else's count."""
+
+    def on_key(event: rtc.SipDTMF) -> None:
+        if event.participant is not None and event.participant.identity == CALLEE_IDENTITY:
+            agent.on_caller_key(event.digit)
+
+    room.on("sip_dtmf_received", on_key)
 
 
 def check_reminder_personas(settings: Settings) -> list[Persona]:

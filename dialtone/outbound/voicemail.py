@@ -3,9 +3,10 @@
 Who answered is livekit-agents 1.8.9's answering-machine detection (`voice.amd.AMD`):
 it times the greeting with the session's VAD and asks an LLM to classify the words
 (tool `save_prediction(label)`). Offline there is no LLM, so `GreetingRules` answers
-that tool call from phrases ("leave a message", "after the tone", "press 1", "mailbox
-is full"): the detector's timing rules are the real ones, only the classifier is a
-phrase list. The cloud profile puts the real LLM first and these rules last.
+that tool call from phrases (`answering.phrase_cue`: "leave a message", "after the
+tone", "press 1", "mailbox is full"): the detector's timing rules are the real ones,
+only the classifier is a phrase list. The cloud profile puts the real LLM first and
+these rules last; `answering.py` decides who answered on top of AMD.
 
 AMD does not listen for the beep. `BeepDetector` does, on the callee's audio: a beep
 is a steady pure tone (one frequency between 350 and 2,500 Hz holding most of the
@@ -17,13 +18,13 @@ mailboxes record without a beep).
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 import numpy as np
 from livekit.agents import llm
 
 from ..offline.dialogue import RuleLLM, Turn
+from .answering import AnswerClass, phrase_cue
 
 BEEP_WAIT_S = 6.0
 MIN_BEEP_S = 0.12
@@ -31,27 +32,22 @@ _BAND = (350.0, 2500.0)
 _TONAL_SHARE = 0.6
 _MIN_RMS = 300.0
 
-_UNAVAILABLE = re.compile(
-    r"mailbox (is )?full|not (been )?set up|cannot accept|can not accept|no longer in service",
-    re.IGNORECASE,
-)
-_VOICEMAIL = re.compile(
-    r"leave (a|your) (message|name)|after the (tone|beep)|voice ?mail|not available|"
-    r"can(no|')?t (take|come to) (your|the) (call|phone)|record your message|away from",
-    re.IGNORECASE,
-)
-_IVR = re.compile(r"\bpress (one|two|\d)\b|para espa|state your name", re.IGNORECASE)
+#: Our answer -> the AMD label its classifier tool takes (a screener is AMD's "ivr").
+_AMD_LABEL = {
+    AnswerClass.SCREENING: "machine-ivr",
+    AnswerClass.IVR: "machine-ivr",
+    AnswerClass.VOICEMAIL: "machine-vm",
+}
 
 
 def classify_greeting(text: str) -> str:
-    """An AMD label (`AMDCategory` value) for a greeting transcript."""
-    if _UNAVAILABLE.search(text):
+    """An AMD label (`AMDCategory` value) for a greeting transcript (`phrase_cue`)."""
+    cue = phrase_cue(text)
+    if cue is None:
+        return "human"
+    if cue.unavailable:
         return "machine-unavailable"
-    if _VOICEMAIL.search(text):
-        return "machine-vm"
-    if _IVR.search(text):
-        return "machine-ivr"
-    return "human"
+    return _AMD_LABEL[cue.answer]
 
 
 class GreetingRules(RuleLLM):

@@ -30,6 +30,9 @@ from .models import CallOutcome, CallRecord, Direction, RecordStatus
 PDD_BUCKETS = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0, 30.0, 45.0, 60.0)
 #: Seconds; a phone agent should answer a turn within about a second.
 TURN_BUCKETS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0)
+#: Seconds from the far end's first speech to knowing who answered (human, machine...).
+ANSWER_BUCKETS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0, 15.0, 20.0)
+ANSWERS = ("human", "voicemail", "screening", "ivr", "unsure")
 DURATION_BUCKETS = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 3600.0)
 DROP_REASONS = ("agent_turn", "error", "worker_lost")
 
@@ -107,6 +110,14 @@ class CallMetrics:
             buckets=DURATION_BUCKETS,
             registry=registry,
         )
+        self.answer_decision = Histogram(
+            "dialtone_answer_decision_seconds",
+            "Outbound: from the far end's first speech to knowing who answered, by answer "
+            "(human, voicemail, screening, ivr, unsure)",
+            ["answer"],
+            buckets=ANSWER_BUCKETS,
+            registry=registry,
+        )
         self.transfers = Counter(
             "dialtone_transfers",
             "Transfers to a human, by kind (warm, cold) and outcome",
@@ -130,6 +141,8 @@ class CallMetrics:
                 self.dropped.labels(d.value, reason)
         for result in ("ok", "error"):
             self.record_writes.labels(result)
+        for answer in ANSWERS:
+            self.answer_decision.labels(answer)
 
     def call_closed(self, record: CallRecord, drop_reason: str | None = None) -> None:
         """Count one closed record (the single place calls are counted)."""
@@ -150,6 +163,8 @@ class CallMetrics:
             self.duration.labels(d).observe(
                 max(0.0, (record.ended_at - record.answered_at).total_seconds())
             )
+        if record.answer in ANSWERS and record.answer_decided_ms is not None:
+            self.answer_decision.labels(record.answer).observe(record.answer_decided_ms / 1000)
 
     def transfer_finished(self, result: TransferResult, _call_id: str | None = None) -> None:
         self.transfers.labels(result.kind, result.outcome.value).inc()

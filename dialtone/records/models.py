@@ -85,6 +85,12 @@ class CallRecord(BaseModel):
     interruptions: int = 0
     closed_by: str | None = Field(None, description="worker | lease | webhook")
     detail: str | None = None
+    answer: str | None = Field(
+        None, description="Outbound: who answered (human, voicemail, screening, ivr, unsure)"
+    )
+    answer_decided_ms: float | None = Field(
+        None, description="Outbound: from the far end's first speech to knowing who answered"
+    )
     transcript: list[TranscriptLine] | None = Field(
         None, description="Omitted from lists; null when the retention drops transcripts"
     )

@@ -99,6 +99,11 @@ class OutboundRecording:
             self.recorder.dialing()
         return self.recorder
 
+    def answer_decided(self, verdict: Any) -> None:
+        """Who answered (`outbound.answering.Verdict`), for the record and the histogram."""
+        if self.recorder is not None:
+            self.recorder.answer_decided(verdict.answer.value, verdict.decided_after_s)
+
     def sip(self, sip: SipDial) -> RecordedDial:
         return RecordedDial(sip, self)
 

@@ -145,6 +145,8 @@ class CallRecorder:
         self._answered_at: datetime | None = None
         self._outcome: CallOutcome | None = None
         self._detail: str | None = None
+        self._answer: str | None = None
+        self._answer_s: float | None = None
         self._sip_code: int | None = None
         self._sip_status: str | None = None
         self._transfer: TransferResult | None = None
@@ -323,6 +325,11 @@ class CallRecorder:
         if detail is not None:
             self._detail = detail
 
+    def answer_decided(self, answer: str, seconds: float | None) -> None:
+        """Who answered an outbound call, and how long after their first words we knew."""
+        self._answer = answer
+        self._answer_s = seconds
+
     def hung_up(self, by: HangupBy, reason: str) -> None:
         """Who ended the call and why; the first report wins."""
         if self._ending is None:
@@ -484,6 +491,10 @@ class CallRecorder:
                 interruptions=self._interruptions,
                 transcript=list(self._transcript),
                 detail=detail,
+                answer=self._answer,
+                answer_decided_ms=None
+                if self._answer_s is None
+                else round(self._answer_s * 1000, 1),
             ),
             drop_reason,
         )
@@ -517,6 +528,8 @@ class CallRecorder:
             interruptions=end.interruptions,
             closed_by="worker",
             detail=end.detail,
+            answer=end.answer,
+            answer_decided_ms=end.answer_decided_ms,
             transcript=end.transcript,
         )
 

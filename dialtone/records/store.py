@@ -96,6 +96,8 @@ class CallEnd:
     interruptions: int = 0
     transcript: list[TranscriptLine] = field(default_factory=list)
     detail: str | None = None
+    answer: str | None = None
+    answer_decided_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,8 @@ def _to_record(row: Any, *, with_transcript: bool) -> CallRecord:
         interruptions=row.interruptions,
         closed_by=row.closed_by,
         detail=row.detail,
+        answer=row.answer,
+        answer_decided_ms=row.answer_decided_ms,
         transcript=transcript,
     )
 
@@ -309,6 +313,8 @@ class RecordStore:
             "lease_until": None,
             "closed_by": "worker",
             "detail": end.detail,
+            "answer": end.answer,
+            "answer_decided_ms": end.answer_decided_ms,
             "updated_at": end.ended_at,
         }
         if end.sip_call_id is not None:

@@ -21,10 +21,20 @@ from livekit.agents import AgentSession
 from livekit.agents.voice.amd import AMD
 
 from ..config import Settings
+from ..outbound.answer_session import (
+    CalleeEars,
+    far_end_quiet,
+    listen_for_answer,
+    menu_words,
+    stt_recognizer,
+)
+from ..outbound.answering import GREETING_PHRASES, Verdict
 from ..outbound.attempt import MakeReminder, ReminderConversation, after_answer
-from ..outbound.job import missing_values
+from ..outbound.conversation import AnswerHooks
+from ..outbound.ivr import REPEAT_WITHIN_S
+from ..outbound.job import menu_target_for, missing_values
 from ..outbound.rules import ReminderRules
-from ..outbound.voicemail import BEEP_WAIT_S, BeepDetector, GreetingRules
+from ..outbound.voicemail import BEEP_WAIT_S, GreetingRules
 from ..personas import Persona, PersonaBook
 from ..pipeline import Pipeline, build_pipeline, load_vad
 from ..programs import load_program
@@ -34,14 +44,16 @@ from ..records.simulated import RecordFactory, default_factory, note_simulated_e
 from ..records.store import CallStart
 from ..telephony.sip_status import RECORD_OUTCOME
 from ..turn_metrics import TurnMetricsRecorder
+from ..voices import check_persona_voice
 from ..wire import Outcome, ReminderJob
 from .call_io import CallerLine
 from .http_context import in_job_http_context
+from .menu_far_end import SimulatedMenu, menu_texts
 from .phone_audio import PHONE_RATE
 from .recording import CallClock, Recording, keep_simulated_recording, recorded
 from .report import CallReport
 from .runner import CallerSpeech, PipelineFactory, _Call, _synthesize_step
-from .scenario import Scenario
+from .scenario import Scenario, Step
 
 BEEP_HZ = 1000.0
 BEEP_S = 0.5
@@ -49,15 +61,16 @@ BEEP_GAP_S = 0.3
 
 
 class BeepTappedLine(CallerLine):
-    """The callee's line, with every frame also given to the beep detector."""
+    """The callee's line, with every frame also given to the answer detection's ears
+    (the beep detector, the early look at a long greeting)."""
 
-    def __init__(self, clock: CallClock, recording: Recording, beep: BeepDetector) -> None:
+    def __init__(self, clock: CallClock, recording: Recording, ears: CalleeEars) -> None:
         super().__init__(clock, recording)
-        self.beep = beep
+        self.ears = ears
 
     async def __anext__(self) -> rtc.AudioFrame:
         frame = await super().__anext__()
-        self.beep.push(np.frombuffer(frame.data, dtype=np.int16), frame.sample_rate)
+        self.ears.push(np.frombuffer(frame.data, dtype=np.int16), frame.sample_rate)
         return frame
 
 
@@ -108,7 +121,8 @@ async def simulate_reminder_call(
     """
     assert scenario.reminder is not None
     book = PersonaBook.load(settings.persona_dir, settings.default_persona)
-    persona = book.pick(requested=scenario.persona or "reminder")
+    persona = book.pick(requested=scenario.persona or "reminder", asked_by="the scenario")
+    check_persona_voice(persona, settings)
     if record_call:
         persona = recorded(persona)
     job = simulated_job(scenario, persona)
@@ -122,7 +136,9 @@ async def simulate_reminder_call(
         vad_model = load_vad()
 
         def default_factory(p: Persona, _line: CallerLine) -> Pipeline:
-            return build_pipeline(settings, p, vad_model, dialogue=ReminderRules)
+            return build_pipeline(
+                settings, p, vad_model, dialogue=ReminderRules, phrases=GREETING_PHRASES
+            )
 
         pipeline_factory = default_factory
 
@@ -134,14 +150,21 @@ async def simulate_reminder_call(
         speech = await _synthesize_step(step, scenario.caller.voice, scenario.caller.speed)
         audio.append(with_beep(speech) if scenario.reminder.beep_after_step == index else speech)
 
-    beep = BeepDetector()
+    menu_audio: dict[str, CallerSpeech] = {}
+    if scenario.reminder.menu is not None:
+        for text in menu_texts(scenario.reminder.menu):
+            menu_audio[text] = await _synthesize_step(
+                Step(say=text), scenario.caller.voice, scenario.caller.speed
+            )
+
+    ears = CalleeEars()
     call = _Call(
         scenario,
         report,
         record_audio=out_dir is not None or persona.recording.enabled,
         room=f"sim-{scenario.name}",
     )
-    call.line = BeepTappedLine(call.clock, call.recording, beep)
+    call.line = BeepTappedLine(call.clock, call.recording, ears)
     pipeline = pipeline_factory(persona, call.line)
     session: AgentSession = AgentSession(**pipeline.session_kwargs())
     call.attach(session)
@@ -159,14 +182,37 @@ async def simulate_reminder_call(
     outcome: list[Outcome] = []
 
     async def beep_gone() -> bool:
-        return beep.heard.is_set() or await beep.wait(BEEP_WAIT_S)
+        return ears.beep.heard.is_set() or await ears.beep.wait(BEEP_WAIT_S)
 
     async def conversation() -> None:
         ended = asyncio.ensure_future(agent.ended.wait())
         hung = asyncio.ensure_future(call.control.hung_up.wait())
-        await asyncio.wait({ended, hung}, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in (ended, hung):
+        gone = asyncio.ensure_future(call.far_end_gone.wait())
+        await asyncio.wait({ended, hung, gone}, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in (ended, hung, gone):
             waiter.cancel()
+
+    recognize = stt_recognizer(pipeline.stt)
+    menu: SimulatedMenu | None = None
+    if scenario.reminder.menu is not None:
+        menu = SimulatedMenu(
+            scenario.reminder.menu,
+            menu_audio,
+            line=call.line,
+            clock=call.clock,
+            report=report,
+            beep=with_beep(CallerSpeech(np.zeros(0, dtype=np.int16), [])),
+        )
+
+    async def listen() -> Verdict:
+        return await listen_for_answer(
+            session,
+            ears=ears,
+            amd_execute=None,
+            recognize=recognize,
+            gone=call.far_end_gone,
+            clock=call.clock.now,
+        )
 
     with tempfile.TemporaryDirectory():
         try:
@@ -181,20 +227,44 @@ async def simulate_reminder_call(
             async with amd:
 
                 async def answered() -> None:
-                    verdict = await amd.execute()
+                    verdict = await listen_for_answer(
+                        session,
+                        ears=ears,
+                        amd_execute=amd.execute,
+                        recognize=recognize,
+                        gone=call.far_end_gone,
+                        clock=call.clock.now,
+                    )
+                    await amd.aclose()  # decided before AMD: it holds the agent's speech
+                    recorder.answer_decided(verdict.answer.value, verdict.decided_after_s)
+                    report.answer = verdict.answer.value
+                    if verdict.decided_after_s is not None:
+                        report.answer_decided_s = round(verdict.decided_after_s, 2)
+                    hooks = AnswerHooks(
+                        beep=beep_gone,
+                        conversation=conversation,
+                        listen=listen,
+                        quiet=lambda: far_end_quiet(session),
+                        menu=lambda again: menu_words(
+                            session, start_within_s=REPEAT_WITHIN_S if again else 0.0
+                        ),
+                        send_keys=None if menu is None else menu.press,
+                    )
                     result = await after_answer(
                         agent,
-                        verdict.category.value,
-                        beep_gone,
-                        conversation,
+                        verdict,
+                        hooks,
                         greeting_transcribed=bool(verdict.transcript.strip()),
+                        menu_target=menu_target_for(job, persona),
                     )
                     outcome.append(result.outcome)
                     report.outcome = result.outcome.value
-                    report.outcome_detail = f"{result.detail} (AMD: {verdict.category.value})"
+                    report.outcome_detail = f"{result.detail} (answer: {verdict.by})"
                     if not call.control.hung_up.is_set():
                         await call.control.hang_up("attempt over")
 
+                if menu is not None:
+                    menu.start()  # the menu answers; the steps are the person at its end
                 talk = asyncio.ensure_future(answered())
                 try:
                     await asyncio.wait_for(call.play_script(audio), scenario.max_duration)
@@ -213,6 +283,8 @@ async def simulate_reminder_call(
             if outcome:
                 recorder.set_outcome(RECORD_OUTCOME[outcome[0]], report.outcome_detail)
             call.line.close()
+            if menu is not None:
+                await menu.aclose()
             with contextlib.suppress(Exception):
                 await session.aclose()
             await call.ear.aclose()

@@ -62,6 +62,11 @@ class CallReport:
     #: A reminder call's reported outcome and its detail (campaign `Outcome` value).
     outcome: str | None = None
     outcome_detail: str | None = None
+    #: A reminder call: who answered first, and seconds from their first speech to knowing.
+    answer: str | None = None
+    answer_decided_s: float | None = None
+    #: Keys the agent sent into a phone menu, in order.
+    keys_sent: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -124,6 +129,24 @@ class CallReport:
                 f"the reminder call ended {self.outcome or 'without an outcome'}, "
                 f"expected {expect.outcome}"
             )
+        if (
+            expect.outcome_detail is not None
+            and expect.outcome_detail.lower() not in (self.outcome_detail or "").lower()
+        ):
+            self.failures.append(
+                f"the outcome detail {self.outcome_detail!r} lacks {expect.outcome_detail!r}"
+            )
+        if expect.answer is not None and expect.answer != self.answer:
+            self.failures.append(
+                f"answered by {self.answer or 'nobody decided'}, expected {expect.answer}"
+            )
+        if expect.keys is not None and expect.keys != " ".join(self.keys_sent):
+            self.failures.append(
+                f"keys sent: {' '.join(self.keys_sent) or 'none'}, expected {expect.keys}"
+            )
+        for phrase in expect.never_says:
+            if phrase.lower() in agent_text:
+                self.failures.append(f"the agent said {phrase!r}, which it must never say here")
         if expect.max_agent_gap_s is not None and (
             self.max_agent_gap_s is None or self.max_agent_gap_s > expect.max_agent_gap_s
         ):
@@ -196,6 +219,11 @@ class CallReport:
             out.append(f"  false interruptions resumed: {self.false_interruptions_resumed}")
         if self.outcome is not None:
             out.append(f"  reminder outcome: {self.outcome} ({self.outcome_detail})")
+        if self.answer is not None:
+            took = "" if self.answer_decided_s is None else f", {self.answer_decided_s:.2f}s"
+            out.append(f"  answered by: {self.answer} (after first speech{took})")
+        if self.keys_sent:
+            out.append(f"  keys sent into the menu: {' '.join(self.keys_sent)}")
         ended = f"hung up by the agent ({self.hang_up_reason})" if self.hung_up else "not hung up"
         out.append(f"  call: {self.duration_s:.1f}s, {ended}")
         if self.recording:

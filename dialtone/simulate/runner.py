@@ -37,6 +37,7 @@ from ..telephony.caller import CallerInfo
 from ..telephony.consult import ConsultLine, ConsultLines, ReplyJudge
 from ..telephony.transfer import TransferDesk
 from ..turn_metrics import TurnMetricsRecorder
+from ..voices import check_persona_voice
 from .call_io import AGENT_RATE as AGENT_EAR_RATE
 from .call_io import AgentEar, CallerLine, Utterance
 from .consult import ConsultNotes, SimulatedConsultLine
@@ -137,6 +138,8 @@ class _Call:
             )
         self.ear = AgentEar(self.clock, self.recording, listener=self._agent_sound)
         self.control = SimulatedCallControl()
+        #: Set when the far end hangs up (a `hang_up` step).
+        self.far_end_gone = asyncio.Event()
         self.spoken: list[tuple[Step, Utterance]] = []
 
     def _agent_sound(self, chunk: Int16Array) -> None:
@@ -219,6 +222,10 @@ class _Call:
                     self.report.failures.append(f"step {index + 1}: the agent never spoke")
                     return
                 await asyncio.sleep(step.offset)
+            if step.hang_up:
+                self.far_end_gone.set()
+                self.report.transcript.append(Line(self.clock.now(), "caller", "(hangs up)"))
+                return
             if speech is None:
                 await asyncio.sleep(step.silence or 0.0)
                 last_end = self.clock.now()
@@ -345,7 +352,10 @@ async def simulate_call(
     audio goes through the same simulated earpiece, so its gaps are measured.
     """
     book = PersonaBook.load(settings.persona_dir, settings.default_persona)
-    persona = book.pick(requested=scenario.persona, dialed_number=scenario.caller.dialed)
+    persona = book.pick(
+        requested=scenario.persona, dialed_number=scenario.caller.dialed, asked_by="the scenario"
+    )
+    check_persona_voice(persona, settings)
     if record_call:
         persona = recorded(persona)
     profile = "custom" if pipeline_factory is not None else settings.resolved_profile.value

@@ -4,7 +4,8 @@ A step is one caller action. `say` speaks a line (a list of parts is one sentenc
 `pause` seconds between parts: the "Yes, ... I can make it on Tuesday" case); `when`
 chooses the moment: `after_agent` waits until the agent has answered and gone quiet,
 `during_agent` talks over the agent `offset` seconds after its next reply starts
-(barge-in), `now` speaks at once. `silence` holds the line quiet. `expect` lists what
+(barge-in), `now` speaks at once. `silence` holds the line quiet; `hang_up: true`
+ends the call from the far end. `expect` lists what
 the call must show for the scenario to pass.
 """
 
@@ -33,6 +34,8 @@ class Caller(_Strict):
 
 class Step(_Strict):
     say: str | list[str] | None = None
+    #: The far end hangs up here (a screener declining the call, say).
+    hang_up: bool = False
     pause: Annotated[float, Field(ge=0, le=5)] = 0.45
     silence: Annotated[float, Field(gt=0, le=60)] | None = None
     when: Literal["after_agent", "during_agent", "now"] = "after_agent"
@@ -41,8 +44,8 @@ class Step(_Strict):
 
     @model_validator(mode="after")
     def _one_action(self) -> Step:
-        if (self.say is None) == (self.silence is None):
-            raise ValueError("a step has exactly one of say or silence")
+        if sum((self.say is not None, self.silence is not None, self.hang_up)) != 1:
+            raise ValueError("a step has exactly one of say, silence or hang_up")
         return self
 
     @property
@@ -72,6 +75,19 @@ class Human(_Strict):
     key: Annotated[str, Field(pattern=r"^[0-9*#]$")] | None = None
 
 
+class MenuNode(_Strict):
+    """A simulated phone menu: what it says, and where each key leads (`menu_far_end.py`).
+
+    A node without keys is the end of the walk: a person ("front desk, this is Ann"),
+    or a mailbox greeting with `beep: true`. A key the node does not know makes it say
+    "that is not a valid choice" and repeat itself, as menus do.
+    """
+
+    say: str
+    keys: dict[str, MenuNode] = Field(default_factory=dict)
+    beep: bool = False
+
+
 class ReminderSide(_Strict):
     """An outbound reminder call (`agents/reminder.py`): the scenario's caller is the callee.
 
@@ -83,6 +99,9 @@ class ReminderSide(_Strict):
     name: str = "Jane"
     variables: dict[str, str | int | float | bool] = Field(default_factory=dict)
     beep_after_step: Annotated[int, Field(ge=1)] | None = None
+    #: A phone menu answers first; the agent's keys move through it. The steps are
+    #: then what the person at the end says (each after the agent has spoken).
+    menu: MenuNode | None = None
 
 
 class Expect(_Strict):
@@ -101,6 +120,14 @@ class Expect(_Strict):
     max_agent_gap_s: Annotated[float, Field(gt=0, le=30)] | None = None
     #: A reminder call's reported outcome (campaign `Outcome` value), e.g. "voicemail".
     outcome: str | None = None
+    #: Words the reported outcome's detail must contain, e.g. "screened".
+    outcome_detail: str | None = None
+    #: Who a reminder call decided answered first: human, voicemail, screening, ivr, unsure.
+    answer: Literal["human", "voicemail", "screening", "ivr", "unsure"] | None = None
+    #: The keys the agent sent into a phone menu, space-separated ("1 3").
+    keys: str | None = None
+    #: Phrases the agent must never say (e.g. the voicemail message into a screener).
+    never_says: list[str] = Field(default_factory=list)
     #: The last transfer's privacy, from what each ear heard (`rooms.py`): whether the
     #: brief reached the human; the loudest non-hold audio the caller heard while the
     #: brief played (dBFS; silence passes); how long the caller heard the human before

@@ -139,6 +139,7 @@ RECORD_OUTCOME: dict[Outcome, CallOutcome] = {
     Outcome.VOICEMAIL: CallOutcome.VOICEMAIL,
     Outcome.OPTED_OUT: CallOutcome.COMPLETED,  # reached the person; the detail says so
     Outcome.UNKNOWN: CallOutcome.FAILED,
+    Outcome.IVR_FAILED: CallOutcome.NO_ANSWER,  # answered by a menu; the person never was
 }
 
 #: Twirp codes LiveKit answers without SIP meta when our own set-up is wrong.

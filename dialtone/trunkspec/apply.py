@@ -92,6 +92,14 @@ def describe_error(exc: BaseException) -> str:
     code = getattr(exc, "code", None)
     message = getattr(exc, "message", None)
     if isinstance(code, str) and isinstance(message, str):
+        if not message.strip():
+            # A server that answered with an empty body (a proxy's page, a wrong path)
+            status = getattr(exc, "status", None)
+            shown = f" (HTTP {status})" if isinstance(status, int) and status else ""
+            return (
+                f"{code}: an empty answer{shown}; is LIVEKIT_URL the LiveKit server's "
+                "address (wss://host, no path)?"
+            )
         return f"{code}: {message}"
     if isinstance(exc, TimeoutError) and not str(exc):
         return f"no answer from LiveKit within {CALL_TIMEOUT_S:g}s"

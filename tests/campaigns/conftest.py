@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from dialtone.campaigns.models import CampaignSettings, ContactIn
+from dialtone.campaigns.policy import CallingRules
 from dialtone.campaigns.store import CampaignStore
 from dialtone.db.engine import new_engine, sqlite_url
 from dialtone.db.upgrade import upgrade
@@ -39,6 +40,16 @@ class FakeClock:
         if seconds > 0:
             self.now += timedelta(seconds=seconds)
 
+
+#: Rules under which only the campaign's window limits the hours: no region entries, a
+#: floor of 00:00-23:59 and no per-number caps. For tests of the window's own arithmetic
+#: (midnight, DST gaps) at hours the shipped legal floor never allows.
+WINDOW_ONLY_RULES = CallingRules.model_validate(
+    {
+        "default_hours": [{"start": "00:00", "end": "23:59"}],
+        "per_number": {"per_day": 100, "per_week": 700, "min_gap_minutes": 0},
+    }
+)
 
 BACKENDS = ["sqlite", "postgresql"]
 

@@ -39,6 +39,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -84,6 +85,13 @@ def wait_for(condition: Callable[[], bool], what: str, within: float = 30.0) -> 
         time.sleep(0.05)
 
 
+def midday_zone(now: datetime) -> str:
+    """A fixed-offset zone whose clock shows 12:xx at `now`: the calls fall inside the
+    legal calling hours (08:00-21:00 at the callee's) whatever time the test runs."""
+    hours = 12 - now.hour
+    return f"Etc/GMT{-hours:+d}"
+
+
 @contextmanager
 def api_process(
     tmp: Path,
@@ -94,8 +102,16 @@ def api_process(
     *,
     faults: str | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
+    # The legal hours hold (the campaign's zone shows midday, see `midday_zone`); the
+    # test must not depend on the date either: no US holidays here.
+    rules = tmp / "calling-rules.yaml"
+    rules.write_text(
+        "regions:\n  US:\n    source: crash test, any date\n"
+        "    hours: [{start: '08:00', end: '21:00'}]\n"
+    )
     env = {
         **{k: v for k, v in os.environ.items() if k != "DIALTONE_FAULTS"},
+        "DIALTONE_CALLING_RULES": str(rules),
         **({"DIALTONE_FAULTS": faults} if faults else {}),
         "DIALTONE_API_TOKEN": TOKEN,
         "DIALTONE_WEBHOOK_SECRET": WEBHOOK_SECRET,
@@ -279,7 +295,8 @@ def test_kill_9_at_a_named_step_then_restart(
     db_url = backend_url(request, backend, tmp_path)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    now = datetime.now(UTC)
+    zone = midday_zone(datetime.now(UTC))
+    now = datetime.now(ZoneInfo(zone))
     window = {
         "start": (now - timedelta(hours=1)).strftime("%H:%M"),
         "end": (now + timedelta(hours=3)).strftime("%H:%M"),
@@ -290,7 +307,7 @@ def test_kill_9_at_a_named_step_then_restart(
         "persona": "reminder",
         "outbound_trunk": "ST_trunk1",
         "caller_id": "+15550100100",
-        "timezone": "UTC",
+        "timezone": zone,
         "window": window,
         "max_concurrent": 6,
         "retry": {"max_attempts": 1},

@@ -138,3 +138,14 @@ def test_settings_country_codes(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) 
     monkeypatch.setenv("DIALTONE_DATABASE_URL", "mysql://x")
     with pytest.raises(ConfigError, match="DIALTONE_DATABASE_URL"):
         load_settings()
+
+
+def test_a_window_hour_without_its_leading_zero_is_read() -> None:
+    from datetime import time
+
+    from dialtone.campaigns.models import CallingWindow
+
+    window = CallingWindow.model_validate({"start": "9:00", "end": "17:30"})
+    assert (window.start, window.end) == (time(9), time(17, 30))
+    with pytest.raises(ValueError, match=r"write HH:MM, e.g. 09:00"):
+        CallingWindow.model_validate({"start": "9am"})

@@ -18,7 +18,7 @@ from dialtone.campaigns.store.deadlines import call_budget
 from dialtone.db.tables import call_records
 from tests.livekit_double import LiveKitDouble
 
-from .conftest import FakeClock, new_campaign, people, settings
+from .conftest import WINDOW_ONLY_RULES, FakeClock, new_campaign, people, settings
 from .helpers import attempt_ids_for, attempt_row, contact_states, on_dnc
 
 FAST = DialerConfig(call_timeout=1.0, tries=3, backoff=0.01, backoff_max=0.05)
@@ -201,6 +201,7 @@ async def test_each_contact_is_called_inside_its_own_window(
 async def test_window_across_midnight(
     store: CampaignStore, api: LiveKitAPI, clock: FakeClock
 ) -> None:
+    store.rules = WINDOW_ONLY_RULES  # the legal floor forbids 01:30 (test_policy_wiring)
     clock.now = datetime(2026, 6, 13, 5, 30, tzinfo=UTC)  # Saturday 01:30 in New York
     campaign_id = new_campaign(
         store, clock.now, n=2, window={"start": "20:00", "end": "02:00", "days": ["fri"]}
@@ -219,6 +220,7 @@ async def test_window_across_midnight(
 async def test_spring_forward_day_waits_for_the_real_opening(
     store: CampaignStore, api: LiveKitAPI, clock: FakeClock
 ) -> None:
+    store.rules = WINDOW_ONLY_RULES  # the legal floor forbids 03:00 (test_policy_wiring)
     clock.now = datetime(2026, 3, 8, 6, 30, tzinfo=UTC)  # 01:30 EST; 02:xx will not exist
     new_campaign(store, clock.now, n=1, window={"start": "02:30", "end": "05:00", "days": ["sun"]})
     sched = make_scheduler(store, api, clock)

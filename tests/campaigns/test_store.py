@@ -229,3 +229,17 @@ def test_granted_permits_pace_the_dials_at_the_trunks_rate(db_url: str) -> None:
     finally:
         for e in engines:
             e.dispose()
+
+
+def test_an_opt_out_is_listed_with_its_evidence(store: CampaignStore) -> None:
+    new_campaign(store, T0, n=1)
+    (claim,) = store.claim_due(T0, ClaimLimits(calls_per_second=100))
+    assert store.acquire_dial_permit(claim.attempt_id, claim.callback_token, T0).allowed
+    store.report_outcome(
+        claim.attempt_id, claim.callback_token, Outcome.OPTED_OUT, "opted out by key 9", T0
+    )
+    listed = store.get_dnc(claim.phone)
+    assert listed is not None
+    _, reason, at = listed
+    assert reason == f"opted out during attempt {claim.attempt_id}: opted out by key 9"
+    assert at == T0

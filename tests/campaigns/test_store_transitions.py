@@ -52,6 +52,11 @@ def later(seconds: int) -> datetime:
         (Outcome.FAILED, 3, ACTIVE, False, False, NextState(S.EXHAUSTED, None)),
         (Outcome.FAILED, 1, CANCELLED, False, False, NextState(S.CANCELLED, None)),
         (Outcome.FAILED, 1, CANCELLED, False, True, NextState(S.CANCELLED, None)),
+        # a phone menu that led nowhere: try again later, like a mailbox
+        (Outcome.IVR_FAILED, 1, ACTIVE, False, False, NextState(S.RETRY_WAIT, later(4 * 3600))),
+        (Outcome.IVR_FAILED, 3, ACTIVE, False, False, NextState(S.EXHAUSTED, None)),
+        (Outcome.IVR_FAILED, 1, ACTIVE, True, False, NextState(S.DNC, None)),
+        (Outcome.IVR_FAILED, 1, CANCELLED, False, False, NextState(S.CANCELLED, None)),
     ],
 )
 def test_next_state(

@@ -20,6 +20,7 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DIALTONE_DATABASE_URL", raising=False)
     monkeypatch.setenv("DIALTONE_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "data").mkdir()  # made already: no "made the data folder" line in the output
     return tmp_path / "data"
 
 

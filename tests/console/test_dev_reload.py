@@ -84,3 +84,27 @@ def test_what_reloads(
     watched: Watched, tmp_path: Path, folder: str, name: str, reloads: bool
 ) -> None:
     assert ReloadFilter(watched)(Change.modified, str(tmp_path / folder / name)) is reloads
+
+
+def test_a_worker_that_stops_by_itself_is_reported_once(
+    watched: Watched, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`dialtone dev` used to sit silent, waiting for a save, after the worker died."""
+    stop = threading.Event()
+    worker = [sys.executable, "-c", "raise SystemExit(3)"]
+    runner = threading.Thread(
+        target=run_with_reload, args=(worker,), kwargs={"watched": watched, "stop": stop}
+    )
+    runner.start()
+    seen: list[str] = []
+    try:
+        wait_until(
+            lambda: seen.append(capfd.readouterr().err) or "exit status 3" in "".join(seen),
+            "the stop to be reported",
+        )
+        time.sleep(1.5)  # one more empty tick of the watcher: no second line
+        seen.append(capfd.readouterr().err)
+    finally:
+        stop.set()
+        runner.join(DEADLINE_S)
+    assert "".join(seen).count("the worker stopped (exit status 3)") == 1

@@ -34,10 +34,15 @@ RELEASE_CAMPAIGN = "release fixture"
 
 # Columns later revisions added, with the value a release's row gets (0002: handled_at;
 # 0004: the dial permit's job and the per-attempt deadline, null on a release's attempts,
-# which keep the old fixed deadline; 0007: the caller's name with a message).
+# which keep the old fixed deadline; 0007: the caller's name with a message; 0005 (after
+# 0007): a contact's location, read from its number when the policy decides, and whether
+# a person-answered call was abandoned; 0006 (after 0005): who answered an outbound call
+# and how long that took to know, null on a release's records).
 ADDED = {
     "messages": ("handled_at", "caller_name"),
-    "campaign_attempts": ("dial_job_id", "budget_seconds", "deadline_at"),
+    "campaign_attempts": ("dial_job_id", "budget_seconds", "deadline_at", "abandoned"),
+    "campaign_contacts": ("country", "region", "location_source"),
+    "call_records": ("answer", "answer_decided_ms"),
 }
 # Columns and tables later revisions added and filled from the release's rows (0003).
 BACKFILLED = {"call_records": ("caller_number_rev", "called_number_rev")}
@@ -48,6 +53,7 @@ NEW_TABLES = {
     "console_sessions",
     "signin_throttle",
     "audit_log",
+    "campaign_policy_refusals",
 }
 
 

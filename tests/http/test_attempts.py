@@ -45,3 +45,19 @@ def test_opt_out_route_lists_the_number_at_once(
     assert on_dnc(store, claim.phone)  # before any outcome report
     assert contact_states(store, campaign_id)[claim.phone] == "in_flight"
     assert client.post(url, headers=auth).json() == {"listed": False}  # a retry is harmless
+
+
+def test_opt_out_route_lists_the_number_with_its_evidence(
+    client: TestClient, engine: Engine, clock: FakeClock
+) -> None:
+    create(client)
+    store = CampaignStore(engine)
+    (claim, _) = store.claim_due(clock.now, ClaimLimits(calls_per_second=100))
+    auth = {"Authorization": f"Bearer {claim.callback_token}"}
+    url = f"/v1/attempts/{claim.attempt_id}/opt-out"
+    evidence = {"evidence": "opted out by key 9"}
+    assert client.post(url, headers=auth, json=evidence).json() == {"listed": True}
+    listed = store.get_dnc(claim.phone)
+    assert listed is not None
+    assert listed[1] == f"opted out during attempt {claim.attempt_id}: opted out by key 9"
+    assert listed[2] == clock.now

@@ -28,6 +28,7 @@ from .records import CallRecord
 from .server import Backend, build_app
 from .sip_script import SipScripts
 from .state import DoubleOptions, DoubleState, ParticipantKind
+from .workers import Workers
 
 DEFAULT_KEY = "devkey"
 DEFAULT_SECRET = "a-secret-at-least-32-characters-long!!"
@@ -128,6 +129,11 @@ class LiveKitDouble:
         return self._backend.sip
 
     @property
+    def workers(self) -> Workers:
+        """Agent workers that registered on `/agent` (agent name, connected or not)."""
+        return self._backend.workers
+
+    @property
     def region_lookups(self) -> int:
         """How many ``GET /settings/regions`` the client made (one before each retry)."""
         return self._backend.region_lookups
@@ -219,6 +225,7 @@ class LiveKitDouble:
         self.calls.clear()
         self.sip.clear()
         self.faults.clear()
+        self.workers.clear()
         self._backend.region_lookups = 0
         self.media.clear()
 

@@ -1,4 +1,5 @@
-"""The HTTP side: Twirp routing, body encodings, auth, faults and recording.
+"""The HTTP side: Twirp routing, body encodings, auth, faults and recording; and the
+worker endpoint (`/agent`, see workers.py).
 
 Request pipeline, in the server's order where it has one: record -> injected
 fault (an infrastructure blip happens before the server sees the request) ->
@@ -26,6 +27,7 @@ from .room_service import DISPATCH_ROUTES, ROOM_ROUTES, ROOM_UNMODELLED
 from .sip_script import SipScripts
 from .sip_service import ROUTES as SIP_ROUTES
 from .state import DoubleOptions, DoubleState
+from .workers import Workers, serve_worker
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class Backend:
     sip: SipScripts = field(default_factory=SipScripts)
     faults: Faults = field(default_factory=Faults)
     calls: list[CallRecord] = field(default_factory=list)
+    workers: Workers = field(default_factory=Workers)
     region_lookups: int = 0
 
 
@@ -146,8 +149,17 @@ def build_app(backend: Backend) -> web.Application:
         backend.region_lookups += 1
         return web.Response(status=404, text="404 page not found")
 
+    async def worker(request: web.Request) -> web.StreamResponse:
+        return await serve_worker(
+            request,
+            api_key=backend.api_key,
+            api_secret=backend.api_secret,
+            workers=backend.workers,
+        )
+
     app = web.Application()
     app.router.add_route("*", "/twirp/{service}/{method}", twirp)
+    app.router.add_get("/agent", worker)
     app.router.add_get("/settings/regions", regions)
     return app
 

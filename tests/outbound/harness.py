@@ -21,8 +21,10 @@ from livekit.api import LiveKitAPI
 from livekit.protocol.room import DeleteRoomRequest
 from livekit.protocol.sip import CreateSIPOutboundTrunkRequest, SIPOutboundTrunkInfo
 
+from dialtone.outbound.answering import AnswerClass, Verdict, from_amd
 from dialtone.outbound.attempt import after_answer, run_attempt
 from dialtone.outbound.callback import CampaignCallback, RetryPolicy
+from dialtone.outbound.conversation import AnswerHooks
 from dialtone.outbound.dial import ReportedOutcome
 from dialtone.outbound.voicemail import classify_greeting
 from dialtone.personas import Persona, PersonaBook
@@ -154,14 +156,30 @@ async def converse_text(
         async def no_beep_wait() -> bool:
             return True
 
+        lines = list(callee.lines)
+
         async def conversation() -> None:
-            for line in callee.lines:
-                await session.run(user_input=line)
+            while lines:
+                await session.run(user_input=lines.pop(0))
                 if control.reasons:
                     break
 
+        async def listen() -> Verdict:
+            """After a screener: the next line is whoever came on (none: it hung up)."""
+            if not lines:
+                return Verdict(answer=AnswerClass.UNSURE, by="hung up")
+            line = lines.pop(0)
+            return from_amd(classify_greeting(line), "llm", line)
+
+        async def quiet() -> None:
+            return None
+
+        hooks = AnswerHooks(
+            beep=no_beep_wait, conversation=conversation, listen=listen, quiet=quiet
+        )
+        greeting = callee.greeting
         result = await after_answer(
-            agent, classify_greeting(callee.greeting), no_beep_wait, conversation
+            agent, from_amd(classify_greeting(greeting), "llm", greeting), hooks
         )
     return result, agent, spoken
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from livekit.agents import AgentSession, llm
+from livekit.agents import AgentSession, StopResponse, llm
 from livekit.api import LiveKitAPI
 
 from dialtone.call.control import Transfers
 from dialtone.campaigns.models import Outcome
+from dialtone.outbound.dial import ReportedOutcome
 from dialtone.outbound.rules import ReminderRules
 from dialtone.telephony.outcomes import TransferOutcome
 from dialtone.telephony.transfer import LiveKitApiCalls, TransferDesk
@@ -15,7 +18,15 @@ from tests.fakes import Reply, ScriptedLLM
 from tests.livekit_double import LiveKitDouble
 from tests.programs import reminder
 
-from .harness import Callee, TextCall, converse_text, job_for, make_trunk, reminder_persona
+from .harness import (
+    Callee,
+    TextCall,
+    converse_text,
+    job_for,
+    make_trunk,
+    person,
+    reminder_persona,
+)
 
 ReminderAgent = reminder.ReminderAgent
 
@@ -197,3 +208,83 @@ async def test_a_reminder_cut_off_without_an_answer_is_not_delivered() -> None:
         await handle
     assert agent.result().outcome is Outcome.DECLINED
     assert "cut off" in agent.result().detail
+
+
+async def _delivered(agent: ReminderAgent, session: AgentSession) -> None:
+    await session.start(agent)
+    await agent.deliver().wait_for_playout()
+
+
+async def test_the_reminder_says_who_calls_that_it_is_automated_and_how_to_opt_out() -> None:
+    agent = ReminderAgent(job_for(), reminder_persona(), TextCall())
+    text = agent.reminder_text()
+    assert text.index("Maple Street Dental") < text.index("automated call")
+    assert "say stop or press 9" in text and "Tuesday at 3 pm" in text
+
+
+async def test_the_opt_out_key_opts_out_with_its_evidence_and_hangs_up() -> None:
+    control = TextCall()
+    agent = ReminderAgent(job_for(), reminder_persona(), control)
+    async with AgentSession(llm=ScriptedLLM(person)) as session:
+        agent.on_caller_key("9")  # before the reminder: nobody told them yet
+        assert agent.decision is None
+        await _delivered(agent, session)
+        agent.on_caller_key("4")
+        assert agent.decision is None
+        agent.on_caller_key("9")
+        await asyncio.wait_for(agent.ended.wait(), 30)
+    assert agent.result() == ReportedOutcome(Outcome.OPTED_OUT, "opted out by key 9")
+    assert control.reasons == ["the callee opted out"]
+
+
+@pytest.mark.parametrize(
+    ("said", "word"),
+    [
+        ("Stop!", "stop"),
+        ("please just stop calling me", "stop calling"),
+        ("unsubscribe me", "unsubscribe"),
+    ],
+)
+async def test_an_opt_out_word_opts_out_whatever_the_model_would_say(said: str, word: str) -> None:
+    control = TextCall()
+    agent = ReminderAgent(job_for(), reminder_persona(), control)
+    async with AgentSession(llm=ScriptedLLM(person)) as session:
+        await _delivered(agent, session)
+        message = llm.ChatMessage(role="user", content=[said])
+        with pytest.raises(StopResponse):
+            await agent.on_user_turn_completed(llm.ChatContext(), message)
+        await asyncio.wait_for(agent.ended.wait(), 30)
+    assert agent.result() == ReportedOutcome(
+        Outcome.OPTED_OUT, f'opted out by voice: heard "{word}"'
+    )
+
+
+def test_words_are_matched_whole() -> None:
+    script = reminder_persona().reminder
+    assert reminder.opt_out_words_in("the bus stop is near", script) == "stop"
+    assert reminder.opt_out_words_in("unstoppable", script) is None
+    assert reminder.opt_out_words_in("yes i will be there", script) is None
+
+
+SCREENER = "hi the person you're calling is using a screening service, say your name and why"
+
+
+async def test_a_screener_hears_one_sentence_and_the_person_the_reminder() -> None:
+    result, _, spoken = await converse_text(
+        job_for(),
+        reminder_persona(),
+        Callee(SCREENER, ["hello this is jane", "yes i will be there"]),
+    )
+    assert spoken[0] == "Ava from Maple Street Dental, with an appointment reminder for Ann."
+    assert "Tuesday at 3 pm" in spoken[1]  # the reminder, once the person picked up
+    assert result.outcome is Outcome.COMPLETED
+    assert result.detail == "screened, then the person picked up: confirmed"
+
+
+async def test_a_screener_never_hears_the_voicemail_message() -> None:
+    persona = reminder_persona()
+    result, agent, spoken = await converse_text(job_for(), persona, Callee(SCREENER, []))
+    assert spoken == ["Ava from Maple Street Dental, with an appointment reminder for Ann."]
+    assert agent.voicemail_text() not in " ".join(spoken)
+    assert result.outcome is Outcome.NO_ANSWER
+    assert result.detail == "screened: the screener hung up"

@@ -184,6 +184,29 @@ async def test_an_answered_outbound_dial_records_the_post_dial_delay(
     assert value(registry, "dialtone_calls_answered_total", direction="outbound") == 1
 
 
+async def test_who_answered_and_how_long_it_took_are_on_the_record(
+    store: RecordStore,
+    metrics: CallMetrics,
+    registry: CollectorRegistry,
+    lk: tuple[LiveKitAPI, str],
+    livekit_double: LiveKitDouble,
+) -> None:
+    client, trunk_id = lk
+    livekit_double.sip.script_call(CALLEE, delay=0.0)
+    recorder = CallRecorder(store, outbound(), metrics=metrics)
+    await recorder.start()
+    await recorder.dial(client.sip.create_sip_participant(dial_request(trunk_id, "dt-attempt-a2")))
+    recorder.answer_decided("screening", 2.125)
+    recorder.set_outcome(CallOutcome.COMPLETED, "screened, then the person picked up: confirmed")
+    record = await recorder.finish()
+    assert record is not None
+    stored = store.get(record.id)
+    assert stored is not None
+    assert (stored.answer, stored.answer_decided_ms) == ("screening", 2125.0)
+    assert value(registry, "dialtone_answer_decision_seconds_sum", answer="screening") == 2.125
+    assert value(registry, "dialtone_answer_decision_seconds_count", answer="human") == 0
+
+
 @pytest.mark.parametrize(
     ("code", "reason", "outcome", "setup"),
     [

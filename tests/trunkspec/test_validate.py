@@ -326,7 +326,9 @@ def test_secrets_may_come_from_dotenv(
 ) -> None:
     write(BASE)
     monkeypatch.delenv("CARRIER_SIP_PASSWORD")
-    (tmp_path / ".env").write_text("CARRIER_SIP_PASSWORD=from-dotenv-file\n")  # cwd is tmp_path
+    # cwd is tmp_path: with no DIALTONE_PROJECT_DIR, its .env is the project's
+    monkeypatch.delenv("DIALTONE_PROJECT_DIR", raising=False)
+    (tmp_path / ".env").write_text("CARRIER_SIP_PASSWORD=from-dotenv-file\n")
     result = cli("validate")
     assert result.exit_code == 0, result.output
 

@@ -16,13 +16,16 @@ from sqlalchemy import Connection, Engine, func, select
 from ...db.engine import read_only
 from ...db.tables import attempts, contacts, dnc
 from ..models import AttemptStatus
+from ..policy import CallingRules, load_rules
 
 
 class StoreBase:
-    """The engine every mixin writes through (`BEGIN IMMEDIATE` on SQLite, see `db.engine`)."""
+    """The engine every mixin writes through (`BEGIN IMMEDIATE` on SQLite, see `db.engine`),
+    and the calling rules every claim and dial permit is checked against (`policy`)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, rules: CallingRules | None = None) -> None:
         self.engine = engine
+        self.rules = rules if rules is not None else load_rules()
 
     def _read(self) -> AbstractContextManager[Connection]:
         return read_only(self.engine)

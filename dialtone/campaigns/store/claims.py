@@ -21,7 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from ...db.tables import attempts, campaigns, claim_lock, contacts, trunk_pace, trunk_sends
 from ...wire import room_for
 from ..models import WAITING_STATES, AttemptStatus, CampaignSettings, CampaignStatus, ContactState
-from ..windows import is_open, local_day_start, next_opening
+from ..policy import CallingRules
+from ..policy.ledger import decide_for, hold_back
+from ..windows import local_day_start
 from .base import StoreBase, calls_since, dnc_among, on_dnc
 from .deadlines import AGENT_START_MARGIN, DEFAULT_BUDGET_SECONDS
 from .rows import Claim, ClaimLimits, ClaimRefusal, hash_token
@@ -82,16 +84,9 @@ class ClaimsMixin(StoreBase):
                     .limit(limits.batch)
                 )
             )
-        closed: list[tuple[Any, datetime]] = []
-        open_now: list[Any] = []
-        for contact in due:
-            zone = ZoneInfo(contact.timezone)
-            if is_open(spec.window, zone, now):
-                open_now.append(contact)
-            else:
-                closed.append((contact, next_opening(spec.window, zone, now)))
-        if closed:
-            self._defer(closed, now)
+        # Every due contact goes to `_claim_batch`, which asks the calling policy under
+        # the claim lock (window, legal hours, holidays, caps across campaigns).
+        open_now = due
         refusal: ClaimRefusal | None = None
         for start in range(0, len(open_now), CLAIM_CHUNK):
             got, refusal = self._claim_batch(
@@ -101,20 +96,6 @@ class ClaimsMixin(StoreBase):
             if refusal is not None:
                 break
         return refusal
-
-    def _defer(self, closed: Sequence[tuple[Any, datetime]], now: datetime) -> None:
-        """Outside their window: not due again until it opens (no rescan every tick)."""
-        with self.engine.begin() as conn:
-            for contact, at in closed:
-                conn.execute(
-                    update(contacts)
-                    .where(
-                        contacts.c.id == contact.id,
-                        contacts.c.state == contact.state,
-                        contacts.c.attempt_seq == contact.attempt_seq,
-                    )
-                    .values(next_at=at, updated_at=now)
-                )
 
     def _claim_batch(
         self,
@@ -168,6 +149,10 @@ class ClaimsMixin(StoreBase):
                 ),
             }
             blocked = dnc_among(conn, [c.phone for c in candidates])
+            callable_now = [c for c in candidates if c.phone not in blocked]
+            held = hold_back(
+                conn, campaign_id, spec.window, spec.timezone, self.rules, callable_now, now
+            )
             if blocked:
                 conn.execute(
                     update(contacts)
@@ -181,7 +166,7 @@ class ClaimsMixin(StoreBase):
                         updated_at=now,
                     )
                 )
-            allowed = [c for c in candidates if c.phone not in blocked]
+            allowed = [c for c in candidates if c.phone not in blocked and c.id not in held]
             limit, binding = min((n, why) for why, n in room.items())
             if limit < len(allowed):
                 refusal = binding
@@ -283,7 +268,7 @@ class ClaimsMixin(StoreBase):
     def dispatch_guard(self, attempt_id: str, now: datetime) -> str | None:
         """Why the attempt must not be dispatched now, or None. Run before every try."""
         with self._read() as conn:
-            return guard(conn, attempt_id, now, {AttemptStatus.DISPATCHING})
+            return guard(conn, attempt_id, now, {AttemptStatus.DISPATCHING}, self.rules)
 
     def mark_dispatched(self, attempt_id: str, dispatch_id: str, now: datetime) -> bool:
         """LiveKit has the dispatch. Its outcome deadline starts: the agent's start-up
@@ -394,14 +379,18 @@ def take_dial_slot(conn: Connection, trunk: str, now: datetime) -> datetime | No
 
 
 def guard(
-    conn: Connection, attempt_id: str, now: datetime, statuses: set[AttemptStatus]
+    conn: Connection,
+    attempt_id: str,
+    now: datetime,
+    statuses: set[AttemptStatus],
+    rules: CallingRules,
 ) -> str | None:
-    """Why attempt `attempt_id` must not go on now (status, pause, DNC, window), or None."""
+    """Why attempt `attempt_id` must not go on now (status, pause, DNC, the calling
+    policy), or None."""
     r = conn.execute(
         select(
             attempts.c.status,
-            contacts.c.phone,
-            contacts.c.timezone,
+            contacts,
             campaigns.c.status.label("campaign_status"),
             campaigns.c.spec,
         )
@@ -418,9 +407,8 @@ def guard(
     if on_dnc(conn, r.phone):
         return "on the do-not-call list"
     spec = CampaignSettings.model_validate_json(r.spec)
-    if not is_open(spec.window, ZoneInfo(r.timezone), now):
-        return "outside the calling window"
-    return None
+    decision = decide_for(conn, r, spec.window, spec.timezone, rules, now, exclude=attempt_id)
+    return decision.refusal
 
 
 def _lock_claims(conn: Connection) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ...db.tables import campaigns, contacts, idempotency_keys
 from ..models import CampaignSettings, CampaignStatus, ContactIn, ContactState
 from ..outbox import save_secret
+from ..policy.location import resolve
 from .base import StoreBase, dnc_among
 from .rows import IdempotencyMismatch
 
@@ -117,6 +118,16 @@ def _insert_contacts(
     if not chunk:
         return 0
     blocked = dnc_among(conn, [c.phone for _, c in chunk])
+    where = [
+        resolve(
+            phone=c.phone,
+            zone=c.timezone,
+            country=c.country,
+            region=c.region,
+            campaign_zone=settings.timezone,
+        )
+        for _, c in chunk
+    ]
     conn.execute(
         insert(contacts),
         [
@@ -125,7 +136,10 @@ def _insert_contacts(
                 "row": row,
                 "phone": c.phone,
                 "name": c.name,
-                "timezone": c.timezone or settings.timezone,
+                "timezone": place.zone,
+                "country": place.country,
+                "region": place.region,
+                "location_source": place.source,
                 "variables": json.dumps(c.variables, sort_keys=True),
                 "state": ContactState.DNC if c.phone in blocked else ContactState.PENDING,
                 "attempts": 0,
@@ -136,7 +150,7 @@ def _insert_contacts(
                 "last_detail": "on the do-not-call list" if c.phone in blocked else None,
                 "updated_at": now,
             }
-            for row, c in chunk
+            for (row, c), place in zip(chunk, where, strict=True)
         ],
     )
     return len(chunk)

@@ -29,6 +29,7 @@ from ...faults import fault_point
 from ...telephony.sip_status import ROWS, classify_sip_status
 from ...wire import CallOutcome
 from ..models import AttemptStatus, CampaignSettings, CampaignStatus, ContactState, Outcome
+from ..policy.ledger import note_abandonment
 from ..transitions import ATTEMPT_ENDINGS, EMITS_EVENT, Ending, counts, next_state
 from .base import StoreBase, on_dnc
 from .claims import guard, take_dial_slot
@@ -68,7 +69,7 @@ class OutcomesMixin(StoreBase):
             _check_token(a, token)
             if a.dial_started_at is not None:
                 return _repeat(a, job_id)
-            reason = guard(conn, attempt_id, now, set(_LIVE))
+            reason = guard(conn, attempt_id, now, set(_LIVE), self.rules)
             if reason is None:
                 deadline = now + timedelta(seconds=a.budget_seconds or DEFAULT_BUDGET_SECONDS)
                 won = conn.execute(
@@ -101,6 +102,7 @@ class OutcomesMixin(StoreBase):
         now: datetime,
         *,
         pause_reason: str | None = None,
+        abandoned: bool | None = None,
     ) -> bool:
         """Record how an attempt ended and move its contact on. Idempotent per outcome.
 
@@ -127,6 +129,10 @@ class OutcomesMixin(StoreBase):
                 detail=detail,
                 pause_reason=pause_reason,
             )
+            if ended and abandoned is not None:  # a person answered (calling policy)
+                note_abandonment(
+                    conn, a.id, a.campaign_id, abandoned, now, self.rules.abandoned_max_rate
+                )
             now_row = (
                 None
                 if ended
@@ -141,7 +147,9 @@ class OutcomesMixin(StoreBase):
             raise StoreError(f"attempt {attempt_id} already ended as {now_row.outcome}")
         raise StoreError(f"attempt {attempt_id} is {now_row.status}: no call was placed")
 
-    def record_opt_out(self, attempt_id: str, token: str, now: datetime) -> bool:
+    def record_opt_out(
+        self, attempt_id: str, token: str, now: datetime, *, evidence: str = ""
+    ) -> bool:
         """The callee said "stop calling me": their number goes on the do-not-call list now.
 
         The agent calls this the moment it hears the opt-out, before the call ends and
@@ -154,7 +162,8 @@ class OutcomesMixin(StoreBase):
                 raise NotFound(f"attempt {attempt_id} not found")
             _check_token(a, token)
             phone = conn.scalar(select(contacts.c.phone).where(contacts.c.id == a.contact_id))
-            return add_dnc(conn, [str(phone)], f"opted out during attempt {a.id}", now) == 1
+            reason = f"opted out during attempt {a.id}" + (f": {evidence}" if evidence else "")
+            return add_dnc(conn, [str(phone)], reason, now) == 1
 
     def expire_unreported(self, now: datetime, legacy: timedelta = LEGACY_DEADLINE) -> int:
         """Dispatched attempts past their deadline with no report: settle each from what
@@ -374,7 +383,8 @@ def _end(
     if dispatch_failure:
         values["dispatch_failures"] = c.dispatch_failures + 1
     if outcome is Outcome.OPTED_OUT and ending is Ending.OUTCOME:
-        add_dnc(conn, [c.phone], f"opted out during attempt {a.id}", now)
+        # The evidence (the words heard or the key pressed) goes with the listing.
+        add_dnc(conn, [c.phone], f"opted out during attempt {a.id}: {detail[:500]}", now)
     moved = _move_contact(conn, c.id, a.number, values)
     if ending in EMITS_EVENT:
         state = step.state if moved else c.state

@@ -1,0 +1,201 @@
+"""Who answered: the phrase cues, AMD's verdict in our terms, and one round's rules."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from dialtone.outbound.answering import (
+    AnswerClass,
+    AnswerRound,
+    Cue,
+    EarlyLook,
+    from_amd,
+    phrase_cue,
+    weak_vote,
+)
+
+H, VM, SCR, IVR = (
+    AnswerClass.HUMAN,
+    AnswerClass.VOICEMAIL,
+    AnswerClass.SCREENING,
+    AnswerClass.IVR,
+)
+
+
+@pytest.mark.parametrize(
+    ("said", "answer"),
+    [
+        ("hello", None),
+        ("hi this is ann", None),
+        ("hello who is this", None),
+        # Pixel Call Screen, iOS "Ask Reason for Calling"
+        ("the person you're calling is using a screening service", SCR),
+        ("go ahead and say your name and why you're calling", SCR),
+        ("if you record your name and reason for calling i'll see if this person is free", SCR),
+        # a screener asking to record a name is not a mailbox
+        ("please record your name and the reason for your call after the tone", SCR),
+        ("please leave a message after the tone", VM),
+        ("at the tone please record your message", VM),
+        ("sorry i missed your call", VM),
+        ("for the front desk press one", IVR),
+        ("if you know your party's extension you may dial it at any time", IVR),
+        # a menu that offers a message is still a menu
+        ("to leave a message for the office press two", IVR),
+        # a mailbox that offers options after "record your message" is a mailbox
+        ("record your message after the tone or press one for more options", VM),
+    ],
+)
+def test_phrase_cues(said: str, answer: AnswerClass | None) -> None:
+    cue = phrase_cue(said)
+    assert (cue.answer if cue else None) == answer
+
+
+def test_a_full_mailbox_takes_no_message() -> None:
+    assert phrase_cue("the mailbox is full") == Cue(answer=VM, unavailable=True)
+
+
+def test_amd_files_a_screener_under_ivr_and_the_words_say_screening() -> None:
+    verdict = from_amd("machine-ivr", "llm", "please state your name and the reason for your call")
+    assert verdict.answer is SCR and verdict.amd_label == "machine-ivr"
+    assert from_amd("machine-ivr", "llm", "for billing press two").answer is IVR
+
+
+def test_a_long_greeting_amd_calls_human_is_a_machine_by_its_words() -> None:
+    assert from_amd("human", "llm", "hello this is ann", speech_s=1.2).answer is H
+    heard = "you reached the your call leave a good"
+    assert from_amd("human", "llm", heard, speech_s=4.0).answer is VM
+    assert weak_vote("thank you for calling for reception one") is IVR
+    assert from_amd("human", "llm", "the and", speech_s=4.0).answer is AnswerClass.UNSURE
+    # "you've reached" is never a person picking up, however short
+    assert from_amd("human", "llm", "you've reached and why the", speech_s=2.0).answer is VM
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_time_to_decide_runs_from_the_first_speech() -> None:
+    clock = FakeClock()
+    round_ = AnswerRound(clock=clock)
+    clock.now = 101.0
+    round_.speech_started()
+    clock.now = 102.75
+    round_.heard("hi you've reached jane please leave a message")
+    verdict = await round_.decided
+    assert verdict.answer is VM and verdict.by == "phrases"
+    assert verdict.decided_after_s == pytest.approx(1.75)
+
+
+async def test_the_first_sure_source_wins() -> None:
+    round_ = AnswerRound(clock=FakeClock())
+    round_.speech_started()
+    round_.beep()
+    round_.amd("human", "short_greeting", "")
+    round_.heard("for billing press two")
+    verdict = await round_.decided
+    assert verdict.answer is VM and verdict.by == "beep"
+
+
+async def test_words_alone_never_say_a_person() -> None:
+    round_ = AnswerRound(clock=FakeClock())
+    round_.heard("hello this is ann")
+    assert not round_.done
+    round_.amd("human", "short_greeting", "")
+    assert (await round_.decided).answer is H
+
+
+async def test_an_early_cue_at_the_end_of_a_look_waits_for_the_next_look() -> None:
+    round_ = AnswerRound(clock=FakeClock())
+    round_.looked("welcome hello to reach screening")  # the newest words: not sure yet
+    assert not round_.done
+    round_.looked("welcome to the clinic to reach the front desk press one")
+    assert not round_.done  # a different answer: no two looks agree yet
+    round_.looked("welcome to the clinic to reach the front desk press one for")
+    assert (await round_.decided).answer is IVR
+
+
+async def test_an_early_cue_the_decoder_moved_past_decides_at_once() -> None:
+    round_ = AnswerRound(clock=FakeClock())
+    round_.looked("the person you're calling is using a screening service and will")
+    assert (await round_.decided).answer is SCR
+
+
+async def test_the_early_look_decodes_the_greeting_so_far_until_stopped() -> None:
+    heard: list[str] = []
+    sizes: list[int] = []
+    answers = iter(["hi you", "hi you reached", "hi you reached jane please"])
+
+    async def recognize(samples: np.ndarray, rate: int) -> str:
+        sizes.append(samples.size)
+        await asyncio.sleep(0)
+        return next(answers, "")
+
+    def on_text(text: str) -> None:
+        heard.append(text)
+        look.push(np.ones(160, dtype=np.int16), 8000)  # more audio arrives meanwhile
+        if len(heard) == 3:
+            look.stopped = True
+
+    look = EarlyLook(recognize=recognize, on_text=on_text, first_s=0.0, every_s=0.0)
+    look.push(np.ones(160, dtype=np.int16), 8000)
+    look.speech_started()
+    assert look._task is not None
+    await look._task
+    assert heard == ["hi you", "hi you reached", "hi you reached jane please"]
+    assert sizes == [160, 320, 480]  # each look decodes everything heard so far
+    await look.aclose()
+
+
+async def test_the_early_look_skips_the_quiet_line_before_speech() -> None:
+    sizes: list[int] = []
+
+    async def recognize(samples: np.ndarray, rate: int) -> str:
+        sizes.append(samples.size)
+        look.stopped = True
+        return ""
+
+    look = EarlyLook(recognize=recognize, on_text=lambda _t: None, first_s=0.0)
+    look.push(np.zeros(3 * 8000, dtype=np.int16), 8000)  # three seconds of quiet line
+    look.speech_started()
+    assert look._task is not None
+    await look._task
+    assert sizes == [4000]  # half a second before the VAD's onset, not the three seconds
+
+
+class _Prediction:
+    def __init__(self, category: str, reason: str) -> None:
+        from livekit.agents.voice.amd import AMDCategory
+
+        self.category = AMDCategory(category)
+        self.reason = reason
+        self.transcript = ""
+        self.speech_duration = 0.8
+
+
+async def test_hello_then_talking_again_is_not_a_person_yet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dialtone.outbound.answering as answering
+
+    monkeypatch.setattr(answering, "SHORT_GREETING_CONFIRM_S", 0.0)
+    fell_back: list[bool] = []
+
+    async def execute() -> _Prediction:
+        return _Prediction("human", "short_greeting")
+
+    round_ = AnswerRound(clock=FakeClock())
+    await answering.await_amd(
+        round_, execute, talking=lambda: True, fall_back=lambda: fell_back.append(True)
+    )
+    assert not round_.done and fell_back == [True]  # "Go ahead, ..." goes on: keep listening
+
+    quiet_round = AnswerRound(clock=FakeClock())
+    await answering.await_amd(quiet_round, execute, talking=lambda: False)
+    assert (await quiet_round.decided).answer is H
