@@ -135,7 +135,7 @@ async def converse_text(
     persona: Persona,
     callee: Callee,
     model: llm.LLM | None = None,
-    on_opt_out: Callable[[], Awaitable[object]] | None = None,
+    on_opt_out: Callable[[str], Awaitable[object]] | None = None,
 ) -> tuple[ReportedOutcome, ReminderAgent, list[str]]:
     """The answered part of a call, in text: AMD label from the greeting, then the lines."""
     control = TextCall()

@@ -77,8 +77,8 @@ async def test_an_opt_out_is_handed_on_the_moment_it_is_heard_and_once() -> None
     conversation, before any report, and once although the model opts out twice."""
     heard: list[str] = []
 
-    async def listed() -> None:
-        heard.append("listed")
+    async def listed(evidence: str) -> None:
+        heard.append(evidence)
 
     def model(chat_ctx: llm.ChatContext) -> Reply:
         if chat_ctx.items[-1].type == "function_call_output":
@@ -93,7 +93,7 @@ async def test_an_opt_out_is_handed_on_the_moment_it_is_heard_and_once() -> None
         on_opt_out=listed,
     )
     assert result.outcome is Outcome.OPTED_OUT
-    assert heard == ["listed"]  # once, by the time the conversation returned
+    assert len(heard) == 1  # once, by the time the conversation returned
 
 
 async def test_a_person_who_says_nothing_useful_still_got_the_reminder() -> None:
