@@ -16,9 +16,9 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
+from ..campaigns.destinations import DestinationPolicy
 from ..campaigns.dialer import DialerConfig
 from ..campaigns.metrics import CampaignStoreCollector
-from ..campaigns.models import DestinationPolicy
 from ..campaigns.policy import load_rules
 from ..campaigns.scheduler import Clock, SchedulerConfig, utc_now
 from ..campaigns.store import CampaignStore

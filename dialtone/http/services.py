@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from ..accounts.audit import AuditLog
-from ..campaigns.models import DestinationPolicy
+from ..campaigns.destinations import DestinationPolicy
 from ..campaigns.store import CampaignStore
 from ..config import Settings
 from ..messages.store import MessageStore

@@ -142,7 +142,7 @@ async def converse_in_room(
         decided(verdict)
 
         async def beep_gone() -> bool:
-            return ears.beep.heard.is_set() or await ears.beep.wait(BEEP_WAIT_S)
+            return await ears.beep.wait_out(BEEP_WAIT_S)
 
         async def conversation() -> None:
             ended = asyncio.ensure_future(agent.ended.wait())

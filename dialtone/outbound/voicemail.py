@@ -18,6 +18,7 @@ mailboxes record without a beep).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,9 @@ from .answering import AnswerClass, phrase_cue
 
 BEEP_WAIT_S = 6.0
 MIN_BEEP_S = 0.12
+#: The longest a beep is waited out once heard: the mailbox records from its end, so a
+#: message started over the tone loses its first words (the callee's name).
+MAX_BEEP_TAIL_S = 2.0
 _BAND = (350.0, 2500.0)
 _TONAL_SHARE = 0.6
 _MIN_RMS = 300.0
@@ -67,11 +71,13 @@ class GreetingRules(RuleLLM):
 
 
 class BeepDetector:
-    """Feed it the callee's audio frames; `heard` is set once a beep has been heard."""
+    """Feed it the callee's audio frames; `heard` is set once a beep has been heard,
+    `over` once that tone has stopped."""
 
     def __init__(self, *, min_beep_s: float = MIN_BEEP_S) -> None:
         self.min_beep_s = min_beep_s
         self.heard = asyncio.Event()
+        self.over = asyncio.Event()
         self.beep_hz: float | None = None
         self._run_s = 0.0
         self._run_hz: float | None = None
@@ -79,6 +85,7 @@ class BeepDetector:
     def reset(self) -> None:
         """Forget a beep heard so far (call when the greeting's verdict arrives)."""
         self.heard.clear()
+        self.over.clear()
         self.beep_hz = None
         self._run_s = 0.0
         self._run_hz = None
@@ -88,6 +95,10 @@ class BeepDetector:
             return
         hz = tone_of(samples, sample_rate)
         seconds = samples.size / sample_rate
+        if self.heard.is_set():
+            if hz is None or self.beep_hz is None or abs(hz - self.beep_hz) > 40.0:
+                self.over.set()
+            return
         if hz is None or (self._run_hz is not None and abs(hz - self._run_hz) > 40.0):
             self._run_s = seconds if hz is not None else 0.0
             self._run_hz = hz
@@ -104,6 +115,15 @@ class BeepDetector:
             await asyncio.wait_for(self.heard.wait(), seconds)
         except TimeoutError:
             return False
+        return True
+
+    async def wait_out(self, seconds: float) -> bool:
+        """Like `wait`, then until the tone has stopped (at most `MAX_BEEP_TAIL_S`): the
+        moment a voicemail message may start."""
+        if not await self.wait(seconds):
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.over.wait(), MAX_BEEP_TAIL_S)
         return True
 
 

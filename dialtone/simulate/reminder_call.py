@@ -182,7 +182,7 @@ async def simulate_reminder_call(
     outcome: list[Outcome] = []
 
     async def beep_gone() -> bool:
-        return ears.beep.heard.is_set() or await ears.beep.wait(BEEP_WAIT_S)
+        return await ears.beep.wait_out(BEEP_WAIT_S)
 
     async def conversation() -> None:
         ended = asyncio.ensure_future(agent.ended.wait())

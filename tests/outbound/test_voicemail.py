@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
 
@@ -48,6 +50,28 @@ def test_a_beep_after_a_greeting_is_heard() -> None:
     feed(detector, tone(1000, 0.4))
     assert detector.heard.is_set()
     assert detector.beep_hz is not None and abs(detector.beep_hz - 1000) < 60
+
+
+async def test_the_message_waits_until_the_beep_is_over() -> None:
+    """A mailbox records from the end of its tone: a message started while it still
+    sounds loses its first words."""
+    detector = BeepDetector()
+    feed(detector, tone(1000, 0.4))
+    assert detector.heard.is_set() and not detector.over.is_set()
+    waiting = asyncio.create_task(detector.wait_out(1.0))
+    await asyncio.sleep(0)
+    assert not waiting.done()  # heard, but still sounding
+    feed(detector, tone(1000, 0.2))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    feed(detector, np.zeros(RATE // 10, dtype=np.int16))
+    assert await asyncio.wait_for(waiting, 5) is True
+    assert detector.over.is_set()
+
+
+async def test_no_beep_is_not_waited_out() -> None:
+    detector = BeepDetector()
+    assert await detector.wait_out(0.01) is False
 
 
 def test_a_click_is_not_a_beep() -> None:
