@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from ..http.recordings import recording_response
@@ -73,32 +74,75 @@ Since = Annotated[str, Query(alias="from", max_length=10)]
 Until = Annotated[str, Query(alias="to", max_length=10)]
 
 
-def _call_query(
-    direction: str,
-    outcome: str,
-    persona: str,
-    campaign: str,
-    number: str,
-    since: str,
-    until: str,
-    transfer: str = "",
-) -> CallQuery:
-    query = CallQuery(
-        transfer=transfer or None,
-        direction=direction or None,
-        outcome=outcome or None,
-        persona=persona or None,
-        campaign_id=campaign or None,
-        number=number or None,
-        since=_day(since, "from"),
-        until=_day(until, "to"),
+@dataclass(frozen=True, kw_only=True)
+class CallFilters:
+    """The calls list's filters as the browser sent them: the page and its CSV export
+    take the same ones, so an export is exactly what the manager was looking at."""
+
+    direction: str
+    outcome: str
+    persona: str
+    campaign: str
+    number: str
+    since: str
+    until: str
+    transfer: str
+
+    def query(self) -> CallQuery:
+        query = CallQuery(
+            transfer=self.transfer or None,
+            direction=self.direction or None,
+            outcome=self.outcome or None,
+            persona=self.persona or None,
+            campaign_id=self.campaign or None,
+            number=self.number or None,
+            since=_day(self.since, "from"),
+            until=_day(self.until, "to"),
+        )
+        if query.number:
+            try:
+                number_match(query.number)
+            except BadNumber as exc:
+                raise HTTPException(422, str(exc)) from None
+        return query
+
+    def shown(self) -> dict[str, str]:
+        """The filters by their names in the page's form and links."""
+        return {
+            "direction": self.direction,
+            "outcome": self.outcome,
+            "persona": self.persona,
+            "campaign": self.campaign,
+            "number": self.number,
+            "from": self.since,
+            "to": self.until,
+            "transfer": self.transfer,
+        }
+
+
+def call_filters(
+    direction: Text = "",
+    outcome: Text = "",
+    persona: Text = "",
+    campaign: Text = "",
+    number: Text = "",
+    since: Since = "",
+    until: Until = "",
+    transfer: Text = "",
+) -> CallFilters:
+    return CallFilters(
+        direction=direction,
+        outcome=outcome,
+        persona=persona,
+        campaign=campaign,
+        number=number,
+        since=since,
+        until=until,
+        transfer=transfer,
     )
-    if query.number:
-        try:
-            number_match(query.number)
-        except BadNumber as exc:
-            raise HTTPException(422, str(exc)) from None
-    return query
+
+
+Filters = Annotated[CallFilters, Depends(call_filters)]
 
 
 @router.get("/calls", response_class=HTMLResponse)
@@ -106,33 +150,16 @@ def calls_page(
     request: Request,
     services: Services,
     session: Session,
-    direction: Text = "",
-    outcome: Text = "",
-    persona: Text = "",
-    campaign: Text = "",
-    number: Text = "",
-    since: Since = "",
-    until: Until = "",
-    transfer: Text = "",
+    filters: Filters,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    query = _call_query(direction, outcome, persona, campaign, number, since, until, transfer)
+    query = filters.query()
     try:
         rows, next_cursor = find_calls(services.engine, query, limit=50, cursor=cursor)
     except BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
     except BadNumber as exc:
         raise HTTPException(422, str(exc)) from None
-    filters = {
-        "direction": direction,
-        "outcome": outcome,
-        "persona": persona,
-        "campaign": campaign,
-        "number": number,
-        "from": since,
-        "to": until,
-        "transfer": transfer,
-    }
     return render(
         request,
         "calls.html",
@@ -140,29 +167,18 @@ def calls_page(
         personas=persona_names(services.settings),
         rows=rows,
         next_cursor=next_cursor,
-        filters=filters,
+        filters=filters.shown(),
         outcomes=[o.value for o in CallOutcome],
     )
 
 
 @router.get("/calls.csv")
 def calls_export(
-    request: Request,
-    services: Services,
-    _session: Session,
-    direction: Text = "",
-    outcome: Text = "",
-    persona: Text = "",
-    campaign: Text = "",
-    number: Text = "",
-    since: Since = "",
-    until: Until = "",
-    transfer: Text = "",
+    request: Request, services: Services, _session: Session, filters: Filters
 ) -> StreamingResponse:
     """The filtered calls as CSV (newest first, at most `export.MAX_ROWS`)."""
-    query = _call_query(direction, outcome, persona, campaign, number, since, until, transfer)
     return StreamingResponse(
-        calls_csv(services.engine, query, zone_of(request)),
+        calls_csv(services.engine, filters.query(), zone_of(request)),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": 'attachment; filename="calls.csv"',
