@@ -199,6 +199,6 @@ async def after_answer(
     heard_at = clock()
     agent.deliver()
     await hooks.conversation()
-    spoke_at: float | None = getattr(agent, "spoke_at", None)
+    spoke_at = agent.spoke_at
     late = spoke_at is None or spoke_at - heard_at > ABANDON_AFTER_S
     return replace(agent.result(), abandoned=late)

@@ -21,7 +21,13 @@ GREETING_SETTLE_S = 1.5
 
 
 class Conversation(Protocol):
-    """What `after_answer` needs of the reminder agent once someone answered."""
+    """What `after_answer` needs of the reminder agent once someone answered.
+
+    `spoke_at`: when its voice first started (monotonic clock), None until it has; a
+    person who hears nothing within `ABANDON_AFTER_S` counts as an abandoned call.
+    """
+
+    spoke_at: float | None
 
     async def leave_voicemail(self) -> None: ...
 
