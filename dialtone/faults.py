@@ -5,6 +5,8 @@
 step (several points: comma-separated). Unset, as in every deployment, a fault point is
 one dictionary lookup. The points dialtone names:
 
+- `send_slot_reached`: a dispatch waited for its send slot on the trunk's pace and is
+  about to check it is not too late for it (nothing sent yet);
 - `dispatch_sent`: LiveKit accepted a dispatch; the attempt is not yet marked dispatched;
 - `permit_committed`: the API committed a dial permit and has not answered yet;
 - `outcome_committed`: the API committed an outcome and has not answered yet.

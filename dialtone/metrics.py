@@ -41,6 +41,14 @@ CAMPAIGN_DISPATCHES = Counter(
 for _result in DISPATCH_RESULTS:
     CAMPAIGN_DISPATCHES.labels(_result)
 
+CAMPAIGN_SEND_SLOTS_MISSED = Counter(
+    "dialtone_campaign_send_slots_missed",
+    "Dispatches that woke too late for their send slot on a trunk's pace and took a fresh "
+    "one instead of sending late (a stalled loop or a slow database; a steady rise means "
+    "this replica is overloaded)",
+    registry=REGISTRY,
+)
+
 WEBHOOK_DELIVERIES = Counter(
     "dialtone_webhook_deliveries",
     "Webhook POSTs this process made, by result (delivered = 2xx; failed = retried later; "

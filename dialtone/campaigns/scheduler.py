@@ -16,7 +16,10 @@ One tick, in order:
    for them (`drain` does), so one slow LiveKit call does not stop the next tick. Right
    before each CreateDispatch try the task takes the trunk's next send slot from the
    database (`take_send_slot`), shared by every replica: takeovers and late dispatches
-   pass through it too, so a trunk's calls per second hold across replicas.
+   pass through it too, so a trunk's calls per second hold across replicas. A task
+   that wakes too late for its slot (a stalled loop, a slow database) takes a fresh
+   one instead of sending late, and slots keep headroom for the network's jitter, so
+   no second at LiveKit holds more than the trunk's calls per second (`pace`).
 
 Time comes from an injectable clock and sleep, so tests drive the loop deterministically.
 """
@@ -32,8 +35,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ..faults import fault_point
-from ..metrics import CAMPAIGN_DISPATCHES
+from ..metrics import CAMPAIGN_DISPATCHES, CAMPAIGN_SEND_SLOTS_MISSED
 from .dialer import Dialer, DispatchKind, DispatchResult
+from .pace import DEFAULT_JITTER, TrunkPace
 from .store import CampaignStore, Claim, ClaimLimits
 
 logger = logging.getLogger("dialtone.scheduler")
@@ -50,7 +54,9 @@ def utc_now() -> datetime:
 class SchedulerConfig:
     tick_seconds: float = 1.0
     global_max_concurrent: int = 20
-    calls_per_second: float = 1.0  # per outbound trunk
+    calls_per_second: float = 1.0  # per outbound trunk, never exceeded in any second
+    #: what may lie between a send and LiveKit's clock (seconds): the pace's headroom
+    pace_jitter: float = DEFAULT_JITTER
     #: the outcome deadline of attempts written before per-attempt deadlines (0004);
     #: newer attempts carry their own (see `store.deadlines`)
     outcome_deadline: timedelta = timedelta(minutes=45)
@@ -62,6 +68,9 @@ class SchedulerConfig:
     lease: timedelta | None = None
     #: a dispatch whose send slot came more than this late re-checks its guard first
     recheck_after: timedelta = timedelta(seconds=1)
+    #: fresh send slots a dispatch may take after missing one, before it gives up (the
+    #: attempt is released uncounted and claimed again later)
+    fresh_slots: int = 20
 
     def __post_init__(self) -> None:
         if self.calls_per_second <= 0:
@@ -95,14 +104,17 @@ class Scheduler:
         self.clock = clock
         self._sleep = sleep
         lease = self.config.lease or timedelta(seconds=max(15.0, 10 * self.config.tick_seconds))
+        self.pace = TrunkPace(
+            calls_per_second=self.config.calls_per_second, jitter=self.config.pace_jitter
+        )
         self.limits = ClaimLimits(
             global_max_concurrent=self.config.global_max_concurrent,
-            calls_per_second=self.config.calls_per_second,
+            calls_per_second=self.pace.sustained,
             pace_horizon=timedelta(seconds=max(self.config.tick_seconds, 0.001)),
             lease=lease,
             budget=budget,
         )
-        self._interval = timedelta(seconds=1 / self.config.calls_per_second)
+        self._interval = self.pace.interval
         self._tasks: dict[asyncio.Task[DispatchResult | None], str] = {}
         #: the latest settled dispatches (tests, debugging); bounded: a scheduler runs for
         #: months and must not keep every claim it ever made
@@ -153,22 +165,37 @@ class Scheduler:
 
         The guard (status, pause, DNC, window) runs, then the trunk's next send slot is
         taken; a slot in the future is waited for, and one that came more than
-        `recheck_after` late re-runs the guard, so the send follows both.
+        `recheck_after` late re-runs the guard, so the send follows both. A task that
+        is then more than the pace's tolerance past its slot (the loop stalled, the
+        database answered late) does not send: it takes a fresh slot, so a late
+        dispatch never lands in the same second as those sent on time after it.
         """
         refusal = await asyncio.to_thread(self.store.dispatch_guard, claim.attempt_id, self.clock())
         if refusal is not None:
             return refusal
-        slot = await asyncio.to_thread(
-            self.store.take_send_slot, claim.outbound_trunk, self.clock(), self._interval
-        )
-        wait = (slot - self.clock()).total_seconds()
-        if wait > 0:
-            await self._sleep(wait)
-        if wait > self.config.recheck_after.total_seconds():
-            return await asyncio.to_thread(
-                self.store.dispatch_guard, claim.attempt_id, self.clock()
+        for _ in range(self.config.fresh_slots + 1):
+            slot = await asyncio.to_thread(
+                self.store.take_send_slot, claim.outbound_trunk, self.clock, self._interval
             )
-        return None
+            wait = (slot - self.clock()).total_seconds()
+            if wait > 0:
+                await self._sleep(wait)
+            if wait > self.config.recheck_after.total_seconds():
+                refusal = await asyncio.to_thread(
+                    self.store.dispatch_guard, claim.attempt_id, self.clock()
+                )
+                if refusal is not None:
+                    return refusal
+            fault_point("send_slot_reached")
+            if not self.pace.missed(slot, self.clock()):
+                return None
+            CAMPAIGN_SEND_SLOTS_MISSED.inc()
+            logger.info(
+                "attempt %s: woke %.2f s after its send slot; taking a fresh one",
+                claim.attempt_id,
+                (self.clock() - slot).total_seconds(),
+            )
+        return f"missed {self.config.fresh_slots + 1} send slots in a row on the trunk's pace"
 
     async def _dispatch(self, claim: Claim) -> DispatchResult | None:
         try:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from ..campaigns.models import Outcome, Text
+from ..campaigns.pace import LATE_TOLERANCE
 from ..campaigns.store import BadToken
 from .auth import attempt_token
 from .services import Services
@@ -50,6 +51,13 @@ class DialPermit(BaseModel):
         description="Seconds from this answer to `report_by`: what an agent should count "
         "on its own clock (immune to clock skew between the agent and the server).",
     )
+    dial_late_max: float | None = Field(
+        None,
+        description="With a dial slot: the most seconds after it the agent may still dial. "
+        "An agent that would dial later (it heard this answer late, or woke late) asks "
+        "again for a fresh slot, so late dials never bunch over the trunk's calls per "
+        "second.",
+    )
 
 
 class OutcomeReport(BaseModel):
@@ -83,6 +91,7 @@ def dial_permit(
             callback,
             services.clock(),
             job_id=None if body is None else body.job_id,
+            clock=services.clock,
         )
     except BadToken as exc:
         raise HTTPException(401, str(exc)) from None
@@ -97,6 +106,7 @@ def dial_permit(
         dial_in=dial_in,
         report_by=answer.report_by,
         report_within=within,
+        dial_late_max=None if answer.dial_at is None else LATE_TOLERANCE,
     )
 
 

@@ -10,7 +10,8 @@ with backoff on transport errors, 429 and 5xx:
   allowed again, while any other job (a second agent in the room) is refused. Its
   answer may say to wait `dial_in` seconds: the trunk's calls per second, shared by
   every replica, paces the dials themselves, so dials bunched by an outage do not
-  leave together;
+  leave together; an agent that would dial too late after its slot asks again for a
+  fresh one (`campaigns.pace`);
 - the opt-out and the outcome until the attempt's deadline (`report_by`, from the
   permit's answer): what the callee said is kept until the server has it. Repeating
   either is safe: the store records an outcome once, and a listed number stays listed.
@@ -91,21 +92,58 @@ class CampaignCallback:
         self._clock = clock
         #: until when reports are retried: the permit's `report_by`, once known
         self.report_by: datetime | None = None
+        #: when the latest request was sent (its answer's `dial_in` counts from later)
+        self._sent_at: datetime | None = None
 
     def __repr__(self) -> str:  # never the token
         return f"CampaignCallback({self._base!r}, {self.attempt_id!r})"
 
     async def dial_permit(self) -> Permit:
-        body = await self._post("dial", {"job_id": self.job_id}, until=None)
-        within = body.get("report_within")
-        report_by = None if within is None else self._clock() + timedelta(seconds=float(within))
-        permit = Permit(bool(body.get("allowed")), body.get("reason"), report_by)
-        if permit.allowed and report_by is not None:
-            self.report_by = report_by  # on this agent's clock: no skew with the server
-        dial_in = min(float(body.get("dial_in") or 0.0), MAX_DIAL_WAIT)
-        if permit.allowed and dial_in > 0:
-            await self._sleep(dial_in)  # the trunk's shared pace: dial at our slot
-        return permit
+        """The permit, and once allowed, the moment to dial: its slot on the trunk's pace.
+
+        The answer's `dial_in` is counted from when the server answered; this agent
+        cannot know when that was within its request's round trip, so it counts its
+        lateness from when it sent the request (an upper bound). Waking more than
+        `dial_late_max` after the slot (a slow answer, a stalled event loop), it asks
+        again: the permit is bound to this job, so it is allowed again with a fresh
+        slot, and a late dial never lands on top of the dials sent on time. After
+        `tries` fresh slots all missed it dials anyway, and says so.
+        """
+        fresh = 0
+        while True:
+            body = await self._post("dial", {"job_id": self.job_id}, until=None)
+            asked = self._sent_at
+            within = body.get("report_within")
+            report_by = None if within is None else self._clock() + timedelta(seconds=float(within))
+            permit = Permit(bool(body.get("allowed")), body.get("reason"), report_by)
+            if not permit.allowed:
+                return permit
+            if report_by is not None:
+                self.report_by = report_by  # on this agent's clock: no skew with the server
+            dial_in = min(float(body.get("dial_in") or 0.0), MAX_DIAL_WAIT)
+            if dial_in > 0:
+                await self._sleep(dial_in)  # the trunk's shared pace: dial at our slot
+            late_max = body.get("dial_late_max")
+            if late_max is None or asked is None:
+                return permit
+            late = (self._clock() - asked).total_seconds() - dial_in
+            if late <= float(late_max):
+                return permit
+            if fresh >= self.policy.tries:
+                logger.warning(
+                    "attempt %s: dialling %.2f s after its slot, %d fresh slots missed: the "
+                    "trunk's calls per second may be exceeded",
+                    self.attempt_id,
+                    late,
+                    fresh,
+                )
+                return permit
+            fresh += 1
+            logger.info(
+                "attempt %s: %.2f s late for its dial slot; asking for a fresh one",
+                self.attempt_id,
+                late,
+            )
 
     def _until(self) -> datetime:
         return self.report_by or self._clock() + self.policy.report_window
@@ -153,6 +191,7 @@ class CampaignCallback:
                         f"deadline: {last}"
                     )
                 await self._sleep(delay)
+            self._sent_at = self._clock()
             try:
                 if self._client is not None:
                     response = await self._client.post(

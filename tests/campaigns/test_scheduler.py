@@ -8,14 +8,16 @@ from typing import Any
 
 import pytest
 from livekit.api import LiveKitAPI
-from sqlalchemy import insert
+from livekit.protocol.agent_dispatch import AgentDispatch, CreateAgentDispatchRequest
+from sqlalchemy import insert, select
 
-from dialtone.campaigns.dialer import Dialer, DialerConfig, livekit_session
+from dialtone.campaigns.dialer import Dialer, DialerConfig, DispatchApi, livekit_session
 from dialtone.campaigns.models import AttemptStatus, CampaignStatus, ContactState, Outcome
+from dialtone.campaigns.pace import LATE_TOLERANCE, TrunkPace
 from dialtone.campaigns.scheduler import Scheduler, SchedulerConfig
 from dialtone.campaigns.store import CampaignStore, ClaimLimits
 from dialtone.campaigns.store.deadlines import call_budget
-from dialtone.db.tables import call_records
+from dialtone.db.tables import call_records, trunk_sends
 from tests.livekit_double import LiveKitDouble
 
 from .conftest import WINDOW_ONLY_RULES, FakeClock, new_campaign, people, settings
@@ -346,14 +348,62 @@ async def test_livekit_config_error_pauses_the_campaign_and_loses_no_one(
 async def test_pace_spaces_dispatches_per_trunk(
     store: CampaignStore, api: LiveKitAPI, clock: FakeClock, livekit_double: LiveKitDouble
 ) -> None:
+    """2 calls per second, with the pace's headroom: slots 0.6 s apart, so a one-second
+    horizon claims two."""
     new_campaign(store, clock.now, n=4)
     sched = make_scheduler(store, api, clock, calls_per_second=2.0, tick_seconds=1.0)
+    assert sched.pace.interval == timedelta(seconds=0.6)
     start = clock.now
     report = await sched.tick()
     await sched.drain()
     assert [c.dispatch_at - start for c in report.claimed] == [
         timedelta(0),
-        timedelta(seconds=0.5),
-        timedelta(seconds=1),
+        timedelta(seconds=0.6),
     ]
-    assert len(livekit_double.state.dispatches) == 3
+    assert len(livekit_double.state.dispatches) == 2
+
+
+class RecordingDispatch:
+    """The dispatch API with the fake time LiveKit got each CreateDispatch at."""
+
+    def __init__(self, inner: DispatchApi, clock: FakeClock) -> None:
+        self.inner = inner
+        self.clock = clock
+        self.sent: list[datetime] = []
+
+    async def create_dispatch(self, req: CreateAgentDispatchRequest) -> AgentDispatch:
+        self.sent.append(self.clock.now)
+        return await self.inner.create_dispatch(req)
+
+    async def list_dispatch(self, room_name: str) -> list[AgentDispatch]:
+        return await self.inner.list_dispatch(room_name)
+
+
+async def test_a_dispatch_that_wakes_late_for_its_send_slot_takes_a_fresh_one(
+    store: CampaignStore, api: LiveKitAPI, clock: FakeClock
+) -> None:
+    """Other replicas hold the trunk's next five send slots; this dispatch's wait for
+    the sixth overruns by half a second (its loop stalled). Sent then, it would land on
+    top of the dispatches sent on time after its slot: it takes a fresh slot instead,
+    and LiveKit gets it within the pace's tolerance of the slot it holds."""
+    new_campaign(store, clock.now, n=1)
+    stalls = [0.5]
+
+    async def stalled_sleep(seconds: float) -> None:
+        await clock.sleep(seconds + (stalls.pop() if stalls else 0.0))
+
+    recording = RecordingDispatch(api.agent_dispatch, clock)
+    config = SchedulerConfig(**{**CONFIG.__dict__, "calls_per_second": 10.0})
+    dialer = Dialer(recording, FAST, sleep=clock.sleep)
+    sched = Scheduler(store, dialer, config, clock=clock, sleep=stalled_sleep)
+    interval = TrunkPace(calls_per_second=10.0).interval
+    trunk = settings().outbound_trunk
+    for _ in range(5):
+        store.take_send_slot(trunk, clock.now, interval)
+    assert await run_tick(sched) == 1
+    assert not stalls  # the stall happened
+    assert len(recording.sent) == 1
+    with store.engine.connect() as conn:
+        next_at = conn.scalar(select(trunk_sends.c.next_at).where(trunk_sends.c.trunk == trunk))
+    held = next_at - interval  # the latest send slot taken: the one it was sent for
+    assert timedelta(0) <= recording.sent[0] - held <= timedelta(seconds=LATE_TOLERANCE)

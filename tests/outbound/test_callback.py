@@ -14,9 +14,11 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
 from dialtone.campaigns.models import Outcome
+from dialtone.campaigns.pace import LATE_TOLERANCE, TrunkPace
 from dialtone.campaigns.store import CampaignStore, ClaimLimits
+from dialtone.campaigns.store.claims import DIAL_KEY
 from dialtone.config import load_settings
-from dialtone.db.tables import attempts
+from dialtone.db.tables import attempts, trunk_sends
 from dialtone.http.server import create_app
 from dialtone.outbound.callback import CallbackError, CampaignCallback, RetryPolicy
 from dialtone.wire import JobError, ReminderJob
@@ -193,3 +195,57 @@ def test_job_metadata_errors_name_fields_never_values() -> None:
     message = str(bad.value)
     assert "attempt_id" in message and "phone" in message
     assert "s3cr3t" not in message
+
+
+async def test_an_agent_that_wakes_late_for_its_dial_slot_asks_for_a_fresh_one(
+    engine: Engine,
+    store: CampaignStore,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The permit names a dial slot behind three other dials; the agent's loop stalls
+    half a second past it. Dialling then would land on top of the dials sent on time
+    after it: the agent asks again (the same job: allowed, with a fresh slot) and
+    dials within the pace's tolerance of the slot it holds."""
+    monkeypatch.chdir(tmp_path)
+    new_campaign(store, clock.now, n=4)
+    claims = store.claim_due(clock.now, ClaimLimits(calls_per_second=100))
+    pace = TrunkPace(calls_per_second=10)
+    trunk = claims[0].outbound_trunk
+    store.take_send_slot(trunk, clock.now, pace.interval)  # the dispatcher set the pace
+    for other in claims[1:]:  # three dials already hold the next slots
+        store.mark_dispatched(other.attempt_id, "AD_o", clock.now)
+        assert store.acquire_dial_permit(
+            other.attempt_id, other.callback_token, clock.now, job_id="AJ_other"
+        ).dial_at
+    mine = claims[0]
+    store.mark_dispatched(mine.attempt_id, "AD_x", clock.now)
+    flaky = Flaky(app_for(engine, clock, tmp_path), failures=0)
+    stalls = [0.5]
+
+    async def stalled_sleep(seconds: float) -> None:
+        await clock.sleep(seconds + (stalls.pop() if stalls else 0.0))
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=flaky), base_url="http://api"
+    ) as client:
+        callback = CampaignCallback(
+            "http://api",
+            mine.attempt_id,
+            mine.callback_token,
+            job_id="AJ_mine",
+            client=client,
+            policy=FAST,
+            sleep=stalled_sleep,
+            clock=clock,
+        )
+        permit = await callback.dial_permit()
+    assert permit.allowed
+    assert flaky.seen == 2  # the slot missed, then a fresh one
+    with engine.connect() as conn:
+        next_at = conn.scalar(
+            select(trunk_sends.c.next_at).where(trunk_sends.c.trunk == DIAL_KEY.format(trunk=trunk))
+        )
+    held = next_at - pace.interval  # the latest dial slot: the fresh one
+    assert timedelta(0) <= clock.now - held <= timedelta(seconds=LATE_TOLERANCE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -320,14 +320,19 @@ class ClaimsMixin(StoreBase):
                 ).rowcount
         return n
 
-    def take_send_slot(self, trunk: str, now: datetime, interval: timedelta) -> datetime:
+    def take_send_slot(
+        self, trunk: str, now: datetime | Callable[[], datetime], interval: timedelta
+    ) -> datetime:
         """When this dispatch on `trunk` may be sent: the trunk's shared limiter.
 
         Every replica, for every dispatch (fresh, taken over or late), takes the next
-        slot here at the moment of sending; slots are `interval` apart, so the trunk's
-        calls per second hold across replicas whatever their pre-assigned pacing said.
-        The interval is kept on the trunk's row: the dial permit paces the agents'
-        dials on the trunk with it (`take_dial_slot`).
+        slot here at the moment of sending; slots are `interval` apart (the pace with
+        its headroom, `campaigns.pace`), so the trunk's calls per second hold across
+        replicas whatever their pre-assigned pacing said. `now` may be a clock: it is
+        then read once the trunk's row is locked, so a slot is never handed out
+        already stale because the lock was busy. The interval is kept on the trunk's
+        row: the dial permit paces the agents' dials on the trunk with it
+        (`take_dial_slot`).
         """
         for _ in range(3):
             try:
@@ -346,17 +351,20 @@ DIAL_KEY = "{trunk} dial"
 def take_slot(
     conn: Connection,
     key: str,
-    now: datetime,
+    now: datetime | Callable[[], datetime],
     interval: timedelta,
     *,
     remember: bool = False,
 ) -> datetime:
     """The next slot of limiter `key`, in the caller's transaction (the row is locked
     until it commits). A first use inserts the row: a concurrent first use then fails
-    with IntegrityError and the caller tries again."""
+    with IntegrityError and the caller tries again. A clock for `now` is read after the
+    row is locked."""
     current = conn.execute(
         select(trunk_sends.c.next_at).where(trunk_sends.c.trunk == key).with_for_update()
     ).first()
+    if callable(now):
+        now = now()
     slot = now if current is None or current.next_at < now else current.next_at
     values: dict[str, Any] = {"next_at": slot + interval}
     if remember:
@@ -368,7 +376,9 @@ def take_slot(
     return slot
 
 
-def take_dial_slot(conn: Connection, trunk: str, now: datetime) -> datetime | None:
+def take_dial_slot(
+    conn: Connection, trunk: str, now: datetime | Callable[[], datetime]
+) -> datetime | None:
     """When a granted permit's dial on `trunk` may go: paced at the trunk's dispatch
     rate, shared by every replica, so dials bunched by an outage (permits retried
     together) still leave at the trunk's calls per second. None: not paced, dial now."""

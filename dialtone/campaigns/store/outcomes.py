@@ -18,6 +18,7 @@ any other job is refused.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,27 +49,38 @@ class PermitAnswer:
     allowed: bool
     reason: str | None = None
     report_by: datetime | None = None
-    #: when the agent may dial: the trunk's shared dial pace (None: at once)
+    #: when the agent may dial: the trunk's shared dial pace (None: at once); an agent
+    #: waking more than `pace.LATE_TOLERANCE` after it asks again for a fresh slot
     dial_at: datetime | None = None
 
 
 class OutcomesMixin(StoreBase):
     def acquire_dial_permit(
-        self, attempt_id: str, token: str, now: datetime, *, job_id: str | None = None
+        self,
+        attempt_id: str,
+        token: str,
+        now: datetime,
+        *,
+        job_id: str | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> PermitAnswer:
         """The reminder agent asks this right before it dials; see the module docstring.
 
         This is also the last DNC/window/pause check, at true dial time; a refusal there
         releases the attempt (no call placed, not counted). `job_id` is the asking
-        LiveKit job; without one (an older agent) a repeat is always refused.
+        LiveKit job; without one (an older agent) a repeat is always refused. Every
+        grant, a repeat included, names a fresh dial slot on the trunk's shared pace
+        (read on `clock`, once the slot's row is locked): the holder asking again lost
+        its answer or missed its slot, and has not dialled.
         """
+        slot_clock = clock or (lambda: now)
         with self.engine.begin() as conn:
             a = conn.execute(select(attempts).where(attempts.c.id == attempt_id)).first()
             if a is None:
                 raise NotFound(f"attempt {attempt_id} not found")
             _check_token(a, token)
             if a.dial_started_at is not None:
-                return _repeat(a, job_id)
+                return _repeat(conn, a, job_id, slot_clock)
             reason = guard(conn, attempt_id, now, set(_LIVE), self.rules)
             if reason is None:
                 deadline = now + timedelta(seconds=a.budget_seconds or DEFAULT_BUDGET_SECONDS)
@@ -83,8 +95,8 @@ class OutcomesMixin(StoreBase):
                 ).rowcount
                 if won != 1:  # another job's permit committed first
                     again = conn.execute(select(attempts).where(attempts.c.id == attempt_id)).one()
-                    return _repeat(again, job_id)
-                dial_at = take_dial_slot(conn, a.trunk, now)
+                    return _repeat(conn, again, job_id, slot_clock)
+                dial_at = take_dial_slot(conn, a.trunk, slot_clock)
         if reason is None:
             fault_point("permit_committed")  # committed; the answer not yet sent
             return PermitAnswer(True, report_by=deadline, dial_at=dial_at)
@@ -256,10 +268,14 @@ class OutcomesMixin(StoreBase):
             )
 
 
-def _repeat(a: Any, job_id: str | None) -> PermitAnswer:
-    """A permit asked for an attempt already dialled: allowed only to the job holding it."""
+def _repeat(
+    conn: Connection, a: Any, job_id: str | None, clock: Callable[[], datetime]
+) -> PermitAnswer:
+    """A permit asked for an attempt already dialled: allowed only to the job holding it,
+    with a fresh dial slot (it lost its answer or missed its slot: it has not dialled)."""
     if job_id is not None and a.dial_job_id == job_id and a.status in _LIVE:
-        return PermitAnswer(True, report_by=a.deadline_at)
+        dial_at = take_dial_slot(conn, a.trunk, clock)
+        return PermitAnswer(True, report_by=a.deadline_at, dial_at=dial_at)
     return PermitAnswer(False, "this attempt was already dialled")
 
 
