@@ -348,7 +348,10 @@ def run(args: argparse.Namespace, db_url: str, double: LiveKitDouble) -> None:
     kills = threading.Thread(target=killer, args=(replicas, (lo, hi), stop_kills), daemon=True)
     kills.start()
     agents = Agents(double, replicas, personas, args.pairs, args.agent_kills, random.Random(11))
-    timeout = args.timeout or args.contacts / args.cps * 1.5 + 400
+    # at the pace's average (83 % of --cps), plus the tail: an attempt whose agent died
+    # settles at its deadline (about 2.5 min), and its retry waits the calling policy's
+    # minimum gap between two calls to one number (10 min)
+    timeout = args.timeout or args.contacts / (args.cps * 0.83) * 1.5 + 1200
     try:
         asyncio.run(drive(agents, replicas, campaign_id, timeout))
     finally:
