@@ -11,7 +11,9 @@ The webhook closes what no agent could: `participant_left` of a SIP caller with 
 record at all means the caller hung up before any agent answered (an `abandoned`
 record is written); `room_finished` shortens the lease of records still open in that
 room to a short grace, after which the reaper (`reap`, run by the server's lifespan)
-closes them as `worker_lost` unless their agent closes them first.
+closes them as `worker_lost` unless their agent closes them first; for a campaign
+attempt's room it also brings the attempt's outcome deadline forward, so an attempt
+whose agent died is settled from what the server knows a minute later.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from ..campaigns.store.deadlines import ROOM_FINISHED_GRACE as ATTEMPT_ROOM_GRACE
 from ..records.models import CallOutcome, CallRecord, Direction
 from ..records.store import BadCursor, CallFilter, CallStart
 from ..wire import ROOM_PREFIX
@@ -131,9 +134,15 @@ async def livekit_webhook(
 def _handle(services: AppServices, event: Any) -> dict[str, str]:
     store, now, kind = services.records, services.clock(), event.event
     if kind == "room_finished" and event.room.name:
-        shortened = store.room_finished(event.room.name, now, ROOM_FINISHED_GRACE)
+        room = event.room.name
+        shortened = store.room_finished(room, now, ROOM_FINISHED_GRACE)
         reap(services)
-        return {"event": kind, "result": f"{shortened} open record(s) given a grace"}
+        result = f"{shortened} open record(s) given a grace"
+        if room.startswith(ROOM_PREFIX) and services.campaigns.room_finished(
+            room.removeprefix(ROOM_PREFIX), now, ATTEMPT_ROOM_GRACE
+        ):
+            result += "; the attempt settles after its grace unless its report comes"
+        return {"event": kind, "result": result}
     if kind == "participant_left" and event.participant.kind == _SIP_KIND:
         from livekit.protocol.models import DisconnectReason
 

@@ -17,12 +17,13 @@ from dialtone.campaigns.store import (
     IdempotencyMismatch,
     StoreError,
 )
+from dialtone.campaigns.store.deadlines import ROOM_FINISHED_GRACE
 from dialtone.db.engine import new_engine
 from dialtone.db.tables import attempts
 from dialtone.db.upgrade import head_revision, upgrade
 
 from .conftest import T0, new_campaign, people, settings
-from .helpers import attempt_ids_for, contact_states
+from .helpers import attempt_ids_for, attempt_row, contact_states
 
 WIDE = ClaimLimits(global_max_concurrent=1000, calls_per_second=1000.0)
 
@@ -243,3 +244,35 @@ def test_an_opt_out_is_listed_with_its_evidence(store: CampaignStore) -> None:
     _, reason, at = listed
     assert reason == f"opted out during attempt {claim.attempt_id}: opted out by key 9"
     assert at == T0
+
+
+def test_a_finished_room_brings_the_attempts_deadline_forward(store: CampaignStore) -> None:
+    """LiveKit closed the rooms of two dispatched attempts whose agents died, one after
+    dialling and one before: a minute later (not at the end of the longest call) the
+    server settles both from what it knows; the one never dialled is not charged."""
+    campaign_id = new_campaign(store, T0, n=2)
+    dialled, idle = store.claim_due(T0, WIDE)
+    for c in (dialled, idle):
+        assert store.mark_dispatched(c.attempt_id, "AD_x", T0)
+    assert store.acquire_dial_permit(
+        dialled.attempt_id, dialled.callback_token, T0, job_id="AJ_1"
+    ).allowed
+    closed = T0 + timedelta(seconds=20)
+    for c in (dialled, idle):
+        assert store.room_finished(c.attempt_id, closed, ROOM_FINISHED_GRACE)
+    # a second webhook for the same room does not push the deadline back
+    assert not store.room_finished(
+        dialled.attempt_id, closed + timedelta(seconds=5), ROOM_FINISHED_GRACE
+    )
+    assert store.expire_unreported(closed + ROOM_FINISHED_GRACE - timedelta(seconds=1)) == 0
+    assert store.expire_unreported(closed + ROOM_FINISHED_GRACE + timedelta(seconds=1)) == 2
+    rows = {r[0]: r[2] for r in attempt_ids_for(store, campaign_id)}
+    assert rows == {
+        dialled.attempt_id: AttemptStatus.FINISHED,
+        idle.attempt_id: AttemptStatus.NOT_DISPATCHED,
+    }
+    assert attempt_row(store, dialled.attempt_id).outcome == Outcome.UNKNOWN
+    states = contact_states(store, campaign_id)
+    assert sorted(states.values()) == sorted([ContactState.PENDING, ContactState.RETRY_WAIT])
+    # an attempt already ended is not touched
+    assert not store.room_finished(dialled.attempt_id, closed, timedelta(0))

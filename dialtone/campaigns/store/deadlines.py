@@ -4,7 +4,10 @@ An attempt's budget is the persona's ring timeout + its `max_call_seconds` + a m
 for hanging up and reporting (`call_budget`), written on the attempt when it is claimed.
 The deadline is the dispatch time + `AGENT_START_MARGIN` + the budget, and moves to
 the permit time + the budget once the agent takes its dial permit; after it, the server
-settles the attempt from what it knows (`OutcomesMixin.settle_unreported`).
+settles the attempt from what it knows (`OutcomesMixin.settle_unreported`). LiveKit's
+`room_finished` for the attempt's room brings the deadline forward to a short grace
+(`OutcomesMixin.room_finished`): an agent that died mid-call is settled a minute after
+its room closed, not at the end of the longest call the persona allows.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ LEGACY_DEADLINE = timedelta(minutes=45)
 #: A dispatched attempt not yet dialled waits this long, on top of its budget, for the
 #: agent to start and ask for its permit (a busy worker may queue the job).
 AGENT_START_MARGIN = timedelta(minutes=2)
+#: LiveKit closed the attempt's room: every agent has left it, so a report still to come
+#: is one already being retried (at most 15 s apart); the deadline moves this close.
+ROOM_FINISHED_GRACE = timedelta(seconds=60)
 #: Hanging up, the report's own retries, a slow API: after the call's longest length.
 REPORT_MARGIN_SECONDS = 120
 #: The persona defaults' budget (ring 30 s + max call 300 s + the margin).

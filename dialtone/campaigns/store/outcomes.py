@@ -198,6 +198,29 @@ class OutcomesMixin(StoreBase):
             )
         return sum(self.settle_unreported(attempt_id, now) for attempt_id in stale)
 
+    def room_finished(self, attempt_id: str, now: datetime, grace: timedelta) -> bool:
+        """LiveKit closed the attempt's room (its webhook): no agent is left in it.
+
+        A report still to come is one already being retried, so the attempt's deadline
+        moves to `grace` from now (never later than it was), and the scheduler's next
+        expiry after it settles the attempt from what the server knows, instead of
+        waiting for the longest call the persona allows. One conditional UPDATE on a
+        `dispatched` attempt: an attempt already ended, or still being dispatched,
+        does not change. True if the deadline moved.
+        """
+        until = now + grace
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(attempts)
+                .where(
+                    attempts.c.id == attempt_id,
+                    attempts.c.status == AttemptStatus.DISPATCHED,
+                    or_(attempts.c.deadline_at.is_(None), attempts.c.deadline_at > until),
+                )
+                .values(deadline_at=until)
+            ).rowcount
+        return moved == 1
+
     def settle_unreported(self, attempt_id: str, now: datetime) -> bool:
         """End an attempt whose report never came, from what the server knows.
 
