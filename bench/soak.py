@@ -11,7 +11,9 @@ What runs:
   permit bound to the job, the opt-out call, the report retried until the deadline);
   only the SIP dial and the conversation are stand-ins. For `--pairs` of dispatches two
   agents join the room at once (two jobs asking for one permit); for `--agent-kills` the
-  agent dies right after dialling (no report: the server must settle the attempt);
+  agent dies right after dialling (no report: the server must settle the attempt; the
+  soak sends LiveKit's signed `room_finished` for its room 20 s later, as LiveKit would,
+  which brings the attempt's deadline forward);
 - a killer that SIGKILLs a random replica every `--kill-every` seconds (20-60 s by
   default) and restarts it on the same port.
 
@@ -24,14 +26,17 @@ do-not-call list), stranded contacts (not finished when the run ends), duplicate
 
     .venv/bin/python bench/soak.py [--contacts 10000] [--cps 10] [--kill-every 20,60]
 
-Persona budgets are shortened for the soak (ring 5 s, longest call 30 s), so an attempt
-whose agent died settles about 2.5 minutes later, and its retry waits the minimum 60 s.
+Persona budgets are shortened for the soak (ring 5 s, longest call 30 s); an attempt whose
+agent died settles about 80 s later (the room's close, then the webhook's one-minute
+grace), and its retry waits the calling policy's gap between two calls to one number.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import hashlib
 import json
 import logging
 import math
@@ -56,14 +61,18 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from google.protobuf.json_format import MessageToJson  # noqa: E402
+from livekit.api import AccessToken  # noqa: E402
+from livekit.protocol.models import Room  # noqa: E402
 from livekit.protocol.sip import CreateSIPParticipantRequest, SIPParticipantInfo  # noqa: E402
+from livekit.protocol.webhook import WebhookEvent  # noqa: E402
 
 from dialtone.campaigns.models import Outcome  # noqa: E402
 from dialtone.outbound.attempt import run_attempt  # noqa: E402
 from dialtone.outbound.callback import CampaignCallback, RetryPolicy  # noqa: E402
 from dialtone.outbound.dial import ReportedOutcome  # noqa: E402
 from dialtone.personas import PersonaBook  # noqa: E402
-from dialtone.wire import ReminderJob  # noqa: E402
+from dialtone.wire import ReminderJob, room_for  # noqa: E402
 from tests.livekit_double import LiveKitDouble  # noqa: E402
 
 TOKEN = "soak-token-0123456789abcdefGhJkLmNpQr"
@@ -71,6 +80,9 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SECRET = "soak-webhook-secret-0123456789"
 TRUNK = "ST_trunk1"
 OPT_OUT_DIGIT = "7"
+#: how long LiveKit keeps a room its last participant left before closing it (the soak's
+#: stand-in: a real room's `departure_timeout` is 20 s by default)
+EMPTY_ROOM_SECONDS = 20.0
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -155,6 +167,7 @@ class Agents:
     seen_attempt: dict[str, float] = field(default_factory=dict)  # attempt -> first seen
     dials: list[tuple[float, str, str, str]] = field(default_factory=list)  # t, attempt, job, trunk
     killed: set[str] = field(default_factory=set)  # attempts whose agent died after dialling
+    rooms_finished: int = 0  # `room_finished` webhooks delivered for those rooms
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     client: httpx.AsyncClient | None = None
 
@@ -221,7 +234,31 @@ class Agents:
         try:
             await run_attempt(job, persona, callback, Sip(), converse, hang_up)
         except AgentDied:
-            return  # killed mid-call: no report; the server settles it at the deadline
+            # killed mid-call: no report. LiveKit closes the emptied room and says so in
+            # its webhook; the server then settles the attempt a minute later
+            await self.room_finished(room_for(job.attempt_id))
+
+    async def room_finished(self, room: str) -> None:
+        """LiveKit's signed `room_finished` webhook, as LiveKit sends it once the room is
+        empty (the double does not send webhooks), retried while replicas are down."""
+        assert self.client is not None
+        await asyncio.sleep(EMPTY_ROOM_SECONDS)
+        body = MessageToJson(WebhookEvent(event="room_finished", room=Room(name=room)))
+        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        token = AccessToken(self.double.api_key, self.double.api_secret).with_sha256(digest)
+        headers = {"Authorization": token.to_jwt(), "Content-Type": "application/webhook+json"}
+        for _ in range(20):
+            replica = self.rng.choice(self.replicas)
+            try:
+                sent = await self.client.post(
+                    f"{replica.base}/v1/livekit/webhook", content=body, headers=headers
+                )
+                if sent.status_code == 200:
+                    self.rooms_finished += 1
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(1.0)
 
 
 class AgentDied(BaseException):
@@ -474,7 +511,8 @@ def report(
     print(f"ran {took:.0f} s; contacts by state: {dict(states)}")
     print(
         f"dispatches seen {len(agents.seen)}, dials {len(agents.dials)}, "
-        f"agents killed mid-call {len(agents.killed)}"
+        f"agents killed mid-call {len(agents.killed)} (room_finished webhooks delivered: "
+        f"{agents.rooms_finished})"
     )
     print(f"double dials: {double_dials}")
     print(f"lost contacts: {len(lost)}")
