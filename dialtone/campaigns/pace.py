@@ -34,6 +34,11 @@ from datetime import datetime, timedelta
 #: (the permit's answer names it, so an agent follows the server it asked).
 LATE_TOLERANCE = 0.1
 
+#: How far ahead of the permit's answer an idle trunk's dial slot is (seconds): the
+#: agent hears of its slot only after the server committed it (the answer's way back, a
+#: busy API), and a slot already past when heard would be missed.
+DIAL_LEAD = 0.25
+
 #: The default allowance for what lies between a sender's check and the receiver's
 #: clock (seconds): network delay variation, a stall after the check, clock skew.
 DEFAULT_JITTER = 0.1

@@ -51,6 +51,12 @@ class DialPermit(BaseModel):
         description="Seconds from this answer to `report_by`: what an agent should count "
         "on its own clock (immune to clock skew between the agent and the server).",
     )
+    dial_at: datetime | None = Field(
+        None,
+        description="The dial slot on the server's clock (UTC), beside `dial_in`: an agent "
+        "whose clock keeps NTP time waits for the later of the two and counts its "
+        "lateness from the earlier, so a slow answer cannot make it dial late unnoticed.",
+    )
     dial_late_max: float | None = Field(
         None,
         description="With a dial slot: the most seconds after it the agent may still dial. "
@@ -104,6 +110,7 @@ def dial_permit(
         allowed=answer.allowed,
         reason=answer.reason,
         dial_in=dial_in,
+        dial_at=answer.dial_at,
         report_by=answer.report_by,
         report_within=within,
         dial_late_max=None if answer.dial_at is None else LATE_TOLERANCE,

@@ -92,8 +92,6 @@ class CampaignCallback:
         self._clock = clock
         #: until when reports are retried: the permit's `report_by`, once known
         self.report_by: datetime | None = None
-        #: when the latest request was sent (its answer's `dial_in` counts from later)
-        self._sent_at: datetime | None = None
 
     def __repr__(self) -> str:  # never the token
         return f"CampaignCallback({self._base!r}, {self.attempt_id!r})"
@@ -101,33 +99,33 @@ class CampaignCallback:
     async def dial_permit(self) -> Permit:
         """The permit, and once allowed, the moment to dial: its slot on the trunk's pace.
 
-        The answer's `dial_in` is counted from when the server answered; this agent
-        cannot know when that was within its request's round trip, so it counts its
-        lateness from when it sent the request (an upper bound). Waking more than
-        `dial_late_max` after the slot (a slow answer, a stalled event loop), it asks
-        again: the permit is bound to this job, so it is allowed again with a fresh
-        slot, and a late dial never lands on top of the dials sent on time. After
-        `tries` fresh slots all missed it dials anyway, and says so.
+        The slot comes twice: `dial_in`, counted from when this agent heard the answer
+        (late by the answer's way back), and `dial_at` on the server's clock (exact when
+        both clocks keep NTP time). The agent waits for the later of the two and counts
+        its lateness from the earlier. Waking more than `dial_late_max` after the slot
+        (a slow answer, a stalled event loop), it asks again: the permit is bound to
+        this job, so it is allowed again with a fresh slot, and a late dial never lands
+        on top of the dials sent on time. After `tries` fresh slots all missed it dials
+        anyway, and says so.
         """
         fresh = 0
         while True:
             body = await self._post("dial", {"job_id": self.job_id}, until=None)
-            asked = self._sent_at
+            heard = self._clock()
             within = body.get("report_within")
-            report_by = None if within is None else self._clock() + timedelta(seconds=float(within))
+            report_by = None if within is None else heard + timedelta(seconds=float(within))
             permit = Permit(bool(body.get("allowed")), body.get("reason"), report_by)
             if not permit.allowed:
                 return permit
             if report_by is not None:
                 self.report_by = report_by  # on this agent's clock: no skew with the server
-            dial_in = min(float(body.get("dial_in") or 0.0), MAX_DIAL_WAIT)
-            if dial_in > 0:
-                await self._sleep(dial_in)  # the trunk's shared pace: dial at our slot
+            slot = _slot(body, heard)
+            wait = min((max(slot) - self._clock()).total_seconds(), MAX_DIAL_WAIT)
+            if wait > 0:
+                await self._sleep(wait)  # the trunk's shared pace: dial at our slot
             late_max = body.get("dial_late_max")
-            if late_max is None or asked is None:
-                return permit
-            late = (self._clock() - asked).total_seconds() - dial_in
-            if late <= float(late_max):
+            late = (self._clock() - min(slot)).total_seconds()
+            if late_max is None or late <= float(late_max):
                 return permit
             if fresh >= self.policy.tries:
                 logger.warning(
@@ -191,7 +189,6 @@ class CampaignCallback:
                         f"deadline: {last}"
                     )
                 await self._sleep(delay)
-            self._sent_at = self._clock()
             try:
                 if self._client is not None:
                     response = await self._client.post(
@@ -214,6 +211,22 @@ class CampaignCallback:
                 logger.warning("attempt %s: %s try %d: %s", self.attempt_id, what, attempt, last)
                 continue
             raise CallbackError(f"{what} refused: {last}")
+
+
+def _slot(body: dict[str, Any], heard: datetime) -> tuple[datetime, datetime]:
+    """The dial slot as the answer `body` heard at `heard` names it: by `dial_in` on
+    this agent's clock, and by `dial_at` on the server's (the first again without it)."""
+    by_wait = heard + timedelta(seconds=float(body.get("dial_in") or 0.0))
+    raw = body.get("dial_at")
+    if not raw:
+        return by_wait, by_wait
+    try:
+        at = datetime.fromisoformat(str(raw))
+    except ValueError:
+        return by_wait, by_wait
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return by_wait, at
 
 
 def _detail(response: httpx.Response) -> str:

@@ -8,6 +8,7 @@ their lease runs out and `take_over_abandoned` hands them to another dialer.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from ...db.tables import attempts, campaigns, claim_lock, contacts, trunk_pace, trunk_sends
 from ...wire import room_for
 from ..models import WAITING_STATES, AttemptStatus, CampaignSettings, CampaignStatus, ContactState
+from ..pace import DIAL_LEAD
 from ..policy import CallingRules
 from ..policy.ledger import decide_for, hold_back
 from ..windows import local_day_start
@@ -368,7 +370,8 @@ def take_slot(
     slot = now if current is None or current.next_at < now else current.next_at
     values: dict[str, Any] = {"next_at": slot + interval}
     if remember:
-        values["interval_ms"] = max(1, round(interval.total_seconds() * 1000))
+        # rounded up: a shorter interval would fit one call too many into a second
+        values["interval_ms"] = max(1, math.ceil(interval / timedelta(milliseconds=1)))
     if current is None:
         conn.execute(insert(trunk_sends).values(trunk=key, **values))
     else:
@@ -381,11 +384,18 @@ def take_dial_slot(
 ) -> datetime | None:
     """When a granted permit's dial on `trunk` may go: paced at the trunk's dispatch
     rate, shared by every replica, so dials bunched by an outage (permits retried
-    together) still leave at the trunk's calls per second. None: not paced, dial now."""
+    together) still leave at the trunk's calls per second. An idle trunk's next slot is
+    `pace.DIAL_LEAD` ahead of now, so the answer reaches the agent before its slot.
+    None: not paced, dial now."""
     ms = conn.scalar(select(trunk_sends.c.interval_ms).where(trunk_sends.c.trunk == trunk))
     if ms is None:
         return None
-    return take_slot(conn, DIAL_KEY.format(trunk=trunk), now, timedelta(milliseconds=ms))
+
+    def ahead() -> datetime:  # a little ahead: the agent hears of its slot after it is set
+        start = now() if callable(now) else now
+        return start + timedelta(seconds=DIAL_LEAD)
+
+    return take_slot(conn, DIAL_KEY.format(trunk=trunk), ahead, timedelta(milliseconds=ms))
 
 
 def guard(
