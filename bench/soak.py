@@ -291,6 +291,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--contacts", type=int, default=10_000)
     parser.add_argument("--cps", type=float, default=10.0, help="the trunk's calls per second")
+    parser.add_argument(
+        "--pace-jitter", type=float, default=0.1, help="the replicas' --pace-jitter (seconds)"
+    )
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--kill-every", default="20,60", help="seconds between kills: lo,hi")
     parser.add_argument("--pairs", type=float, default=0.01, help="dispatches with two agents")
@@ -329,6 +332,7 @@ def run(args: argparse.Namespace, db_url: str, double: LiveKitDouble) -> None:
         port = free_port()
         cmd = [sys.executable, "-m", "dialtone", "serve", "--port", str(port), "--tick", "0.2"]
         cmd += ["--cps", str(args.cps), "--max-concurrent", str(args.max_concurrent)]
+        cmd += ["--pace-jitter", str(args.pace_jitter)]
         cmd += ["--lease", "3", "--call-timeout", "2"]
         data = tmp / f"r{i}"
         data.mkdir()
@@ -348,7 +352,7 @@ def run(args: argparse.Namespace, db_url: str, double: LiveKitDouble) -> None:
         time.sleep(0.5)
     print(
         f"soak: {args.contacts} contacts, {len(replicas)} replicas on one PostgreSQL, "
-        f"{args.cps:g} calls/s on {TRUNK}, kill -9 every {args.kill_every} s, "
+        f"{args.cps:g} calls/s on {TRUNK} (pace jitter {args.pace_jitter:g} s), kill -9 every {args.kill_every} s, "
         f"{args.pairs:.1%} two-agent rooms, {args.agent_kills:.1%} agents dying mid-call; "
         f"{os.cpu_count()} CPUs; logs in {tmp}",
         flush=True,

@@ -43,8 +43,24 @@ def serve(
         int, typer.Option(help="Calls in progress at most, over every campaign.")
     ] = 20,
     calls_per_second: Annotated[
-        float, typer.Option("--cps", help="Dispatches per second per outbound trunk.")
+        float,
+        typer.Option(
+            "--cps",
+            min=0.001,
+            help="Calls per second per outbound trunk, never exceeded in any second "
+            "(across replicas); about 83 % of it is sent on average (the pace's headroom).",
+        ),
     ] = 1.0,
+    pace_jitter: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=5.0,
+            help="Seconds of delay variation between a send and LiveKit's or the trunk's "
+            "clock (network, stalls, clock skew) that --cps must survive; more headroom "
+            "costs average rate.",
+        ),
+    ] = 0.1,
     tick: Annotated[float, typer.Option(help="Seconds between scheduler ticks.")] = 1.0,
     lease_seconds: Annotated[
         float | None,
@@ -92,6 +108,7 @@ def serve(
             tick_seconds=tick,
             global_max_concurrent=max_concurrent,
             calls_per_second=calls_per_second,
+            pace_jitter=pace_jitter,
             lease=None if lease_seconds is None else timedelta(seconds=lease_seconds),
         ),
         call_timeout=call_timeout,
