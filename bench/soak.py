@@ -352,7 +352,8 @@ def run(args: argparse.Namespace, db_url: str, double: LiveKitDouble) -> None:
         time.sleep(0.5)
     print(
         f"soak: {args.contacts} contacts, {len(replicas)} replicas on one PostgreSQL, "
-        f"{args.cps:g} calls/s on {TRUNK} (pace jitter {args.pace_jitter:g} s), kill -9 every {args.kill_every} s, "
+        f"{args.cps:g} calls/s on {TRUNK} (pace jitter {args.pace_jitter:g} s), "
+        f"kill -9 every {args.kill_every} s, "
         f"{args.pairs:.1%} two-agent rooms, {args.agent_kills:.1%} agents dying mid-call; "
         f"{os.cpu_count()} CPUs; logs in {tmp}",
         flush=True,
