@@ -37,6 +37,11 @@ logger = logging.getLogger("dialtone.reminder")
 Clock = Callable[[], datetime]
 
 
+#: The server's `dial_at` is believed only when it agrees with `dial_in` this closely
+#: (seconds): hosts on NTP agree within milliseconds; one that is off by more would dial
+#: early, or think every slot missed.
+CLOCKS_AGREE_WITHIN = 1.0
+
 #: The longest the agent waits for its dial slot (the callee's phone is not ringing yet).
 MAX_DIAL_WAIT = 30.0
 
@@ -101,8 +106,9 @@ class CampaignCallback:
 
         The slot comes twice: `dial_in`, counted from when this agent heard the answer
         (late by the answer's way back), and `dial_at` on the server's clock (exact when
-        both clocks keep NTP time). The agent waits for the later of the two and counts
-        its lateness from the earlier. Waking more than `dial_late_max` after the slot
+        both clocks keep NTP time; ignored when the two disagree by more than
+        `CLOCKS_AGREE_WITHIN`). The agent waits for the later of the two and counts its
+        lateness from the earlier. Waking more than `dial_late_max` after the slot
         (a slow answer, a stalled event loop), it asks again: the permit is bound to
         this job, so it is allowed again with a fresh slot, and a late dial never lands
         on top of the dials sent on time. After `tries` fresh slots all missed it dials
@@ -126,6 +132,13 @@ class CampaignCallback:
             late_max = body.get("dial_late_max")
             late = (self._clock() - min(slot)).total_seconds()
             if late_max is None or late <= float(late_max):
+                return permit
+            if self.job_id is None:  # an agent naming no job would be refused a repeat
+                logger.warning(
+                    "attempt %s: dialling %.2f s after its slot (no job id to ask again)",
+                    self.attempt_id,
+                    late,
+                )
                 return permit
             if fresh >= self.policy.tries:
                 logger.warning(
@@ -226,6 +239,8 @@ def _slot(body: dict[str, Any], heard: datetime) -> tuple[datetime, datetime]:
         return by_wait, by_wait
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
+    if abs((at - by_wait).total_seconds()) > CLOCKS_AGREE_WITHIN:
+        return by_wait, by_wait  # the clocks disagree: this host's is not on NTP time
     return by_wait, at
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from dialtone.campaigns.store.claims import DIAL_KEY
 from dialtone.config import load_settings
 from dialtone.db.tables import attempts, trunk_sends
 from dialtone.http.server import create_app
-from dialtone.outbound.callback import CallbackError, CampaignCallback, RetryPolicy
+from dialtone.outbound.callback import CallbackError, CampaignCallback, RetryPolicy, _slot
 from dialtone.wire import JobError, ReminderJob
 from tests.campaigns.conftest import FakeClock, new_campaign
 
@@ -249,3 +249,15 @@ async def test_an_agent_that_wakes_late_for_its_dial_slot_asks_for_a_fresh_one(
         )
     held = next_at - pace.interval  # the latest dial slot: the fresh one
     assert timedelta(0) <= clock.now - held <= timedelta(seconds=LATE_TOLERANCE)
+
+
+def test_the_servers_dial_slot_is_believed_only_when_the_clocks_agree() -> None:
+    """`dial_at` (the server's clock) counts beside `dial_in` (this agent's) only when
+    the two agree within a second: a host off NTP would dial early or never in time."""
+    heard = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)
+    body = {"dial_in": 0.5, "dial_at": (heard + timedelta(seconds=0.55)).isoformat()}
+    by_wait = heard + timedelta(seconds=0.5)
+    assert _slot(body, heard) == (by_wait, heard + timedelta(seconds=0.55))
+    body["dial_at"] = (heard - timedelta(days=180)).isoformat()  # a clock months off
+    assert _slot(body, heard) == (by_wait, by_wait)
+    assert _slot({"dial_in": 0.5}, heard) == (by_wait, by_wait)
