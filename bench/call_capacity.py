@@ -79,6 +79,9 @@ LEVERS: dict[str, dict[str, str]] = {
     # Diagnosis, not a lever: the cloud recogniser without its fallback chain (what
     # livekit-agents' `stt.FallbackAdapter` costs per frame); never a setting.
     "nosttchain": {"BENCH_NO_STT_CHAIN": "1"},
+    # Diagnosis: the recogniser chain as livekit-agents' `stt.FallbackAdapter` (before
+    # `dialtone.stt_failover`), to measure what forwarding frames directly saves.
+    "upstreamchain": {"BENCH_UPSTREAM_STT_CHAIN": "1"},
     "all": {
         "DIALTONE_LOOP_MONITOR_WARN_MS": "250",
         "DIALTONE_INPUT_FRAME_MS": "100",

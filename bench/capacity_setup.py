@@ -142,6 +142,24 @@ def fake_cloud(line: CallerLine, clock: CallClock) -> Iterator[None]:
         deepgram.STT, openai.LLM, openai.TTS = saved  # type: ignore[misc]
 
 
+#: Diagnosis only (`ours+upstreamchain`): the recogniser chain as livekit-agents' own
+#: `stt.FallbackAdapter`, what ours ran before `dialtone.stt_failover`.
+UPSTREAM_CHAIN = "BENCH_UPSTREAM_STT_CHAIN"
+
+
+@contextlib.contextmanager
+def _upstream_chain(wanted: bool) -> Iterator[None]:
+    import dialtone.pipeline
+
+    saved = dialtone.pipeline.DirectFallbackSTT
+    if wanted:
+        dialtone.pipeline.DirectFallbackSTT = stt.FallbackAdapter  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        dialtone.pipeline.DirectFallbackSTT = saved  # type: ignore[misc]
+
+
 def profile_settings(profile: Profile, data_dir: Path) -> Settings:
     from dialtone.config import load_settings
 
@@ -167,7 +185,7 @@ def ours_providers(
                 vad=load_vad(), stt=ScriptedSTT(line), llm=ScriptedLLM(respond), tts=ToneTTS()
             )
         if profile == "cloud":
-            with fake_cloud(line, clock):
+            with fake_cloud(line, clock), _upstream_chain(bool(os.environ.get(UPSTREAM_CHAIN))):
                 pipeline = build_pipeline(settings, setup.persona, load_vad())
             if os.environ.get("BENCH_NO_STT_CHAIN"):  # diagnosis only: no recogniser fallback
                 pipeline.stt = _leaf(pipeline.stt)  # type: ignore[assignment]
