@@ -104,10 +104,11 @@ class GroupSupervisor:
                 group.process = None
                 if self._stopping:
                     continue
-                group.backoff_s = (
-                    FIRST_BACKOFF_S if ran >= STABLE_S else min(group.backoff_s * 2, MAX_BACKOFF_S)
-                )
-                wait = 0.0 if ran >= STABLE_S else group.backoff_s
+                if ran >= STABLE_S:  # it had been serving: start it again at once
+                    group.backoff_s, wait = FIRST_BACKOFF_S, 0.0
+                else:  # it dies starting: wait, longer each time
+                    wait = group.backoff_s
+                    group.backoff_s = min(wait * 2, MAX_BACKOFF_S)
                 group.restart_at = now + wait
                 logger.error(
                     "worker group %d exited (status %s) after %.0f s: its calls ended; "

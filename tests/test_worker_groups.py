@@ -228,3 +228,26 @@ def test_a_process_knows_its_group() -> None:
     assert group_index({GROUP_ENV: "3"}) == 3
     assert group_index({}) is None
     assert group_index({GROUP_ENV: "x"}) is None
+
+
+def test_a_group_that_dies_starting_waits_longer_each_time(tmp_path: Path) -> None:
+    clock = Clock()
+    quits = [sys.executable, "-c", "raise SystemExit(3)"]
+    supervisor = GroupSupervisor(command=quits, groups=1, clock=clock)
+    waits: list[float] = []
+    supervisor.poll()
+    for _ in range(3):
+        pid = supervisor.pids()[0]
+        assert pid is not None
+        supervisor._groups[0].process.wait()  # type: ignore[union-attr]
+        supervisor.poll()  # notes the exit
+        assert supervisor.pids() == [None]
+        waited = 0.0
+        while supervisor.pids() == [None]:
+            clock.now += 0.5
+            waited += 0.5
+            supervisor.poll()
+        waits.append(waited)
+    supervisor.stop()
+    supervisor.wait(timeout=WAIT_S)
+    assert waits == [FIRST_BACKOFF_S, 2 * FIRST_BACKOFF_S, 4 * FIRST_BACKOFF_S]
