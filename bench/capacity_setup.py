@@ -124,22 +124,31 @@ def bare_providers(profile: Profile, load_vad: Callable[[], vad.VAD]) -> MakePro
     return make
 
 
+#: Held while a cloud pipeline is built with the fakes swapped in: calls on the thread
+#: executor (worker groups) build theirs on threads of one process at once.
+_BUILDING = threading.Lock()
+
+
 @contextlib.contextmanager
 def fake_cloud(line: CallerLine, clock: CallClock) -> Iterator[None]:
     """Deepgram's and OpenAI's classes return the delayed fakes while a pipeline is built.
 
-    `build_pipeline` is synchronous, so calls of one process never see each other's.
+    `build_pipeline` is synchronous, so calls of one event loop never see each other's;
+    calls on threads of one process wait for each other (`_BUILDING`): without it a call
+    could get the real Deepgram class back from another's restore, fail over to the
+    offline recogniser and measure that.
     """
     from livekit.plugins import deepgram, openai
 
-    saved = (deepgram.STT, openai.LLM, openai.TTS)
-    try:
-        setattr(deepgram, "STT", lambda **_: StreamingSTT(line, clock))  # noqa: B010
-        setattr(openai, "LLM", lambda **_: DelayedLLM(respond))  # noqa: B010
-        setattr(openai, "TTS", lambda **_: DelayedTTS())  # noqa: B010
-        yield
-    finally:
-        deepgram.STT, openai.LLM, openai.TTS = saved  # type: ignore[misc]
+    with _BUILDING:
+        saved = (deepgram.STT, openai.LLM, openai.TTS)
+        try:
+            setattr(deepgram, "STT", lambda **_: StreamingSTT(line, clock))  # noqa: B010
+            setattr(openai, "LLM", lambda **_: DelayedLLM(respond))  # noqa: B010
+            setattr(openai, "TTS", lambda **_: DelayedTTS())  # noqa: B010
+            yield
+        finally:
+            deepgram.STT, openai.LLM, openai.TTS = saved  # type: ignore[misc]
 
 
 #: Diagnosis only (`ours+upstreamchain`): the recogniser chain as livekit-agents' own
