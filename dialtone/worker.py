@@ -96,11 +96,6 @@ def capacity_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-#: livekit-agents' health server's port (its production default); group i listens on
-#: this plus i, and its metrics on `DIALTONE_WORKER_METRICS_PORT` plus i.
-HEALTH_PORT = 8081
-
-
 class GroupLoad:
     """A worker group's load: the machine's CPU load, or its share of `calls` taken.
 
@@ -146,7 +141,8 @@ def group_options(settings: Settings, group: int | None) -> dict[str, Any]:
             dev_default=0,
             prod_default=min(settings.worker_idle_processes, settings.calls_per_process),
         ),
-        "port": ServerEnvOption(dev_default=0, prod_default=HEALTH_PORT + index),
+        # livekit-agents' health check: group i on DIALTONE_WORKER_HEALTH_PORT + i
+        "port": settings.worker_health_port + index if settings.worker_health_port else 0,
     }
 
 

@@ -14,7 +14,6 @@ from livekit.agents.worker import ServerEnvOption
 
 from dialtone.config import ConfigError, load_settings
 from dialtone.worker import (
-    HEALTH_PORT,
     LOOP_MONITOR_ENV,
     UVLOOP_MODULE,
     GroupLoad,
@@ -165,7 +164,7 @@ def test_a_worker_group_hosts_its_calls_on_threads_with_ports_of_its_own() -> No
     settings = load_settings(persona_dir=ROOT / "personas", profile="offline", calls_per_process=10)
     server = build_server(settings, "receptionist", receptionist.entrypoint, group=1)
     assert server._job_executor_type is JobExecutorType.THREAD
-    assert started(server._port) == HEALTH_PORT + 1
+    assert started(server._port) == settings.worker_health_port + 1 == 8082
     assert server._prometheus_port == settings.worker_metrics_port + 1
     assert Path(str(server._prometheus_multiproc_dir)).parts[-2:] == ("receptionist", "group-1")
     assert started(server._num_idle_processes) == min(settings.worker_idle_processes, 10)

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -251,3 +252,66 @@ def test_a_group_that_dies_starting_waits_longer_each_time(tmp_path: Path) -> No
     supervisor.stop()
     supervisor.wait(timeout=WAIT_S)
     assert waits == [FIRST_BACKOFF_S, 2 * FIRST_BACKOFF_S, 4 * FIRST_BACKOFF_S]
+
+
+# -- the groups of `python agents/receptionist.py start`, registering with LiveKit ------
+
+REGISTER_S = 180.0  # two workers import the speech stack on a loaded 2-core machine
+
+
+def _until(condition: Callable[[], bool], what: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + REGISTER_S
+    while not condition():
+        assert process.poll() is None, f"the supervisor exited ({process.returncode}): {what}"
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def test_the_groups_register_and_a_killed_group_registers_again(tmp_path: Path) -> None:
+    import psutil
+
+    from tests.livekit_double import LiveKitDouble
+
+    with LiveKitDouble() as double:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("LIVEKIT_", "DIALTONE_"))},
+            "LIVEKIT_URL": double.url,
+            "LIVEKIT_API_KEY": double.api_key,
+            "LIVEKIT_API_SECRET": double.api_secret,
+            "DIALTONE_PROJECT_DIR": str(ROOT),
+            "DIALTONE_PROFILE": "offline",
+            "DIALTONE_DATA_DIR": str(tmp_path),
+            "DIALTONE_CALLS_PER_PROCESS": "3",
+            "DIALTONE_WORKER_GROUPS": "2",
+            "DIALTONE_WORKER_HEALTH_PORT": "0",
+            "DIALTONE_WORKER_METRICS_PORT": "0",
+        }
+        supervisor = subprocess.Popen(
+            [sys.executable, "agents/receptionist.py", "start"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        records = double.workers.records
+        try:
+            _until(lambda: len(records) == 2, "two groups never registered", supervisor)
+            groups = psutil.Process(supervisor.pid).children()
+            assert len(groups) == 2
+            os.kill(groups[1].pid, signal.SIGKILL)  # one group's process dies
+            _until(lambda: len(records) == 3, "the killed group never came back", supervisor)
+            # the other group's first registration is still the one connected
+            assert [r.connected for r in records[:2]].count(True) == 1
+            assert records[2].connected
+            supervisor.send_signal(signal.SIGTERM)  # each group drains (no calls) and stops
+            assert supervisor.wait(timeout=REGISTER_S) == 0
+        finally:
+            if supervisor.poll() is None:
+                os.killpg(supervisor.pid, signal.SIGKILL)
+                supervisor.wait()
+        output = supervisor.stdout.read() if supervisor.stdout else ""
+        assert "2 worker groups of up to 3 calls each" in output
+        assert "worker group" in output and "exited" in output
+        assert all(not r.connected for r in records)
