@@ -36,6 +36,7 @@ class Tree:
     reachable: bool
     passed: bool
     outcome: str | None
+    detail: str
     keys: str
     reached_s: float | None  # menu's first word -> the agent's first words after its keys
     failures: tuple[str, ...]
@@ -62,9 +63,12 @@ async def play(path: Path) -> Tree:
         reachable=reachable,
         passed=report.passed,
         outcome=report.outcome,
+        detail=report.outcome_detail or "",
         keys=" ".join(report.keys_sent) or "none",
         reached_s=spoke[0] if reachable and spoke and keys_at else None,
-        failures=tuple(report.failures),
+        failures=tuple(report.failures)
+        + tuple(f"{line.at:6.1f}s {line.speaker}: {line.text}" for line in report.transcript)
+        * (not report.passed),
     )
 
 
@@ -73,10 +77,10 @@ def summary(trees: list[Tree], within_s: float) -> list[str]:
     for tree in trees:
         at = "-" if tree.reached_s is None else f"{tree.reached_s:.1f}s"
         way = "yes" if tree.reachable else "no"
-        lines.append(
-            f"{tree.name:<29} {way:<6} {tree.outcome or '-':<13} {tree.keys:<8} {at}"
-            + ("" if tree.passed else f"   FAILED: {'; '.join(tree.failures)}")
-        )
+        lines.append(f"{tree.name:<29} {way:<6} {tree.outcome or '-':<13} {tree.keys:<8} {at}")
+        lines.append(f"{'':<29} {tree.detail}")
+        if not tree.passed:
+            lines += [f"{'':<29} FAILED: {failure}" for failure in tree.failures]
     reachable = [t for t in trees if t.reachable]
     reached = [
         t for t in reachable if t.passed and t.reached_s is not None and t.reached_s <= within_s

@@ -120,6 +120,13 @@ async def listen_for_answer(
 
     session.on("user_state_changed", on_state)
     session.on("user_input_transcribed", on_transcript)
+    if session.user_state == "speaking":
+        # The far end is already talking (a menu's next prompt right after the keys,
+        # with no pause the VAD would call the end of speech): this round's speech
+        # starts now, or it would never look early, nor time its decision.
+        round_.speech_started()
+        if early is not None:
+            early.speech_started()
     tasks += [asyncio.ensure_future(beeped()), asyncio.ensure_future(quiet())]
     if gone is not None:
         tasks.append(asyncio.ensure_future(hung_up()))
