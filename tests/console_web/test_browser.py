@@ -102,6 +102,12 @@ def no_overflow(driver: WebDriver, where: str) -> None:
 def go(driver: WebDriver, console: Console, path: str) -> None:
     driver.get(f"{console.url}{path}")
     wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    # A sign-in, refusal or error page instead of the one asked for is named with its text,
+    # so a failure says what the browser was shown.
+    shown = driver.execute_script("return document.body ? document.body.innerText : ''")
+    assert driver.title.endswith("· dialtone") and not driver.title.startswith(
+        ("Sign in", "Refused")
+    ), (path, driver.current_url, driver.title, shown[:400])
     no_overflow(driver, path)
 
 
@@ -257,7 +263,9 @@ def test_a_manager_day(browser: WebDriver, console: Console, tmp_path: Path, siz
         and "Waiting for first call" in contacts
     )
     shot(browser, "campaign", size)
-    browser.find_element(By.XPATH, "//button[normalize-space()='Pause']").click()
+    pause = browser.find_element(By.XPATH, "//button[normalize-space()='Pause']")
+    pause.click()
+    wait(browser).until(ready.staleness_of(pause))  # the answer's page, not this one
     wait(browser).until(ready.presence_of_element_located((By.ID, "campaign-notice")))
     assert browser.find_element(By.ID, "campaign-status").get_attribute("data-status") == "paused"
     assert "No new calls start" in browser.find_element(By.ID, "campaign-notice").text
@@ -278,14 +286,22 @@ def test_a_manager_day(browser: WebDriver, console: Console, tmp_path: Path, siz
     undo = wait(browser).until(ready.presence_of_element_located((By.ID, "dnc-undo")))
     shot(browser, "dnc", size)
     undo.click()
+    # The removal's notice already says "put … back on the list" (its undo button): wait for
+    # the new page, or the next navigation races this form's answer.
+    wait(browser).until(ready.staleness_of(undo))
     wait(browser).until(
-        ready.text_to_be_present_in_element((By.ID, "dnc-notice"), "back on the list")
+        ready.text_to_be_present_in_element((By.ID, "dnc-notice"), "is back on the list.")
     )
 
     # The audit log says who did each change.
     go(browser, console, "/audit")
     audit = browser.find_element(By.ID, "audit").text
-    for words in ("Paused a campaign", "Removed from do-not-call", "Marked a message handled"):
+    for words in (
+        "Paused a campaign",
+        "Removed from do-not-call",
+        "Undid a do-not-call removal",
+        "Marked a message handled",
+    ):
         assert words in audit
     shot(browser, "audit", size)
 
