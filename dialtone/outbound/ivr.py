@@ -55,7 +55,8 @@ _KEY_THEN_OPTION = re.compile(
 )
 _OPERATOR = re.compile(r"operator|all other|reception|front desk|someone|a person|main office")
 #: A language menu ("for English, press one; para español, oprima dos") leads on to
-#: the real menu: its option in the reminder's language is taken when nothing else fits.
+#: the real menu: its English option (the reminders are in English) is taken when
+#: nothing else fits.
 _LANGUAGE = re.compile(r"\benglish\b")
 _TAKES_EXTENSION = re.compile(r"extension|dial it|enter the")
 _STOP = frozenset(
