@@ -243,3 +243,10 @@ def test_an_opt_out_is_listed_with_its_evidence(store: CampaignStore) -> None:
     _, reason, at = listed
     assert reason == f"opted out during attempt {claim.attempt_id}: opted out by key 9"
     assert at == T0
+
+
+def test_adding_numbers_counts_only_the_newly_listed(store: CampaignStore) -> None:
+    assert store.add_dnc(["+15550200001", "+15550200002", "+15550200003"], "asked", T0) == 3
+    assert store.add_dnc(["+15550200003", "+15550200004"], "asked again", T0) == 1
+    entry = store.get_dnc("+15550200003")
+    assert entry is not None and entry[1] == "asked"  # the first reason is kept
