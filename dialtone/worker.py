@@ -101,7 +101,7 @@ class GroupLoad:
 
     livekit-agents offers a worker a call while its load is below the threshold, and
     counts the calls it has accepted but not yet started: at `calls` calls (started or
-    promised) this reaches the threshold, so a group never hosts more than `calls`; the
+    promised) this reaches the threshold, so a group takes no more than `calls`; the
     machine's CPU load still stops every group first when the calls cost more than
     measured.
     """
@@ -129,7 +129,6 @@ def group_options(settings: Settings, group: int | None) -> dict[str, Any]:
         return {}
     from livekit.agents.worker import _DefaultLoadCalc  # the CPU load it uses by default
 
-    index = group or 0
     return {
         "job_executor_type": JobExecutorType.THREAD,
         "load_fnc": GroupLoad(
@@ -142,7 +141,7 @@ def group_options(settings: Settings, group: int | None) -> dict[str, Any]:
             prod_default=min(settings.worker_idle_processes, settings.calls_per_process),
         ),
         # livekit-agents' health check: group i on DIALTONE_WORKER_HEALTH_PORT + i
-        "port": settings.worker_health_port + index if settings.worker_health_port else 0,
+        "port": settings.worker_health_port + group if settings.worker_health_port else 0,
     }
 
 
