@@ -8,7 +8,8 @@ answer, a last line) run at once with real Silero VAD, in one of two shapes:
   memory limits, preloaded modules), the room replaced by the simulator
   (`capacity_jobs.py`); calls are launched as they ring, so a burst waits for processes
   to fork as it would in production; `--executor thread` runs the same jobs on
-  livekit-agents' thread executor instead;
+  livekit-agents' thread executor instead: one worker group of N calls, as
+  `DIALTONE_CALLS_PER_PROCESS` runs them (`dialtone/worker_groups.py`);
 - `--shape process` (default): every call in one process and one event loop (what
   several calls per job process would cost, without a worker around them).
 
@@ -79,6 +80,9 @@ LEVERS: dict[str, dict[str, str]] = {
     # Diagnosis, not a lever: the cloud recogniser without its fallback chain (what
     # livekit-agents' `stt.FallbackAdapter` costs per frame); never a setting.
     "nosttchain": {"BENCH_NO_STT_CHAIN": "1"},
+    # Diagnosis: the recogniser chain as livekit-agents' `stt.FallbackAdapter` (before
+    # `dialtone.stt_failover`), to measure what forwarding frames directly saves.
+    "upstreamchain": {"BENCH_UPSTREAM_STT_CHAIN": "1"},
     "all": {
         "DIALTONE_LOOP_MONITOR_WARN_MS": "250",
         "DIALTONE_INPUT_FRAME_MS": "100",

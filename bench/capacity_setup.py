@@ -124,22 +124,49 @@ def bare_providers(profile: Profile, load_vad: Callable[[], vad.VAD]) -> MakePro
     return make
 
 
+#: Held while a cloud pipeline is built with the fakes swapped in: calls on the thread
+#: executor (worker groups) build theirs on threads of one process at once.
+_BUILDING = threading.Lock()
+
+
 @contextlib.contextmanager
 def fake_cloud(line: CallerLine, clock: CallClock) -> Iterator[None]:
     """Deepgram's and OpenAI's classes return the delayed fakes while a pipeline is built.
 
-    `build_pipeline` is synchronous, so calls of one process never see each other's.
+    `build_pipeline` is synchronous, so calls of one event loop never see each other's;
+    calls on threads of one process wait for each other (`_BUILDING`): without it a call
+    could get the real Deepgram class back from another's restore, fail over to the
+    offline recogniser and measure that.
     """
     from livekit.plugins import deepgram, openai
 
-    saved = (deepgram.STT, openai.LLM, openai.TTS)
+    with _BUILDING:
+        saved = (deepgram.STT, openai.LLM, openai.TTS)
+        try:
+            setattr(deepgram, "STT", lambda **_: StreamingSTT(line, clock))  # noqa: B010
+            setattr(openai, "LLM", lambda **_: DelayedLLM(respond))  # noqa: B010
+            setattr(openai, "TTS", lambda **_: DelayedTTS())  # noqa: B010
+            yield
+        finally:
+            deepgram.STT, openai.LLM, openai.TTS = saved  # type: ignore[misc]
+
+
+#: Diagnosis only (`ours+upstreamchain`): the recogniser chain as livekit-agents' own
+#: `stt.FallbackAdapter`, what ours ran before `dialtone.stt_failover`.
+UPSTREAM_CHAIN = "BENCH_UPSTREAM_STT_CHAIN"
+
+
+@contextlib.contextmanager
+def _upstream_chain(wanted: bool) -> Iterator[None]:
+    import dialtone.pipeline
+
+    saved = dialtone.pipeline.DirectFallbackSTT
+    if wanted:
+        dialtone.pipeline.DirectFallbackSTT = stt.FallbackAdapter  # type: ignore[misc]
     try:
-        setattr(deepgram, "STT", lambda **_: StreamingSTT(line, clock))  # noqa: B010
-        setattr(openai, "LLM", lambda **_: DelayedLLM(respond))  # noqa: B010
-        setattr(openai, "TTS", lambda **_: DelayedTTS())  # noqa: B010
         yield
     finally:
-        deepgram.STT, openai.LLM, openai.TTS = saved  # type: ignore[misc]
+        dialtone.pipeline.DirectFallbackSTT = saved  # type: ignore[misc]
 
 
 def profile_settings(profile: Profile, data_dir: Path) -> Settings:
@@ -167,7 +194,7 @@ def ours_providers(
                 vad=load_vad(), stt=ScriptedSTT(line), llm=ScriptedLLM(respond), tts=ToneTTS()
             )
         if profile == "cloud":
-            with fake_cloud(line, clock):
+            with fake_cloud(line, clock), _upstream_chain(bool(os.environ.get(UPSTREAM_CHAIN))):
                 pipeline = build_pipeline(settings, setup.persona, load_vad())
             if os.environ.get("BENCH_NO_STT_CHAIN"):  # diagnosis only: no recogniser fallback
                 pipeline.stt = _leaf(pipeline.stt)  # type: ignore[assignment]

@@ -126,6 +126,15 @@ class Settings(BaseSettings):
     worker_idle_processes: int = Field(
         4, ge=0, le=100, validation_alias="DIALTONE_WORKER_IDLE_PROCESSES"
     )
+    # Several calls per process (docs/operating.md, "Several calls per process"): above
+    # 1, `dialtone start` runs `worker_groups` workers (default: one per core), each
+    # hosting up to this many calls as threads of one process.
+    calls_per_process: int = Field(1, ge=1, le=100, validation_alias="DIALTONE_CALLS_PER_PROCESS")
+    worker_groups: int | None = Field(None, ge=1, le=64, validation_alias="DIALTONE_WORKER_GROUPS")
+    # Group i's livekit-agents health check listens on this plus i (0: any free port)
+    worker_health_port: int = Field(
+        8081, ge=0, le=65535, validation_alias="DIALTONE_WORKER_HEALTH_PORT"
+    )
     # A call's per-frame work (docs/operating.md, "Less work per frame"): each measured
     # alone with bench/call_capacity.py against the fair bare baseline.
     loop_monitor_warn_ms: float | None = Field(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import runpy
 import sys
+import threading
 from pathlib import Path
 from types import ModuleType
 
@@ -24,6 +25,9 @@ from .project import project_dir
 
 AGENTS_DIR_ENV = "DIALTONE_AGENTS_DIR"
 _MODULE_PREFIX = "dialtone_agent_"
+# Calls on threads of one process (worker groups) load a program at the same moment: one
+# loads it, the others wait, or they would take the half-run module from `sys.modules`.
+_LOADING = threading.RLock()
 
 
 class ProgramError(ConfigError):
@@ -57,10 +61,14 @@ def program_path(name: str, directory: Path | None = None) -> Path:
 def load_program(name: str, directory: Path | None = None) -> ModuleType:
     """Import agent program `name` once per process (its classes must stay the same)."""
     module_name = f"{_MODULE_PREFIX}{name}"
-    loaded = sys.modules.get(module_name)
-    if loaded is not None:
-        return loaded
-    path = program_path(name, directory)
+    with _LOADING:
+        loaded = sys.modules.get(module_name)
+        if loaded is not None:
+            return loaded
+        return _load(module_name, program_path(name, directory))
+
+
+def _load(module_name: str, path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ProgramError(f"{path}: cannot be loaded as a Python module")

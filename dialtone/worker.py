@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from livekit.agents import AgentServer, JobContext, JobProcess
+from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess
 from livekit.agents.worker import ServerEnvOption
 
 # livekit-agents requires plugins to register on the main thread; console mode runs the
@@ -33,6 +33,7 @@ from .project import PROJECT_DIR_ENV, env_file, project_dir
 from .records.job import worker_metrics_dir
 from .voices import check_voices
 from .wire import KNOWN_AGENT_NAMES
+from .worker_groups import GroupSupervisor, group_index
 
 Entrypoint = Callable[[JobContext], Awaitable[None]]
 
@@ -95,6 +96,55 @@ def capacity_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+class GroupLoad:
+    """A worker group's load: the machine's CPU load, or its share of `calls` taken.
+
+    livekit-agents offers a worker a call while its load is below the threshold, and
+    counts the calls it has accepted but not yet started: at `calls` calls (started or
+    promised) this reaches the threshold, so a group takes no more than `calls`; the
+    machine's CPU load still stops every group first when the calls cost more than
+    measured.
+    """
+
+    def __init__(self, *, calls: int, threshold: float, cpu_load: Callable[[AgentServer], float]):
+        self.calls = calls
+        self.threshold = threshold
+        self.cpu_load = cpu_load
+
+    def __call__(self, server: AgentServer) -> float:
+        share = self.threshold * len(server.active_jobs) / self.calls
+        return max(self.cpu_load(server), share)
+
+
+def group_options(settings: Settings, group: int | None) -> dict[str, Any]:
+    """How a worker group differs from a worker with a job process per call.
+
+    Calls run on livekit-agents' thread job executor (each call a thread with its own
+    event loop, in this one process), at most `DIALTONE_CALLS_PER_PROCESS` of them
+    (`GroupLoad`); the health and metrics ports and the metrics folder are the group's
+    own, since the groups of one machine run side by side. livekit-agents enforces its
+    job memory limits on job processes only: a group is watched as one process.
+    """
+    if group is None:  # one worker, a job process per call (`dev`, `console`, or K = 1)
+        return {}
+    from livekit.agents.worker import _DefaultLoadCalc  # the CPU load it uses by default
+
+    return {
+        "job_executor_type": JobExecutorType.THREAD,
+        "load_fnc": GroupLoad(
+            calls=settings.calls_per_process,
+            threshold=settings.worker_load_threshold,
+            cpu_load=_DefaultLoadCalc.get_load,
+        ),
+        "num_idle_processes": ServerEnvOption(
+            dev_default=0,
+            prod_default=min(settings.worker_idle_processes, settings.calls_per_process),
+        ),
+        # livekit-agents' health check: group i on DIALTONE_WORKER_HEALTH_PORT + i
+        "port": settings.worker_health_port + group if settings.worker_health_port else 0,
+    }
+
+
 #: livekit-agents' loop monitor reads its warn threshold from here in each job process.
 LOOP_MONITOR_ENV = "LIVEKIT_AGENTS_LOOP_BLOCK_WARN_MS"
 #: Imported by the forkserver when `DIALTONE_UVLOOP` is on: job processes run on uvloop.
@@ -120,11 +170,14 @@ def apply_job_environment(settings: Settings) -> None:
         os.environ.setdefault(name, value)
 
 
-def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) -> AgentServer:
+def build_server(
+    settings: Settings, agent_name: str, entrypoint: Entrypoint, *, group: int | None = None
+) -> AgentServer:
     """The worker for one agent name; settings are checked here, before registering.
 
     livekit-agents 1.8.9's AgentServer serves one agent name per process (a second
     `rtc_session` raises), so the receptionist and the reminder are separate workers.
+    `group` is this worker's index among the worker groups (`dialtone.worker_groups`).
     """
     if agent_name not in KNOWN_AGENT_NAMES:
         raise ConfigError(
@@ -138,16 +191,22 @@ def build_server(settings: Settings, agent_name: str, entrypoint: Entrypoint) ->
             "DIALTONE_UVLOOP is on but uvloop is not installed: "
             "pip install 'dialtone[uvloop]' or unset DIALTONE_UVLOOP"
         )
+    metrics_dir = worker_metrics_dir(settings) / agent_name
+    metrics_port = settings.worker_metrics_port
+    if group is not None:
+        metrics_dir = metrics_dir / f"group-{group}"
+        metrics_port = metrics_port + group if metrics_port else 0
     server = AgentServer(
         setup_fnc=prewarm,
         preload_modules=[*JOB_MODULES, *([UVLOOP_MODULE] if settings.uvloop else [])],
         # livekit-agents spells Python's WARNING as WARN and refuses the former
         log_level="WARN" if settings.log_level == "WARNING" else settings.log_level,
-        **capacity_options(settings),
+        **{**capacity_options(settings), **group_options(settings, group)},
         # Each call runs in a job process; their metrics meet in multiprocess files (one
-        # directory per agent name: each worker empties its own when it starts).
-        prometheus_port=settings.worker_metrics_port or None,
-        prometheus_multiproc_dir=str(worker_metrics_dir(settings) / agent_name),
+        # directory per agent name, and per group: each worker empties its own when it
+        # starts).
+        prometheus_port=metrics_port or None,
+        prometheus_multiproc_dir=str(metrics_dir),
     )
     server.rtc_session(entrypoint, agent_name=agent_name)
     return server
@@ -240,12 +299,22 @@ def run_agent(agent_name: str, entrypoint: Entrypoint, argv: list[str] | None = 
         settings = load_settings(**cli_overrides(args))
         if command in SERVER_COMMANDS:
             settings.require_livekit()
-        server = build_server(settings, agent_name, entrypoint)
+        group = group_index()
+        supervise = command == "start" and settings.calls_per_process > 1 and group is None
+        server = build_server(settings, agent_name, entrypoint, group=group)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
     export_environment(settings)
     apply_job_environment(settings)
+    if supervise:  # this process starts the groups; each is this program again
+        groups = settings.worker_groups or os.cpu_count() or 1
+        print(
+            f"{groups} worker groups of up to {settings.calls_per_process} calls each "
+            "(DIALTONE_WORKER_GROUPS, DIALTONE_CALLS_PER_PROCESS)",
+            file=sys.stderr,
+        )
+        raise SystemExit(GroupSupervisor(command=[sys.executable, *sys.argv], groups=groups).run())
     if command == "dev":
         logging.getLogger("livekit.agents").addFilter(_DropLivekitDevNotice())
         if "--reload" not in args and "--no-reload" not in args:

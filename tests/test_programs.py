@@ -88,3 +88,41 @@ def test_a_program_with_a_bad_setting_exits_with_the_variable_to_fix(tmp_path: P
     )
     assert result.returncode == 1
     assert "DIALTONE_PROFILE" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_threads_loading_a_program_at_once_all_get_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Calls on threads of one process (worker groups) load the program together."""
+    import threading
+    import types
+
+    gate = types.ModuleType("program_gate")
+    gate.entered = threading.Event()  # type: ignore[attr-defined]
+    gate.release = threading.Event()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "program_gate", gate)
+    (tmp_path / "slowpoke.py").write_text(
+        "import program_gate\n"
+        "program_gate.entered.set()\n"
+        "program_gate.release.wait(30)\n"
+        "def make_agent():\n    return 'agent'\n",
+        encoding="utf-8",
+    )
+    monkeypatch.delitem(sys.modules, "dialtone_agent_slowpoke", raising=False)
+    got: dict[str, object] = {}
+
+    def load(who: str) -> None:
+        got[who] = getattr(load_program("slowpoke", tmp_path), "make_agent", None)
+
+    first = threading.Thread(target=load, args=("first",))
+    first.start()
+    assert gate.entered.wait(30)  # the first thread is running the program's body
+    second = threading.Thread(target=load, args=("second",))
+    second.start()
+    second.join(timeout=0.5)  # it must wait for the first (the bound only limits a hang)
+    gate.release.set()
+    first.join(30)
+    second.join(30)
+    assert got["first"] is got["second"]
+    assert callable(got["second"])
+    sys.modules.pop("dialtone_agent_slowpoke", None)

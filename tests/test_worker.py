@@ -16,6 +16,7 @@ from dialtone.config import ConfigError, load_settings
 from dialtone.worker import (
     LOOP_MONITOR_ENV,
     UVLOOP_MODULE,
+    GroupLoad,
     apply_job_environment,
     build_server,
     job_environment,
@@ -155,3 +156,76 @@ def test_uvloop_asked_for_but_missing_fails_before_registering(
     settings = load_settings(persona_dir=ROOT / "personas", profile="offline", uvloop=True)
     with pytest.raises(ConfigError, match=r"DIALTONE_UVLOOP.*pip install"):
         build_server(settings, "receptionist", receptionist.entrypoint)
+
+
+def test_a_worker_group_hosts_its_calls_on_threads_with_ports_of_its_own() -> None:
+    from livekit.agents import JobExecutorType
+
+    settings = load_settings(persona_dir=ROOT / "personas", profile="offline", calls_per_process=10)
+    server = build_server(settings, "receptionist", receptionist.entrypoint, group=1)
+    assert server._job_executor_type is JobExecutorType.THREAD
+    assert started(server._port) == settings.worker_health_port + 1 == 8082
+    assert server._prometheus_port == settings.worker_metrics_port + 1
+    assert Path(str(server._prometheus_multiproc_dir)).parts[-2:] == ("receptionist", "group-1")
+    assert started(server._num_idle_processes) == min(settings.worker_idle_processes, 10)
+    assert isinstance(server._load_fnc, GroupLoad) and server._load_fnc.calls == 10
+
+
+def test_without_groups_each_call_gets_a_job_process() -> None:
+    from livekit.agents import JobExecutorType
+
+    settings = load_settings(persona_dir=ROOT / "personas", profile="offline", calls_per_process=10)
+    server = build_server(settings, "receptionist", receptionist.entrypoint)  # dev, console
+    assert server._job_executor_type is JobExecutorType.PROCESS
+    assert server._load_fnc is None
+
+
+class _Server:
+    def __init__(self, jobs: int) -> None:
+        self.active_jobs = [object()] * jobs
+
+
+def test_a_group_reports_full_at_its_calls() -> None:
+    load = GroupLoad(calls=3, threshold=0.6, cpu_load=lambda _: 0.1)
+    # livekit-agents offers a call while the load is below the threshold
+    assert [load(_Server(n)) < 0.6 for n in range(4)] == [True, True, True, False]  # type: ignore[arg-type]
+    busy = GroupLoad(calls=3, threshold=0.6, cpu_load=lambda _: 0.9)
+    assert busy(_Server(0)) == 0.9  # type: ignore[arg-type]  (the machine's CPU still stops it)
+
+
+def test_start_with_several_calls_per_process_runs_the_groups(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import dialtone.worker as worker
+    from dialtone.project import PROJECT_DIR_ENV
+
+    monkeypatch.setattr(sys, "argv", list(sys.argv))  # run_agent takes the command line
+    monkeypatch.setenv(PROJECT_DIR_ENV, str(tmp_path))  # and exports the project's .env
+
+    ran: list[tuple[list[str], int]] = []
+
+    class Supervisor:
+        def __init__(self, *, command: list[str], groups: int) -> None:
+            ran.append((command, groups))
+
+        def run(self) -> int:
+            return 0
+
+    monkeypatch.setattr(worker, "GroupSupervisor", Supervisor)
+    monkeypatch.delenv("DIALTONE_WORKER_GROUP", raising=False)
+    for name, value in {
+        "DIALTONE_CALLS_PER_PROCESS": "5",
+        "DIALTONE_WORKER_GROUPS": "3",
+        "DIALTONE_PERSONA_DIR": str(ROOT / "personas"),
+        "DIALTONE_PROFILE": "offline",
+        "LIVEKIT_URL": "ws://livekit.invalid",
+        "LIVEKIT_API_KEY": "key",
+        "LIVEKIT_API_SECRET": "secret-" * 6,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        worker.run_agent(
+            "receptionist", receptionist.entrypoint, ["agents/receptionist.py", "start"]
+        )
+    assert stopped.value.code == 0
+    assert ran == [([sys.executable, "agents/receptionist.py", "start"], 3)]

@@ -88,14 +88,16 @@ async def listen_for_answer(
     tasks: list[asyncio.Future[Any]] = []
 
     timing_rule = [amd_execute is None]  # "an utterance, then quiet" decides a person
+    transcribed = asyncio.Event()  # the latest utterance's words have arrived
 
     def on_state(event: UserStateChangedEvent) -> None:
         if event.new_state == "speaking":
+            transcribed.clear()
             round_.speech_started()
             if early is not None:
                 early.speech_started()
         elif event.old_state == "speaking" and timing_rule[0]:
-            tasks.append(asyncio.ensure_future(_then_quiet(round_, session)))
+            tasks.append(asyncio.ensure_future(_then_quiet(round_, session, transcribed)))
 
     def without_amd() -> None:
         timing_rule[0] = True
@@ -103,6 +105,7 @@ async def listen_for_answer(
     def on_transcript(event: UserInputTranscribedEvent) -> None:
         if event.is_final:
             round_.heard(event.transcript)
+            transcribed.set()
 
     async def beeped() -> None:
         await ears.beep.heard.wait()
@@ -120,6 +123,13 @@ async def listen_for_answer(
 
     session.on("user_state_changed", on_state)
     session.on("user_input_transcribed", on_transcript)
+    if session.user_state == "speaking":
+        # The far end is already talking (a menu's next prompt right after the keys,
+        # with no pause the VAD would call the end of speech): this round's speech
+        # starts now, or it would never look early, nor time its decision.
+        round_.speech_started()
+        if early is not None:
+            early.speech_started()
     tasks += [asyncio.ensure_future(beeped()), asyncio.ensure_future(quiet())]
     if gone is not None:
         tasks.append(asyncio.ensure_future(hung_up()))
@@ -154,13 +164,19 @@ async def listen_for_answer(
 HUMAN_QUIET_S = 1.0
 
 
-async def _then_quiet(round_: AnswerRound, session: AgentSession) -> None:
+async def _then_quiet(
+    round_: AnswerRound, session: AgentSession, transcribed: asyncio.Event
+) -> None:
     """Without AMD: an utterance with no machine cue, then quiet, is a person.
 
-    The final transcript (a cue, if it is a machine) lands within the quiet here; a
-    greeting long enough to hold a cue was looked at early while it was spoken.
+    Its words must have been heard first: on a busy machine the final transcript of
+    a menu's seven-second prompt can take longer than the quiet, and "a person" said
+    before it arrives would speak the reminder into the menu. So it waits for them,
+    `MENU_WORDS_WAIT_S` at most (a cough the recogniser finds no words in).
     """
     await asyncio.sleep(HUMAN_QUIET_S)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(transcribed.wait(), MENU_WORDS_WAIT_S)
     if round_.done or session.user_state == "speaking":
         return
     round_.amd("human", "speech_then_quiet", "", speech_s=0.0)

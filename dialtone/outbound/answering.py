@@ -28,7 +28,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -75,14 +75,14 @@ _RECORD_NOW = re.compile(r"(after|at) the (tone|beep)|record your message", re.I
 _VOICEMAIL = re.compile(
     r"leave (a|your) (message|name|number)|voice ?mail|voice message|message system|"
     r"mailbox|not available|unavailable|"
-    r"can('|no)?t (take|come to|get to|answer) (your|the|my) (call|phone)|"
-    r"missed your call|away from (my|the) (desk|phone)|get back to you|"
+    r"can('|no)?t (take|come|get|answer)( to)? (your|the|my) (call|phone)|"
+    r"missed your call|away from (my|the) (desk|phone)|get back to you|call you back|"
     r"you('ve| have)? reached (the )?(voice|mail)|forwarded to an",
     re.IGNORECASE,
 )
 _IVR = re.compile(
-    r"\bpress (one|two|three|four|five|six|seven|eight|nine|zero|pound|star|\d)\b|"
-    r"para espa|main menu|extension|dial by name|directory|following options|"
+    r"\bpress\b|para espa|main menu|extension|dial by name|dial it|directory|"
+    r"(following|these|menu) options|(repeat|hear) (these|the|this) (options|menu)|"
     r"menu (options )?ha(ve|s) changed|listen (carefully )?to (the|our|these) (options|menu)",
     re.IGNORECASE,
 )
@@ -228,6 +228,10 @@ class Verdict:
     """Who answered, what gave it away, and how long it took after they began to speak.
 
     `decided_after_s` is None when nobody spoke (AMD's no-speech timeout, a hang-up).
+    `heard_after_s`: how much of the far end's speech the deciding evidence covered.
+    It is `decided_after_s` but for an early look's cue, whose audio ended when the look
+    began: the difference is the recogniser's decoding time, which grows with the
+    machine's load (`bench/amd.py` prints both).
     """
 
     answer: AnswerClass
@@ -235,6 +239,7 @@ class Verdict:
     transcript: str = ""
     unavailable: bool = False
     decided_after_s: float | None = None
+    heard_after_s: float | None = None
     amd_label: str | None = None
 
 
@@ -283,7 +288,8 @@ _MAX_BUFFER_S = 20.0
 
 
 class EarlyLook:
-    """Decodes the greeting so far, again and again while it is spoken; calls `on_text`.
+    """Decodes the greeting so far, again and again while it is spoken; calls `on_text`
+    with the words and the time (`clock`) the decoded audio ended, i.e. the look began.
 
     Feed it the callee's frames (`push`) and the VAD's start of speech
     (`speech_started`). Looks start `FIRST_LOOK_S` after speech began and follow each
@@ -295,7 +301,7 @@ class EarlyLook:
         self,
         *,
         recognize: Recognize,
-        on_text: Callable[[str], None],
+        on_text: Callable[[str, float], None],
         clock: Clock = time.monotonic,
         first_s: float = FIRST_LOOK_S,
         every_s: float = LOOK_EVERY_S,
@@ -348,6 +354,7 @@ class EarlyLook:
             if self.stopped or not self._chunks or self._rate is None:
                 return
             audio = np.concatenate(self._chunks)[self._from :]
+            ends_at = self._clock()
             try:
                 text = await self._recognize(audio, self._rate)
             except Exception as exc:  # a look is an optimisation: the verdict still comes
@@ -356,7 +363,7 @@ class EarlyLook:
             if self.stopped:
                 return
             logger.debug("early look at %.1fs: %r", self._clock() - self.speech_at, text)
-            self._on_text(text)
+            self._on_text(text, ends_at)
 
     async def aclose(self) -> None:
         self.stopped = True
@@ -401,6 +408,8 @@ class AnswerRound:
     def _settle(self, verdict: Verdict) -> None:
         if self.decided.done():
             return
+        if verdict.heard_after_s is None:
+            verdict = replace(verdict, heard_after_s=verdict.decided_after_s)
         logger.info(
             "answered by %s (%s, %.2fs after speech)",
             verdict.answer.value,
@@ -416,14 +425,14 @@ class AnswerRound:
         self._heard.append(text)
         self._cue(text, phrase_cue(text))
 
-    def looked(self, text: str) -> None:
+    def looked(self, text: str, ends_at: float | None = None) -> None:
         """An early look's words: a cue decides once the decoder has moved past it.
 
         A decode of half a sentence is a guess whose newest words the next, longer
         decode often revises ("reach screening" becomes "reach the front desk"). So a
         cue counts when it holds without the last `SETTLED_WORDS` words, or when two
         looks in a row give it; one more look costs a few hundred milliseconds, a
-        wrong answer costs the call.
+        wrong answer costs the call. `ends_at`: when the decoded audio ended.
         """
         if self.done:
             return
@@ -433,11 +442,14 @@ class AnswerRound:
             return
         settled = " ".join(text.split()[:-SETTLED_WORDS])
         if cue == previous or phrase_cue(settled) == cue:
-            self._cue(text, cue)
+            self._cue(text, cue, ends_at)
 
-    def _cue(self, text: str, cue: Cue | None) -> None:
+    def _cue(self, text: str, cue: Cue | None, ends_at: float | None = None) -> None:
         if cue is None:
             return
+        heard = None
+        if ends_at is not None and self.speech_at is not None:
+            heard = max(0.0, ends_at - self.speech_at)
         self._settle(
             Verdict(
                 answer=cue.answer,
@@ -445,6 +457,7 @@ class AnswerRound:
                 transcript=text,
                 unavailable=cue.unavailable,
                 decided_after_s=self._elapsed(),
+                heard_after_s=heard,
             )
         )
 
@@ -478,7 +491,7 @@ class AnswerRound:
 
 
 #: An early look's newest words are its least sure (see `AnswerRound.looked`).
-SETTLED_WORDS = 2
+SETTLED_WORDS = 1
 #: How long a timing-only "person" verdict waits for words that may contradict it.
 SHORT_GREETING_CONFIRM_S = 0.4
 

@@ -5,7 +5,8 @@ reception, press one"). The persona's `reminder.menu_target` says what to reach 
 front desk", or an extension from the contact's variables such as `{extension}`). The
 agent listens to the whole menu, sends the key for the option whose words best match
 the target (or the extension's digits where the menu takes extensions, or the
-operator's key when nothing matches), says nothing after the keys, and listens again.
+operator's key when nothing matches, or English in a language menu), says nothing
+after the keys, and listens again.
 
 It gives up (`ivr_failed`) when a menu offers nothing to press towards the target, when
 the same menu comes back a third time (a loop, or keys the menu did not take), after
@@ -53,6 +54,10 @@ _KEY_THEN_OPTION = re.compile(
     rf"press {_KEY} (?:for|to reach|to speak to) {_WORDS}(?=[,.]|$| press)"
 )
 _OPERATOR = re.compile(r"operator|all other|reception|front desk|someone|a person|main office")
+#: A language menu ("for English, press one; para español, oprima dos") leads on to
+#: the real menu: its English option (the reminders are in English) is taken when
+#: nothing else fits.
+_LANGUAGE = re.compile(r"\benglish\b")
 _TAKES_EXTENSION = re.compile(r"extension|dial it|enter the")
 _STOP = frozenset(
     {"the", "a", "an", "to", "for", "of", "my", "your", "our", "please", "reach", "speak", "with"}
@@ -106,7 +111,10 @@ def choose_key(text: str, target: str) -> str | None:
             best, score = key, overlap
     if best is not None:
         return best
-    return next((key for option, key in options.items() if _OPERATOR.search(option)), None)
+    operator = next((key for option, key in options.items() if _OPERATOR.search(option)), None)
+    if operator is not None:
+        return operator
+    return next((key for option, key in options.items() if _LANGUAGE.search(option)), None)
 
 
 @dataclass

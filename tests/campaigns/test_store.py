@@ -278,3 +278,10 @@ def test_a_finished_room_brings_the_attempts_deadline_forward(store: CampaignSto
     assert sorted(states.values()) == sorted([ContactState.PENDING, ContactState.RETRY_WAIT])
     # an attempt already ended is not touched
     assert not store.room_finished(dialled.attempt_id, closed, timedelta(0))
+
+
+def test_adding_numbers_counts_only_the_newly_listed(store: CampaignStore) -> None:
+    assert store.add_dnc(["+15550200001", "+15550200002", "+15550200003"], "asked", T0) == 3
+    assert store.add_dnc(["+15550200003", "+15550200004"], "asked again", T0) == 1
+    entry = store.get_dnc("+15550200003")
+    assert entry is not None and entry[1] == "asked"  # the first reason is kept

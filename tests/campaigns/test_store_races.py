@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from dialtone.campaigns.models import Outcome
 from dialtone.campaigns.store import CampaignStore, ClaimLimits, StoreError
+from dialtone.campaigns.store import dnc as dnc_module
 from dialtone.campaigns.store import outcomes as outcomes_module
 from dialtone.db.tables import webhook_outbox
 
@@ -148,3 +149,36 @@ def test_two_replicas_expiring_one_attempt_emit_one_event(
     )
     assert sorted(results) == [False, True]
     assert outcome_events(store, claim.attempt_id) == 1
+
+
+def test_an_opt_out_racing_its_report_lists_the_number_once_and_both_succeed(
+    store: CampaignStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent's immediate opt-out call and its final report both list the number; on
+    PostgreSQL both read "not listed yet" before either inserts, and the second insert
+    must not fail the report (a failed report is retried, but the 500 is a false alarm
+    and the outcome waits)."""
+    new_campaign(store, T0, n=1)
+    (claim,) = store.claim_due(T0, WIDE)
+    store.mark_dispatched(claim.attempt_id, "AD_1", T0)
+    assert store.acquire_dial_permit(claim.attempt_id, claim.callback_token, T0).allowed
+    if store.engine.dialect.name == "postgresql":
+        barrier = threading.Barrier(2, timeout=30)
+        real_among: Callable[..., set[str]] = dnc_module.dnc_among
+
+        def among(*args: Any) -> set[str]:
+            found = real_among(*args)
+            barrier.wait()
+            return found
+
+        monkeypatch.setattr(dnc_module, "dnc_among", among)
+
+    results = race(
+        lambda: store.record_opt_out(claim.attempt_id, claim.callback_token, T0),
+        lambda: store.report_outcome(
+            claim.attempt_id, claim.callback_token, Outcome.OPTED_OUT, "stop calling", T0
+        ),
+    )
+    assert results[1] is True, results
+    entry = store.get_dnc(claim.phone)
+    assert entry is not None and entry[0] == claim.phone

@@ -44,6 +44,11 @@ H, VM, SCR, IVR = (
         ("if you know your party's extension you may dial it at any time", IVR),
         # a menu that offers a message is still a menu
         ("to leave a message for the office press two", IVR),
+        # a menu's key heard before its digit is ("press on"), and its own words
+        ("thank you for calling to reach a resident's room press on", IVR),
+        ("main menu to repeat these options", IVR),
+        ("i can't get the phone right now", VM),
+        ("i'm away from my desk please leave a message and i will call you back", VM),
         # a mailbox that offers options after "record your message" is a mailbox
         ("record your message after the tone or press one for more options", VM),
     ],
@@ -93,6 +98,25 @@ async def test_time_to_decide_runs_from_the_first_speech() -> None:
     assert verdict.decided_after_s == pytest.approx(1.75)
 
 
+async def test_an_early_cue_was_heard_when_its_look_began() -> None:
+    clock = FakeClock()
+    round_ = AnswerRound(clock=clock)
+    round_.speech_started()  # at 100.0
+    clock.now = 101.5  # this look's audio ends here; decoding it takes a busy second
+    look_began = clock.now
+    clock.now = 102.5
+    round_.looked("please state your name and the reason for your call", look_began)
+    verdict = await round_.decided
+    assert verdict.answer is SCR
+    assert verdict.decided_after_s == pytest.approx(2.5)  # the clock: decoding included
+    assert verdict.heard_after_s == pytest.approx(1.5)  # the speech its words came from
+    beeped = AnswerRound(clock=clock)
+    beeped.speech_started()
+    clock.now = 103.0
+    beeped.beep()  # heard as it happens: both the same
+    assert (await beeped.decided).heard_after_s == pytest.approx(0.5)
+
+
 async def test_the_first_sure_source_wins() -> None:
     round_ = AnswerRound(clock=FakeClock())
     round_.speech_started()
@@ -113,12 +137,14 @@ async def test_words_alone_never_say_a_person() -> None:
 
 async def test_an_early_cue_at_the_end_of_a_look_waits_for_the_next_look() -> None:
     round_ = AnswerRound(clock=FakeClock())
-    round_.looked("welcome hello to reach screening")  # the newest words: not sure yet
+    round_.looked("hello this is ann press")  # the newest word: a guess the next look revises
     assert not round_.done
+    round_.looked("hello this is ann speaking")
+    assert not round_.done  # the guess is gone: no cue, no answer
+    round_.looked("welcome to the clinic to reach the front desk press")
+    assert not round_.done  # a cue in the newest word again, not the one before
     round_.looked("welcome to the clinic to reach the front desk press one")
-    assert not round_.done  # a different answer: no two looks agree yet
-    round_.looked("welcome to the clinic to reach the front desk press one for")
-    assert (await round_.decided).answer is IVR
+    assert (await round_.decided).answer is IVR  # the decoder moved past it
 
 
 async def test_an_early_cue_the_decoder_moved_past_decides_at_once() -> None:
@@ -137,7 +163,7 @@ async def test_the_early_look_decodes_the_greeting_so_far_until_stopped() -> Non
         await asyncio.sleep(0)
         return next(answers, "")
 
-    def on_text(text: str) -> None:
+    def on_text(text: str, _ends_at: float) -> None:
         heard.append(text)
         look.push(np.ones(160, dtype=np.int16), 8000)  # more audio arrives meanwhile
         if len(heard) == 3:
@@ -161,7 +187,7 @@ async def test_the_early_look_skips_the_quiet_line_before_speech() -> None:
         look.stopped = True
         return ""
 
-    look = EarlyLook(recognize=recognize, on_text=lambda _t: None, first_s=0.0)
+    look = EarlyLook(recognize=recognize, on_text=lambda _t, _at: None, first_s=0.0)
     look.push(np.zeros(3 * 8000, dtype=np.int16), 8000)  # three seconds of quiet line
     look.speech_started()
     assert look._task is not None

@@ -39,6 +39,9 @@ def test_an_extension_goes_where_the_menu_takes_extensions() -> None:
 def test_the_operator_when_nothing_matches() -> None:
     menu = "for appointments press one. for all other calls press zero."
     assert choose_key(menu, "the front desk") == "0"
+    # a language menu leads on to the real one: English, when nothing else fits
+    assert choose_key("for english press one. para espanol oprima dos.", "the front desk") == "1"
+    assert choose_key("for english press one. for the front desk press two.", "front desk") == "2"
     assert (
         choose_key("for billing press two. for the pharmacy press five.", "the front desk") is None
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ...db.tables import contacts, dnc
 from ..models import WAITING_STATES, ContactState
@@ -44,7 +45,13 @@ def add_dnc(conn: Connection, phones: Sequence[str], reason: str, now: datetime)
     existing = dnc_among(conn, phones)
     new = sorted(set(phones) - existing)
     if new:
-        conn.execute(insert(dnc), [{"phone": p, "reason": reason, "created_at": now} for p in new])
+        # Two writers may both find a number unlisted (the agent's immediate opt-out and
+        # its final report, on PostgreSQL's read committed): the second insert of a number
+        # is a no-op, not an error, so neither call fails.
+        rows = [{"phone": p, "reason": reason, "created_at": now} for p in new]
+        added = conn.execute(_insert_new(conn), rows).rowcount
+        if added >= 0:
+            new = new[:added]
     for start in range(0, len(phones), 500):
         conn.execute(
             update(contacts)
@@ -55,3 +62,10 @@ def add_dnc(conn: Connection, phones: Sequence[str], reason: str, now: datetime)
             .values(state=ContactState.DNC, last_detail="on the do-not-call list", updated_at=now)
         )
     return len(new)
+
+
+def _insert_new(conn: Connection) -> Insert:
+    """An insert into the list that skips numbers already on it (both dialects we run)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(dnc).on_conflict_do_nothing(index_elements=["phone"])
+    return sqlite.insert(dnc).on_conflict_do_nothing(index_elements=["phone"])
