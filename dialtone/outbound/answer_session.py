@@ -89,6 +89,12 @@ async def listen_for_answer(
 
     timing_rule = [amd_execute is None]  # "an utterance, then quiet" decides a person
     transcribed = asyncio.Event()  # the latest utterance's words have arrived
+    # The far end already talking when the round starts: that utterance's final
+    # transcript holds words from before the round (the prompt the keys cut short, whose
+    # "press one" would send keys into a person's ear). Its words are the early look's
+    # decode of the round's own audio instead; with none, it decides nothing.
+    carried = [session.user_state == "speaking" and early is not None]
+    round_words = [True]  # False: the carried utterance had no words of this round
 
     def on_state(event: UserStateChangedEvent) -> None:
         if event.new_state == "speaking":
@@ -97,15 +103,33 @@ async def listen_for_answer(
             if early is not None:
                 early.speech_started()
         elif event.old_state == "speaking" and timing_rule[0]:
-            tasks.append(asyncio.ensure_future(_then_quiet(round_, session, transcribed)))
+            tasks.append(
+                asyncio.ensure_future(
+                    _then_quiet(round_, session, transcribed, lambda: round_words[0])
+                )
+            )
 
     def without_amd() -> None:
         timing_rule[0] = True
 
     def on_transcript(event: UserInputTranscribedEvent) -> None:
-        if event.is_final:
-            round_.heard(event.transcript)
-            transcribed.set()
+        if not event.is_final:
+            return
+        if carried[0]:
+            carried[0] = False
+            tasks.append(asyncio.ensure_future(own_words()))
+            return
+        round_words[0] = True
+        round_.heard(event.transcript)
+        transcribed.set()
+
+    async def own_words() -> None:
+        assert early is not None
+        text = (await early.words_so_far()).strip()
+        round_words[0] = bool(text)
+        if text:
+            round_.heard(text)
+        transcribed.set()
 
     async def beeped() -> None:
         await ears.beep.heard.wait()
@@ -165,7 +189,10 @@ HUMAN_QUIET_S = 1.0
 
 
 async def _then_quiet(
-    round_: AnswerRound, session: AgentSession, transcribed: asyncio.Event
+    round_: AnswerRound,
+    session: AgentSession,
+    transcribed: asyncio.Event,
+    had_words: Callable[[], bool] = lambda: True,
 ) -> None:
     """Without AMD: an utterance with no machine cue, then quiet, is a person.
 
@@ -177,7 +204,7 @@ async def _then_quiet(
     await asyncio.sleep(HUMAN_QUIET_S)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(transcribed.wait(), MENU_WORDS_WAIT_S)
-    if round_.done or session.user_state == "speaking":
+    if round_.done or session.user_state == "speaking" or not had_words():
         return
     round_.amd("human", "speech_then_quiet", "", speech_s=0.0)
 

@@ -365,6 +365,22 @@ class EarlyLook:
             logger.debug("early look at %.1fs: %r", self._clock() - self.speech_at, text)
             self._on_text(text, ends_at)
 
+    async def words_so_far(self) -> str:
+        """Everything this look was fed, decoded once now ("" if nothing or it fails).
+
+        A round that begins while the far end is talking gets, at that utterance's end,
+        a final transcript that also holds words said before the round (the menu prompt
+        the keys cut short); this look was fed only the round's own audio.
+        """
+        if not self._chunks or self._rate is None:
+            return ""
+        audio = np.concatenate(self._chunks)[self._from :]
+        try:
+            return await self._recognize(audio, self._rate)
+        except Exception as exc:
+            logger.warning("decoding the round's own audio failed: %s", exc)
+            return ""
+
     async def aclose(self) -> None:
         self.stopped = True
         if self._task is not None:

@@ -93,3 +93,72 @@ async def test_after_the_keys_a_prompt_is_not_a_person_before_its_words_arrive(
     emit("user_input_transcribed", Event(transcript="for the front desk press one", is_final=True))
     verdict = await asyncio.wait_for(listening, 5)
     assert verdict.answer is AnswerClass.IVR
+
+
+async def _carried_round(
+    monkeypatch: pytest.MonkeyPatch, own_words: str
+) -> tuple[asyncio.Future[Any], Callable[[str, Event], None], TalkingSession]:
+    """A round begun mid-utterance (keys sent while the prompt played), without AMD;
+    the early look decodes `own_words` from the audio of the round itself."""
+    import dialtone.outbound.answer_session as answer_session
+    import dialtone.outbound.answering as answering
+
+    monkeypatch.setattr(answer_session, "HUMAN_QUIET_S", 0.01)
+    monkeypatch.setattr(answering, "FIRST_LOOK_S", 60.0)  # only the end-of-utterance decode
+    session = TalkingSession()
+    ears = CalleeEars()
+
+    async def recognize(samples: np.ndarray, rate: int) -> str:
+        return own_words
+
+    listening = asyncio.ensure_future(
+        listen_for_answer(
+            session,  # type: ignore[arg-type]
+            ears=ears,
+            amd_execute=None,
+            recognize=recognize,
+        )
+    )
+    await asyncio.sleep(0)
+    ears.push(np.full(1600, 500, dtype=np.int16), 8000)
+
+    def emit(name: str, event: Event) -> None:
+        for handler in list(session.handlers[name]):
+            handler(event)
+
+    return listening, emit, session
+
+
+async def test_words_from_before_the_keys_do_not_make_a_person_a_menu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The keys cut the prompt short and a person spoke at once: one utterance for the
+    # VAD, whose final transcript still says "press one". Sending keys again would
+    # press them into the person's ear; what the round itself heard is a person.
+    listening, emit, session = await _carried_round(monkeypatch, "hello this is ann speaking")
+    session.user_state = "listening"
+    emit("user_state_changed", Event(old_state="speaking", new_state="listening"))
+    emit(
+        "user_input_transcribed",
+        Event(transcript="for the front desk press one hello this is ann speaking", is_final=True),
+    )
+    verdict = await asyncio.wait_for(listening, 5)
+    assert verdict.answer is AnswerClass.HUMAN, verdict
+
+
+async def test_a_cut_prompt_with_no_words_of_the_round_decides_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The keys cut the prompt and the menu paused before its next one: the tail before
+    # the keys is not a person's greeting, and the next prompt decides.
+    listening, emit, session = await _carried_round(monkeypatch, "")
+    session.user_state = "listening"
+    emit("user_state_changed", Event(old_state="speaking", new_state="listening"))
+    emit("user_input_transcribed", Event(transcript="for the front desk press", is_final=True))
+    await asyncio.sleep(0.2)  # twenty times the quiet that makes an utterance a person
+    assert not listening.done()
+    emit("user_state_changed", Event(old_state="listening", new_state="speaking"))
+    emit("user_state_changed", Event(old_state="speaking", new_state="listening"))
+    emit("user_input_transcribed", Event(transcript="for billing press two", is_final=True))
+    verdict = await asyncio.wait_for(listening, 5)
+    assert verdict.answer is AnswerClass.IVR
