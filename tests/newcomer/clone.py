@@ -44,7 +44,9 @@ def clean_environment(clone: Path, **extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(("LIVEKIT_", "DIALTONE_", "OPENAI_", "DEEPGRAM_"))
     }
-    return {**keep, "PYTHONPATH": str(clone), **extra}
+    # Workers started by tests running side by side would all take livekit-agents' health
+    # port (8081): each takes a free one instead.
+    return {**keep, "PYTHONPATH": str(clone), "DIALTONE_WORKER_HEALTH_PORT": "0", **extra}
 
 
 def dialtone_argv(*args: str) -> list[str]:

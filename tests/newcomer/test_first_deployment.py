@@ -83,7 +83,8 @@ def test_the_worker_reaches_livekit(
             time.sleep(0.2)
         registered = [r.agent_name for r in configured.workers.records]
         if not registered:
-            pytest.fail(f"{command} exited {worker.returncode} without registering")
+            said = worker.stdout.read() if worker.stdout else ""
+            pytest.fail(f"{command} exited {worker.returncode} without registering:\n{said}")
         assert registered == ["receptionist"]
     finally:
         if worker.poll() is None:
