@@ -93,7 +93,8 @@ async def listen_for_answer(
     # transcript holds words from before the round (the prompt the keys cut short, whose
     # "press one" would send keys into a person's ear). Its words are the early look's
     # decode of the round's own audio instead; with none, it decides nothing.
-    carried = [session.user_state == "speaking" and early is not None]
+    already_talking = session.user_state == "speaking"
+    carried = [already_talking and early is not None]
     round_words = [True]  # False: the carried utterance had no words of this round
 
     def on_state(event: UserStateChangedEvent) -> None:
@@ -147,7 +148,7 @@ async def listen_for_answer(
 
     session.on("user_state_changed", on_state)
     session.on("user_input_transcribed", on_transcript)
-    if session.user_state == "speaking":
+    if already_talking:
         # The far end is already talking (a menu's next prompt right after the keys,
         # with no pause the VAD would call the end of speech): this round's speech
         # starts now, or it would never look early, nor time its decision.
@@ -192,7 +193,7 @@ async def _then_quiet(
     round_: AnswerRound,
     session: AgentSession,
     transcribed: asyncio.Event,
-    had_words: Callable[[], bool] = lambda: True,
+    had_words: Callable[[], bool],
 ) -> None:
     """Without AMD: an utterance with no machine cue, then quiet, is a person.
 
