@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import math
 import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -126,7 +127,8 @@ def group_options(settings: Settings, group: int | None) -> dict[str, Any]:
     job memory limits on job processes only: a group is watched as one process.
     """
     if group is None:  # one worker, a job process per call (`dev`, `console`, or K = 1)
-        return {}
+        # `start` listens on the setting (0: any free port); `dev` on any free port
+        return {"port": ServerEnvOption(dev_default=0, prod_default=settings.worker_health_port)}
     from livekit.agents.worker import _DefaultLoadCalc  # the CPU load it uses by default
 
     return {
@@ -210,6 +212,27 @@ def build_server(
     )
     server.rtc_session(entrypoint, agent_name=agent_name)
     return server
+
+
+def health_port_free(port: int) -> None:
+    """Refuse a health port another program listens on, before the worker starts.
+
+    livekit-agents would log "worker failed" with a traceback and exit 0, so a process
+    supervisor that restarts on failure would not even restart it. Checked as the
+    worker binds it (all interfaces, address reuse on); a port taken between this check
+    and the bind still fails the livekit-agents way.
+    """
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("", port))
+        except OSError as exc:
+            raise ConfigError(
+                f"the worker's health port {port} is in use ({exc.strerror}): set "
+                "DIALTONE_WORKER_HEALTH_PORT to a free port, or 0 for any"
+            ) from None
 
 
 #: livekit-agents commands that register with a LiveKit server (and so need one)
@@ -302,6 +325,8 @@ def run_agent(agent_name: str, entrypoint: Entrypoint, argv: list[str] | None = 
         group = group_index()
         supervise = command == "start" and settings.calls_per_process > 1 and group is None
         server = build_server(settings, agent_name, entrypoint, group=group)
+        if command == "start" and not supervise:
+            health_port_free(ServerEnvOption.getvalue(server._port, devmode=False))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

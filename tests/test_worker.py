@@ -229,3 +229,49 @@ def test_start_with_several_calls_per_process_runs_the_groups(
         )
     assert stopped.value.code == 0
     assert ran == [([sys.executable, "agents/receptionist.py", "start"], 3)]
+
+
+def test_the_health_port_setting_reaches_a_worker_without_groups() -> None:
+    settings = load_settings(persona_dir=ROOT / "personas", profile="offline")
+    server = build_server(settings, "receptionist", receptionist.entrypoint)
+    assert started(server._port) == 8081
+    anywhere = load_settings(persona_dir=ROOT / "personas", profile="offline", worker_health_port=0)
+    server = build_server(anywhere, "receptionist", receptionist.entrypoint)
+    assert started(server._port) == 0  # any free port
+
+
+def test_a_health_port_in_use_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # livekit-agents logs "worker failed" with a traceback and exits 0 when its health
+    # port is taken: a supervisor would not even restart it.
+    import socket
+
+    import dialtone.worker as worker
+    from dialtone.project import PROJECT_DIR_ENV
+
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    monkeypatch.setenv(PROJECT_DIR_ENV, str(tmp_path))
+    monkeypatch.delenv("DIALTONE_WORKER_GROUP", raising=False)
+    ran: list[object] = []
+    monkeypatch.setattr("livekit.agents.cli.run_app", ran.append)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        for name, value in {
+            "DIALTONE_WORKER_HEALTH_PORT": str(taken.getsockname()[1]),
+            "DIALTONE_PERSONA_DIR": str(ROOT / "personas"),
+            "DIALTONE_PROFILE": "offline",
+            "LIVEKIT_URL": "ws://livekit.invalid",
+            "LIVEKIT_API_KEY": "key",
+            "LIVEKIT_API_SECRET": "secret-" * 6,
+        }.items():
+            monkeypatch.setenv(name, value)
+        with pytest.raises(SystemExit) as stopped:
+            worker.run_agent(
+                "receptionist", receptionist.entrypoint, ["agents/receptionist.py", "start"]
+            )
+    assert stopped.value.code == 1
+    assert ran == []
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "DIALTONE_WORKER_HEALTH_PORT" in err[0], err

@@ -89,47 +89,52 @@ async def listen_for_answer(
 
     timing_rule = [amd_execute is None]  # "an utterance, then quiet" decides a person
     transcribed = asyncio.Event()  # the latest utterance's words have arrived
-    # The far end already talking when the round starts: that utterance's final
-    # transcript holds words from before the round (the prompt the keys cut short, whose
-    # "press one" would send keys into a person's ear). Its words are the early look's
-    # decode of the round's own audio instead; with none, it decides nothing.
     already_talking = session.user_state == "speaking"
-    carried = [already_talking and early is not None]
-    round_words = [True]  # False: the carried utterance had no words of this round
+    # A later round (after keys, after a screener's prompt) follows earlier speech on the
+    # call, and that speech's final transcripts may still be on their way: on a busy
+    # machine the end of the menu prompt the keys answered arrives after the keys, and
+    # its "press one" would make the person who answers a menu (keys pressed into their
+    # ear). A round begun mid-utterance is worse: that utterance's final holds the cut
+    # prompt too. Such a round takes its words from its own audio, decoded at each end
+    # of an utterance, and ignores the session's final transcripts. The first round
+    # hears the call from its start, so its finals are all its own.
+    own_audio = early is not None and (amd_execute is None or already_talking)
+    utterances = [0]  # speech starts in this round: a decode counts for the latest only
+    round_words = [True]  # False: the latest utterance had no words of this round
 
     def on_state(event: UserStateChangedEvent) -> None:
         if event.new_state == "speaking":
+            utterances[0] += 1
             transcribed.clear()
             round_.speech_started()
             if early is not None:
                 early.speech_started()
-        elif event.old_state == "speaking" and timing_rule[0]:
-            tasks.append(
-                asyncio.ensure_future(
-                    _then_quiet(round_, session, transcribed, lambda: round_words[0])
+        elif event.old_state == "speaking":
+            if own_audio:
+                tasks.append(asyncio.ensure_future(own_words(utterances[0])))
+            if timing_rule[0]:
+                tasks.append(
+                    asyncio.ensure_future(
+                        _then_quiet(round_, session, transcribed, lambda: round_words[0])
+                    )
                 )
-            )
 
     def without_amd() -> None:
         timing_rule[0] = True
 
     def on_transcript(event: UserInputTranscribedEvent) -> None:
-        if not event.is_final:
+        if not event.is_final or own_audio:
             return
-        if carried[0]:
-            carried[0] = False
-            tasks.append(asyncio.ensure_future(own_words()))
-            return
-        round_words[0] = True
         round_.heard(event.transcript)
         transcribed.set()
 
-    async def own_words() -> None:
+    async def own_words(utterance: int) -> None:
         assert early is not None
         text = (await early.words_so_far()).strip()
+        round_.heard_all(text)  # a machine's cue decides, whichever utterance said it
+        if utterance != utterances[0]:
+            return  # the far end spoke again meanwhile: the next decode holds that too
         round_words[0] = bool(text)
-        if text:
-            round_.heard(text)
         transcribed.set()
 
     async def beeped() -> None:

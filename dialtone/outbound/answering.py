@@ -368,9 +368,9 @@ class EarlyLook:
     async def words_so_far(self) -> str:
         """Everything this look was fed, decoded once now ("" if nothing or it fails).
 
-        A round that begins while the far end is talking gets, at that utterance's end,
-        a final transcript that also holds words said before the round (the menu prompt
-        the keys cut short); this look was fed only the round's own audio.
+        A later round's final transcripts may hold words said before it (the menu prompt
+        the keys answered, arriving late or cut short); this look was fed only the
+        round's own audio.
         """
         if not self._chunks or self._rate is None:
             return ""
@@ -439,6 +439,14 @@ class AnswerRound:
         if self.done or not text.strip():
             return
         self._heard.append(text)
+        self._cue(text, phrase_cue(text))
+
+    def heard_all(self, text: str) -> None:
+        """Everything the round has heard, decoded again from its own audio: it replaces
+        what was heard before (each decode holds the ones before it)."""
+        if self.done or not text.strip():
+            return
+        self._heard = [text]
         self._cue(text, phrase_cue(text))
 
     def looked(self, text: str, ends_at: float | None = None) -> None:

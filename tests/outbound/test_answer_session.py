@@ -95,21 +95,24 @@ async def test_after_the_keys_a_prompt_is_not_a_person_before_its_words_arrive(
     assert verdict.answer is AnswerClass.IVR
 
 
-async def _carried_round(
-    monkeypatch: pytest.MonkeyPatch, own_words: str
+async def _later_round(
+    monkeypatch: pytest.MonkeyPatch, *decodes: str, talking: bool = True
 ) -> tuple[asyncio.Future[Any], Callable[[str, Event], None], TalkingSession]:
-    """A round begun mid-utterance (keys sent while the prompt played), without AMD;
-    the early look decodes `own_words` from the audio of the round itself."""
+    """A round after the keys, without AMD, begun mid-utterance (keys sent while the
+    prompt played) unless not `talking`; decoding the round's own audio gives
+    `decodes` in turn (the last one again after that)."""
     import dialtone.outbound.answer_session as answer_session
     import dialtone.outbound.answering as answering
 
     monkeypatch.setattr(answer_session, "HUMAN_QUIET_S", 0.01)
     monkeypatch.setattr(answering, "FIRST_LOOK_S", 60.0)  # only the end-of-utterance decode
     session = TalkingSession()
+    session.user_state = "speaking" if talking else "listening"
     ears = CalleeEars()
+    texts = list(decodes)
 
     async def recognize(samples: np.ndarray, rate: int) -> str:
-        return own_words
+        return texts.pop(0) if len(texts) > 1 else texts[0]
 
     listening = asyncio.ensure_future(
         listen_for_answer(
@@ -135,7 +138,7 @@ async def test_words_from_before_the_keys_do_not_make_a_person_a_menu(
     # The keys cut the prompt short and a person spoke at once: one utterance for the
     # VAD, whose final transcript still says "press one". Sending keys again would
     # press them into the person's ear; what the round itself heard is a person.
-    listening, emit, session = await _carried_round(monkeypatch, "hello this is ann speaking")
+    listening, emit, session = await _later_round(monkeypatch, "hello this is ann speaking")
     session.user_state = "listening"
     emit("user_state_changed", Event(old_state="speaking", new_state="listening"))
     emit(
@@ -151,7 +154,7 @@ async def test_a_cut_prompt_with_no_words_of_the_round_decides_nothing(
 ) -> None:
     # The keys cut the prompt and the menu paused before its next one: the tail before
     # the keys is not a person's greeting, and the next prompt decides.
-    listening, emit, session = await _carried_round(monkeypatch, "")
+    listening, emit, session = await _later_round(monkeypatch, "", "for billing press two")
     session.user_state = "listening"
     emit("user_state_changed", Event(old_state="speaking", new_state="listening"))
     emit("user_input_transcribed", Event(transcript="for the front desk press", is_final=True))
@@ -162,3 +165,26 @@ async def test_a_cut_prompt_with_no_words_of_the_round_decides_nothing(
     emit("user_input_transcribed", Event(transcript="for billing press two", is_final=True))
     verdict = await asyncio.wait_for(listening, 5)
     assert verdict.answer is AnswerClass.IVR
+
+
+async def test_a_late_transcript_of_the_prompt_before_the_keys_is_not_this_rounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The prompt ended, the keys went in, the line was quiet; on a busy machine the
+    # prompt's last words ("... press star") arrive only now, as the person at the front
+    # desk says hello. They were said before the round: the person is a person.
+    listening, emit, session = await _later_round(
+        monkeypatch, "hello this is ann speaking", talking=False
+    )
+    late = Event(transcript="to return to the main menu press star", is_final=True)
+    emit("user_input_transcribed", late)
+    emit("user_state_changed", Event(old_state="listening", new_state="speaking"))
+    emit(
+        "user_input_transcribed",
+        Event(transcript="for the front desk press one to return to the main menu", is_final=True),
+    )
+    session.user_state = "listening"
+    emit("user_state_changed", Event(old_state="speaking", new_state="listening"))
+    verdict = await asyncio.wait_for(listening, 5)
+    assert verdict.answer is AnswerClass.HUMAN, verdict
+    assert verdict.transcript == "hello this is ann speaking"
