@@ -32,10 +32,10 @@ run: $(STAMP)
 ## Lint, type check, then the whole test suite: on TEST_WORKERS pytest-xdist workers (more
 ## than the cores: the simulated calls play in real time and mostly wait; with 8 the
 ## answering scenarios' recogniser fell behind on a busy machine), then the tests marked
-## `serial` (timing compared across calls) alone.
+## `serial` (timing compared across calls) alone. The slowest 15 are listed: where time goes.
 TEST_WORKERS ?= 4
 test: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not serial"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not serial" --durations=15
 	$(BIN)/python -m pytest -q -m serial
 
 ## Style, then the layer contract (import-linter: nothing imports upward, no cycles).
