@@ -30,10 +30,10 @@ run: $(STAMP)
 	$(BIN)/dialtone run
 
 ## Lint, type check, then the whole test suite: on TEST_WORKERS pytest-xdist workers (more
-## than the cores: the simulated calls play in real time and mostly wait; with 8 the
-## answering scenarios' recogniser fell behind on a busy machine), then the tests marked
-## `serial` (timing compared across calls) alone. The slowest 15 are listed: where time goes.
-TEST_WORKERS ?= 4
+## than the cores: the simulated calls play in real time and mostly wait, about 0.6 of a
+## core in all), then the tests marked `serial` (timing compared across calls) alone.
+## The slowest 15 are listed: where the time goes.
+TEST_WORKERS ?= 6
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not serial" --durations=15
 	$(BIN)/python -m pytest -q -m serial
