@@ -197,10 +197,6 @@ def test_start_with_several_calls_per_process_runs_the_groups(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     import dialtone.worker as worker
-    from dialtone.project import PROJECT_DIR_ENV
-
-    monkeypatch.setattr(sys, "argv", list(sys.argv))  # run_agent takes the command line
-    monkeypatch.setenv(PROJECT_DIR_ENV, str(tmp_path))  # and exports the project's .env
 
     ran: list[tuple[list[str], int]] = []
 
@@ -212,22 +208,10 @@ def test_start_with_several_calls_per_process_runs_the_groups(
             return 0
 
     monkeypatch.setattr(worker, "GroupSupervisor", Supervisor)
-    monkeypatch.delenv("DIALTONE_WORKER_GROUP", raising=False)
-    for name, value in {
-        "DIALTONE_CALLS_PER_PROCESS": "5",
-        "DIALTONE_WORKER_GROUPS": "3",
-        "DIALTONE_PERSONA_DIR": str(ROOT / "personas"),
-        "DIALTONE_PROFILE": "offline",
-        "LIVEKIT_URL": "ws://livekit.invalid",
-        "LIVEKIT_API_KEY": "key",
-        "LIVEKIT_API_SECRET": "secret-" * 6,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with pytest.raises(SystemExit) as stopped:
-        worker.run_agent(
-            "receptionist", receptionist.entrypoint, ["agents/receptionist.py", "start"]
-        )
-    assert stopped.value.code == 0
+    code = start_worker(
+        monkeypatch, tmp_path, DIALTONE_CALLS_PER_PROCESS="5", DIALTONE_WORKER_GROUPS="3"
+    )
+    assert code == 0
     assert ran == [([sys.executable, "agents/receptionist.py", "start"], 3)]
 
 
@@ -247,31 +231,40 @@ def test_a_health_port_in_use_is_one_line_and_exit_1(
     # port is taken: a supervisor would not even restart it.
     import socket
 
-    import dialtone.worker as worker
-    from dialtone.project import PROJECT_DIR_ENV
-
-    monkeypatch.setattr(sys, "argv", list(sys.argv))
-    monkeypatch.setenv(PROJECT_DIR_ENV, str(tmp_path))
-    monkeypatch.delenv("DIALTONE_WORKER_GROUP", raising=False)
     ran: list[object] = []
     monkeypatch.setattr("livekit.agents.cli.run_app", ran.append)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        for name, value in {
-            "DIALTONE_WORKER_HEALTH_PORT": str(taken.getsockname()[1]),
-            "DIALTONE_PERSONA_DIR": str(ROOT / "personas"),
-            "DIALTONE_PROFILE": "offline",
-            "LIVEKIT_URL": "ws://livekit.invalid",
-            "LIVEKIT_API_KEY": "key",
-            "LIVEKIT_API_SECRET": "secret-" * 6,
-        }.items():
-            monkeypatch.setenv(name, value)
-        with pytest.raises(SystemExit) as stopped:
-            worker.run_agent(
-                "receptionist", receptionist.entrypoint, ["agents/receptionist.py", "start"]
-            )
-    assert stopped.value.code == 1
+        port = str(taken.getsockname()[1])
+        code = start_worker(monkeypatch, tmp_path, DIALTONE_WORKER_HEALTH_PORT=port)
+    assert code == 1
     assert ran == []
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "DIALTONE_WORKER_HEALTH_PORT" in err[0], err
+
+
+def start_worker(monkeypatch: pytest.MonkeyPatch, project: Path, **env: str) -> int:
+    """`python agents/receptionist.py start` with LiveKit and the offline profile set,
+    plus `env`; the exit status it ends with."""
+    import dialtone.worker as worker
+    from dialtone.project import PROJECT_DIR_ENV
+
+    monkeypatch.setattr(sys, "argv", list(sys.argv))  # run_agent takes the command line
+    monkeypatch.setenv(PROJECT_DIR_ENV, str(project))  # and exports the project's .env
+    monkeypatch.delenv("DIALTONE_WORKER_GROUP", raising=False)
+    for name, value in {
+        "DIALTONE_PERSONA_DIR": str(ROOT / "personas"),
+        "DIALTONE_PROFILE": "offline",
+        "LIVEKIT_URL": "ws://livekit.invalid",
+        "LIVEKIT_API_KEY": "key",
+        "LIVEKIT_API_SECRET": "secret-" * 6,
+        **env,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        worker.run_agent(
+            "receptionist", receptionist.entrypoint, ["agents/receptionist.py", "start"]
+        )
+    assert isinstance(stopped.value.code, int)
+    return stopped.value.code
