@@ -128,7 +128,7 @@ def group_options(settings: Settings, group: int | None) -> dict[str, Any]:
     """
     if group is None:  # one worker, a job process per call (`dev`, `console`, or K = 1)
         # `start` listens on the setting (0: any free port); `dev` on any free port
-        return {"port": ServerEnvOption(dev_default=0, prod_default=settings.worker_health_port)}
+        return {"port": ServerEnvOption(dev_default=0, prod_default=health_port(settings, group))}
     from livekit.agents.worker import _DefaultLoadCalc  # the CPU load it uses by default
 
     return {
@@ -143,7 +143,7 @@ def group_options(settings: Settings, group: int | None) -> dict[str, Any]:
             prod_default=min(settings.worker_idle_processes, settings.calls_per_process),
         ),
         # livekit-agents' health check: group i on DIALTONE_WORKER_HEALTH_PORT + i
-        "port": settings.worker_health_port + group if settings.worker_health_port else 0,
+        "port": health_port(settings, group),
     }
 
 
@@ -212,6 +212,14 @@ def build_server(
     )
     server.rtc_session(entrypoint, agent_name=agent_name)
     return server
+
+
+def health_port(settings: Settings, group: int | None) -> int:
+    """The port `start` serves livekit-agents' health check on: the setting, plus the
+    group's index with worker groups (0 stays 0: any free port)."""
+    if group is None or not settings.worker_health_port:
+        return settings.worker_health_port
+    return settings.worker_health_port + group
 
 
 def health_port_free(port: int) -> None:
@@ -326,7 +334,7 @@ def run_agent(agent_name: str, entrypoint: Entrypoint, argv: list[str] | None = 
         supervise = command == "start" and settings.calls_per_process > 1 and group is None
         server = build_server(settings, agent_name, entrypoint, group=group)
         if command == "start" and not supervise:
-            health_port_free(ServerEnvOption.getvalue(server._port, devmode=False))
+            health_port_free(health_port(settings, group))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -117,14 +117,17 @@ async def test_frames_pushed_before_a_link_listens_are_given_to_it_in_order() ->
         assert event.alternatives[0].text == "first"
 
 
+def availability_changes(adapter: DirectFallbackSTT) -> list[tuple[str, bool]]:
+    """Each `stt_availability_changed` the chain emits, as (link name, available)."""
+    changes: list[tuple[str, bool]] = []
+    adapter.on("stt_availability_changed", lambda e: changes.append((e.stt.name, e.available)))
+    return changes
+
+
 async def test_a_failing_link_hands_the_call_to_the_next() -> None:
     first, second = Link("first", failing={0, 1}), Link("second")
     adapter = chain(first, second)
-    changes: list[tuple[str, bool]] = []
-    adapter.on(
-        "stt_availability_changed",
-        lambda e: changes.append((e.stt.name, e.available)),
-    )
+    changes = availability_changes(adapter)
     async with adapter.stream() as stream:
         stream.push_frame(frame())
         await until(lambda: bool(second.streams))
@@ -142,11 +145,7 @@ async def test_a_failing_link_hands_the_call_to_the_next() -> None:
 async def test_a_failed_link_that_answers_again_is_marked_available() -> None:
     first, second = Link("first", failing={0}), Link("second")
     adapter = chain(first, second)
-    changes: list[tuple[str, bool]] = []
-    adapter.on(
-        "stt_availability_changed",
-        lambda e: changes.append((e.stt.name, e.available)),
-    )
+    changes = availability_changes(adapter)
     async with adapter.stream() as stream:
         stream.push_frame(frame())
         await until(lambda: bool(second.streams))
