@@ -246,44 +246,30 @@ async def test_a_person_is_decided_once_their_words_are_in_not_after_the_cap(
     assert (await round_.decided).answer is H
 
 
-async def test_words_the_recogniser_sent_no_transcript_for_are_decoded_from_the_audio(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("decoded", "answer"),
+    [
+        ("", H),  # no recognisable words, so no final transcript: the decode says so
+        ("please state your name", SCR),  # a short screener prompt is the screener
+    ],
+)
+async def test_the_rounds_own_decode_tells_the_words_without_a_transcript(
+    monkeypatch: pytest.MonkeyPatch, decoded: str, answer: AnswerClass
 ) -> None:
     """An utterance with no recognisable words sends no final transcript; the round's
-    own decode says so, and the person is not kept waiting for the cap."""
+    own decode answers instead, and the person is not kept waiting for the cap."""
     import dialtone.outbound.answering as answering
 
     monkeypatch.setattr(answering, "SHORT_GREETING_CONFIRM_S", 3600.0)
 
-    async def nothing_recognised() -> str | None:
-        return ""
+    async def decode() -> str | None:
+        return decoded
 
     round_ = AnswerRound(clock=FakeClock())
     await asyncio.wait_for(
-        answering.await_amd(
-            round_, _short_greeting, words=asyncio.Event(), decode=nothing_recognised
-        ),
-        30,
+        answering.await_amd(round_, _short_greeting, words=asyncio.Event(), decode=decode), 30
     )
-    assert (await round_.decided).answer is H
-
-
-async def test_a_short_greeting_whose_decoded_words_are_a_machines_is_the_machine(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import dialtone.outbound.answering as answering
-
-    monkeypatch.setattr(answering, "SHORT_GREETING_CONFIRM_S", 3600.0)
-
-    async def a_screener() -> str | None:
-        return "please state your name"
-
-    round_ = AnswerRound(clock=FakeClock())
-    await asyncio.wait_for(
-        answering.await_amd(round_, _short_greeting, words=asyncio.Event(), decode=a_screener),
-        30,
-    )
-    assert (await round_.decided).answer is SCR
+    assert (await round_.decided).answer is answer
 
 
 async def test_with_no_audio_to_decode_and_no_transcript_the_wait_is_the_cap(
