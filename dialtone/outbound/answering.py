@@ -567,7 +567,22 @@ async def await_amd(
         if talking():
             fall_back()
             return
-    round_.amd(result.category.value, result.reason, result.transcript, result.speech_duration)
+    transcript = result.transcript
+    if (
+        result.category.value == "human"
+        and result.speech_duration > LONG_GREETING_S
+        and decode is not None
+        and (whole := await decode())
+    ):
+        # A long greeting AMD calls a person is judged by its words (`from_amd`). The
+        # final transcripts hold it in the pieces the VAD cut, each decoded without
+        # the others, and where it cuts moves with the machine's load; decoded in one
+        # piece the words are better, and the same from one call to the next.
+        round_.heard_all(whole)
+        if round_.done:
+            return  # the whole greeting held a machine's cue
+        transcript = whole
+    round_.amd(result.category.value, result.reason, transcript, result.speech_duration)
 
 
 async def _words_in(

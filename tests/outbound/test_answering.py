@@ -196,13 +196,13 @@ async def test_the_early_look_skips_the_quiet_line_before_speech() -> None:
 
 
 class _Prediction:
-    def __init__(self, category: str, reason: str) -> None:
+    def __init__(self, category: str, reason: str, speech_s: float = 0.8) -> None:
         from livekit.agents.voice.amd import AMDCategory
 
         self.category = AMDCategory(category)
         self.reason = reason
         self.transcript = ""
-        self.speech_duration = 0.8
+        self.speech_duration = speech_s
 
 
 async def test_hello_then_talking_again_is_not_a_person_yet(
@@ -317,3 +317,22 @@ async def test_a_far_end_talking_again_within_the_shortest_wait_is_still_heard(
         words=words,
     )
     assert not round_.done and fell_back == [True]
+
+
+async def test_a_long_greeting_is_judged_by_its_words_decoded_in_one_piece() -> None:
+    """The VAD cut a menu's welcome into pieces the recogniser misheard (a screener's
+    "reason"); decoded whole, it says "please enter": a menu, not a screener."""
+    import dialtone.outbound.answering as answering
+
+    async def long_greeting() -> _Prediction:
+        return _Prediction("human", "llm", speech_s=6.0)
+
+    async def whole() -> str | None:
+        return "for calling and please enter the and you are trying to reach"
+
+    round_ = AnswerRound(clock=FakeClock())
+    round_.heard("for calling and reason i talk to a human")
+    round_.heard("and what are you are trying to reach")
+    await answering.await_amd(round_, long_greeting, decode=whole)
+    verdict = await round_.decided
+    assert verdict.answer is IVR and verdict.by == "long greeting"
