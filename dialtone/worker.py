@@ -43,6 +43,7 @@ Entrypoint = Callable[[JobContext], Awaitable[None]]
 # process imported dialtone itself after the fork, which cost it time and its own
 # private copy of these modules instead of the pages the forkserver shares.
 JOB_MODULES = (
+    "sqlite3",  # the call record's database driver (SQLAlchemy imports it on first use)
     "dialtone.worker",
     "dialtone.inbound.entry",
     "dialtone.outbound.entry",
@@ -51,6 +52,8 @@ JOB_MODULES = (
     "dialtone.offline.tts",
     "dialtone.telephony.dtmf",
     "dialtone.telephony.hold",
+    # last: reads the settings and personas with everything above imported
+    "dialtone.job_warmup",
 )
 
 
