@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +49,21 @@ def test_warm_never_fails_the_forkserver(tmp_path: Path, monkeypatch: pytest.Mon
     assert not warm()
     monkeypatch.setenv("DIALTONE_PROVIDER_TIMEOUT", "not a number")
     assert not warm()
+
+
+def test_the_libraries_one_off_set_up_is_done_before_the_fork() -> None:
+    """In a fresh interpreter, as in the forkserver: livekit-agents' chat message model is
+    completed and SQLAlchemy's SQLite dialect loaded by the import, not by a call."""
+    probe = (
+        "import sys; from livekit.agents import llm; "
+        "before = (llm.ChatMessage.__pydantic_complete__, "
+        "'sqlalchemy.dialects.sqlite.pysqlite' in sys.modules); "
+        "import dialtone.job_warmup; "
+        "after = (llm.ChatMessage.__pydantic_complete__, "
+        "'sqlalchemy.dialects.sqlite.pysqlite' in sys.modules); "
+        "print(before, after)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split("\n")[-2] == "(False, False) (True, True)"
