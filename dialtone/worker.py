@@ -43,7 +43,6 @@ Entrypoint = Callable[[JobContext], Awaitable[None]]
 # process imported dialtone itself after the fork, which cost it time and its own
 # private copy of these modules instead of the pages the forkserver shares.
 JOB_MODULES = (
-    "sqlite3",  # the call record's database driver (SQLAlchemy imports it on first use)
     "dialtone.worker",
     "dialtone.inbound.entry",
     "dialtone.outbound.entry",
@@ -52,7 +51,8 @@ JOB_MODULES = (
     "dialtone.offline.tts",
     "dialtone.telephony.dtmf",
     "dialtone.telephony.hold",
-    # last: reads the settings and personas with everything above imported
+    # last: reads the settings and personas with everything above imported, and loads
+    # the call record's database driver
     "dialtone.job_warmup",
 )
 
