@@ -19,7 +19,7 @@ under `machine-ivr`), so the ratio is what dialtone adds. The last
 line is `amd: accuracy X` over all items.
 
     .venv/bin/python bench/amd.py [--set bench/amd_set.yaml] [--profile offline|cloud]
-        [--parallel 2] [--limit N]
+        [--parallel 2] [--limit N] [--why]
 
 A set is a YAML list of items:
 
@@ -313,7 +313,7 @@ def report(results: list[Result]) -> str:
 
 
 async def run(
-    items: list[Item], settings: Settings, persona: Persona, parallel: int
+    items: list[Item], settings: Settings, persona: Persona, parallel: int, *, why: bool = False
 ) -> list[Result]:
     """Play every item; `parallel` calls at once, each with its own pipeline (as jobs do)."""
     queue: asyncio.Queue[tuple[int, Item]] = asyncio.Queue()
@@ -338,7 +338,8 @@ async def run(
                 print(
                     f"  {mark} {index + 1:>3}/{len(items)} {item.label:<9} -> {result.ours:<9} "
                     f"{_s(result.ours_s)} heard {_s(result.heard_s)} "
-                    f"(AMD alone {result.baseline}, {_s(result.baseline_s)})",
+                    f"(AMD alone {result.baseline}, {_s(result.baseline_s)})"
+                    + (f" by {result.by}: {result.heard!r}" if why else ""),
                     flush=True,
                 )
         finally:
@@ -354,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=("offline", "cloud"), default="offline")
     parser.add_argument("--parallel", type=int, default=2, help="calls played at once")
     parser.add_argument("--limit", type=int, default=None, help="play only the first N items")
+    parser.add_argument(
+        "--why", action="store_true", help="print what decided each item, and the words heard"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -375,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"who answered: {len(items)} answers from {args.set}, profile {args.profile}")
     try:
-        results = asyncio.run(run(items, settings, persona, args.parallel))
+        results = asyncio.run(run(items, settings, persona, args.parallel, why=args.why))
     except EspeakError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -137,6 +137,10 @@ async def listen_for_answer(
         round_words[0] = bool(text)
         transcribed.set()
 
+    async def words_now() -> str | None:
+        assert early is not None
+        return await early.words_so_far() if early.fed else None
+
     async def beeped() -> None:
         await ears.beep.heard.wait()
         round_.beep()
@@ -171,6 +175,8 @@ async def listen_for_answer(
                     amd_execute,
                     talking=lambda: session.user_state == "speaking",
                     fall_back=without_amd,
+                    words=transcribed,
+                    decode=words_now if early is not None else None,
                 )
             )
         )

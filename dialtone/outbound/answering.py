@@ -365,6 +365,11 @@ class EarlyLook:
             logger.debug("early look at %.1fs: %r", self._clock() - self.speech_at, text)
             self._on_text(text, ends_at)
 
+    @property
+    def fed(self) -> bool:
+        """Whether it holds any of the far end's audio since speech began."""
+        return self._rate is not None and self._samples > self._from
+
     async def words_so_far(self) -> str:
         """Everything this look was fed, decoded once now ("" if nothing or it fails).
 
@@ -516,7 +521,8 @@ class AnswerRound:
 
 #: An early look's newest words are its least sure (see `AnswerRound.looked`).
 SETTLED_WORDS = 1
-#: How long a timing-only "person" verdict waits for words that may contradict it.
+#: How long a timing-only "person" verdict waits, at most, for words that may
+#: contradict it (it stops waiting once they have arrived).
 SHORT_GREETING_CONFIRM_S = 0.4
 
 
@@ -526,22 +532,63 @@ async def await_amd(
     *,
     talking: Callable[[], bool] = lambda: False,
     fall_back: Callable[[], None] = lambda: None,
+    words: asyncio.Event | None = None,
+    decode: Callable[[], Awaitable[str | None]] | None = None,
 ) -> None:
     """Feed AMD's verdict into the round (a closed AMD settles nothing).
 
     "Hello?" then silence is decided by AMD on timing before any words; a screener
-    that paused after "Go ahead," looks the same. So that verdict waits a moment for
-    the words already on their way, and is dropped if the far end is talking again
-    by then (`talking`): a person who said hello waits for an answer, a machine goes
-    on. Then `fall_back` lets the round decide without AMD, as later rounds do.
+    that paused after "Go ahead," looks the same. So that verdict waits for the words
+    already on their way, and is dropped if the far end is talking again by then
+    (`talking`): a person who said hello waits for an answer, a machine goes on. Then
+    `fall_back` lets the round decide without AMD, as later rounds do.
+
+    Every moment of that wait is dead air to a person who said "Hello?", so it ends
+    as soon as the words are known, whichever way comes first: `words` (set once the
+    latest utterance's final transcript has arrived), or `decode` (the round's own
+    audio decoded now; None when it has none), which also answers when the recogniser
+    found no words and so sends no transcript. `SHORT_GREETING_CONFIRM_S` at most.
     """
     try:
         result = await execute()
     except RuntimeError:  # closed before a verdict: the round was decided elsewhere
         return
     if result.category.value == "human" and result.reason == "short_greeting":
-        await asyncio.sleep(SHORT_GREETING_CONFIRM_S)
+        await _words_in(round_, words, decode)
+        if round_.done:
+            return  # the words held a machine's cue
         if talking():
             fall_back()
             return
     round_.amd(result.category.value, result.reason, result.transcript, result.speech_duration)
+
+
+async def _words_in(
+    round_: AnswerRound,
+    words: asyncio.Event | None,
+    decode: Callable[[], Awaitable[str | None]] | None,
+) -> None:
+    """Return once the latest words are known (see `await_amd`), or after the cap."""
+
+    async def decoded() -> None:
+        assert decode is not None
+        text = await decode()
+        if text is None:  # no audio to decode: only the transcript or the cap can tell
+            await asyncio.sleep(SHORT_GREETING_CONFIRM_S)
+            return
+        round_.heard_all(text)
+
+    waits: list[asyncio.Future[Any]] = []
+    if words is not None:
+        waits.append(asyncio.ensure_future(words.wait()))
+    if decode is not None:
+        waits.append(asyncio.ensure_future(decoded()))
+    if not waits:
+        await asyncio.sleep(SHORT_GREETING_CONFIRM_S)
+        return
+    try:
+        await asyncio.wait(waits, timeout=SHORT_GREETING_CONFIRM_S, return_when="FIRST_COMPLETED")
+    finally:
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)

@@ -225,3 +225,71 @@ async def test_hello_then_talking_again_is_not_a_person_yet(
     quiet_round = AnswerRound(clock=FakeClock())
     await answering.await_amd(quiet_round, execute, talking=lambda: False)
     assert (await quiet_round.decided).answer is H
+
+
+async def _short_greeting() -> _Prediction:
+    return _Prediction("human", "short_greeting")
+
+
+async def test_a_person_is_decided_once_their_words_are_in_not_after_the_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The wait for words is dead air to a person who said "Hello?": it ends when the
+    transcript is in. With a cap far longer than the test's limit, only that can end it."""
+    import dialtone.outbound.answering as answering
+
+    monkeypatch.setattr(answering, "SHORT_GREETING_CONFIRM_S", 3600.0)
+    words = asyncio.Event()
+    words.set()
+    round_ = AnswerRound(clock=FakeClock())
+    await asyncio.wait_for(answering.await_amd(round_, _short_greeting, words=words), 30)
+    assert (await round_.decided).answer is H
+
+
+@pytest.mark.parametrize(
+    ("decoded", "answer"),
+    [
+        ("", H),  # no recognisable words, so no final transcript: the decode says so
+        ("please state your name", SCR),  # a short screener prompt is the screener
+    ],
+)
+async def test_the_rounds_own_decode_tells_the_words_without_a_transcript(
+    monkeypatch: pytest.MonkeyPatch, decoded: str, answer: AnswerClass
+) -> None:
+    """An utterance with no recognisable words sends no final transcript; the round's
+    own decode answers instead, and the person is not kept waiting for the cap."""
+    import dialtone.outbound.answering as answering
+
+    monkeypatch.setattr(answering, "SHORT_GREETING_CONFIRM_S", 3600.0)
+
+    async def decode() -> str | None:
+        return decoded
+
+    round_ = AnswerRound(clock=FakeClock())
+    await asyncio.wait_for(
+        answering.await_amd(round_, _short_greeting, words=asyncio.Event(), decode=decode), 30
+    )
+    assert (await round_.decided).answer is answer
+
+
+async def test_with_no_audio_to_decode_and_no_transcript_the_wait_is_the_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No words known: the verdict waits out the cap, then the far end's state decides."""
+    import dialtone.outbound.answering as answering
+
+    monkeypatch.setattr(answering, "SHORT_GREETING_CONFIRM_S", 3600.0)
+
+    async def no_audio() -> str | None:
+        return None
+
+    round_ = AnswerRound(clock=FakeClock())
+    waiting = asyncio.ensure_future(
+        answering.await_amd(round_, _short_greeting, words=asyncio.Event(), decode=no_audio)
+    )
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not waiting.done() and not round_.done  # still waiting for the words
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
