@@ -524,6 +524,9 @@ SETTLED_WORDS = 1
 #: How long a timing-only "person" verdict waits, at most, for words that may
 #: contradict it (it stops waiting once they have arrived).
 SHORT_GREETING_CONFIRM_S = 0.4
+#: ...and at least this long, so a far end that goes on after a short pause (a screener's
+#: "Hi, ... if you record your name") is heard talking again first.
+SHORT_GREETING_MIN_S = 0.2
 
 
 async def await_amd(
@@ -554,7 +557,11 @@ async def await_amd(
     except RuntimeError:  # closed before a verdict: the round was decided elsewhere
         return
     if result.category.value == "human" and result.reason == "short_greeting":
+        loop = asyncio.get_running_loop()
+        until = loop.time() + SHORT_GREETING_MIN_S
         await _words_in(round_, words, decode)
+        if not round_.done and (rest := until - loop.time()) > 0:
+            await asyncio.sleep(rest)
         if round_.done:
             return  # the words held a machine's cue
         if talking():

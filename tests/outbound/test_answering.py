@@ -293,3 +293,27 @@ async def test_with_no_audio_to_decode_and_no_transcript_the_wait_is_the_cap(
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
+
+
+async def test_a_far_end_talking_again_within_the_shortest_wait_is_still_heard(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Words that arrive at once do not end the wait before `SHORT_GREETING_MIN_S`: a
+    screener's "Hi," then a pause, then its prompt, is heard talking again first."""
+    import dialtone.outbound.answering as answering
+
+    monkeypatch.setattr(answering, "SHORT_GREETING_MIN_S", 0.05)
+    words = asyncio.Event()
+    words.set()  # "hi" is already transcribed
+    talking = [False]
+    asyncio.get_running_loop().call_later(0.01, lambda: talking.__setitem__(0, True))
+    fell_back: list[bool] = []
+    round_ = AnswerRound(clock=FakeClock())
+    await answering.await_amd(
+        round_,
+        _short_greeting,
+        talking=lambda: talking[0],
+        fall_back=lambda: fell_back.append(True),
+        words=words,
+    )
+    assert not round_.done and fell_back == [True]
