@@ -16,16 +16,14 @@ simulator must exercise the settings that answer real calls.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from livekit.agents import APIConnectOptions, APITimeoutError, llm, stt, tts, utils, vad
-from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
+from livekit.agents import APIConnectOptions, llm, stt, tts, vad
+from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.voice import room_io
 from livekit.agents.voice.agent_session import SessionConnectOptions
 from livekit.agents.voice.turn import TurnHandlingOptions
@@ -35,6 +33,7 @@ from .config import Profile, Settings
 from .metrics import REGISTRY
 from .personas import Persona
 from .stt_failover import DirectFallbackSTT
+from .tts_failover import DeadlineFallbackTTS
 
 logger = logging.getLogger("dialtone.pipeline")
 _T = TypeVar("_T")
@@ -324,9 +323,8 @@ def _cloud(
         )
     ]
     voice = settings.tts_voice or persona.voice.cloud
-    primary_tts = FirstAudioDeadline(
-        openai.TTS(model=settings.tts_model, voice=voice, api_key=openai_key, base_url=base_url),
-        timeout=failover.attempt_timeout,
+    primary_tts = openai.TTS(
+        model=settings.tts_model, voice=voice, api_key=openai_key, base_url=base_url
     )
     links: dict[int, tuple[ProviderKind, str]] = {
         id(primary_stt): ("stt", "deepgram"),
@@ -355,68 +353,14 @@ def _cloud(
             max_retry_per_llm=failover.retries,
             retry_interval=failover.retry_interval,
         ),
-        tts=tts.FallbackAdapter([primary_tts, local_tts], max_retry_per_tts=failover.retries),
+        # OpenAI's voice must start within the attempt timeout: its plugin would wait
+        # 30 s on a server that accepted and stays silent (`dialtone/tts_failover.py`).
+        tts=DeadlineFallbackTTS(
+            [primary_tts, local_tts],
+            first_audio={primary_tts: failover.attempt_timeout},
+            max_retry_per_tts=failover.retries,
+            retry_interval=failover.retry_interval,
+        ),
         failover=failover,
         links=links,
     )
-
-
-class FirstAudioDeadline(tts.TTS):
-    """A TTS whose attempt fails when no audio has come within `timeout` seconds.
-
-    OpenAI's plugin waits up to 30 s for a reply that has connected; the TTS chain has no
-    attempt timeout of its own, so a server that accepts and stays silent would hold the
-    caller in silence that long before the offline voice took over.
-    """
-
-    def __init__(self, inner: tts.TTS, *, timeout: float) -> None:
-        super().__init__(
-            capabilities=tts.TTSCapabilities(streaming=False),
-            sample_rate=inner.sample_rate,
-            num_channels=inner.num_channels,
-        )
-        self.inner = inner
-        self.timeout = timeout
-
-    @property
-    def model(self) -> str:
-        return self.inner.model
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
-
-    def synthesize(
-        self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
-    ) -> tts.ChunkedStream:
-        return _DeadlineStream(tts=self, input_text=text, conn_options=conn_options)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-class _DeadlineStream(tts.ChunkedStream):
-    async def _run(self, output_emitter: tts.AudioEmitter) -> None:
-        owner = self._tts
-        assert isinstance(owner, FirstAudioDeadline)
-        output_emitter.initialize(
-            request_id=utils.shortuuid(),
-            sample_rate=owner.sample_rate,
-            num_channels=owner.num_channels,
-            mime_type="audio/pcm",
-        )
-        # This stream is the one retried (by its own conn_options): the inner one is not.
-        inner_options = dataclasses.replace(self._conn_options, max_retry=0)
-        async with owner.inner.synthesize(self.input_text, conn_options=inner_options) as inner:
-            frames = inner.__aiter__()
-            try:
-                first = await asyncio.wait_for(frames.__anext__(), owner.timeout)
-            except TimeoutError:
-                raise APITimeoutError(
-                    f"{owner.inner.label}: no audio within {owner.timeout:g}s"
-                ) from None
-            except StopAsyncIteration:
-                return
-            output_emitter.push(first.frame.data.tobytes())
-            async for audio in frames:
-                output_emitter.push(audio.frame.data.tobytes())

@@ -51,6 +51,9 @@ JOB_MODULES = (
     "dialtone.offline.tts",
     "dialtone.telephony.dtmf",
     "dialtone.telephony.hold",
+    # last: reads the settings and personas with everything above imported, and loads
+    # the call record's database driver
+    "dialtone.job_warmup",
 )
 
 

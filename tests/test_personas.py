@@ -140,3 +140,37 @@ def test_a_reminder_persona_without_disclosure_or_opt_out_is_refused_naming_the_
 def test_a_persona_without_a_reminder_section_places_no_calls(tmp_path: Path) -> None:
     persona = load_persona(write(tmp_path, "desk", MINIMAL))
     assert not persona.reminder.places_calls
+
+
+def test_each_load_reads_the_files_and_parses_only_the_changed_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker loads the persona folder for every call: an edit (even one that keeps
+    the file's size and is saved within the same clock tick) answers the next call,
+    and an unchanged file is not parsed again."""
+    import dialtone.personas as personas
+
+    parsed: list[str] = []
+
+    def counting(path: Path) -> personas.Persona:
+        parsed.append(path.name)
+        return load_persona(path)
+
+    monkeypatch.setattr(personas, "load_persona", counting)
+    write(tmp_path, "main", MINIMAL)
+    write(tmp_path, "spa", MINIMAL)
+    first = PersonaBook.load(tmp_path, "main")
+    assert sorted(parsed) == ["main.yaml", "spa.yaml"]
+
+    write(tmp_path, "spa", MINIMAL.replace("Hello", "Howdy"))
+    second = PersonaBook.load(tmp_path, "main")
+    assert parsed[2:] == ["spa.yaml"]
+    assert second.pick(requested="spa").greeting == "Howdy"
+    assert second.pick().greeting == "Hello"
+    assert second.pick() is first.pick()  # frozen, so shared
+
+    write(tmp_path, "spa", MINIMAL + "bogus: 1\n")
+    with pytest.raises(PersonaError, match=r"spa\.yaml: bogus"):
+        PersonaBook.load(tmp_path, "main")
+    with pytest.raises(PersonaError, match=r"spa\.yaml: bogus"):  # never cached
+        PersonaBook.load(tmp_path, "main")
