@@ -55,8 +55,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from dialtone.config import ConfigError, Settings, load_settings
 from dialtone.offline.espeak import EspeakError, synthesize
 from dialtone.outbound.answer_session import CalleeEars, listen_for_answer, stt_recognizer
-from dialtone.outbound.answering import GREETING_PHRASES
 from dialtone.outbound.entry import amd_classifier
+from dialtone.outbound.greeting_phrases import GREETING_PHRASES
 from dialtone.outbound.rules import ReminderRules
 from dialtone.personas import Persona, PersonaBook
 from dialtone.pipeline import Pipeline, build_pipeline, load_vad

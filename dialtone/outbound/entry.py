@@ -41,7 +41,7 @@ from .answer_session import (
     menu_words,
     stt_recognizer,
 )
-from .answering import GREETING_PHRASES, Recognize, Verdict
+from .answering import Recognize, Verdict
 from .attempt import (
     MakeReminder,
     OptOutHook,
@@ -53,6 +53,7 @@ from .attempt import (
 from .callback import CampaignCallback
 from .conversation import AnswerHooks
 from .dial import ReportedOutcome
+from .greeting_phrases import GREETING_PHRASES
 from .ivr import REPEAT_WITHIN_S
 from .job import menu_target_for
 from .rules import ReminderRules

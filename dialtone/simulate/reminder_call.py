@@ -28,9 +28,10 @@ from ..outbound.answer_session import (
     menu_words,
     stt_recognizer,
 )
-from ..outbound.answering import GREETING_PHRASES, Verdict
+from ..outbound.answering import Verdict
 from ..outbound.attempt import MakeReminder, ReminderConversation, after_answer
 from ..outbound.conversation import AnswerHooks
+from ..outbound.greeting_phrases import GREETING_PHRASES
 from ..outbound.ivr import REPEAT_WITHIN_S
 from ..outbound.job import menu_target_for, missing_values
 from ..outbound.rules import ReminderRules
