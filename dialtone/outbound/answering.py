@@ -180,6 +180,11 @@ class Verdict:
     amd_label: str | None = None
 
 
+def long_greeting(label: str, speech_s: float) -> bool:
+    """AMD called it a person, but it spoke longer than a person picking up does."""
+    return label == "human" and speech_s > LONG_GREETING_S
+
+
 def from_amd(label: str, reason: str, transcript: str, speech_s: float = 0.0) -> Verdict:
     """AMD's verdict in our terms, with its transcript's cue taking precedence.
 
@@ -197,7 +202,7 @@ def from_amd(label: str, reason: str, transcript: str, speech_s: float = 0.0) ->
             unavailable=cue.unavailable,
             amd_label=label,
         )
-    if label == "human" and (speech_s > LONG_GREETING_S or _NOT_A_PERSON.search(transcript)):
+    if long_greeting(label, speech_s) or (label == "human" and _NOT_A_PERSON.search(transcript)):
         return Verdict(
             answer=weak_vote(transcript), by="long greeting", transcript=transcript, amd_label=label
         )
@@ -506,8 +511,7 @@ async def await_amd(
             return
     transcript = result.transcript
     if (
-        result.category.value == "human"
-        and result.speech_duration > LONG_GREETING_S
+        long_greeting(result.category.value, result.speech_duration)
         and decode is not None
         and (whole := await decode())
     ):
@@ -527,7 +531,12 @@ async def _words_in(
     words: asyncio.Event | None,
     decode: Callable[[], Awaitable[str | None]] | None,
 ) -> None:
-    """Return once the latest words are known (see `await_amd`), or after the cap."""
+    """Return once the latest words are known (see `await_amd`), or after the cap.
+
+    Words already in need no decode: one started would run to its end in the
+    recogniser even if no longer awaited (the cloud's is a paid request)."""
+    if words is not None and words.is_set():
+        return
 
     async def decoded() -> None:
         assert decode is not None

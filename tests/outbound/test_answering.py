@@ -246,6 +246,24 @@ async def test_a_person_is_decided_once_their_words_are_in_not_after_the_cap(
     assert (await round_.decided).answer is H
 
 
+async def test_words_already_in_start_no_decode() -> None:
+    """A decode once started runs to its end in the recogniser (the cloud's is a paid
+    request), so none is started when the transcript is already in."""
+    import dialtone.outbound.answering as answering
+
+    decodes: list[bool] = []
+
+    async def decode() -> str | None:
+        decodes.append(True)
+        return "hello"
+
+    words = asyncio.Event()
+    words.set()
+    round_ = AnswerRound(clock=FakeClock())
+    await answering.await_amd(round_, _short_greeting, words=words, decode=decode)
+    assert (await round_.decided).answer is H and decodes == []
+
+
 @pytest.mark.parametrize(
     ("decoded", "answer"),
     [
